@@ -1,0 +1,160 @@
+#include "common/json_writer.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace sextant {
+
+void AppendJsonEscaped(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': *out += "\\\""; break;
+        case '\\': *out += "\\\\"; break;
+        case '\n': *out += "\\n"; break;
+        case '\r': *out += "\\r"; break;
+        case '\t': *out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            *out += "\\u00";
+            *out += kHex[c >> 4];
+            *out += kHex[c & 15];
+          } else {
+            *out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    // Validate one UTF-8 sequence; copy it if valid, else emit U+FFFD for this byte.
+    size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len != 0 && i + len <= text.size();
+    for (size_t k = 1; valid && k < len; ++k)
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (valid) {
+      out->append(text.substr(i, len));
+      i += len;
+    } else {
+      *out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+}
+
+void JsonWriter::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!has_element_.empty()) {
+    if (has_element_.back()) out_ += ',';
+    has_element_.back() = true;
+  }
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  BeforeValue();
+  out_ += '{';
+  has_element_.push_back(false);
+  return *this;
+}
+JsonWriter& JsonWriter::EndObject() {
+  out_ += '}';
+  has_element_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::BeginArray() {
+  BeforeValue();
+  out_ += '[';
+  has_element_.push_back(false);
+  return *this;
+}
+JsonWriter& JsonWriter::EndArray() {
+  out_ += ']';
+  has_element_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  BeforeValue();
+  out_ += '"';
+  AppendJsonEscaped(key, &out_);
+  out_ += "\":";
+  after_key_ = true;
+  return *this;
+}
+JsonWriter& JsonWriter::String(std::string_view value) {
+  BeforeValue();
+  out_ += '"';
+  AppendJsonEscaped(value, &out_);
+  out_ += '"';
+  return *this;
+}
+JsonWriter& JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  out_ += std::to_string(value);
+  return *this;
+}
+JsonWriter& JsonWriter::Uint(uint64_t value) {
+  BeforeValue();
+  out_ += std::to_string(value);
+  return *this;
+}
+JsonWriter& JsonWriter::Double(double value) {
+  BeforeValue();
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  if (value == std::floor(value) && std::fabs(value) < 9e15) {
+    out_ += std::to_string(static_cast<int64_t>(value));
+    return *this;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.17g", value);
+  // Prefer the shortest representation that round-trips.
+  for (int precision = 1; precision <= 17; ++precision) {
+    char candidate[32];
+    std::snprintf(candidate, sizeof(candidate), "%.*g", precision, value);
+    if (std::strtod(candidate, nullptr) == value) {
+      out_ += candidate;
+      return *this;
+    }
+  }
+  out_ += buf;
+  return *this;
+}
+JsonWriter& JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  out_ += "null";
+  return *this;
+}
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  BeforeValue();
+  out_ += json;
+  return *this;
+}
+
+JsonWriter& JsonWriter::PropertyValue(const Value& value, const TimeZone& zone) {
+  switch (value.type()) {
+    case ValueType::kNumber: return Double(value.number());
+    case ValueType::kBool: return Bool(value.boolean());
+    case ValueType::kString: return String(value.str());
+    case ValueType::kList:
+      BeginArray();
+      for (const std::string& element : value.list()) String(element);
+      return EndArray();
+    case ValueType::kDatetime: return String(FormatDatetime(value.datetime_ms(), zone));
+    case ValueType::kDate: return String(FormatDate(value.date_days()));
+  }
+  return Null();
+}
+
+}  // namespace sextant

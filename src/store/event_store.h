@@ -1,0 +1,132 @@
+// EventStore: the durable columnar event store of all projects (see docs/storage-format.md).
+//
+// Write path: Append() encodes rows into the shared write-ahead log; a single commit thread
+// groups concurrent appends, writes them, runs the registered pre-sync hooks (the state KV
+// store syncs its own log there), fdatasyncs the WAL, applies the rows to the in-memory head
+// of each (project, day) and only then calls each append's completion. So a completion with
+// OK means: durable and visible to Scan().
+//
+// Heads are flushed into immutable parts sorted by (user_id, time_ms) when large or old
+// (a checkpoint); small parts of a day are compacted in the background; days older than the
+// retention are dropped. On Open() the manifest is read and WAL records newer than the last
+// checkpoint are replayed into heads.
+//
+// Thread-safety: all public methods are thread-safe. Completions run on the commit thread and
+// must not block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/time_zone.h"
+#include "store/event_row.h"
+
+namespace sextant::store {
+
+using ProjectId = uint32_t;
+
+struct EventStoreOptions {
+  std::string dir;                        // owned exclusively by this store
+  Clock* clock = &SystemClock::Instance();
+  // Project time zone used to cut day partitions (one zone for the whole store for now).
+  TimeZone time_zone;
+  // false = "relaxed durability": the WAL is written but fsynced only every
+  // relaxed_sync_interval_ms; completions do not wait for the fsync.
+  bool sync_wal = true;
+  int64_t relaxed_sync_interval_ms = 200;
+  // A head is flushed into a part once it holds this many rows ...
+  size_t head_flush_rows = 1 << 20;
+  // ... or once its oldest row is this old.
+  int64_t head_flush_age_ms = 60'000;
+  // A day with more than this many parts gets its parts merged in the background.
+  size_t compaction_trigger_parts = 4;
+  // Days whose end is older than this many days before now are deleted; 0 = keep forever.
+  int retention_days = 0;
+  // Called on the commit thread before each WAL fsync; an error fails that group.
+  std::vector<std::function<Status()>> pre_sync_hooks;
+  // Start background threads (flush, compaction, retention). Tests may turn them off and call
+  // the maintenance methods directly.
+  bool background_maintenance = true;
+};
+
+// What a scan reads. Days are day numbers in the store's time zone, inclusive.
+struct ScanSpec {
+  int32_t first_day = 0;
+  int32_t last_day = 0;
+  std::vector<EventId> event_ids;          // empty = every event
+  std::vector<PropertyId> property_ids;    // property columns to materialise
+  bool with_distinct_id = false;
+  bool with_track_id = false;
+  bool with_receive_time = false;
+  std::optional<UserId> only_user;         // restrict to one user (uses the user ordering)
+};
+
+// One batch of scan output in (user_id, time_ms) order, also across batches: a scan
+// is one k-way merged stream over every part and head in the day range.
+// Arrays are valid only during the visitor call.
+struct EventBatch {
+  size_t size = 0;
+  const UserId* user_ids = nullptr;
+  const int64_t* times_ms = nullptr;
+  const EventId* event_ids = nullptr;
+  const int64_t* track_ids = nullptr;            // only if with_track_id
+  const int64_t* receive_times_ms = nullptr;     // only if with_receive_time
+  const std::string* distinct_ids = nullptr;     // only if with_distinct_id
+  // For ScanSpec::property_ids[k]: values[k][row] is the value or nullopt (absent).
+  std::vector<const std::optional<Value>*> property_values;
+};
+
+struct StoreStats {
+  uint64_t parts = 0;
+  uint64_t part_bytes = 0;
+  uint64_t head_rows = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t rows_total = 0;          // rows in parts + heads
+  uint64_t compactions = 0;
+  uint64_t wal_syncs = 0;
+  // Histogram of WAL fsync latency: bucket upper bounds in µs and counts (cumulative not).
+  std::vector<double> fsync_bucket_upper_us;
+  std::vector<uint64_t> fsync_bucket_counts;
+  double fsync_sum_us = 0;
+};
+
+class EventStore {
+ public:
+  // Opens (creating if needed) the store in options.dir and recovers from the WAL.
+  // `on_recovered_row` (may be empty) is called for every row replayed from the WAL, so
+  // callers can rebuild derived state (e.g. the deduplication filter).
+  static Result<std::unique_ptr<EventStore>> Open(
+      EventStoreOptions options,
+      std::function<void(ProjectId, const EventRow&)> on_recovered_row = {});
+  virtual ~EventStore() = default;
+
+  // Makes `rows` durable and visible, then calls `done`. `rows` may be empty: `done` is then
+  // called after the next group commit (used to make state-only changes durable).
+  virtual void Append(ProjectId project, std::vector<EventRow> rows,
+                      std::function<void(Status)> done) = 0;
+
+  // Streams matching rows to `visitor` in (user_id, time_ms) order. Stops early if the
+  // visitor returns false.
+  virtual Status Scan(ProjectId project, const ScanSpec& spec,
+                      const std::function<bool(const EventBatch&)>& visitor) const = 0;
+
+  // Maintenance, also run by the background threads.
+  virtual Status FlushHeads(bool force) = 0;  // checkpoint: heads → parts, trim the WAL
+  virtual Status CompactOnce() = 0;           // merges one day's small parts, if any
+  virtual Status ApplyRetention() = 0;
+
+  virtual StoreStats Stats() const = 0;
+  // Day range that holds data for `project` (nullopt if none).
+  virtual std::optional<std::pair<int32_t, int32_t>> DayRange(ProjectId project) const = 0;
+
+  // Flushes what must be flushed and stops background threads. Idempotent.
+  virtual Status Close() = 0;
+};
+
+}  // namespace sextant::store
