@@ -82,3 +82,23 @@ TEST(HashTest, StableValues) {
 
 }  // namespace
 }  // namespace sextant
+
+#include "common/value_codec.h"
+
+namespace sextant {
+namespace {
+
+TEST(ValueCodecTest, RoundTripsEveryTypeAndRejectsTruncation) {
+  PropertyMap map = {{"n", Value::Number(9.5)},          {"b", Value::Bool(true)},
+                     {"s", Value::String("张三")},       {"l", Value::List({"a", "b"})},
+                     {"dt", Value::Datetime(1700000000123)}, {"d", Value::Date(19000)}};
+  std::string bytes = EncodePropertyMap(map);
+  PropertyMap decoded;
+  ASSERT_TRUE(DecodePropertyMap(bytes, &decoded));
+  EXPECT_EQ(decoded, map);
+  for (size_t cut = 0; cut < bytes.size(); ++cut)
+    EXPECT_FALSE(DecodePropertyMap(std::string_view(bytes).substr(0, cut), &decoded)) << cut;
+}
+
+}  // namespace
+}  // namespace sextant

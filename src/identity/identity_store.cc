@@ -1,0 +1,327 @@
+#include "identity/identity_store.h"
+
+#include <algorithm>
+#include <array>
+
+#include "common/value_codec.h"
+
+namespace sextant::identity {
+
+namespace {
+constexpr char kSep = '\x1f';
+
+std::string CacheKey(const Identity& id) { return id.key + kSep + id.value; }
+
+std::string IdmKey(ProjectId project, const Identity& id) {
+  return "idm/" + std::to_string(project) + "/" + CacheKey(id);
+}
+std::string UidKey(ProjectId project, UserId user) {
+  std::string key = "uid/" + std::to_string(project) + "/";
+  state::AppendBigEndian32(user, &key);
+  return key;
+}
+std::string NextUserKey(ProjectId project) {
+  return "meta/" + std::to_string(project) + "/next_user";
+}
+std::string EncodeUser(UserId user) {
+  std::string out;
+  state::AppendBigEndian32(user, &out);
+  return out;
+}
+
+constexpr std::array<std::string_view, 10> kAnonymousKeys = {
+    "$identity_anonymous_id", "$identity_cookie_id",  "$identity_mp_id",
+    "$identity_android_id",   "$identity_android_uuid", "$identity_idfv",
+    "$identity_ios_uuid",     "$identity_mac_serial_id", "$identity_mac_uuid",
+    "$identity_distinct_id"};
+
+int Priority(std::string_view key) {
+  switch (KindOfKey(key)) {
+    case IdKind::kLogin: return 0;
+    case IdKind::kBusiness: return 1;
+    case IdKind::kAnonymous: return 2;
+  }
+  return 3;
+}
+
+Status Conflict(std::string message, std::string field) {
+  return Status(ErrorCode::kIdentityConflict, std::move(message), std::move(field));
+}
+}  // namespace
+
+IdKind KindOfKey(std::string_view key) {
+  if (key == kLoginKey) return IdKind::kLogin;
+  for (std::string_view anonymous : kAnonymousKeys)
+    if (key == anonymous) return IdKind::kAnonymous;
+  return IdKind::kBusiness;
+}
+
+IdentityStore::ProjectState& IdentityStore::StateOf(ProjectId project) {
+  std::lock_guard lock(projects_mu_);
+  auto& slot = projects_[project];
+  if (!slot) slot = std::make_unique<ProjectState>();
+  return *slot;
+}
+
+Result<UserId> IdentityStore::OwnerLocked(ProjectId project, ProjectState& state,
+                                          const Identity& id) {
+  std::string cache_key = CacheKey(id);
+  auto it = state.owner_cache.find(cache_key);
+  if (it != state.owner_cache.end()) return it->second;
+  auto stored = kv_->Get(IdmKey(project, id));
+  UserId owner = 0;
+  if (stored.ok()) {
+    owner = state::ReadBigEndian32(*stored);
+  } else if (stored.status().code() != ErrorCode::kNotFound) {
+    return stored.status();
+  }
+  // Unowned ids are cached too (as 0) so repeated anonymous traffic costs no KV reads.
+  state.owner_cache.emplace(std::move(cache_key), owner);
+  return owner;
+}
+
+Result<IdentityStore::UserInfo*> IdentityStore::UserLocked(ProjectId project, ProjectState& state,
+                                                           UserId user) {
+  if (state.users.size() <= user) state.users.resize(std::max<size_t>(user + 1, state.users.size() * 2));
+  UserInfo& info = state.users[user];
+  if (info.loaded) return &info;
+  auto stored = kv_->Get(UidKey(project, user));
+  if (stored.ok()) {
+    std::string_view bytes = *stored;
+    uint64_t first_day_biased, count;
+    if (!GetVarint64(&bytes, &first_day_biased) || !GetVarint64(&bytes, &count))
+      return Status(ErrorCode::kCorruption, "bad user record " + std::to_string(user));
+    info.first_day = static_cast<int32_t>(static_cast<int64_t>(first_day_biased) + INT32_MIN);
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string_view key, value;
+      if (!GetLengthPrefixed(&bytes, &key) || !GetLengthPrefixed(&bytes, &value))
+        return Status(ErrorCode::kCorruption, "bad user record " + std::to_string(user));
+      info.identities.push_back({std::string(key), std::string(value)});
+    }
+  } else if (stored.status().code() != ErrorCode::kNotFound) {
+    return stored.status();
+  }
+  info.loaded = true;
+  return &info;
+}
+
+void IdentityStore::WriteUserLocked(ProjectId project, UserId user, const UserInfo& info,
+                                    state::KvStore::Batch* batch) {
+  std::string bytes;
+  PutVarint64(static_cast<uint64_t>(static_cast<int64_t>(info.first_day) - INT32_MIN), &bytes);
+  PutVarint64(info.identities.size(), &bytes);
+  for (const Identity& id : info.identities) {
+    PutLengthPrefixed(id.key, &bytes);
+    PutLengthPrefixed(id.value, &bytes);
+  }
+  batch->Put(UidKey(project, user), bytes);
+}
+
+Result<UserId> IdentityStore::NewUserLocked(ProjectId project, ProjectState& state,
+                                            state::KvStore::Batch* batch) {
+  if (!state.next_loaded) {
+    auto stored = kv_->Get(NextUserKey(project));
+    if (stored.ok()) {
+      state.next_user = state::ReadBigEndian32(*stored);
+    } else if (stored.status().code() != ErrorCode::kNotFound) {
+      return stored.status();
+    }
+    state.next_loaded = true;
+  }
+  UserId user = state.next_user++;
+  batch->Put(NextUserKey(project), EncodeUser(state.next_user));
+  auto info = UserLocked(project, state, user);
+  if (!info.ok()) return info.status();
+  return user;
+}
+
+Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& record,
+                                          state::KvStore::Batch* batch) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+
+  // 1. Collect the ids the record carries, without duplicates.
+  std::vector<Identity> ids;
+  auto add = [&](std::string_view key, const std::string& value) {
+    if (value.empty()) return;
+    for (const Identity& existing : ids)
+      if (existing.key == key && existing.value == value) return;
+    ids.push_back({std::string(key), value});
+  };
+  for (const Identity& id : record.identities) add(id.key, id.value);
+  add(kLoginKey, record.login_id);
+  add(kAnonymousKey, record.anonymous_id);
+  if (record.type == RecordType::kTrackSignup) {
+    add(kLoginKey, record.distinct_id);
+    add(kAnonymousKey, record.original_id);
+  }
+  const Value* is_login = record.FindProperty("$is_login_id");
+  if (ids.empty() && is_login && is_login->type() == ValueType::kBool && is_login->boolean())
+    add(kLoginKey, record.distinct_id);
+
+  // 2. A bare distinct_id (IDM 1.0, server SDKs): the user whose login id, else anonymous
+  //    id, it is; else a new user with it as anonymous id.
+  if (ids.empty()) {
+    if (record.distinct_id.empty())
+      return Status(ErrorCode::kMissingField, "record carries no id", "distinct_id");
+    for (std::string_view key : {kLoginKey, kAnonymousKey}) {
+      auto owner = OwnerLocked(project, state, {std::string(key), record.distinct_id});
+      if (!owner.ok()) return owner.status();
+      if (*owner != 0) return Resolution{*owner, false};
+    }
+    ids.push_back({std::string(kAnonymousKey), record.distinct_id});
+  }
+
+  // 3. Unbind: detach exactly the one id from its user; the event stays with that user.
+  if (record.type == RecordType::kTrackIdUnbind) {
+    const Identity& id = ids.front();
+    auto owner = OwnerLocked(project, state, id);
+    if (!owner.ok()) return owner.status();
+    if (*owner == 0)
+      return Conflict("identity " + id.key + "=" + id.value + " is not bound to any user",
+                      "identities." + id.key);
+    auto info = UserLocked(project, state, *owner);
+    if (!info.ok()) return info.status();
+    auto& list = (*info)->identities;
+    list.erase(std::remove(list.begin(), list.end(), id), list.end());
+    WriteUserLocked(project, *owner, **info, batch);
+    batch->Delete(IdmKey(project, id));
+    state.owner_cache[CacheKey(id)] = 0;
+    return Resolution{*owner, false};
+  }
+
+  std::stable_sort(ids.begin(), ids.end(), [](const Identity& a, const Identity& b) {
+    return Priority(a.key) < Priority(b.key);
+  });
+  const Identity* login = nullptr;
+  for (const Identity& id : ids) {
+    if (KindOfKey(id.key) != IdKind::kLogin) continue;
+    if (login && login->value != id.value)
+      return Conflict("record carries two login ids", "identities." + id.key);
+    login = &id;
+  }
+  std::vector<UserId> owners;
+  for (const Identity& id : ids) {
+    auto owner = OwnerLocked(project, state, id);
+    if (!owner.ok()) return owner.status();
+    owners.push_back(*owner);
+  }
+  auto has_login = [&](UserId user) -> Result<bool> {
+    auto info = UserLocked(project, state, user);
+    if (!info.ok()) return info.status();
+    for (const Identity& id : (*info)->identities)
+      if (KindOfKey(id.key) == IdKind::kLogin) return true;
+    return false;
+  };
+
+  // 4. Pick the user: the login id's owner; else the owner of the highest-priority owned id
+  //    that can take this login id (a user with another login id cannot).
+  UserId target = 0;
+  if (login && owners[0] != 0) target = owners[0];
+  for (size_t i = 0; target == 0 && i < ids.size(); ++i) {
+    if (owners[i] == 0) continue;
+    if (login) {
+      auto taken = has_login(owners[i]);
+      if (!taken.ok()) return taken.status();
+      if (*taken) continue;
+    }
+    target = owners[i];
+  }
+
+  // 5. A bind must not move ids between users nor add a second login id.
+  if (record.type == RecordType::kTrackIdBind) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (owners[i] != 0 && target != 0 && owners[i] != target)
+        return Conflict("identity " + ids[i].key + "=" + ids[i].value +
+                            " already belongs to another user",
+                        "identities." + ids[i].key);
+    }
+    if (login && owners[0] == 0 && target != 0) {
+      auto taken = has_login(target);
+      if (!taken.ok()) return taken.status();
+      if (*taken)
+        return Conflict("user already has a different login id", "identities." + login->key);
+    }
+  }
+
+  Resolution resolution;
+  if (target == 0) {
+    auto created = NewUserLocked(project, state, batch);
+    if (!created.ok()) return created.status();
+    target = *created;
+    resolution.created = true;
+  }
+  resolution.user_id = target;
+
+  // 6. Attach the unowned ids. Ids owned by other users stay where they are (first link wins);
+  //    a user keeps at most one login id.
+  auto info = UserLocked(project, state, target);
+  if (!info.ok()) return info.status();
+  bool changed = false;
+  bool target_has_login = false;
+  for (const Identity& id : (*info)->identities)
+    if (KindOfKey(id.key) == IdKind::kLogin) target_has_login = true;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (owners[i] != 0) continue;
+    if (KindOfKey(ids[i].key) == IdKind::kLogin) {
+      if (target_has_login) continue;
+      target_has_login = true;
+    }
+    (*info)->identities.push_back(ids[i]);
+    batch->Put(IdmKey(project, ids[i]), EncodeUser(target));
+    state.owner_cache[CacheKey(ids[i])] = target;
+    changed = true;
+  }
+  if (changed) WriteUserLocked(project, target, **info, batch);
+  return resolution;
+}
+
+Result<UserId> IdentityStore::Lookup(ProjectId project, std::string_view key,
+                                     std::string_view value) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  return OwnerLocked(project, state, {std::string(key), std::string(value)});
+}
+
+Result<UserId> IdentityStore::LookupDistinctId(ProjectId project, std::string_view distinct_id) {
+  for (std::string_view key : {kLoginKey, kAnonymousKey}) {
+    auto owner = Lookup(project, key, distinct_id);
+    if (!owner.ok() || *owner != 0) return owner;
+  }
+  // Any other key: a scan of the id map for this value (API use only).
+  std::string prefix = "idm/" + std::to_string(project) + "/";
+  UserId found = 0;
+  Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    size_t sep = key.find(kSep, prefix.size());
+    if (sep != std::string_view::npos && key.substr(sep + 1) == distinct_id) {
+      found = state::ReadBigEndian32(value);
+      return false;
+    }
+    return true;
+  });
+  if (!scan.ok()) return scan;
+  return found;
+}
+
+Result<std::vector<Identity>> IdentityStore::IdentitiesOf(ProjectId project, UserId user) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  auto info = UserLocked(project, state, user);
+  if (!info.ok()) return info.status();
+  return (*info)->identities;
+}
+
+int32_t IdentityStore::ObserveEventDay(ProjectId project, UserId user, int32_t day,
+                                       state::KvStore::Batch* batch) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  auto info = UserLocked(project, state, user);
+  if (!info.ok()) return day;
+  if ((*info)->first_day == INT32_MIN || day < (*info)->first_day) {
+    (*info)->first_day = day;
+    WriteUserLocked(project, user, **info, batch);
+  }
+  return (*info)->first_day;
+}
+
+}  // namespace sextant::identity

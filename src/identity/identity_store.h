@@ -1,0 +1,100 @@
+// IdentityStore: ID-Mapping. Resolves the ids a record carries (distinct_id, original_id,
+// login_id / anonymous_id, the IDM 3.0 `identities` map) to one dense per-project user id,
+// linking ids to users by the deterministic rules in docs/identity.md.
+//
+// Dense user ids (1, 2, 3, ... per project) never change once assigned: the event store
+// keeps them with every event, and the analysis engine relies on them.
+//
+// Storage: "idm/<pid>/<key>\x1f<value>" → user id, "uid/<pid>/<user BE32>" → the user's
+// identities and first-event day, "meta/<pid>/next_user". Changes are written into the
+// caller's batch and cached in memory at once; the caller makes the batch durable before it
+// acknowledges the record.
+//
+// Thread-safety: thread-safe. Resolve() calls for one project must be serialised by the
+// caller (the ingest pipeline holds the project's ingest lock); lookups may run concurrently
+// with them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/record.h"
+#include "common/status.h"
+#include "state/kv_store.h"
+#include "state/project_registry.h"
+#include "store/event_row.h"
+
+namespace sextant::identity {
+
+using state::ProjectId;
+using store::UserId;
+
+inline constexpr std::string_view kLoginKey = "$identity_login_id";
+inline constexpr std::string_view kAnonymousKey = "$identity_anonymous_id";
+
+enum class IdKind { kLogin, kBusiness, kAnonymous };
+// Login: $identity_login_id. Anonymous (device / cookie) keys: $identity_anonymous_id,
+// $identity_cookie_id, $identity_mp_id, $identity_android_id, $identity_android_uuid,
+// $identity_idfv, $identity_ios_uuid, $identity_mac_serial_id, $identity_mac_uuid,
+// $identity_distinct_id. Everything else ($identity_mobile, $identity_email, custom keys):
+// business.
+IdKind KindOfKey(std::string_view key);
+
+struct Resolution {
+  UserId user_id = 0;
+  bool created = false;  // the record created this user
+};
+
+class IdentityStore {
+ public:
+  explicit IdentityStore(state::KvStore* kv) : kv_(kv) {}
+
+  // See docs/identity.md. kIdentityConflict (record refused, nothing changed) when a bind
+  // would move an id owned by another user or give a user a second login id, when one record
+  // carries two login ids, or when an unbind names an id that is not bound.
+  Result<Resolution> Resolve(ProjectId project, const Record& record, state::KvStore::Batch* batch);
+
+  // Owner of (key, value); 0 if none.
+  Result<UserId> Lookup(ProjectId project, std::string_view key, std::string_view value);
+  // A distinct_id as the SDKs use it: login id, then anonymous id, then any other key.
+  Result<UserId> LookupDistinctId(ProjectId project, std::string_view distinct_id);
+  Result<std::vector<Identity>> IdentitiesOf(ProjectId project, UserId user);
+
+  // Day (in the project's zone) of the user's first stored event; records `day` as the first
+  // day if the user had none yet. Returns the first day.
+  int32_t ObserveEventDay(ProjectId project, UserId user, int32_t day, state::KvStore::Batch* batch);
+
+ private:
+  struct UserInfo {
+    bool loaded = false;
+    int32_t first_day = INT32_MIN;  // INT32_MIN = no event yet
+    std::vector<Identity> identities;
+  };
+  struct ProjectState {
+    std::mutex mu;
+    bool next_loaded = false;
+    UserId next_user = 1;
+    std::unordered_map<std::string, UserId> owner_cache;  // "key\x1fvalue" → user
+    std::vector<UserInfo> users;                          // by user id
+  };
+
+  ProjectState& StateOf(ProjectId project);
+  // Require state.mu held.
+  Result<UserId> OwnerLocked(ProjectId project, ProjectState& state, const Identity& id);
+  Result<UserInfo*> UserLocked(ProjectId project, ProjectState& state, UserId user);
+  Result<UserId> NewUserLocked(ProjectId project, ProjectState& state, state::KvStore::Batch* batch);
+  void WriteUserLocked(ProjectId project, UserId user, const UserInfo& info,
+                       state::KvStore::Batch* batch);
+
+  state::KvStore* kv_;
+  std::mutex projects_mu_;
+  std::map<ProjectId, std::unique_ptr<ProjectState>> projects_;  // guarded by projects_mu_
+};
+
+}  // namespace sextant::identity

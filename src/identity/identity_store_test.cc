@@ -1,0 +1,149 @@
+#include "identity/identity_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace sextant::identity {
+namespace {
+
+class IdentityStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sextant_identity_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    ids_.reset();
+    kv_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    ids_.reset();
+    kv_.reset();
+    kv_ = std::move(state::KvStore::Open(dir_.string()).value());
+    ids_ = std::make_unique<IdentityStore>(kv_.get());
+  }
+  Result<Resolution> Resolve(const Record& record) {
+    state::KvStore::Batch batch;
+    auto result = ids_->Resolve(1, record, &batch);
+    EXPECT_TRUE(kv_->Write(&batch).ok());
+    return result;
+  }
+  static Record Track(std::string distinct_id, std::vector<Identity> identities = {}) {
+    Record record;
+    record.type = RecordType::kTrack;
+    record.event = "E";
+    record.distinct_id = std::move(distinct_id);
+    record.identities = std::move(identities);
+    return record;
+  }
+  static Record Signup(std::string login, std::string anonymous) {
+    Record record = Track(std::move(login));
+    record.type = RecordType::kTrackSignup;
+    record.event = "$SignUp";
+    record.original_id = std::move(anonymous);
+    return record;
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<state::KvStore> kv_;
+  std::unique_ptr<IdentityStore> ids_;
+};
+
+TEST_F(IdentityStoreTest, Idm1SignupLinksAnonymousAndLoginAndSurvivesRestart) {
+  auto anonymous = Resolve(Track("anon-1"));
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_TRUE(anonymous->created);
+  auto signup = Resolve(Signup("user-1", "anon-1"));
+  ASSERT_TRUE(signup.ok());
+  EXPECT_EQ(signup->user_id, anonymous->user_id);
+  EXPECT_FALSE(signup->created);
+  Reopen();
+  // A bare distinct_id equal to the login id finds the same user after a restart.
+  auto later = Resolve(Track("user-1"));
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->user_id, anonymous->user_id);
+  auto ids = ids_->IdentitiesOf(1, later->user_id);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->size(), 2u);
+  EXPECT_EQ(ids_->LookupDistinctId(1, "anon-1").value(), anonymous->user_id);
+}
+
+TEST_F(IdentityStoreTest, SecondLoginWithSameAnonymousIdDoesNotStealIt) {
+  UserId first = Resolve(Signup("user-1", "cookie-C"))->user_id;
+  UserId second = Resolve(Signup("user-2", "cookie-C"))->user_id;
+  EXPECT_NE(first, second);
+  EXPECT_EQ(ids_->Lookup(1, kAnonymousKey, "cookie-C").value(), first);
+  EXPECT_EQ(ids_->Lookup(1, kLoginKey, "user-2").value(), second);
+}
+
+TEST_F(IdentityStoreTest, BindOfIdOwnedByAnotherUserIsRefused) {
+  UserId alice = Resolve(Track("a", {{"$identity_login_id", "alice"},
+                                     {"$identity_mobile", "13800000000"}}))->user_id;
+  UserId bob = Resolve(Track("b", {{"$identity_login_id", "bob"}}))->user_id;
+  ASSERT_NE(alice, bob);
+  Record bind = Track("bob", {{"$identity_login_id", "bob"}, {"$identity_mobile", "13800000000"}});
+  bind.type = RecordType::kTrackIdBind;
+  auto result = Resolve(bind);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kIdentityConflict);
+  EXPECT_EQ(result.status().field(), "identities.$identity_mobile");
+  EXPECT_EQ(ids_->Lookup(1, "$identity_mobile", "13800000000").value(), alice);
+}
+
+TEST_F(IdentityStoreTest, BindAttachesNewIdAndUnbindThenReuseStartsNewUser) {
+  UserId user = Resolve(Track("u", {{"$identity_login_id", "u"}}))->user_id;
+  Record bind = Track("u", {{"$identity_login_id", "u"}, {"$identity_email", "u@x.cn"}});
+  bind.type = RecordType::kTrackIdBind;
+  ASSERT_TRUE(Resolve(bind).ok());
+  EXPECT_EQ(ids_->Lookup(1, "$identity_email", "u@x.cn").value(), user);
+  Record unbind = Track("u", {{"$identity_email", "u@x.cn"}});
+  unbind.type = RecordType::kTrackIdUnbind;
+  auto unbound = Resolve(unbind);
+  ASSERT_TRUE(unbound.ok());
+  EXPECT_EQ(unbound->user_id, user);  // the $UnbindID event stays with the old user
+  EXPECT_EQ(ids_->Lookup(1, "$identity_email", "u@x.cn").value(), 0u);
+  auto reused = Resolve(Track("x", {{"$identity_email", "u@x.cn"}}));
+  ASSERT_TRUE(reused.ok());
+  EXPECT_TRUE(reused->created);
+  EXPECT_NE(reused->user_id, user);
+  Record unbind_unknown = Track("u", {{"$identity_email", "nobody@x.cn"}});
+  unbind_unknown.type = RecordType::kTrackIdUnbind;
+  EXPECT_EQ(Resolve(unbind_unknown).status().code(), ErrorCode::kIdentityConflict);
+}
+
+TEST_F(IdentityStoreTest, LoginJoinsAnonymousUserWithoutLogin) {
+  // Web: browse anonymously, bind a mobile number, then log in.
+  UserId anonymous = Resolve(Track("C", {{"$identity_cookie_id", "C"},
+                                         {"$identity_anonymous_id", "C"}}))->user_id;
+  auto login = Resolve(Track("user-1", {{"$identity_cookie_id", "C"},
+                                        {"$identity_anonymous_id", "C"},
+                                        {"$identity_login_id", "user-1"}}));
+  ASSERT_TRUE(login.ok());
+  EXPECT_EQ(login->user_id, anonymous);
+  // Two different login ids in one record are refused.
+  Record two = Track("x", {{"$identity_login_id", "p"}});
+  two.login_id = "q";
+  EXPECT_EQ(Resolve(two).status().code(), ErrorCode::kIdentityConflict);
+}
+
+TEST_F(IdentityStoreTest, DenseIdsAndFirstDay) {
+  UserId a = Resolve(Track("a"))->user_id;
+  UserId b = Resolve(Track("b"))->user_id;
+  EXPECT_EQ(a, 1u);
+  EXPECT_EQ(b, 2u);
+  state::KvStore::Batch batch;
+  EXPECT_EQ(ids_->ObserveEventDay(1, a, 100, &batch), 100);
+  EXPECT_EQ(ids_->ObserveEventDay(1, a, 101, &batch), 100);
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  Reopen();
+  state::KvStore::Batch again;
+  EXPECT_EQ(ids_->ObserveEventDay(1, a, 102, &again), 100);
+  EXPECT_EQ(Resolve(Track("c"))->user_id, 3u);
+}
+
+}  // namespace
+}  // namespace sextant::identity

@@ -1,0 +1,84 @@
+// KvStore: the embedded key-value store for all mutable state (projects, schema, identities,
+// profiles, items, ingest-error log, deduplication keys of profile operations). A thin adapter
+// over RocksDB that turns its Status into ours and owns the key layout helpers.
+//
+// Durability: writes go to RocksDB's log without fsync; SyncWal() makes everything written
+// so far durable. The event store's group commit calls SyncWal() before it acknowledges, so
+// state changes made while handling a request are durable when the request is acknowledged.
+//
+// Key spaces (first byte(s) of the key; see docs/storage-format.md):
+//   "proj/<name>"                     project definition
+//   "sch/<pid>/e/<name>" "sch/<pid>/p/<name>" "sch/<pid>/u/<name>"  schema entries
+//   "idm/<pid>/<key>\x1f<value>"      identity → user id
+//   "uid/<pid>/<user id BE32>"        user record (identities, first day)
+//   "prof/<pid>/<user id BE32>"       profile
+//   "item/<pid>/<type>\x1f<id>"       item
+//   "err/<pid>/<seq BE64>"            ingest-error log entry
+//   "dd/<pid>/<hash BE64>"            dedupe key of a profile/item operation
+//   "meta/..."                        counters and sequences
+//
+// Thread-safety: thread-safe (RocksDB is).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace rocksdb {
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace sextant::state {
+
+class KvStore {
+ public:
+  static Result<std::unique_ptr<KvStore>> Open(const std::string& dir);
+  ~KvStore();
+
+  // nullopt-like: returns kNotFound status when absent.
+  Result<std::string> Get(std::string_view key) const;
+  Status Put(std::string_view key, std::string_view value);
+  Status Delete(std::string_view key);
+
+  class Batch {
+   public:
+    Batch();
+    ~Batch();
+    void Put(std::string_view key, std::string_view value);
+    void Delete(std::string_view key);
+    bool empty() const;
+    rocksdb::WriteBatch* rep() { return rep_.get(); }
+
+   private:
+    std::unique_ptr<rocksdb::WriteBatch> rep_;
+  };
+  Status Write(Batch* batch);
+
+  // Visits keys with `prefix` in order (or in reverse order) until `visitor` returns false.
+  Status ScanPrefix(std::string_view prefix,
+                    const std::function<bool(std::string_view key, std::string_view value)>& visitor,
+                    bool reverse = false) const;
+  Status DeleteRange(std::string_view begin, std::string_view end);
+
+  // Makes every write so far durable.
+  Status SyncWal();
+
+  uint64_t ApproximateBytes() const;
+
+ private:
+  explicit KvStore(rocksdb::DB* db);
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+// Big-endian fixed-width encodings keep numeric key parts ordered.
+void AppendBigEndian32(uint32_t value, std::string* out);
+void AppendBigEndian64(uint64_t value, std::string* out);
+uint32_t ReadBigEndian32(std::string_view bytes);
+uint64_t ReadBigEndian64(std::string_view bytes);
+
+}  // namespace sextant::state
