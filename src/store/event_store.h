@@ -53,6 +53,10 @@ struct EventStoreOptions {
   // Start background threads (flush, compaction, retention). Tests may turn them off and call
   // the maintenance methods directly.
   bool background_maintenance = true;
+  // zstd level of part columns (1-3 measured best for size/CPU; see docs/storage-format.md).
+  int zstd_level = 3;
+  // The WAL rolls to a new segment once the current one is larger than this.
+  uint64_t wal_segment_bytes = 64ull << 20;
 };
 
 // What a scan reads. Days are day numbers in the store's time zone, inclusive.

@@ -1,0 +1,105 @@
+// sextant — one binary, subcommands: serve, generate, import.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "server/application.h"
+
+namespace {
+
+int RunServe(int argc, char** argv) {
+  sextant::server::ServeOptions options;
+  CLI::App app{"sextant serve: ingest, API and console server", "sextant serve"};
+  std::string listen = "127.0.0.1:8106";
+  std::string durability = "strict";
+  app.add_option("--data-dir", options.data_dir, "Data directory (created if missing)")
+      ->capture_default_str();
+  app.add_option("--listen", listen, "host:port to listen on; port 0 picks a free port")
+      ->capture_default_str();
+  app.add_option("--admin-token", options.admin_token,
+                 "Admin API token (default: $SEXTANT_ADMIN_TOKEN, else DATA_DIR/admin_token)");
+  app.add_option("--durability", durability,
+                 "strict: ack after fsync; relaxed: fsync every 200 ms, ack before it")
+      ->check(CLI::IsMember({"strict", "relaxed"}))
+      ->capture_default_str();
+  app.add_option("--io-threads", options.io_threads, "HTTP I/O threads")->capture_default_str();
+  app.add_option("--max-body-bytes", options.max_body_bytes, "Largest request body")
+      ->capture_default_str();
+  app.add_option("--retention-days", options.retention_days,
+                 "Delete event days older than this (0 = keep)")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "sextant: --listen must be host:port\n";
+    return 2;
+  }
+  options.host = listen.substr(0, colon);
+  try {
+    options.port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
+  } catch (...) {
+    std::cerr << "sextant: bad port in --listen " << listen << "\n";
+    return 2;
+  }
+  if (options.admin_token.empty()) {
+    if (const char* env = std::getenv("SEXTANT_ADMIN_TOKEN")) options.admin_token = env;
+  }
+  options.strict_durability = durability == "strict";
+
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  sextant::server::Application application(options);
+  sextant::Status started = application.Start();
+  if (!started.ok()) {
+    std::cerr << "sextant: cannot start: " << started.ToString() << "\n";
+    return 1;
+  }
+  std::cout << "sextant: listening on http://" << options.host << ":" << application.port()
+            << std::endl;
+  std::cout << "sextant: admin token " << application.admin_token() << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cout << "sextant: stopping (signal " << received << ")" << std::endl;
+  application.Stop();
+  std::cout << "sextant: stopped" << std::endl;
+  return 0;
+}
+
+void Usage() {
+  std::cerr << "usage: sextant <command> [options]\n"
+               "commands:\n"
+               "  serve     run the server (ingest, API, console)\n"
+               "  generate  write a deterministic demo dataset (Sensors records, JSON lines)\n"
+               "  import    load CSV / JSON lines files into a running server\n"
+               "run 'sextant <command> --help' for options\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage();
+    return 2;
+  }
+  std::string command = argv[1];
+  if (command == "serve") return RunServe(argc - 1, argv + 1);
+  if (command == "--help" || command == "-h" || command == "help") {
+    Usage();
+    return 0;
+  }
+  std::cerr << "sextant: unknown command " << command << "\n";
+  Usage();
+  return 2;
+}

@@ -1,0 +1,47 @@
+// DedupeFilter: remembers the deduplication keys of recently stored records so that resent
+// batches (web batch mode and Android resend whole batches after a timeout) are stored once.
+//
+// Key (docs/ingest.md): Hash64 of (project id, _track_id, time, distinct_id, event name —
+// or the record type for profile/item operations). Records without _track_id are never
+// treated as duplicates.
+//
+// Memory is bounded: two generations of at most `max_keys_per_generation` keys; the older
+// generation is dropped when the newer is full or older than `window_ms / 2`, so a key is
+// remembered for at least min(window/2, capacity) and at most window. Restart: the caller
+// re-inserts the keys of stored events (WAL replay and a scan of recent days) and of recent
+// profile operations (kept in the KV store).
+// Thread-safety: thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+#include <unordered_set>
+
+#include "common/clock.h"
+
+namespace sextant::ingest {
+
+uint64_t DedupeKey(uint32_t project, int64_t track_id, int64_t time_ms, std::string_view distinct_id,
+                   std::string_view event_or_type);
+
+class DedupeFilter {
+ public:
+  DedupeFilter(const Clock* clock, int64_t window_ms, size_t max_keys_per_generation)
+      : clock_(clock), window_ms_(window_ms), max_keys_(max_keys_per_generation) {}
+
+  bool Contains(uint64_t key) const;
+  void Insert(uint64_t key);
+  size_t size() const;
+
+ private:
+  void MaybeRotateLocked();
+  const Clock* clock_;
+  const int64_t window_ms_;
+  const size_t max_keys_;
+  mutable std::mutex mu_;
+  std::unordered_set<uint64_t> current_, previous_;  // guarded by mu_
+  int64_t current_started_ms_ = -1;                  // guarded by mu_
+};
+
+}  // namespace sextant::ingest

@@ -1,0 +1,124 @@
+#include "server/application.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "server/request_router.h"
+
+namespace sextant::server {
+
+namespace fs = std::filesystem;
+
+Application::Application(ServeOptions options, Clock* clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+Application::~Application() { Stop(); }
+
+Status Application::LoadAdminToken() {
+  fs::path path = fs::path(options_.data_dir) / "admin_token";
+  if (!options_.admin_token.empty()) {
+    admin_token_ = options_.admin_token;
+    return Status::Ok();
+  }
+  std::ifstream in(path);
+  if (in && std::getline(in, admin_token_) && !admin_token_.empty()) return Status::Ok();
+  std::random_device random;
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  admin_token_ = "sx_";
+  for (int i = 0; i < 32; ++i) admin_token_ += kAlphabet[random() % 36];
+  std::ofstream out(path, std::ios::trunc);
+  out << admin_token_ << "\n";
+  out.close();
+  if (!out) return Status(ErrorCode::kIoError, "cannot write " + path.string());
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  return Status::Ok();
+}
+
+Status Application::Start() {
+  std::error_code ec;
+  fs::create_directories(options_.data_dir, ec);
+  if (ec) return Status(ErrorCode::kIoError, "cannot create " + options_.data_dir + ": " + ec.message());
+  SEXTANT_RETURN_IF_ERROR(LoadAdminToken());
+
+  auto kv = state::KvStore::Open((fs::path(options_.data_dir) / "state").string());
+  if (!kv.ok()) return kv.status();
+  kv_ = std::move(kv.value());
+  auto projects = state::ProjectRegistry::Open(kv_.get());
+  if (!projects.ok()) return projects.status();
+  projects_ = std::move(projects.value());
+  auto schemas = state::SchemaRegistry::Open(kv_.get(), *projects_);
+  if (!schemas.ok()) return schemas.status();
+  schemas_ = std::move(schemas.value());
+  error_log_ = std::make_unique<state::IngestErrorLog>(kv_.get());
+  identities_ = std::make_unique<identity::IdentityStore>(kv_.get());
+  profiles_ = std::make_unique<profile::ProfileStore>(kv_.get());
+
+  store::EventStoreOptions store_options;
+  store_options.dir = (fs::path(options_.data_dir) / "events").string();
+  store_options.clock = clock_;
+  store_options.sync_wal = options_.strict_durability;
+  store_options.retention_days = options_.retention_days;
+  state::KvStore* kv_raw = kv_.get();
+  store_options.pre_sync_hooks.push_back([kv_raw] { return kv_raw->SyncWal(); });
+  auto events = store::EventStore::Open(std::move(store_options));
+  if (!events.ok()) return events.status();
+  events_ = std::move(events.value());
+
+  ingest::IngestOptions ingest_options;
+  ingest_options.validation.max_past_ms = options_.max_past_ms;
+  ingest_options.validation.max_future_ms = options_.max_future_ms;
+  ingest_options.trusted_proxies = options_.trusted_proxies;
+  pipeline_ = std::make_unique<ingest::IngestPipeline>(
+      std::move(ingest_options), clock_, kv_.get(), projects_.get(), schemas_.get(),
+      error_log_.get(), identities_.get(), profiles_.get(), events_.get());
+  SEXTANT_RETURN_IF_ERROR(pipeline_->RebuildDedupe());
+
+  router_ = std::make_unique<RequestRouter>(this);
+  HttpServerOptions http_options;
+  http_options.host = options_.host;
+  http_options.port = options_.port;
+  http_options.io_threads = options_.io_threads;
+  http_options.max_body_bytes = options_.max_body_bytes;
+  http_options.max_header_bytes = options_.max_header_bytes;
+  RequestRouter* router = router_.get();
+  http_ = std::make_unique<HttpServer>(
+      http_options, [router](HttpRequest& request, const RequestInfo& info, Responder respond) {
+        router->Handle(request, info, std::move(respond));
+      });
+  auto port = http_->Start();
+  if (!port.ok()) return port.status();
+  port_ = *port;
+  started_ = true;
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  return Status::Ok();
+}
+
+void Application::MaintenanceLoop() {
+  std::unique_lock lock(maintenance_mu_);
+  while (!stopping_) {
+    maintenance_cv_.wait_for(lock, std::chrono::seconds(10));
+    if (stopping_) break;
+    lock.unlock();
+    (void)schemas_->SaveCounts();
+    (void)error_log_->Trim();
+    lock.lock();
+  }
+}
+
+void Application::Stop() {
+  if (!started_) return;
+  started_ = false;
+  {
+    std::lock_guard lock(maintenance_mu_);
+    stopping_ = true;
+  }
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  if (http_) http_->Stop();
+  if (events_) (void)events_->Close();
+  if (schemas_) (void)schemas_->SaveCounts();
+  if (kv_) (void)kv_->SyncWal();
+}
+
+}  // namespace sextant::server

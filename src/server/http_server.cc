@@ -1,0 +1,188 @@
+#include "server/http_server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <atomic>
+#include <iostream>
+#include <optional>
+
+namespace sextant::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+HttpResponse MakeResponse(const HttpRequest& request, http::status status,
+                          std::string content_type, std::string body) {
+  HttpResponse response{status, request.version()};
+  response.set(http::field::server, "sextant");
+  if (!content_type.empty()) response.set(http::field::content_type, content_type);
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+namespace {
+
+std::string ErrorJson(int code, const char* name, const char* message) {
+  return std::string("{\"error\":{\"code\":") + std::to_string(code) + ",\"name\":\"" + name +
+         "\",\"message\":\"" + message + "\"}}";
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler)
+      : stream_(std::move(socket)), options_(options), handler_(handler) {
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) info_.peer_ip = endpoint.address().to_string();
+  }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(options_.max_header_bytes);
+    parser_->body_limit(options_.max_body_bytes);
+    stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
+      return Close();
+    }
+    if (ec) {
+      http::status status = http::status::bad_request;
+      std::string body;
+      if (ec == http::error::body_limit) {
+        status = http::status::payload_too_large;
+        body = ErrorJson(1007, "payload_too_large", "request body exceeds the server limit");
+      } else if (ec == http::error::header_limit) {
+        status = http::status::request_header_fields_too_large;
+        body = ErrorJson(3001, "bad_request", "request line or headers exceed the server limit");
+      } else {
+        body = ErrorJson(3001, "bad_request", "malformed HTTP request");
+      }
+      HttpResponse response{status, 11};
+      response.set(http::field::server, "sextant");
+      response.set(http::field::content_type, "application/json");
+      response.keep_alive(false);
+      response.body() = std::move(body);
+      response.prepare_payload();
+      return Write(std::move(response));
+    }
+    request_ = parser_->release();
+    auto self = shared_from_this();
+    handler_(request_, info_, [self](HttpResponse response) {
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+    });
+  }
+
+  void Write(HttpResponse response) {
+    response_ = std::make_shared<HttpResponse>(std::move(response));
+    bool close = !response_->keep_alive();
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+                        if (ec || close) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  const HttpServerOptions& options_;
+  const HttpHandler& handler_;
+  RequestInfo info_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;
+  std::shared_ptr<HttpResponse> response_;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, HttpHandler handler)
+      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_) {}
+
+  Result<uint16_t> Start() {
+    beast::error_code ec;
+    auto address = net::ip::make_address(options_.host, ec);
+    if (ec) return Status(ErrorCode::kBadRequest, "bad listen address " + options_.host);
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return Status(ErrorCode::kIoError, "cannot listen on " + options_.host + ":" +
+                                             std::to_string(options_.port) + ": " + ec.message());
+    uint16_t port = acceptor_.local_endpoint().port();
+    Accept();
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i)
+      threads_.emplace_back([this] { io_.run(); });
+    return port;
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    net::post(io_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    // Give in-flight requests a moment to be answered, then stop the loop.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    io_.stop();
+    for (auto& thread : threads_)
+      if (thread.joinable()) thread.join();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (!acceptor_.is_open()) return;
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), options_, handler_)->Run();
+      }
+      Accept();
+    });
+  }
+
+  HttpServerOptions options_;
+  HttpHandler handler_;
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+};
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+HttpServer::~HttpServer() { Stop(); }
+Result<uint16_t> HttpServer::Start() { return impl_->Start(); }
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace sextant::server

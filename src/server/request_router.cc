@@ -1,0 +1,642 @@
+#include "server/request_router.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include <simdjson.h>
+
+#include "common/json_writer.h"
+#include "decode/base64.h"
+#include "decode/form.h"
+#include "decode/native_batch.h"
+#include "decode/record_parser.h"
+#include "decode/segment_spec.h"
+#include "decode/sensors_payload.h"
+#include "server/application.h"
+
+namespace sextant::server {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+// The 43-byte transparent 1×1 GIF answered to GET /sa.gif (web SDK image mode).
+constexpr unsigned char kPixelGif[] = {
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+std::string Header(const HttpRequest& request, http::field field) {
+  auto it = request.find(field);
+  return it == request.end() ? std::string() : std::string(it->value());
+}
+std::string Header(const HttpRequest& request, std::string_view name) {
+  auto it = request.find(boost::beast::string_view(name.data(), name.size()));
+  return it == request.end() ? std::string() : std::string(it->value());
+}
+
+std::string ErrorBody(const Status& status) {
+  JsonWriter writer;
+  writer.BeginObject().Key("error").BeginObject();
+  writer.Key("code").Int(static_cast<int>(status.code()));
+  writer.Key("name").String(ErrorCodeName(status.code()));
+  writer.Key("message").String(status.message());
+  if (!status.field().empty()) writer.Key("field").String(status.field());
+  writer.EndObject().EndObject();
+  return writer.Take();
+}
+
+HttpResponse Json(const HttpRequest& request, int status, std::string body) {
+  return MakeResponse(request, static_cast<http::status>(status), "application/json",
+                      std::move(body));
+}
+HttpResponse Error(const HttpRequest& request, const Status& status) {
+  return Json(request, HttpStatusFor(status.code()), ErrorBody(status));
+}
+
+// Adds the CORS headers the web SDK needs: the Origin echoed, with credentials (protocol §6).
+void AddCors(const HttpRequest& request, HttpResponse* response) {
+  std::string origin = Header(request, http::field::origin);
+  if (origin.empty()) return;
+  response->set(http::field::access_control_allow_origin, origin);
+  response->set(http::field::access_control_allow_credentials, "true");
+  response->set(http::field::vary, "Origin");
+}
+
+std::string QueryParam(std::string_view query, std::string_view name) {
+  std::vector<std::pair<std::string, std::string>> params;
+  (void)decode::ParseUrlEncoded(query, &params);
+  const std::string* value = decode::FindParam(params, name);
+  return value ? *value : std::string();
+}
+
+size_t LimitParam(std::string_view query, size_t fallback, size_t max) {
+  std::string text = QueryParam(query, "limit");
+  size_t value = fallback;
+  if (!text.empty()) {
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || value == 0) value = fallback;
+  }
+  return std::min(value, max);
+}
+
+// Splits "/a/b/c" into {"a","b","c"} with each segment percent-decoded.
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    if (path[pos] == '/') {
+      ++pos;
+      continue;
+    }
+    size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(decode::UrlDecode(path.substr(pos, end - pos)));
+    pos = end;
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void WriteProperties(JsonWriter& writer, const PropertyMap& properties, const TimeZone& zone) {
+  writer.BeginObject();
+  for (const auto& [name, value] : properties) {
+    writer.Key(name);
+    writer.PropertyValue(value, zone);
+  }
+  writer.EndObject();
+}
+
+std::string OutcomeBody(const ingest::IngestOutcome& outcome) {
+  JsonWriter writer;
+  writer.BeginObject();
+  writer.Key("accepted").Uint(outcome.accepted);
+  writer.Key("duplicates").Uint(outcome.duplicates);
+  writer.Key("rejected").BeginArray();
+  for (const auto& rejected : outcome.rejected) {
+    writer.BeginObject();
+    writer.Key("index").Uint(rejected.index);
+    writer.Key("code").Int(static_cast<int>(rejected.status.code()));
+    writer.Key("name").String(ErrorCodeName(rejected.status.code()));
+    writer.Key("field").String(rejected.status.field());
+    writer.Key("reason").String(rejected.status.message());
+    writer.EndObject();
+  }
+  writer.EndArray().EndObject();
+  return writer.Take();
+}
+
+}  // namespace
+
+int HttpStatusFor(ErrorCode code) {
+  int number = static_cast<int>(code);
+  switch (code) {
+    case ErrorCode::kOk: return 200;
+    case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kForbidden:
+    case ErrorCode::kBadToken: return 403;
+    case ErrorCode::kNotFound:
+    case ErrorCode::kUnknownProject: return 404;
+    case ErrorCode::kMethodNotAllowed: return 405;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kUnavailable: return 503;
+    default: break;
+  }
+  if (number >= 9000) return 500;
+  return 400;
+}
+
+void RequestRouter::Handle(HttpRequest& request, const RequestInfo& info, Responder respond) {
+  const int64_t started = app_->clock().MonotonicMicros();
+  Application* app = app_;
+  Responder timed = [app, started, respond = std::move(respond)](HttpResponse response) {
+    app->request_latency().Observe((app->clock().MonotonicMicros() - started) / 1e6);
+    respond(std::move(response));
+  };
+  std::string_view target(request.target().data(), request.target().size());
+  size_t question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string_view query = question == std::string_view::npos ? std::string_view()
+                                                               : target.substr(question + 1);
+
+  if (EndsWith(path, "/sa") || EndsWith(path, "/sa.gif") || EndsWith(path, "/debug"))
+    return HandleSensors(request, info, path, query, std::move(timed));
+  if (StartsWith(path, "/v1/") && request.method() == http::verb::post)
+    return HandleSegment(request, info, path.substr(4), std::move(timed));
+  if (StartsWith(path, "/api/v1/") || path == "/api/v1")
+    return HandleApi(request, info, path, query, std::move(timed));
+  if (path == "/healthz")
+    return timed(Json(request, 200, R"({"status":"ok"})"));
+  if (path == "/metrics") {
+    return timed(MakeResponse(request, http::status::ok, "text/plain; version=0.0.4", Metrics()));
+  }
+  if (path == "/" || path == "/index.html") {
+    return timed(MakeResponse(
+        request, http::status::ok, "text/html; charset=utf-8",
+        "<!doctype html><meta charset=utf-8><title>Sextant</title>"
+        "<h1>Sextant</h1><p>The customer data engine is running. Ingest: <code>/sa</code>, "
+        "<code>/v1/batch</code>, <code>/api/v1/projects/{project}/records</code>. API reference: "
+        "docs/openapi.yaml. Health: <a href=/healthz>/healthz</a>, metrics: "
+        "<a href=/metrics>/metrics</a>.</p>"));
+  }
+  timed(Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
+}
+
+void RequestRouter::HandleSensors(HttpRequest& request, const RequestInfo& info,
+                                  std::string_view path, std::string_view query,
+                                  Responder respond) {
+  const bool is_get = request.method() == http::verb::get || request.method() == http::verb::head;
+  const bool debug = EndsWith(path, "/debug");
+  if (request.method() == http::verb::options) {
+    HttpResponse response = MakeResponse(request, http::status::no_content, "", "");
+    AddCors(request, &response);
+    response.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    std::string requested = Header(request, http::field::access_control_request_headers);
+    response.set(http::field::access_control_allow_headers,
+                 requested.empty() ? "Content-Type, Dry-Run" : requested);
+    response.set(http::field::access_control_max_age, "86400");
+    return respond(std::move(response));
+  }
+  if (!is_get && request.method() != http::verb::post) {
+    HttpResponse response =
+        Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET, POST or OPTIONS"));
+    AddCors(request, &response);
+    return respond(std::move(response));
+  }
+
+  ingest::RequestContext context;
+  context.source = debug ? "debug" : "sa";
+  context.peer_ip = info.peer_ip;
+  context.forwarded_for = Header(request, "X-Forwarded-For");
+  context.user_agent = Header(request, http::field::user_agent);
+  std::string dry_run = Header(request, "Dry-Run");
+  context.dry_run = dry_run == "true" || dry_run == "1";
+
+  // Success answer: a GIF for GETs (image mode), "{}" for /debug, empty otherwise.
+  auto success = [request_copy = HttpRequest(request.base()), is_get, debug]() {
+    HttpResponse response =
+        is_get && !debug
+            ? MakeResponse(request_copy, http::status::ok, "image/gif",
+                           std::string(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif)))
+            : MakeResponse(request_copy, http::status::ok, "application/json", debug ? "{}" : "");
+    response.set(http::field::cache_control, "no-cache, no-store");
+    AddCors(request_copy, &response);
+    return response;
+  };
+  auto failure = [request_copy = HttpRequest(request.base())](const Status& status) {
+    HttpResponse response = Error(request_copy, status);
+    AddCors(request_copy, &response);
+    return response;
+  };
+
+  decode::SensorsPayloadLimits limits;
+  auto payload = decode::DecodeSensorsPayload(query, request.body(), limits);
+  std::string project_name = QueryParam(query, "project");
+  if (project_name.empty()) project_name = "default";
+  context.url_token = QueryParam(query, "token");
+  if (!payload.ok()) {
+    // Undecodable payloads are logged (never silently dropped); a crc mismatch is answered
+    // 200 so that clients do not resend a payload that will never verify.
+    Status status = payload.status();
+    std::string excerpt = request.body().empty() ? std::string(query) : request.body();
+    bool crc = status.code() == ErrorCode::kCrcMismatch;
+    app_->pipeline().LogPayloadError(
+        project_name, status, std::move(excerpt), context,
+        [respond, status, crc, success, failure](Status logged) {
+          if (!logged.ok()) return respond(failure(logged));
+          respond(crc ? success() : failure(status));
+        });
+    return;
+  }
+  if (!payload->project.empty()) project_name = payload->project;
+  if (debug && payload->records_json.size() > 1) {
+    return respond(failure(Status(ErrorCode::kTooManyRecords,
+                                  "debug mode accepts exactly one record per request",
+                                  "data_list")));
+  }
+
+  auto project = app_->projects().Find(project_name);
+  TimeZone zone = project ? project->time_zone : TimeZone();
+  std::vector<ingest::RecordInput> inputs;
+  inputs.reserve(payload->records_json.size());
+  for (std::string& json : payload->records_json) {
+    ingest::RecordInput input;
+    input.parsed = decode::ParseSensorsRecord(json, zone);
+    input.raw_json = std::move(json);
+    inputs.push_back(std::move(input));
+  }
+  app_->pipeline().Ingest(
+      project_name, std::move(inputs), context,
+      [respond, debug, success, failure](ingest::IngestOutcome outcome, Status status) {
+        if (!status.ok()) return respond(failure(status));
+        if (debug && !outcome.rejected.empty()) {
+          const Status& first = outcome.rejected.front().status;
+          std::string message = first.field().empty() ? first.message()
+                                                      : first.field() + ": " + first.message();
+          return respond(failure(Status(first.code(), message, first.field())));
+        }
+        respond(success());
+      });
+}
+
+void RequestRouter::HandleSegment(HttpRequest& request, const RequestInfo& info,
+                                  std::string_view kind, Responder respond) {
+  // Write key from HTTP Basic auth (user name) — "<project>" or "<project>:<token>".
+  std::string authorization = Header(request, http::field::authorization);
+  std::string write_key;
+  if (StartsWith(authorization, "Basic ")) {
+    auto decoded = decode::Base64Decode(std::string_view(authorization).substr(6), 4096);
+    if (decoded.ok()) write_key = *decoded;
+    if (!write_key.empty() && write_key.back() == ':') write_key.pop_back();
+  }
+  if (write_key.empty()) {
+    // analytics-node also accepts the write key in the body; fall back to the default project.
+    write_key = "default";
+  }
+  std::string project_name = write_key, token;
+  size_t colon = write_key.find(':');
+  if (colon != std::string::npos) {
+    project_name = write_key.substr(0, colon);
+    token = write_key.substr(colon + 1);
+  }
+  auto project = app_->projects().Find(project_name);
+  if (!project) {
+    return respond(Error(request, Status(ErrorCode::kUnknownProject,
+                                         "unknown project " + project_name + " (write key)")));
+  }
+  auto decoded = decode::DecodeSegment(kind, request.body(), project->time_zone);
+  ingest::RequestContext context;
+  context.source = "segment";
+  context.peer_ip = info.peer_ip;
+  context.forwarded_for = Header(request, "X-Forwarded-For");
+  context.user_agent = Header(request, http::field::user_agent);
+  context.url_token = token;
+  if (!decoded.ok()) {
+    Status status = decoded.status();
+    HttpRequest request_copy(request.base());
+    app_->pipeline().LogPayloadError(project_name, status, request.body(), context,
+                                     [respond, status, request_copy](Status) {
+                                       respond(Error(request_copy, status));
+                                     });
+    return;
+  }
+  std::vector<ingest::RecordInput> inputs;
+  for (auto& message : *decoded) {
+    ingest::RecordInput input;
+    input.raw_json = request.body().size() <= 2048 ? request.body() : request.body().substr(0, 2048);
+    input.parsed = std::move(message);
+    inputs.push_back(std::move(input));
+  }
+  HttpRequest request_copy(request.base());
+  app_->pipeline().Ingest(project_name, std::move(inputs), context,
+                          [respond, request_copy](ingest::IngestOutcome outcome, Status status) {
+                            if (!status.ok()) return respond(Error(request_copy, status));
+                            JsonWriter writer;
+                            writer.BeginObject().Key("success").Bool(true);
+                            writer.Key("accepted").Uint(outcome.accepted);
+                            writer.Key("rejected").Uint(outcome.rejected.size());
+                            writer.EndObject();
+                            respond(Json(request_copy, 200, writer.Take()));
+                          });
+}
+
+void RequestRouter::HandleRecords(HttpRequest& request, const RequestInfo& info,
+                                  const std::string& project_name, Responder respond) {
+  auto project = app_->projects().Find(project_name);
+  if (!project)
+    return respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + project_name)));
+  auto split = decode::SplitNativeBatch(request.body(), 100'000);
+  if (!split.ok()) return respond(Error(request, split.status()));
+  std::vector<ingest::RecordInput> inputs;
+  inputs.reserve(split->size());
+  for (std::string& json : *split) {
+    ingest::RecordInput input;
+    input.parsed = decode::ParseSensorsRecord(json, project->time_zone);
+    input.raw_json = std::move(json);
+    inputs.push_back(std::move(input));
+  }
+  ingest::RequestContext context;
+  context.source = "batch";
+  context.peer_ip = info.peer_ip;
+  context.forwarded_for = Header(request, "X-Forwarded-For");
+  context.user_agent = Header(request, http::field::user_agent);
+  context.url_token = project->token;  // the admin token authorises any project
+  std::string dry_run = Header(request, "Dry-Run");
+  context.dry_run = dry_run == "true" || dry_run == "1";
+  HttpRequest request_copy(request.base());
+  app_->pipeline().Ingest(project_name, std::move(inputs), context,
+                          [respond, request_copy](ingest::IngestOutcome outcome, Status status) {
+                            if (!status.ok()) return respond(Error(request_copy, status));
+                            respond(Json(request_copy, 200, OutcomeBody(outcome)));
+                          });
+}
+
+void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std::string_view path,
+                              std::string_view query, Responder respond) {
+  std::string authorization = Header(request, http::field::authorization);
+  if (!StartsWith(authorization, "Bearer ") ||
+      !ConstantTimeEquals(std::string_view(authorization).substr(7), app_->admin_token())) {
+    HttpResponse response = Error(
+        request, Status(ErrorCode::kUnauthorized, "missing or wrong bearer token (Authorization: Bearer <token>)"));
+    response.set(http::field::www_authenticate, "Bearer");
+    return respond(std::move(response));
+  }
+  std::vector<std::string> parts = Segments(path.substr(std::strlen("/api/v1")));
+  const bool get = request.method() == http::verb::get;
+  const bool post = request.method() == http::verb::post;
+  auto not_found = [&] {
+    respond(Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
+  };
+  if (parts.empty() || parts[0] != "projects") return not_found();
+
+  if (parts.size() == 1) {
+    if (get) {
+      JsonWriter writer;
+      writer.BeginObject().Key("projects").BeginArray();
+      for (const auto& project : app_->projects().List()) {
+        writer.BeginObject();
+        writer.Key("name").String(project->name);
+        writer.Key("time_zone").String(project->time_zone.name());
+        writer.Key("token_required").Bool(!project->token.empty());
+        writer.EndObject();
+      }
+      writer.EndArray().EndObject();
+      return respond(Json(request, 200, writer.Take()));
+    }
+    if (post) {
+      // Body: {"name": "...", "token": "...", "time_zone": "..."}.
+      std::string name, token, time_zone;
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      if (parser.parse(request.body()).get(root) != simdjson::SUCCESS || !root.is_object())
+        return respond(Error(request, Status(ErrorCode::kBadRequest, "body must be a JSON object")));
+      for (auto [key, target] : {std::pair<const char*, std::string*>{"name", &name},
+                                 {"token", &token}, {"time_zone", &time_zone}}) {
+        std::string_view text;
+        simdjson::dom::element field;
+        if (root[key].get(field) != simdjson::SUCCESS) continue;
+        if (field.get_string().get(text) != simdjson::SUCCESS)
+          return respond(Error(request, Status(ErrorCode::kBadRequest,
+                                               std::string(key) + " must be a string", key)));
+        *target = std::string(text);
+      }
+      auto field = [&](const char* key) {
+        return std::string(key) == "name" ? name : std::string(key) == "token" ? token : time_zone;
+      };
+      auto created = app_->projects().Create(field("name"), field("token"), field("time_zone"));
+      if (!created.ok()) return respond(Error(request, created.status()));
+      JsonWriter writer;
+      writer.BeginObject().Key("name").String((*created)->name).EndObject();
+      return respond(Json(request, 201, writer.Take()));
+    }
+    return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET or POST")));
+  }
+
+  const std::string& project_name = parts[1];
+  auto project = app_->projects().Find(project_name);
+  if (!project)
+    return respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + project_name)));
+  const TimeZone& zone = project->time_zone;
+  if (parts.size() == 3 && parts[2] == "records") {
+    if (!post) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use POST")));
+    return HandleRecords(request, info, project_name, std::move(respond));
+  }
+  if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
+
+  if (parts.size() == 3 && parts[2] == "schema") {
+    state::ProjectSchema* schema = app_->schemas().ForProject(*project);
+    JsonWriter writer;
+    writer.BeginObject();
+    auto list = [&](const char* key, state::SchemaKind kind, bool typed) {
+      writer.Key(key).BeginArray();
+      for (const auto& entry : schema->List(kind)) {
+        writer.BeginObject();
+        writer.Key("name").String(entry.name);
+        if (typed) writer.Key("type").String(ValueTypeName(entry.type));
+        writer.Key("count").Uint(entry.count);
+        writer.Key("first_seen").Int(entry.first_seen_ms);
+        writer.EndObject();
+      }
+      writer.EndArray();
+    };
+    list("events", state::SchemaKind::kEvent, false);
+    list("properties", state::SchemaKind::kEventProperty, true);
+    list("user_properties", state::SchemaKind::kUserProperty, true);
+    writer.EndObject();
+    return respond(Json(request, 200, writer.Take()));
+  }
+
+  if (parts.size() == 3 && parts[2] == "ingest-errors") {
+    auto errors = app_->error_log().List(project->id, LimitParam(query, 100, 10'000));
+    if (!errors.ok()) return respond(Error(request, errors.status()));
+    JsonWriter writer;
+    writer.BeginObject().Key("errors").BeginArray();
+    for (const auto& error : *errors) {
+      writer.BeginObject();
+      writer.Key("time").Int(error.time_ms);
+      writer.Key("code").Int(static_cast<int>(error.code));
+      writer.Key("name").String(ErrorCodeName(error.code));
+      writer.Key("field").String(error.field);
+      writer.Key("reason").String(error.reason);
+      writer.Key("record").String(error.record);
+      writer.Key("source").String(error.source);
+      writer.EndObject();
+    }
+    writer.EndArray().EndObject();
+    return respond(Json(request, 200, writer.Take()));
+  }
+
+  if (parts.size() == 5 && parts[2] == "items") {
+    auto item = app_->profiles().GetItem(project->id, parts[3], parts[4]);
+    if (!item.ok()) {
+      if (item.status().code() == ErrorCode::kNotFound)
+        return respond(Error(request, Status(ErrorCode::kNotFound, "no item " + parts[3] + "/" + parts[4])));
+      return respond(Error(request, item.status()));
+    }
+    JsonWriter writer;
+    writer.BeginObject();
+    writer.Key("item_type").String(parts[3]);
+    writer.Key("item_id").String(parts[4]);
+    writer.Key("properties");
+    WriteProperties(writer, *item, zone);
+    writer.EndObject();
+    return respond(Json(request, 200, writer.Take()));
+  }
+
+  if ((parts.size() == 4 || parts.size() == 5) && parts[2] == "users") {
+    std::string key = QueryParam(query, "key");
+    auto user = key.empty() ? app_->identities().LookupDistinctId(project->id, parts[3])
+                            : app_->identities().Lookup(project->id, key, parts[3]);
+    if (!user.ok()) return respond(Error(request, user.status()));
+    if (*user == 0)
+      return respond(Error(request, Status(ErrorCode::kNotFound, "no user with id " + parts[3])));
+    if (parts.size() == 4) {
+      auto identities = app_->identities().IdentitiesOf(project->id, *user);
+      if (!identities.ok()) return respond(Error(request, identities.status()));
+      auto profile = app_->profiles().GetProfile(project->id, *user);
+      JsonWriter writer;
+      writer.BeginObject();
+      writer.Key("user_id").Uint(*user);
+      writer.Key("identities").BeginArray();
+      for (const Identity& id : *identities)
+        writer.BeginObject().Key("key").String(id.key).Key("value").String(id.value).EndObject();
+      writer.EndArray();
+      writer.Key("profile");
+      WriteProperties(writer, profile.ok() ? *profile : PropertyMap(), zone);
+      writer.EndObject();
+      return respond(Json(request, 200, writer.Take()));
+    }
+    if (parts[4] != "events") return not_found();
+    size_t limit = LimitParam(query, 100, 100'000);
+    auto range = app_->events().DayRange(project->id);
+    struct Row {
+      int64_t time_ms;
+      store::EventId event_id;
+      std::string distinct_id;
+      std::vector<std::pair<store::PropertyId, Value>> properties;
+    };
+    std::vector<Row> rows;
+    if (range) {
+      state::ProjectSchema* schema = app_->schemas().ForProject(*project);
+      store::ScanSpec spec;
+      spec.first_day = range->first;
+      spec.last_day = range->second;
+      spec.only_user = *user;
+      spec.with_distinct_id = true;
+      for (const auto& entry : schema->List(state::SchemaKind::kEventProperty))
+        spec.property_ids.push_back(entry.id);
+      Status scan = app_->events().Scan(project->id, spec, [&](const store::EventBatch& batch) {
+        for (size_t row = 0; row < batch.size; ++row) {
+          if (batch.user_ids[row] != *user) continue;
+          Row out{batch.times_ms[row], batch.event_ids[row], batch.distinct_ids[row], {}};
+          for (size_t k = 0; k < spec.property_ids.size(); ++k) {
+            const std::optional<Value>& value = batch.property_values[k][row];
+            if (value) out.properties.emplace_back(spec.property_ids[k], *value);
+          }
+          rows.push_back(std::move(out));
+        }
+        return true;
+      });
+      if (!scan.ok()) return respond(Error(request, scan));
+      std::stable_sort(rows.begin(), rows.end(),
+                       [](const Row& a, const Row& b) { return a.time_ms > b.time_ms; });
+      if (rows.size() > limit) rows.resize(limit);
+      JsonWriter writer;
+      writer.BeginObject().Key("events").BeginArray();
+      for (const Row& row : rows) {
+        writer.BeginObject();
+        writer.Key("event").String(schema->EventName(row.event_id));
+        writer.Key("time").Int(row.time_ms);
+        writer.Key("distinct_id").String(row.distinct_id);
+        writer.Key("properties").BeginObject();
+        for (const auto& [id, value] : row.properties) {
+          writer.Key(schema->PropertyName(id));
+          writer.PropertyValue(value, zone);
+        }
+        writer.EndObject();
+        writer.EndObject();
+      }
+      writer.EndArray().EndObject();
+      return respond(Json(request, 200, writer.Take()));
+    }
+    return respond(Json(request, 200, R"({"events":[]})"));
+  }
+  not_found();
+}
+
+std::string RequestRouter::Metrics() const {
+  std::string out;
+  ingest::IngestMetrics& metrics = app_->pipeline().metrics();
+  RenderLabeled("sextant_records_accepted_total", "Records accepted, by ingest source.", "source",
+                metrics.records_accepted, &out);
+  RenderLabeled("sextant_records_rejected_total", "Records refused, by reason (error code name).",
+                "reason", metrics.records_rejected, &out);
+  RenderCounter("sextant_dedupe_hits_total", "Resent records recognised as duplicates.",
+                metrics.dedupe_hits.value(), &out);
+  RenderGauge("sextant_dedupe_keys", "Deduplication keys held in memory.",
+              static_cast<double>(app_->pipeline().dedupe().size()), &out);
+  app_->request_latency().Render("sextant_http_request_duration_seconds",
+                                 "HTTP request latency from parsed request to response.", &out);
+  store::StoreStats stats = app_->events().Stats();
+  out += "# HELP sextant_wal_fsync_duration_seconds WAL fsync latency.\n"
+         "# TYPE sextant_wal_fsync_duration_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < stats.fsync_bucket_counts.size(); ++i) {
+    cumulative += stats.fsync_bucket_counts[i];
+    std::string le = i < stats.fsync_bucket_upper_us.size()
+                         ? std::to_string(stats.fsync_bucket_upper_us[i] / 1e6)
+                         : "+Inf";
+    out += "sextant_wal_fsync_duration_seconds_bucket{le=\"" + le + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  if (stats.fsync_bucket_counts.size() == stats.fsync_bucket_upper_us.size())
+    out += "sextant_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  out += "sextant_wal_fsync_duration_seconds_sum " + std::to_string(stats.fsync_sum_us / 1e6) + "\n";
+  out += "sextant_wal_fsync_duration_seconds_count " + std::to_string(stats.wal_syncs) + "\n";
+  RenderGauge("sextant_store_parts", "Immutable event parts on disk.", static_cast<double>(stats.parts), &out);
+  RenderGauge("sextant_store_part_bytes", "Bytes of event parts on disk.", static_cast<double>(stats.part_bytes), &out);
+  RenderGauge("sextant_store_head_rows", "Rows in in-memory heads (not yet in parts).", static_cast<double>(stats.head_rows), &out);
+  RenderGauge("sextant_store_wal_bytes", "Bytes of WAL segments on disk.", static_cast<double>(stats.wal_bytes), &out);
+  RenderGauge("sextant_store_rows", "Event rows stored (parts and heads).", static_cast<double>(stats.rows_total), &out);
+  RenderCounter("sextant_store_compactions_total", "Part compactions run.", stats.compactions, &out);
+  RenderGauge("sextant_state_bytes", "Approximate bytes of the state store.",
+              static_cast<double>(app_->kv().ApproximateBytes()), &out);
+  return out;
+}
+
+}  // namespace sextant::server

@@ -1,0 +1,38 @@
+// RequestRouter: maps HTTP requests to the ingest endpoints (Sensors /sa, /sa.gif, /debug;
+// Segment /v1/*; native /api/v1/projects/{p}/records), the read API under /api/v1, and
+// /healthz and /metrics. Status codes and error bodies are decided here, in one place
+// (HttpStatusFor). See docs/openapi.yaml.
+// Thread-safety: thread-safe; Handle() is called from every I/O thread.
+#pragma once
+
+#include <string>
+
+#include "server/http_server.h"
+
+namespace sextant::server {
+
+class Application;
+
+class RequestRouter {
+ public:
+  explicit RequestRouter(Application* app) : app_(app) {}
+  void Handle(HttpRequest& request, const RequestInfo& info, Responder respond);
+
+ private:
+  void HandleSensors(HttpRequest& request, const RequestInfo& info, std::string_view path,
+                     std::string_view query, Responder respond);
+  void HandleSegment(HttpRequest& request, const RequestInfo& info, std::string_view kind,
+                     Responder respond);
+  void HandleApi(HttpRequest& request, const RequestInfo& info, std::string_view path,
+                 std::string_view query, Responder respond);
+  void HandleRecords(HttpRequest& request, const RequestInfo& info, const std::string& project,
+                     Responder respond);
+  std::string Metrics() const;
+
+  Application* app_;
+};
+
+// ErrorCode → HTTP status, for API answers.
+int HttpStatusFor(ErrorCode code);
+
+}  // namespace sextant::server

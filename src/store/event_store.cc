@@ -1,0 +1,1028 @@
+// EventStoreImpl: group-committed WAL, in-memory heads, immutable parts, manifest.
+// The on-disk protocol is described in docs/storage-format.md; this file follows it.
+#include "store/event_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "common/hash.h"
+#include "store/file_util.h"
+#include "store/manifest.h"
+#include "store/part.h"
+#include "store/row_codec.h"
+#include "store/wal.h"
+
+namespace sextant::store {
+
+namespace {
+
+constexpr size_t kBatchRows = 4096;
+constexpr size_t kHeadChunkBytes = 1 << 20;
+constexpr int64_t kRetentionIntervalMs = 60'000;
+
+using DayKey = std::pair<ProjectId, int32_t>;
+
+// One row of a head: its encoded bytes (row_codec) plus the sort and filter keys.
+struct HeadEntry {
+  const char* data = nullptr;
+  uint32_t len = 0;
+  UserId user = 0;
+  int64_t time_ms = 0;
+  EventId event = 0;
+};
+
+bool EntryLess(const HeadEntry& a, const HeadEntry& b) {
+  return a.user != b.user ? a.user < b.user : a.time_ms < b.time_ms;
+}
+
+using SortedEntries = std::vector<HeadEntry>;
+
+// In-memory rows of one (project, day) not yet in a part. Rows are stored encoded (the same
+// bytes as in the WAL record) in append-only 1 MiB chunks that never move, so a scan can read
+// entries published under the store mutex without holding it.
+//
+// Ordering cost: appends are O(1) (memcpy + push_back, no sort). A scan sorts only the rows
+// that arrived since the previous scan (O(t log t)) and merges them into the cached sorted
+// prefix (O(n)), then publishes the result for the next scan.
+struct Head {
+  std::vector<std::unique_ptr<char[]>> chunks;
+  size_t chunk_used = kHeadChunkBytes;
+  size_t chunk_cap = kHeadChunkBytes;
+  std::vector<HeadEntry> entries;                  // arrival (lsn) order
+  std::shared_ptr<const SortedEntries> sorted =   // sorted copy of entries[0, sorted->size())
+      std::make_shared<const SortedEntries>();
+  uint64_t min_lsn = 0;
+  uint64_t max_lsn = 0;
+  int64_t created_ms = 0;
+  uint64_t bytes = 0;
+
+  void Add(std::string_view row, UserId user, int64_t time_ms, EventId event) {
+    if (chunk_cap - chunk_used < row.size()) {
+      chunk_cap = std::max(kHeadChunkBytes, row.size());
+      chunks.emplace_back(new char[chunk_cap]);
+      chunk_used = 0;
+    }
+    char* dst = chunks.back().get() + chunk_used;
+    std::memcpy(dst, row.data(), row.size());
+    chunk_used += row.size();
+    bytes += row.size();
+    entries.push_back(HeadEntry{dst, static_cast<uint32_t>(row.size()), user, time_ms, event});
+  }
+};
+
+struct DayData {
+  std::vector<std::shared_ptr<const Part>> parts;  // by seq
+  std::vector<std::shared_ptr<Head>> sealed;       // being flushed, oldest first
+  std::shared_ptr<Head> active;
+  uint64_t flushed_lsn = 0;
+  bool empty() const { return parts.empty() && sealed.empty() && active == nullptr; }
+};
+
+// Builds output batches. Arrays handed to the visitor stay valid until the next Flush.
+class BatchBuilder {
+ public:
+  explicit BatchBuilder(const ScanSpec& spec) : spec_(spec), props_(spec.property_ids.size()) {}
+
+  bool full() const { return users_.size() >= kBatchRows; }
+
+  // Adds the row's leading columns; property values are pushed with AddProperty.
+  void Begin(UserId user, int64_t time_ms, EventId event) {
+    users_.push_back(user);
+    times_.push_back(time_ms);
+    events_.push_back(event);
+  }
+  std::vector<int64_t>& tracks() { return tracks_; }
+  std::vector<int64_t>& receives() { return receives_; }
+  std::vector<std::string>& distincts() { return distincts_; }
+  std::vector<std::optional<Value>>& prop(size_t k) { return props_[k]; }
+
+  // Returns the visitor's answer (false = stop).
+  bool Flush(const std::function<bool(const EventBatch&)>& visitor) {
+    if (users_.empty()) return true;
+    EventBatch batch;
+    batch.size = users_.size();
+    batch.user_ids = users_.data();
+    batch.times_ms = times_.data();
+    batch.event_ids = events_.data();
+    if (spec_.with_track_id) batch.track_ids = tracks_.data();
+    if (spec_.with_receive_time) batch.receive_times_ms = receives_.data();
+    if (spec_.with_distinct_id) batch.distinct_ids = distincts_.data();
+    batch.property_values.reserve(props_.size());
+    for (const auto& values : props_) batch.property_values.push_back(values.data());
+    bool more = visitor(batch);
+    users_.clear();
+    times_.clear();
+    events_.clear();
+    tracks_.clear();
+    receives_.clear();
+    distincts_.clear();
+    for (auto& values : props_) values.clear();
+    return more;
+  }
+
+ private:
+  const ScanSpec& spec_;
+  std::vector<UserId> users_;
+  std::vector<int64_t> times_;
+  std::vector<EventId> events_;
+  std::vector<int64_t> tracks_;
+  std::vector<int64_t> receives_;
+  std::vector<std::string> distincts_;
+  std::vector<std::vector<std::optional<Value>>> props_;
+};
+
+// A sorted run (a part or a head snapshot) positioned at its next matching row.
+class RunCursor {
+ public:
+  virtual ~RunCursor() = default;
+  bool valid() const { return pos_ < end_; }
+  virtual UserId user() const = 0;
+  virtual int64_t time_ms() const = 0;
+  virtual void Next() = 0;
+  virtual void Emit(const ScanSpec& spec, BatchBuilder* out) = 0;
+  // The whole current row (compaction and flush).
+  virtual void ToRow(EventRow* row) = 0;
+  size_t rank = 0;  // tie-break: older runs first
+
+ protected:
+  size_t pos_ = 0;
+  size_t end_ = 0;
+};
+
+class EventFilter {
+ public:
+  explicit EventFilter(const std::vector<EventId>& ids) {
+    for (EventId id : ids) {
+      if (id >= bits_.size()) bits_.resize(static_cast<size_t>(id) + 1, 0);
+      bits_[id] = 1;
+    }
+    all_ = ids.empty();
+  }
+  bool Match(EventId id) const { return all_ || (id < bits_.size() && bits_[id] != 0); }
+
+ private:
+  std::vector<uint8_t> bits_;
+  bool all_ = true;
+};
+
+class PartCursor final : public RunCursor {
+ public:
+  PartCursor(PartColumns columns, const EventFilter* filter, std::optional<UserId> only_user)
+      : cols_(std::move(columns)), filter_(filter) {
+    pos_ = 0;
+    end_ = cols_.rows;
+    if (only_user) {
+      auto [lo, hi] = std::equal_range(cols_.users.begin(), cols_.users.end(), *only_user);
+      pos_ = static_cast<size_t>(lo - cols_.users.begin());
+      end_ = static_cast<size_t>(hi - cols_.users.begin());
+    }
+    Skip();
+  }
+  UserId user() const override { return cols_.users[pos_]; }
+  int64_t time_ms() const override { return cols_.times[pos_]; }
+  void Next() override {
+    ++pos_;
+    Skip();
+  }
+  void Emit(const ScanSpec& spec, BatchBuilder* out) override {
+    out->Begin(cols_.users[pos_], cols_.times[pos_], cols_.events[pos_]);
+    if (spec.with_track_id) out->tracks().push_back(cols_.tracks[pos_]);
+    if (spec.with_receive_time) out->receives().push_back(cols_.receives[pos_]);
+    if (spec.with_distinct_id) {
+      out->distincts().push_back(cols_.distinct_dict[cols_.distinct_codes[pos_]]);
+    }
+    for (size_t k = 0; k < cols_.properties.size(); ++k) {
+      std::optional<Value> value;
+      for (const PropColumn& column : cols_.properties[k]) {
+        if (column.slot[pos_] >= 0) {
+          value = column.Get(column.slot[pos_]);
+          break;
+        }
+      }
+      out->prop(k).push_back(std::move(value));
+    }
+  }
+  void ToRow(EventRow* row) override {
+    row->user_id = cols_.users[pos_];
+    row->time_ms = cols_.times[pos_];
+    row->event_id = cols_.events[pos_];
+    row->track_id = cols_.tracks[pos_];
+    row->receive_time_ms = cols_.receives[pos_];
+    row->distinct_id = cols_.distinct_dict[cols_.distinct_codes[pos_]];
+    row->properties.clear();
+    for (size_t k = 0; k < cols_.properties.size(); ++k) {
+      for (const PropColumn& column : cols_.properties[k]) {
+        if (column.slot[pos_] >= 0) {
+          row->properties.push_back(
+              PropertyCell{cols_.property_ids[k], column.Get(column.slot[pos_])});
+          break;
+        }
+      }
+    }
+  }
+
+ private:
+  void Skip() {
+    while (pos_ < end_ && !filter_->Match(cols_.events[pos_])) ++pos_;
+  }
+  PartColumns cols_;
+  const EventFilter* filter_;
+};
+
+class HeadCursor final : public RunCursor {
+ public:
+  HeadCursor(std::shared_ptr<const Head> head, std::shared_ptr<const SortedEntries> entries,
+             const EventFilter* filter, std::optional<UserId> only_user)
+      : head_(std::move(head)), entries_(std::move(entries)), filter_(filter) {
+    pos_ = 0;
+    end_ = entries_->size();
+    if (only_user) {
+      auto lo = std::lower_bound(entries_->begin(), entries_->end(), *only_user,
+                                 [](const HeadEntry& e, UserId u) { return e.user < u; });
+      auto hi = std::upper_bound(entries_->begin(), entries_->end(), *only_user,
+                                 [](UserId u, const HeadEntry& e) { return u < e.user; });
+      pos_ = static_cast<size_t>(lo - entries_->begin());
+      end_ = static_cast<size_t>(hi - entries_->begin());
+    }
+    Skip();
+  }
+  UserId user() const override { return (*entries_)[pos_].user; }
+  int64_t time_ms() const override { return (*entries_)[pos_].time_ms; }
+  void Next() override {
+    ++pos_;
+    Skip();
+  }
+  void Emit(const ScanSpec& spec, BatchBuilder* out) override {
+    Decode();
+    out->Begin(row_.user_id, row_.time_ms, row_.event_id);
+    if (spec.with_track_id) out->tracks().push_back(row_.track_id);
+    if (spec.with_receive_time) out->receives().push_back(row_.receive_time_ms);
+    if (spec.with_distinct_id) out->distincts().push_back(row_.distinct_id);
+    for (size_t k = 0; k < spec.property_ids.size(); ++k) {
+      std::optional<Value> value;
+      for (PropertyCell& cell : row_.properties) {
+        if (cell.property_id == spec.property_ids[k]) {
+          value = cell.value;
+          break;
+        }
+      }
+      out->prop(k).push_back(std::move(value));
+    }
+  }
+  void ToRow(EventRow* row) override {
+    Decode();
+    *row = row_;
+  }
+
+ private:
+  void Decode() {
+    const HeadEntry& entry = (*entries_)[pos_];
+    std::string_view bytes(entry.data, entry.len);
+    // The bytes were produced by EncodeRow in this process; failure would be a bug.
+    if (!DecodeRow(&bytes, &row_)) {
+      row_ = EventRow();
+      row_.user_id = entry.user;
+      row_.time_ms = entry.time_ms;
+      row_.event_id = entry.event;
+    }
+  }
+  void Skip() {
+    while (pos_ < end_ && !filter_->Match((*entries_)[pos_].event)) ++pos_;
+  }
+  std::shared_ptr<const Head> head_;  // keeps the chunks alive
+  std::shared_ptr<const SortedEntries> entries_;
+  const EventFilter* filter_;
+  EventRow row_;
+};
+
+// K-way merge of sorted runs by (user, time, rank).
+class MergeIterator {
+ public:
+  explicit MergeIterator(std::vector<std::unique_ptr<RunCursor>> runs) : runs_(std::move(runs)) {
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      runs_[i]->rank = i;
+      if (runs_[i]->valid()) heap_.push(runs_[i].get());
+    }
+  }
+  bool valid() const { return !heap_.empty(); }
+  RunCursor* top() const { return heap_.top(); }
+  void Next() {
+    RunCursor* run = heap_.top();
+    heap_.pop();
+    run->Next();
+    if (run->valid()) heap_.push(run);
+  }
+
+ private:
+  struct Greater {
+    bool operator()(const RunCursor* a, const RunCursor* b) const {
+      if (a->user() != b->user()) return a->user() > b->user();
+      if (a->time_ms() != b->time_ms()) return a->time_ms() > b->time_ms();
+      return a->rank > b->rank;
+    }
+  };
+  std::vector<std::unique_ptr<RunCursor>> runs_;
+  std::priority_queue<RunCursor*, std::vector<RunCursor*>, Greater> heap_;
+};
+
+std::shared_ptr<const SortedEntries> MergeSorted(const SortedEntries& sorted,
+                                                 std::vector<HeadEntry> tail) {
+  std::stable_sort(tail.begin(), tail.end(), EntryLess);
+  auto merged = std::make_shared<SortedEntries>();
+  merged->reserve(sorted.size() + tail.size());
+  std::merge(sorted.begin(), sorted.end(), tail.begin(), tail.end(),
+             std::back_inserter(*merged), EntryLess);
+  return merged;
+}
+
+std::vector<double> FsyncBuckets() {
+  return {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1e6, 1e300};
+}
+
+class EventStoreImpl final : public EventStore {
+ public:
+  EventStoreImpl(EventStoreOptions options,
+                 std::function<void(ProjectId, const EventRow&)> on_recovered_row)
+      : options_(std::move(options)),
+        on_recovered_row_(std::move(on_recovered_row)),
+        fsync_upper_(FsyncBuckets()),
+        fsync_counts_(fsync_upper_.size(), 0) {}
+
+  ~EventStoreImpl() override { (void)Close(); }
+
+  Status Recover();
+  void Start();
+
+  void Append(ProjectId project, std::vector<EventRow> rows,
+              std::function<void(Status)> done) override;
+  Status Scan(ProjectId project, const ScanSpec& spec,
+              const std::function<bool(const EventBatch&)>& visitor) const override;
+  Status FlushHeads(bool force) override;
+  Status CompactOnce() override;
+  Status ApplyRetention() override;
+  StoreStats Stats() const override;
+  std::optional<std::pair<int32_t, int32_t>> DayRange(ProjectId project) const override;
+  Status Close() override;
+
+ private:
+  struct Pending {
+    ProjectId project = 0;
+    std::string frame;  // 16-byte WAL header placeholder + payload; empty for rows-less appends
+    uint32_t crc = 0;
+    struct RowLoc {
+      int32_t day;
+      UserId user;
+      EventId event;
+      int64_t time_ms;
+      uint32_t offset;
+      uint32_t len;
+    };
+    std::vector<RowLoc> rows;
+    std::function<void(Status)> done;
+  };
+
+  std::string DayDir(ProjectId project, int32_t day) const {
+    return options_.dir + "/p" + std::to_string(project) + "/d" + std::to_string(day);
+  }
+  std::string PartPath(ProjectId project, int32_t day, uint64_t seq) const {
+    return DayDir(project, day) + "/" + std::to_string(seq) + ".part";
+  }
+  bool Expired(int32_t day, int64_t now_ms) const {
+    return options_.retention_days > 0 &&
+           options_.time_zone.DayStartMs(day + 1) <=
+               now_ms - int64_t{options_.retention_days} * 86'400'000;
+  }
+  // REQUIRES: mu_ held.
+  Head* HeadFor(const DayKey& key, uint64_t lsn) {
+    DayData& day = days_[key];
+    if (day.active == nullptr) {
+      day.active = std::make_shared<Head>();
+      day.active->min_lsn = lsn;
+      day.active->created_ms = options_.clock->NowMs();
+    }
+    day.active->max_lsn = lsn;
+    return day.active.get();
+  }
+  std::shared_ptr<const SortedEntries> SortedSnapshot(const std::shared_ptr<Head>& head) const;
+  void CommitLoop();
+  void MaintenanceLoop();
+  // REQUIRES: maintenance_mu_ held. Writes the manifest of the current state and trims the WAL.
+  Status WriteManifestAndTrim();
+  Result<std::shared_ptr<const Part>> WriteRun(ProjectId project, int32_t day,
+                                               MergeIterator* rows);
+  void RecordFsync(int64_t micros);
+
+  const EventStoreOptions options_;
+  const std::function<void(ProjectId, const EventRow&)> on_recovered_row_;
+  std::unique_ptr<Wal> wal_;
+
+  // Commit queue.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<Pending> queue_;  // guarded by queue_mu_
+  bool stopping_ = false;       // guarded by queue_mu_
+  std::thread commit_thread_;
+  uint64_t next_lsn_ = 0;       // commit thread only (after Recover)
+  Status wal_error_;            // commit thread only: sticky write/sync failure
+
+  // Data.
+  mutable std::mutex mu_;
+  std::map<DayKey, DayData> days_;  // guarded by mu_
+  uint64_t applied_lsn_ = 0;        // guarded by mu_
+
+  // Maintenance (flush, compaction, retention, manifest) is serialised by maintenance_mu_.
+  std::mutex maintenance_mu_;
+  uint64_t next_part_seq_ = 1;  // guarded by maintenance_mu_
+  std::thread maintenance_thread_;
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool bg_stop_ = false;  // guarded by bg_mu_
+
+  // Stats.
+  mutable std::mutex stats_mu_;
+  const std::vector<double> fsync_upper_;
+  std::vector<uint64_t> fsync_counts_;  // guarded by stats_mu_
+  double fsync_sum_us_ = 0;             // guarded by stats_mu_
+  std::atomic<uint64_t> wal_syncs_{0};
+  std::atomic<uint64_t> compactions_{0};
+
+  std::mutex close_mu_;
+  bool closed_ = false;  // guarded by close_mu_
+  Status close_status_;  // guarded by close_mu_
+};
+
+Status EventStoreImpl::Recover() {
+  SEXTANT_RETURN_IF_ERROR(MakeDirs(options_.dir));
+  const std::string manifest_path = options_.dir + "/MANIFEST";
+  Manifest manifest;
+  std::error_code ec;
+  if (std::filesystem::exists(manifest_path, ec)) {
+    std::string bytes;
+    SEXTANT_RETURN_IF_ERROR(ReadFile(manifest_path, &bytes));
+    SEXTANT_RETURN_IF_ERROR(DecodeManifest(bytes, &manifest));
+  }
+  next_part_seq_ = std::max<uint64_t>(manifest.next_part_seq, 1);
+
+  // Open the live parts.
+  std::set<std::string> live_paths;
+  for (const ManifestDay& md : manifest.days) {
+    DayData& day = days_[{md.project, md.day}];
+    day.flushed_lsn = md.flushed_lsn;
+    for (const ManifestPart& mp : md.parts) {
+      const std::string path = PartPath(md.project, md.day, mp.seq);
+      auto part = Part::Open(path, md.project, md.day, mp.seq);
+      if (!part.ok()) return part.status();
+      day.parts.push_back(std::move(part.value()));
+      live_paths.insert(path);
+      next_part_seq_ = std::max(next_part_seq_, mp.seq + 1);
+    }
+  }
+  // Delete what a crash left behind: part files not in the manifest, temp files.
+  std::filesystem::remove(manifest_path + ".tmp", ec);
+  for (const auto& project_dir : std::filesystem::directory_iterator(options_.dir, ec)) {
+    const std::string name = project_dir.path().filename().string();
+    if (!project_dir.is_directory() || name.size() < 2 || name[0] != 'p') continue;
+    for (const auto& day_dir : std::filesystem::directory_iterator(project_dir.path(), ec)) {
+      if (!day_dir.is_directory()) continue;
+      for (const auto& file : std::filesystem::directory_iterator(day_dir.path(), ec)) {
+        if (live_paths.count(file.path().string()) == 0) {
+          std::filesystem::remove(file.path(), ec);
+        }
+      }
+      if (std::filesystem::is_empty(day_dir.path(), ec)) {
+        std::filesystem::remove(day_dir.path(), ec);
+      }
+    }
+  }
+
+  // Replay the WAL into heads.
+  const int64_t now_ms = options_.clock->NowMs();
+  const uint64_t checkpoint = manifest.checkpoint_lsn;
+  EventRow row;
+  std::unique_lock<std::mutex> lock(mu_);
+  auto replay = [&](uint64_t lsn, std::string_view payload) -> Status {
+    if (lsn <= checkpoint) return Status::Ok();
+    ProjectId project;
+    uint64_t count;
+    std::string_view in = payload;
+    if (!GetVarint32(&in, &project) || !GetVarint(&in, &count)) {
+      return Status(ErrorCode::kCorruption, "wal record " + std::to_string(lsn) + ": bad header");
+    }
+    for (uint64_t i = 0; i < count; ++i) {
+      const char* begin = in.data();
+      if (!DecodeRow(&in, &row)) {
+        return Status(ErrorCode::kCorruption, "wal record " + std::to_string(lsn) + ": bad row");
+      }
+      const int32_t day = options_.time_zone.DayOf(row.time_ms);
+      auto it = days_.find({project, day});
+      if (it != days_.end() && lsn <= it->second.flushed_lsn) continue;  // already in a part
+      if (Expired(day, now_ms)) continue;
+      HeadFor({project, day}, lsn)
+          ->Add(std::string_view(begin, static_cast<size_t>(in.data() - begin)), row.user_id,
+                row.time_ms, row.event_id);
+      if (on_recovered_row_) on_recovered_row_(project, row);
+    }
+    return Status::Ok();
+  };
+  Wal::Options wal_options;
+  wal_options.segment_bytes = options_.wal_segment_bytes;
+  Wal::RecoveryInfo info;
+  auto wal = Wal::Open(options_.dir + "/wal", wal_options, replay, &info);
+  if (!wal.ok()) return wal.status();
+  wal_ = std::move(wal.value());
+  applied_lsn_ = std::max(checkpoint, info.max_lsn);
+  next_lsn_ = applied_lsn_;
+  return Status::Ok();
+}
+
+void EventStoreImpl::Start() {
+  commit_thread_ = std::thread([this] { CommitLoop(); });
+  if (options_.background_maintenance) {
+    maintenance_thread_ = std::thread([this] { MaintenanceLoop(); });
+  }
+}
+
+void EventStoreImpl::Append(ProjectId project, std::vector<EventRow> rows,
+                            std::function<void(Status)> done) {
+  Pending pending;
+  pending.project = project;
+  pending.done = std::move(done);
+  if (!rows.empty()) {
+    // Serialise once, on the caller's thread; the commit thread only frames and copies.
+    std::string& frame = pending.frame;
+    frame.reserve(Wal::kHeaderSize + 16 + rows.size() * 160);
+    frame.resize(Wal::kHeaderSize);
+    PutVarint(&frame, project);
+    PutVarint(&frame, rows.size());
+    pending.rows.reserve(rows.size());
+    for (const EventRow& row : rows) {
+      const auto offset = static_cast<uint32_t>(frame.size());
+      EncodeRow(row, &frame);
+      pending.rows.push_back({options_.time_zone.DayOf(row.time_ms), row.user_id, row.event_id,
+                              row.time_ms, offset,
+                              static_cast<uint32_t>(frame.size() - offset)});
+    }
+    pending.crc = Crc32(std::string_view(frame).substr(Wal::kHeaderSize));
+  }
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(pending));
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  if (pending.done) pending.done(Status(ErrorCode::kUnavailable, "event store is closed"));
+}
+
+void EventStoreImpl::RecordFsync(int64_t micros) {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  size_t bucket = 0;
+  while (bucket + 1 < fsync_upper_.size() && static_cast<double>(micros) > fsync_upper_[bucket]) {
+    ++bucket;
+  }
+  ++fsync_counts_[bucket];
+  fsync_sum_us_ += static_cast<double>(micros);
+}
+
+void EventStoreImpl::CommitLoop() {
+  std::vector<Pending> batch;
+  std::string buffer;
+  bool unsynced = false;
+  int64_t last_sync_us = options_.clock->MonotonicMicros();
+  const int64_t relaxed_interval_us = options_.relaxed_sync_interval_ms * 1000;
+  auto sync = [&]() -> Status {
+    const int64_t start = options_.clock->MonotonicMicros();
+    Status st = wal_->Sync();
+    const int64_t end = options_.clock->MonotonicMicros();
+    RecordFsync(end - start);
+    wal_syncs_.fetch_add(1);
+    last_sync_us = end;
+    unsynced = false;
+    return st;
+  };
+  while (true) {
+    bool stop = false;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      auto ready = [&] { return !queue_.empty() || stopping_; };
+      if (!options_.sync_wal && unsynced) {
+        queue_cv_.wait_for(lock, std::chrono::milliseconds(options_.relaxed_sync_interval_ms),
+                           ready);
+      } else {
+        queue_cv_.wait(lock, ready);
+      }
+      batch.swap(queue_);
+      stop = stopping_ && batch.empty();
+    }
+    if (batch.empty()) {
+      if (unsynced) {
+        Status st = sync();
+        if (!st.ok() && wal_error_.ok()) wal_error_ = st;
+      }
+      if (stop) break;
+      continue;
+    }
+
+    Status st = wal_error_;
+    buffer.clear();
+    uint64_t last_lsn = next_lsn_;
+    for (Pending& pending : batch) {
+      if (pending.frame.empty()) continue;
+      const uint64_t lsn = ++last_lsn;
+      Wal::EncodeHeader(pending.frame.data(), lsn,
+                        static_cast<uint32_t>(pending.frame.size() - Wal::kHeaderSize),
+                        pending.crc);
+      buffer.append(pending.frame);
+    }
+    const uint64_t group_start = wal_->CurrentOffset();
+    if (st.ok() && !buffer.empty()) {
+      st = wal_->Write(buffer, last_lsn);
+      if (!st.ok()) wal_error_ = st;
+    }
+    if (st.ok()) {
+      for (const auto& hook : options_.pre_sync_hooks) {
+        st = hook();
+        if (!st.ok()) break;
+      }
+      // A failed group must not come back on recovery: cut its records off again.
+      if (!st.ok() && !buffer.empty()) {
+        Status cut = wal_->TruncateTo(group_start);
+        if (!cut.ok()) wal_error_ = cut;
+      }
+    }
+    if (st.ok()) {
+      if (options_.sync_wal) {
+        st = sync();
+        if (!st.ok()) wal_error_ = st;  // after a failed fsync the file state is unknown
+      } else {
+        unsynced = true;
+        if (options_.clock->MonotonicMicros() - last_sync_us >= relaxed_interval_us) {
+          Status sync_st = sync();
+          if (!sync_st.ok()) wal_error_ = sync_st;
+        }
+      }
+    }
+    next_lsn_ = last_lsn;  // lsns of a failed group are skipped, never reused
+    if (st.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      uint64_t lsn = 0;
+      for (const Pending& pending : batch) {
+        if (pending.frame.empty()) continue;
+        lsn = lsn == 0 ? applied_lsn_ + 1 : lsn + 1;
+        // Heads are located by a per-row map lookup only when the day changes.
+        DayKey cached_key{0, INT32_MIN};
+        Head* head = nullptr;
+        for (const Pending::RowLoc& loc : pending.rows) {
+          DayKey key{pending.project, loc.day};
+          if (head == nullptr || key != cached_key) {
+            head = HeadFor(key, lsn);
+            cached_key = key;
+          }
+          head->Add(std::string_view(pending.frame.data() + loc.offset, loc.len), loc.user,
+                    loc.time_ms, loc.event);
+        }
+      }
+      applied_lsn_ = last_lsn;
+    }
+    for (Pending& pending : batch) {
+      if (pending.done) pending.done(st);
+    }
+    batch.clear();
+    if (wal_error_.ok() && wal_->SegmentFull()) {
+      Status roll = wal_->Roll();
+      if (!roll.ok()) wal_error_ = roll;
+    }
+  }
+}
+
+void EventStoreImpl::MaintenanceLoop() {
+  int64_t last_retention_ms = 0;
+  std::unique_lock<std::mutex> lock(bg_mu_);
+  while (!bg_stop_) {
+    bg_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return bg_stop_; });
+    if (bg_stop_) break;
+    lock.unlock();
+    // Errors are retried on the next round; they also surface through FlushHeads at Close.
+    (void)FlushHeads(false);
+    (void)CompactOnce();
+    const int64_t now_ms = options_.clock->NowMs();
+    if (now_ms - last_retention_ms >= kRetentionIntervalMs) {
+      (void)ApplyRetention();
+      last_retention_ms = now_ms;
+    }
+    lock.lock();
+  }
+}
+
+std::shared_ptr<const SortedEntries> EventStoreImpl::SortedSnapshot(
+    const std::shared_ptr<Head>& head) const {
+  std::shared_ptr<const SortedEntries> cached;
+  std::vector<HeadEntry> tail;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cached = head->sorted;
+    if (cached->size() == head->entries.size()) return cached;
+    tail.assign(head->entries.begin() + static_cast<ptrdiff_t>(cached->size()),
+                head->entries.end());
+  }
+  auto merged = MergeSorted(*cached, std::move(tail));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (head->sorted->size() < merged->size()) head->sorted = merged;
+  return merged;
+}
+
+Status EventStoreImpl::Scan(ProjectId project, const ScanSpec& spec,
+                            const std::function<bool(const EventBatch&)>& visitor) const {
+  std::vector<std::shared_ptr<const Part>> parts;
+  std::vector<std::shared_ptr<Head>> heads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = days_.lower_bound({project, spec.first_day});
+         it != days_.end() && it->first.first == project && it->first.second <= spec.last_day;
+         ++it) {
+      const DayData& day = it->second;
+      for (const auto& part : day.parts) {
+        if (spec.only_user && (*spec.only_user < part->info().min_user ||
+                               *spec.only_user > part->info().max_user)) {
+          continue;
+        }
+        parts.push_back(part);
+      }
+      for (const auto& head : day.sealed) heads.push_back(head);
+      if (day.active != nullptr) heads.push_back(day.active);
+    }
+  }
+  EventFilter filter(spec.event_ids);
+  ColumnRequest request;
+  request.track = spec.with_track_id;
+  request.receive = spec.with_receive_time;
+  request.distinct = spec.with_distinct_id;
+  request.properties = spec.property_ids;
+  std::vector<std::unique_ptr<RunCursor>> runs;
+  for (const auto& part : parts) {
+    PartColumns columns;
+    SEXTANT_RETURN_IF_ERROR(part->Read(request, &columns));
+    runs.push_back(std::make_unique<PartCursor>(std::move(columns), &filter, spec.only_user));
+  }
+  for (const auto& head : heads) {
+    runs.push_back(
+        std::make_unique<HeadCursor>(head, SortedSnapshot(head), &filter, spec.only_user));
+  }
+  MergeIterator merge(std::move(runs));
+  BatchBuilder out(spec);
+  for (; merge.valid(); merge.Next()) {
+    merge.top()->Emit(spec, &out);
+    if (out.full() && !out.Flush(visitor)) return Status::Ok();
+  }
+  (void)out.Flush(visitor);
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const Part>> EventStoreImpl::WriteRun(ProjectId project, int32_t day,
+                                                             MergeIterator* rows) {
+  PartWriter writer(options_.time_zone.DayStartMs(day), options_.zstd_level);
+  EventRow row;
+  for (; rows->valid(); rows->Next()) {
+    rows->top()->ToRow(&row);
+    writer.Add(row);
+  }
+  const std::string dir = DayDir(project, day);
+  const bool new_dir = !std::filesystem::exists(dir);
+  SEXTANT_RETURN_IF_ERROR(MakeDirs(dir));
+  if (new_dir) {
+    SEXTANT_RETURN_IF_ERROR(SyncDir(DirName(dir)));
+    SEXTANT_RETURN_IF_ERROR(SyncDir(options_.dir));
+  }
+  const uint64_t seq = next_part_seq_++;
+  const std::string path = PartPath(project, day, seq);
+  auto info = writer.Finish(path);
+  if (!info.ok()) return info.status();
+  SEXTANT_RETURN_IF_ERROR(SyncDir(dir));
+  auto part = Part::Open(path, project, day, seq);
+  if (!part.ok()) return part.status();
+  return std::shared_ptr<const Part>(std::move(part.value()));
+}
+
+Status EventStoreImpl::FlushHeads(bool force) {
+  std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+  if (!wal_) return Status::Ok();
+  const int64_t now_ms = options_.clock->NowMs();
+  std::vector<std::pair<DayKey, std::shared_ptr<Head>>> to_flush;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, day] : days_) {
+      // Heads sealed by an earlier, failed flush go first so flushed_lsn stays monotonic.
+      for (const auto& head : day.sealed) to_flush.emplace_back(key, head);
+      const auto& active = day.active;
+      if (active != nullptr &&
+          (force || active->entries.size() >= options_.head_flush_rows ||
+           now_ms - active->created_ms >= options_.head_flush_age_ms)) {
+        day.sealed.push_back(active);
+        to_flush.emplace_back(key, active);
+        day.active = nullptr;
+      }
+    }
+  }
+  if (to_flush.empty()) return Status::Ok();
+  // Every record of the sealed heads is now in a closed segment that the checkpoint can trim.
+  SEXTANT_RETURN_IF_ERROR(wal_->Roll());
+  for (auto& [key, head] : to_flush) {
+    std::vector<std::unique_ptr<RunCursor>> runs;
+    EventFilter all({});
+    runs.push_back(std::make_unique<HeadCursor>(head, SortedSnapshot(head), &all, std::nullopt));
+    MergeIterator rows(std::move(runs));
+    auto part = WriteRun(key.first, key.second, &rows);
+    if (!part.ok()) return part.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    DayData& day = days_[key];
+    day.parts.push_back(std::move(part.value()));
+    day.flushed_lsn = std::max(day.flushed_lsn, head->max_lsn);
+    day.sealed.erase(std::find(day.sealed.begin(), day.sealed.end(), head));
+  }
+  return WriteManifestAndTrim();
+}
+
+Status EventStoreImpl::WriteManifestAndTrim() {
+  Manifest manifest;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t min_head_lsn = UINT64_MAX;
+    for (const auto& [key, day] : days_) {
+      for (const auto& head : day.sealed) min_head_lsn = std::min(min_head_lsn, head->min_lsn);
+      if (day.active != nullptr) min_head_lsn = std::min(min_head_lsn, day.active->min_lsn);
+      if (day.parts.empty()) continue;
+      ManifestDay md;
+      md.project = key.first;
+      md.day = key.second;
+      md.flushed_lsn = day.flushed_lsn;
+      for (const auto& part : day.parts) {
+        md.parts.push_back({part->seq(), part->info().file_bytes, part->info().rows});
+      }
+      manifest.days.push_back(std::move(md));
+    }
+    manifest.checkpoint_lsn = min_head_lsn == UINT64_MAX ? applied_lsn_ : min_head_lsn - 1;
+  }
+  manifest.next_part_seq = next_part_seq_;
+  SEXTANT_RETURN_IF_ERROR(
+      ReplaceFileAtomically(options_.dir + "/MANIFEST", EncodeManifest(manifest)));
+  return wal_->DeleteSegmentsUpTo(manifest.checkpoint_lsn);
+}
+
+Status EventStoreImpl::CompactOnce() {
+  std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+  if (!wal_) return Status::Ok();
+  DayKey key;
+  std::vector<std::shared_ptr<const Part>> inputs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [day_key, day] : days_) {
+      if (day.parts.size() > options_.compaction_trigger_parts) {
+        key = day_key;
+        inputs = day.parts;
+        break;
+      }
+    }
+  }
+  if (inputs.empty()) return Status::Ok();
+  ColumnRequest request;
+  request.track = request.receive = request.distinct = request.all_properties = true;
+  EventFilter all({});
+  std::vector<std::unique_ptr<RunCursor>> runs;
+  for (const auto& part : inputs) {
+    PartColumns columns;
+    SEXTANT_RETURN_IF_ERROR(part->Read(request, &columns));
+    runs.push_back(std::make_unique<PartCursor>(std::move(columns), &all, std::nullopt));
+  }
+  MergeIterator rows(std::move(runs));
+  auto merged = WriteRun(key.first, key.second, &rows);
+  if (!merged.ok()) return merged.status();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    DayData& day = days_[key];
+    std::vector<std::shared_ptr<const Part>> kept{merged.value()};
+    for (const auto& part : day.parts) {
+      if (std::find(inputs.begin(), inputs.end(), part) == inputs.end()) kept.push_back(part);
+    }
+    day.parts = std::move(kept);
+  }
+  Status st = WriteManifestAndTrim();
+  if (!st.ok()) return st;
+  // Running scans hold their own references; the files go when the last one is released.
+  for (const auto& part : inputs) part->MarkObsolete();
+  compactions_.fetch_add(1);
+  return Status::Ok();
+}
+
+Status EventStoreImpl::ApplyRetention() {
+  if (options_.retention_days <= 0) return Status::Ok();
+  std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+  if (!wal_) return Status::Ok();
+  const int64_t now_ms = options_.clock->NowMs();
+  std::vector<std::shared_ptr<const Part>> dropped;
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = days_.begin(); it != days_.end();) {
+      if (Expired(it->first.second, now_ms)) {
+        for (const auto& part : it->second.parts) dropped.push_back(part);
+        it = days_.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (!changed) return Status::Ok();
+  Status st = WriteManifestAndTrim();
+  for (const auto& part : dropped) part->MarkObsolete();
+  return st;
+}
+
+StoreStats EventStoreImpl::Stats() const {
+  StoreStats stats;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, day] : days_) {
+      for (const auto& part : day.parts) {
+        ++stats.parts;
+        stats.part_bytes += part->info().file_bytes;
+        stats.rows_total += part->info().rows;
+      }
+      for (const auto& head : day.sealed) stats.head_rows += head->entries.size();
+      if (day.active != nullptr) stats.head_rows += day.active->entries.size();
+    }
+  }
+  stats.rows_total += stats.head_rows;
+  if (wal_) stats.wal_bytes = wal_->TotalBytes();
+  stats.compactions = compactions_.load();
+  stats.wal_syncs = wal_syncs_.load();
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats.fsync_bucket_upper_us = fsync_upper_;
+  stats.fsync_bucket_counts = fsync_counts_;
+  stats.fsync_sum_us = fsync_sum_us_;
+  return stats;
+}
+
+std::optional<std::pair<int32_t, int32_t>> EventStoreImpl::DayRange(ProjectId project) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<std::pair<int32_t, int32_t>> range;
+  for (auto it = days_.lower_bound({project, INT32_MIN});
+       it != days_.end() && it->first.first == project; ++it) {
+    const DayData& day = it->second;
+    bool has_rows = !day.parts.empty() || !day.sealed.empty() ||
+                    (day.active != nullptr && !day.active->entries.empty());
+    if (!has_rows) continue;
+    if (!range) range.emplace(it->first.second, it->first.second);
+    range->second = it->first.second;
+  }
+  return range;
+}
+
+Status EventStoreImpl::Close() {
+  std::lock_guard<std::mutex> close_lock(close_mu_);
+  if (closed_) return close_status_;
+  closed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    bg_stop_ = true;
+  }
+  bg_cv_.notify_all();
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (commit_thread_.joinable()) commit_thread_.join();  // drains the queue first
+  if (wal_) {
+    close_status_ = FlushHeads(true);
+    if (close_status_.ok() && !options_.sync_wal) close_status_ = wal_->Sync();
+    std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+    wal_.reset();
+  }
+  return close_status_;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> EventStore::Open(
+    EventStoreOptions options, std::function<void(ProjectId, const EventRow&)> on_recovered_row) {
+  if (options.dir.empty()) return Status(ErrorCode::kBadRequest, "event store dir is empty");
+  if (options.clock == nullptr) return Status(ErrorCode::kBadRequest, "event store clock is null");
+  auto store = std::make_unique<EventStoreImpl>(std::move(options), std::move(on_recovered_row));
+  SEXTANT_RETURN_IF_ERROR(store->Recover());
+  store->Start();
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace sextant::store

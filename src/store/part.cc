@@ -1,0 +1,612 @@
+#include "store/part.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "common/hash.h"
+#include "store/file_util.h"
+#include "store/row_codec.h"
+
+namespace sextant::store {
+
+namespace {
+
+constexpr uint64_t kPartMagic = 0x3154524150545853ull;  // "SXTPART1" little endian
+constexpr uint32_t kPartVersion = 1;
+constexpr size_t kHeaderBytes = 12;
+constexpr size_t kTrailerBytes = 24;
+constexpr size_t kColumnEntryBytes = 28;
+
+enum PresenceMode : uint8_t { kAllRows = 0, kBitmap = 1, kRowList = 2 };
+enum NumberMode : uint8_t { kRawDoubles = 0, kIntegers = 1 };
+
+bool IsSmallIntegral(double d) {
+  return std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9007199254740992.0 &&
+         !(d == 0 && std::signbit(d));
+}
+
+void PutBits(std::string* out, const std::vector<bool>& bits) {
+  std::string bytes((bits.size() + 7) / 8, '\0');
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i]) bytes[i / 8] = static_cast<char>(bytes[i / 8] | (1 << (i % 8)));
+  }
+  out->append(bytes);
+}
+
+}  // namespace
+
+uint32_t PartWriter::StringDict::Code(std::string_view s) {
+  auto it = codes.find(s);
+  if (it != codes.end()) return it->second;
+  strings.emplace_back(s);
+  uint32_t code = static_cast<uint32_t>(strings.size() - 1);
+  codes.emplace(strings.back(), code);
+  return code;
+}
+
+PartWriter::PartWriter(int64_t day_start_ms, int zstd_level)
+    : day_start_ms_(day_start_ms), zstd_level_(zstd_level), cctx_(ZSTD_createCCtx()) {}
+
+PartWriter::~PartWriter() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
+
+void PartWriter::Add(const EventRow& row) {
+  const auto row_idx = static_cast<uint32_t>(users_.size());
+  users_.push_back(row.user_id);
+  times_.push_back(row.time_ms);
+  events_.push_back(row.event_id);
+  tracks_.push_back(row.track_id);
+  receives_.push_back(row.receive_time_ms);
+  distinct_codes_.push_back(distinct_dict_.Code(row.distinct_id));
+  for (const PropertyCell& cell : row.properties) {
+    const ValueType type = cell.value.type();
+    const uint64_t key = (uint64_t{cell.property_id} << 8) | static_cast<uint8_t>(type);
+    auto [it, inserted] = prop_index_.try_emplace(key, props_.size());
+    if (inserted) {
+      props_.push_back(std::make_unique<PropBuilder>());
+      props_.back()->property_id = cell.property_id;
+      props_.back()->type = type;
+    }
+    PropBuilder& prop = *props_[it->second];
+    if (!prop.rows.empty() && prop.rows.back() == row_idx) continue;  // duplicate id in a row
+    prop.rows.push_back(row_idx);
+    switch (type) {
+      case ValueType::kNumber: prop.numbers.push_back(cell.value.number()); break;
+      case ValueType::kBool: prop.bools.push_back(cell.value.boolean() ? 1 : 0); break;
+      case ValueType::kString: prop.codes.push_back(prop.dict.Code(cell.value.str())); break;
+      case ValueType::kList:
+        prop.list_lens.push_back(static_cast<uint32_t>(cell.value.list().size()));
+        for (const std::string& item : cell.value.list()) prop.codes.push_back(prop.dict.Code(item));
+        break;
+      case ValueType::kDatetime: prop.ints.push_back(cell.value.datetime_ms()); break;
+      case ValueType::kDate: prop.ints.push_back(cell.value.date_days()); break;
+    }
+  }
+}
+
+Result<PartInfo> PartWriter::Finish(const std::string& path) {
+  const size_t rows = users_.size();
+  std::string file;
+  PutFixed64(&file, kPartMagic);
+  PutFixed32(&file, kPartVersion);
+  std::string directory;
+  uint32_t column_count = 0;
+  column_sizes_.clear();
+  std::string compressed;
+
+  auto add_block = [&](uint8_t kind, uint8_t value_type, uint32_t id, const std::string& raw,
+                       std::string name) {
+    compressed.resize(ZSTD_compressBound(raw.size()));
+    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), compressed.data(),
+                                 compressed.size(), raw.data(), raw.size(), zstd_level_);
+    uint8_t compression = 1;
+    std::string_view stored(compressed.data(), ZSTD_isError(n) ? 0 : n);
+    if (ZSTD_isError(n) || n >= raw.size()) {
+      compression = 0;
+      stored = raw;
+    }
+    directory.push_back(static_cast<char>(kind));
+    directory.push_back(static_cast<char>(value_type));
+    directory.push_back(static_cast<char>(compression));
+    directory.push_back('\0');
+    PutFixed32(&directory, id);
+    PutFixed64(&directory, file.size());
+    PutFixed32(&directory, static_cast<uint32_t>(stored.size()));
+    PutFixed32(&directory, static_cast<uint32_t>(raw.size()));
+    PutFixed32(&directory, Crc32(stored));
+    file.append(stored);
+    ++column_count;
+    column_sizes_.emplace_back(std::move(name), stored.size());
+  };
+
+  std::string raw;
+  // user_id: delta from the previous row (rows are sorted, so deltas are >= 0).
+  UserId prev_user = 0;
+  for (UserId user : users_) {
+    PutVarint(&raw, user - prev_user);
+    prev_user = user;
+  }
+  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kUser), raw, "user_id");
+  // time: first row of a user run relative to day start, then delta from the previous row.
+  raw.clear();
+  for (size_t i = 0; i < rows; ++i) {
+    bool run_start = i == 0 || users_[i] != users_[i - 1];
+    PutVarint(&raw, ZigZag(times_[i] - (run_start ? day_start_ms_ : times_[i - 1])));
+  }
+  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kTime), raw, "time");
+  raw.clear();
+  for (EventId event : events_) PutVarint(&raw, event);
+  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kEvent), raw, "event_id");
+  raw.clear();
+  for (int64_t track : tracks_) PutVarint(&raw, ZigZag(track));
+  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kTrack), raw, "track_id");
+  raw.clear();
+  for (size_t i = 0; i < rows; ++i) PutVarint(&raw, ZigZag(receives_[i] - times_[i]));
+  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kReceive), raw, "receive_time");
+  raw.clear();
+  PutVarint(&raw, distinct_dict_.strings.size());
+  for (const std::string& s : distinct_dict_.strings) PutString(&raw, s);
+  for (uint32_t code : distinct_codes_) PutVarint(&raw, code);
+  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kDistinct), raw, "distinct_id");
+
+  std::vector<PropBuilder*> props;
+  for (auto& prop : props_) props.push_back(prop.get());
+  std::sort(props.begin(), props.end(), [](const PropBuilder* a, const PropBuilder* b) {
+    return a->property_id != b->property_id ? a->property_id < b->property_id
+                                            : a->type < b->type;
+  });
+  for (const PropBuilder* prop : props) {
+    raw.clear();
+    const size_t count = prop->rows.size();
+    PutVarint(&raw, count);
+    if (count == rows) {
+      raw.push_back(static_cast<char>(kAllRows));
+    } else if (count * 12 < rows) {
+      raw.push_back(static_cast<char>(kRowList));
+      uint32_t prev = 0;
+      for (uint32_t row : prop->rows) {
+        PutVarint(&raw, row - prev);
+        prev = row;
+      }
+    } else {
+      raw.push_back(static_cast<char>(kBitmap));
+      std::vector<bool> bits(rows, false);
+      for (uint32_t row : prop->rows) bits[row] = true;
+      PutBits(&raw, bits);
+    }
+    switch (prop->type) {
+      case ValueType::kNumber: {
+        bool integral = std::all_of(prop->numbers.begin(), prop->numbers.end(), IsSmallIntegral);
+        raw.push_back(static_cast<char>(integral ? kIntegers : kRawDoubles));
+        for (double d : prop->numbers) {
+          if (integral) {
+            PutVarint(&raw, ZigZag(static_cast<int64_t>(d)));
+          } else {
+            uint64_t bits;
+            std::memcpy(&bits, &d, 8);
+            PutFixed64(&raw, bits);
+          }
+        }
+        break;
+      }
+      case ValueType::kBool: {
+        std::vector<bool> bits(prop->bools.begin(), prop->bools.end());
+        PutBits(&raw, bits);
+        break;
+      }
+      case ValueType::kString:
+      case ValueType::kList: {
+        PutVarint(&raw, prop->dict.strings.size());
+        for (const std::string& s : prop->dict.strings) PutString(&raw, s);
+        if (prop->type == ValueType::kString) {
+          for (uint32_t code : prop->codes) PutVarint(&raw, code);
+        } else {
+          size_t pos = 0;
+          for (uint32_t len : prop->list_lens) {
+            PutVarint(&raw, len);
+            for (uint32_t k = 0; k < len; ++k) PutVarint(&raw, prop->codes[pos++]);
+          }
+        }
+        break;
+      }
+      case ValueType::kDatetime:
+      case ValueType::kDate: {
+        int64_t prev = 0;
+        for (int64_t v : prop->ints) {
+          PutVarint(&raw, ZigZag(v - prev));
+          prev = v;
+        }
+        break;
+      }
+    }
+    add_block(1, static_cast<uint8_t>(prop->type), prop->property_id, raw,
+              "p" + std::to_string(prop->property_id));
+  }
+
+  PartInfo info;
+  info.rows = static_cast<uint32_t>(rows);
+  if (rows > 0) {
+    info.min_user = users_.front();
+    info.max_user = users_.back();
+    auto [min_it, max_it] = std::minmax_element(times_.begin(), times_.end());
+    info.min_time_ms = *min_it;
+    info.max_time_ms = *max_it;
+  }
+  std::string footer;
+  PutFixed32(&footer, info.rows);
+  PutFixed32(&footer, info.min_user);
+  PutFixed32(&footer, info.max_user);
+  PutFixed64(&footer, static_cast<uint64_t>(info.min_time_ms));
+  PutFixed64(&footer, static_cast<uint64_t>(info.max_time_ms));
+  PutFixed64(&footer, static_cast<uint64_t>(day_start_ms_));
+  PutFixed32(&footer, column_count);
+  footer.append(directory);
+  const uint64_t footer_offset = file.size();
+  file.append(footer);
+  PutFixed64(&file, footer_offset);
+  PutFixed32(&file, static_cast<uint32_t>(footer.size()));
+  PutFixed32(&file, Crc32(footer));
+  PutFixed64(&file, kPartMagic);
+  info.file_bytes = file.size();
+
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status(ErrorCode::kIoError, "open " + path + ": " + std::strerror(errno));
+  Status st = WriteAll(fd, file);
+  if (st.ok() && ::fdatasync(fd) != 0) {
+    st = Status(ErrorCode::kIoError, "fdatasync " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  if (!st.ok()) return st;
+  return info;
+}
+
+Value PropColumn::Get(int32_t value_idx) const {
+  switch (type) {
+    case ValueType::kNumber: return Value::Number(numbers[value_idx]);
+    case ValueType::kBool: return Value::Bool(bools[value_idx] != 0);
+    case ValueType::kString: return Value::String(dict[codes[value_idx]]);
+    case ValueType::kList: {
+      std::vector<std::string> items;
+      items.reserve(list_begin[value_idx + 1] - list_begin[value_idx]);
+      for (uint32_t k = list_begin[value_idx]; k < list_begin[value_idx + 1]; ++k) {
+        items.push_back(dict[codes[k]]);
+      }
+      return Value::List(std::move(items));
+    }
+    case ValueType::kDatetime: return Value::Datetime(ints[value_idx]);
+    case ValueType::kDate: return Value::Date(static_cast<int32_t>(ints[value_idx]));
+  }
+  return Value();
+}
+
+Result<std::shared_ptr<Part>> Part::Open(const std::string& path, uint32_t project, int32_t day,
+                                         uint64_t seq) {
+  std::shared_ptr<Part> part(new Part());
+  part->path_ = path;
+  part->project_ = project;
+  part->day_ = day;
+  part->seq_ = seq;
+  part->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (part->fd_ < 0) {
+    return Status(ErrorCode::kIoError, "open " + path + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::fstat(part->fd_, &st) != 0) return Status(ErrorCode::kIoError, "stat " + path);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size < kHeaderBytes + kTrailerBytes) return part->Corrupt("file too short");
+  char header[kHeaderBytes];
+  char trailer[kTrailerBytes];
+  SEXTANT_RETURN_IF_ERROR(PReadExact(part->fd_, 0, kHeaderBytes, header));
+  SEXTANT_RETURN_IF_ERROR(PReadExact(part->fd_, size - kTrailerBytes, kTrailerBytes, trailer));
+  if (DecodeFixed64(header) != kPartMagic || DecodeFixed64(trailer + 16) != kPartMagic) {
+    return part->Corrupt("bad magic");
+  }
+  if (DecodeFixed32(header + 8) != kPartVersion) return part->Corrupt("unsupported version");
+  const uint64_t footer_offset = DecodeFixed64(trailer);
+  const uint32_t footer_len = DecodeFixed32(trailer + 8);
+  if (footer_offset < kHeaderBytes || footer_offset + footer_len + kTrailerBytes != size) {
+    return part->Corrupt("bad footer location");
+  }
+  std::string footer(footer_len, '\0');
+  SEXTANT_RETURN_IF_ERROR(PReadExact(part->fd_, footer_offset, footer_len, footer.data()));
+  if (Crc32(footer) != DecodeFixed32(trailer + 12)) return part->Corrupt("footer checksum");
+  std::string_view in(footer);
+  uint32_t column_count = 0;
+  uint64_t min_time = 0;
+  uint64_t max_time = 0;
+  uint64_t day_start = 0;
+  if (!GetFixed32(&in, &part->info_.rows) || !GetFixed32(&in, &part->info_.min_user) ||
+      !GetFixed32(&in, &part->info_.max_user) || !GetFixed64(&in, &min_time) ||
+      !GetFixed64(&in, &max_time) || !GetFixed64(&in, &day_start) ||
+      !GetFixed32(&in, &column_count) || in.size() != size_t{column_count} * kColumnEntryBytes) {
+    return part->Corrupt("bad footer");
+  }
+  part->info_.min_time_ms = static_cast<int64_t>(min_time);
+  part->info_.max_time_ms = static_cast<int64_t>(max_time);
+  part->info_.file_bytes = size;
+  part->day_start_ms_ = static_cast<int64_t>(day_start);
+  for (uint32_t i = 0; i < column_count; ++i) {
+    ColumnEntry entry;
+    const char* p = in.data() + size_t{i} * kColumnEntryBytes;
+    entry.kind = static_cast<uint8_t>(p[0]);
+    entry.value_type = static_cast<uint8_t>(p[1]);
+    entry.compression = static_cast<uint8_t>(p[2]);
+    entry.id = DecodeFixed32(p + 4);
+    entry.offset = DecodeFixed64(p + 8);
+    entry.stored_bytes = DecodeFixed32(p + 16);
+    entry.raw_bytes = DecodeFixed32(p + 20);
+    entry.crc = DecodeFixed32(p + 24);
+    if (entry.offset < kHeaderBytes || entry.offset + entry.stored_bytes > footer_offset ||
+        entry.compression > 1 || (entry.kind == 1 && (entry.value_type < 1 || entry.value_type > 6))) {
+      return part->Corrupt("bad column entry " + std::to_string(i));
+    }
+    part->columns_.push_back(entry);
+  }
+  for (BuiltinColumn column : {BuiltinColumn::kUser, BuiltinColumn::kTime, BuiltinColumn::kEvent}) {
+    if (part->Builtin(column) == nullptr) return part->Corrupt("missing built-in column");
+  }
+  return part;
+}
+
+Part::~Part() {
+  if (fd_ >= 0) ::close(fd_);
+  if (obsolete_.load()) {
+    ::unlink(path_.c_str());
+    ::rmdir(DirName(path_).c_str());  // succeeds only once the day directory is empty
+  }
+}
+
+Status Part::Corrupt(const std::string& what) const {
+  return Status(ErrorCode::kCorruption, path_ + ": " + what);
+}
+
+const Part::ColumnEntry* Part::Builtin(BuiltinColumn column) const {
+  for (const ColumnEntry& entry : columns_) {
+    if (entry.kind == 0 && entry.id == static_cast<uint32_t>(column)) return &entry;
+  }
+  return nullptr;
+}
+
+Status Part::ReadBlock(const ColumnEntry& entry, std::string* raw) const {
+  std::string stored(entry.stored_bytes, '\0');
+  SEXTANT_RETURN_IF_ERROR(PReadExact(fd_, entry.offset, entry.stored_bytes, stored.data()));
+  if (Crc32(stored) != entry.crc) {
+    return Corrupt("column checksum mismatch at offset " + std::to_string(entry.offset));
+  }
+  if (entry.compression == 0) {
+    *raw = std::move(stored);
+  } else {
+    raw->resize(entry.raw_bytes);
+    size_t n = ZSTD_decompress(raw->data(), raw->size(), stored.data(), stored.size());
+    if (ZSTD_isError(n) || n != entry.raw_bytes) {
+      return Corrupt("column decompression failed at offset " + std::to_string(entry.offset));
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+bool DecodeDict(std::string_view* in, std::vector<std::string>* dict) {
+  uint64_t size;
+  if (!GetVarint(in, &size) || size > in->size()) return false;
+  dict->resize(size);
+  for (std::string& s : *dict) {
+    std::string_view view;
+    if (!GetString(in, &view)) return false;
+    s.assign(view);
+  }
+  return true;
+}
+
+bool DecodePropColumn(std::string_view in, size_t rows, ValueType type, PropColumn* col) {
+  col->type = type;
+  uint64_t count;
+  if (!GetVarint(&in, &count) || count > rows || in.empty()) return false;
+  auto mode = static_cast<uint8_t>(in.front());
+  in.remove_prefix(1);
+  col->slot.assign(rows, -1);
+  int32_t next = 0;
+  if (mode == kAllRows) {
+    if (count != rows) return false;
+    for (size_t r = 0; r < rows; ++r) col->slot[r] = next++;
+  } else if (mode == kBitmap) {
+    size_t bytes = (rows + 7) / 8;
+    if (in.size() < bytes) return false;
+    for (size_t r = 0; r < rows; ++r) {
+      if (static_cast<uint8_t>(in[r / 8]) & (1 << (r % 8))) col->slot[r] = next++;
+    }
+    in.remove_prefix(bytes);
+  } else if (mode == kRowList) {
+    uint64_t row = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t delta;
+      if (!GetVarint(&in, &delta)) return false;
+      row += delta;
+      if (row >= rows || col->slot[row] >= 0) return false;
+      col->slot[row] = next++;
+    }
+  } else {
+    return false;
+  }
+  if (static_cast<uint64_t>(next) != count) return false;
+  uint64_t v;
+  switch (type) {
+    case ValueType::kNumber: {
+      if (in.empty()) return false;
+      auto number_mode = static_cast<uint8_t>(in.front());
+      in.remove_prefix(1);
+      col->numbers.resize(count);
+      for (double& d : col->numbers) {
+        if (number_mode == kIntegers) {
+          if (!GetVarint(&in, &v)) return false;
+          d = static_cast<double>(UnZigZag(v));
+        } else {
+          if (!GetFixed64(&in, &v)) return false;
+          std::memcpy(&d, &v, 8);
+        }
+      }
+      break;
+    }
+    case ValueType::kBool: {
+      size_t bytes = (count + 7) / 8;
+      if (in.size() < bytes) return false;
+      col->bools.resize(count);
+      for (size_t i = 0; i < count; ++i) {
+        col->bools[i] = (static_cast<uint8_t>(in[i / 8]) >> (i % 8)) & 1;
+      }
+      break;
+    }
+    case ValueType::kString:
+    case ValueType::kList: {
+      if (!DecodeDict(&in, &col->dict)) return false;
+      const uint64_t dict_size = col->dict.size();
+      if (type == ValueType::kString) {
+        col->codes.resize(count);
+        for (uint32_t& code : col->codes) {
+          if (!GetVarint32(&in, &code) || code >= dict_size) return false;
+        }
+      } else {
+        col->list_begin.resize(count + 1);
+        col->list_begin[0] = 0;
+        for (uint64_t i = 0; i < count; ++i) {
+          uint64_t len;
+          if (!GetVarint(&in, &len) || len > in.size()) return false;
+          for (uint64_t k = 0; k < len; ++k) {
+            uint32_t code;
+            if (!GetVarint32(&in, &code) || code >= dict_size) return false;
+            col->codes.push_back(code);
+          }
+          col->list_begin[i + 1] = static_cast<uint32_t>(col->codes.size());
+        }
+      }
+      break;
+    }
+    case ValueType::kDatetime:
+    case ValueType::kDate: {
+      col->ints.resize(count);
+      int64_t prev = 0;
+      for (int64_t& value : col->ints) {
+        if (!GetVarint(&in, &v)) return false;
+        prev += UnZigZag(v);
+        value = prev;
+      }
+      break;
+    }
+    default:
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
+  const size_t rows = info_.rows;
+  out->rows = rows;
+  std::string raw;
+  std::string_view in;
+  uint64_t v;
+
+  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kUser), &raw));
+  in = raw;
+  out->users.resize(rows);
+  UserId user = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    if (!GetVarint(&in, &v) || v > UINT32_MAX - user) return Corrupt("bad user column");
+    user += static_cast<UserId>(v);
+    out->users[i] = user;
+  }
+  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kTime), &raw));
+  in = raw;
+  out->times.resize(rows);
+  for (size_t i = 0; i < rows; ++i) {
+    if (!GetVarint(&in, &v)) return Corrupt("bad time column");
+    bool run_start = i == 0 || out->users[i] != out->users[i - 1];
+    out->times[i] = (run_start ? day_start_ms_ : out->times[i - 1]) + UnZigZag(v);
+  }
+  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kEvent), &raw));
+  in = raw;
+  out->events.resize(rows);
+  for (size_t i = 0; i < rows; ++i) {
+    if (!GetVarint32(&in, &out->events[i])) return Corrupt("bad event column");
+  }
+  out->tracks.clear();
+  if (request.track) {
+    const ColumnEntry* entry = Builtin(BuiltinColumn::kTrack);
+    out->tracks.assign(rows, 0);
+    if (entry != nullptr) {
+      SEXTANT_RETURN_IF_ERROR(ReadBlock(*entry, &raw));
+      in = raw;
+      for (size_t i = 0; i < rows; ++i) {
+        if (!GetVarint(&in, &v)) return Corrupt("bad track column");
+        out->tracks[i] = UnZigZag(v);
+      }
+    }
+  }
+  out->receives.clear();
+  if (request.receive) {
+    const ColumnEntry* entry = Builtin(BuiltinColumn::kReceive);
+    out->receives = out->times;
+    if (entry != nullptr) {
+      SEXTANT_RETURN_IF_ERROR(ReadBlock(*entry, &raw));
+      in = raw;
+      for (size_t i = 0; i < rows; ++i) {
+        if (!GetVarint(&in, &v)) return Corrupt("bad receive_time column");
+        out->receives[i] += UnZigZag(v);
+      }
+    }
+  }
+  out->distinct_codes.clear();
+  out->distinct_dict.clear();
+  if (request.distinct) {
+    const ColumnEntry* entry = Builtin(BuiltinColumn::kDistinct);
+    if (entry == nullptr) {
+      out->distinct_dict.assign(1, std::string());
+      out->distinct_codes.assign(rows, 0);
+    } else {
+      SEXTANT_RETURN_IF_ERROR(ReadBlock(*entry, &raw));
+      in = raw;
+      if (!DecodeDict(&in, &out->distinct_dict)) return Corrupt("bad distinct_id dictionary");
+      out->distinct_codes.resize(rows);
+      for (size_t i = 0; i < rows; ++i) {
+        if (!GetVarint32(&in, &out->distinct_codes[i]) ||
+            out->distinct_codes[i] >= out->distinct_dict.size()) {
+          return Corrupt("bad distinct_id column");
+        }
+      }
+    }
+  }
+  out->property_ids.clear();
+  out->properties.clear();
+  if (request.all_properties) {
+    for (const ColumnEntry& entry : columns_) {
+      if (entry.kind == 1 && (out->property_ids.empty() || out->property_ids.back() != entry.id)) {
+        out->property_ids.push_back(entry.id);
+      }
+    }
+  } else {
+    out->property_ids = request.properties;
+  }
+  out->properties.resize(out->property_ids.size());
+  for (size_t k = 0; k < out->property_ids.size(); ++k) {
+    for (const ColumnEntry& entry : columns_) {
+      if (entry.kind != 1 || entry.id != out->property_ids[k]) continue;
+      SEXTANT_RETURN_IF_ERROR(ReadBlock(entry, &raw));
+      PropColumn column;
+      if (!DecodePropColumn(raw, rows, static_cast<ValueType>(entry.value_type), &column)) {
+        return Corrupt("bad property column " + std::to_string(entry.id));
+      }
+      out->properties[k].push_back(std::move(column));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace sextant::store

@@ -1,0 +1,178 @@
+// Immutable columnar part files: PartWriter builds one from rows sorted by (user_id, time_ms);
+// Part reads its footer once and decompresses only the columns a reader asks for.
+// Byte layout: docs/storage-format.md, "Part files".
+//
+// Thread-safety: PartWriter is single-threaded. Part is immutable after Open and safe to read
+// from many threads (pread on a shared fd). Parts are shared as shared_ptr<const Part>; a part
+// replaced by compaction or dropped by retention is MarkObsolete()d and its file is unlinked
+// when the last reader releases it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "store/event_row.h"
+
+namespace sextant::store {
+
+struct PartInfo {
+  uint32_t rows = 0;
+  UserId min_user = 0;
+  UserId max_user = 0;
+  int64_t min_time_ms = 0;
+  int64_t max_time_ms = 0;
+  uint64_t file_bytes = 0;
+};
+
+// Column ids of the built-in columns (directory entries of kind 0).
+enum class BuiltinColumn : uint32_t {
+  kUser = 1,
+  kTime = 2,
+  kEvent = 3,
+  kTrack = 4,
+  kReceive = 5,
+  kDistinct = 6,
+};
+
+class PartWriter {
+ public:
+  // `day_start_ms`: epoch ms of the part's day start (time offsets are relative to it).
+  PartWriter(int64_t day_start_ms, int zstd_level);
+  ~PartWriter();
+  PartWriter(const PartWriter&) = delete;
+  PartWriter& operator=(const PartWriter&) = delete;
+
+  // REQUIRES: rows arrive in non-decreasing (user_id, time_ms) order.
+  void Add(const EventRow& row);
+  size_t rows() const { return users_.size(); }
+  // Encodes the part, writes it to `path` and fdatasyncs it (not its directory).
+  Result<PartInfo> Finish(const std::string& path);
+
+  // Encoded size per column of the last Finish (name → stored bytes), for tuning.
+  const std::vector<std::pair<std::string, uint64_t>>& column_sizes() const {
+    return column_sizes_;
+  }
+
+ private:
+  struct StringDict {
+    std::deque<std::string> strings;
+    std::unordered_map<std::string_view, uint32_t> codes;
+    uint32_t Code(std::string_view s);
+  };
+  struct PropBuilder {
+    PropertyId property_id = 0;
+    ValueType type = ValueType::kNumber;
+    std::vector<uint32_t> rows;
+    std::vector<double> numbers;
+    std::vector<uint8_t> bools;
+    std::vector<int64_t> ints;
+    std::vector<uint32_t> codes;      // STRING: one per value; LIST: elements of all values
+    std::vector<uint32_t> list_lens;  // LIST: element count per value
+    StringDict dict;
+  };
+
+  const int64_t day_start_ms_;
+  const int zstd_level_;
+  std::vector<UserId> users_;
+  std::vector<int64_t> times_;
+  std::vector<EventId> events_;
+  std::vector<int64_t> tracks_;
+  std::vector<int64_t> receives_;
+  std::vector<uint32_t> distinct_codes_;
+  StringDict distinct_dict_;
+  std::unordered_map<uint64_t, size_t> prop_index_;  // (property_id << 8 | type) → props_
+  std::vector<std::unique_ptr<PropBuilder>> props_;
+  std::vector<std::pair<std::string, uint64_t>> column_sizes_;
+  void* cctx_ = nullptr;  // ZSTD_CCtx*
+};
+
+// One decoded property column of a part.
+struct PropColumn {
+  ValueType type = ValueType::kNumber;
+  std::vector<int32_t> slot;  // per row: index of its value, or -1 when absent
+  std::vector<double> numbers;
+  std::vector<uint8_t> bools;
+  std::vector<int64_t> ints;  // DATETIME ms / DATE days
+  std::vector<std::string> dict;
+  std::vector<uint32_t> codes;
+  std::vector<uint32_t> list_begin;  // LIST: value v has codes[list_begin[v] .. list_begin[v+1])
+  Value Get(int32_t value_idx) const;
+};
+
+struct ColumnRequest {
+  bool track = false;
+  bool receive = false;
+  bool distinct = false;
+  bool all_properties = false;          // every property column in the part (compaction)
+  std::vector<PropertyId> properties;   // else these
+};
+
+struct PartColumns {
+  size_t rows = 0;
+  std::vector<UserId> users;
+  std::vector<int64_t> times;
+  std::vector<EventId> events;
+  std::vector<int64_t> tracks;
+  std::vector<int64_t> receives;
+  std::vector<uint32_t> distinct_codes;
+  std::vector<std::string> distinct_dict;
+  // Parallel: property_ids[k] → its columns in the part (usually one; empty if absent).
+  std::vector<PropertyId> property_ids;
+  std::vector<std::vector<PropColumn>> properties;
+};
+
+class Part {
+ public:
+  // Opens and validates the footer. `project`, `day`, `seq` identify the part in the manifest.
+  static Result<std::shared_ptr<Part>> Open(const std::string& path, uint32_t project,
+                                            int32_t day, uint64_t seq);
+  ~Part();
+  Part(const Part&) = delete;
+  Part& operator=(const Part&) = delete;
+
+  const std::string& path() const { return path_; }
+  uint32_t project() const { return project_; }
+  int32_t day() const { return day_; }
+  uint64_t seq() const { return seq_; }
+  const PartInfo& info() const { return info_; }
+
+  Status Read(const ColumnRequest& request, PartColumns* out) const;
+
+  // The file is deleted when this object is destroyed.
+  void MarkObsolete() const { obsolete_.store(true); }
+
+ private:
+  struct ColumnEntry {
+    uint8_t kind = 0;        // 0 built-in, 1 property
+    uint8_t value_type = 0;  // property columns
+    uint8_t compression = 0; // 0 none, 1 zstd
+    uint32_t id = 0;
+    uint64_t offset = 0;
+    uint32_t stored_bytes = 0;
+    uint32_t raw_bytes = 0;
+    uint32_t crc = 0;
+  };
+  Part() = default;
+  Status ReadBlock(const ColumnEntry& entry, std::string* raw) const;
+  const ColumnEntry* Builtin(BuiltinColumn column) const;
+  Status Corrupt(const std::string& what) const;
+
+  std::string path_;
+  uint32_t project_ = 0;
+  int32_t day_ = 0;
+  uint64_t seq_ = 0;
+  int fd_ = -1;
+  int64_t day_start_ms_ = 0;
+  PartInfo info_;
+  std::vector<ColumnEntry> columns_;
+  mutable std::atomic<bool> obsolete_{false};
+};
+
+}  // namespace sextant::store

@@ -1,0 +1,566 @@
+#include "store/event_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace sextant::store {
+namespace {
+
+constexpr int64_t kDay0Ms = 1'704'038'400'000;  // 2024-01-01 00:00 Asia/Shanghai
+constexpr ProjectId kProject = 1;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = "/tmp/sextant_store_test_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(dir_ + "_crash");
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(dir_ + "_crash");
+  }
+
+  EventStoreOptions Options(const std::string& dir) {
+    EventStoreOptions options;
+    options.dir = dir;
+    options.background_maintenance = false;
+    return options;
+  }
+
+  std::unique_ptr<EventStore> OpenStore(EventStoreOptions options,
+                                        std::vector<EventRow>* recovered = nullptr) {
+    auto store = EventStore::Open(std::move(options), [recovered](ProjectId, const EventRow& row) {
+      if (recovered != nullptr) recovered->push_back(row);
+    });
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store.value()) : nullptr;
+  }
+
+  // Appends and waits for the acknowledgement.
+  static Status AppendSync(EventStore* store, std::vector<EventRow> rows,
+                           ProjectId project = kProject) {
+    std::promise<Status> promise;
+    store->Append(project, std::move(rows), [&promise](Status st) { promise.set_value(st); });
+    return promise.get_future().get();
+  }
+
+  // "Crash": a copy of the data directory as it is on disk right now.
+  std::string CrashCopy() {
+    const std::string copy = dir_ + "_crash";
+    std::filesystem::remove_all(copy);
+    std::filesystem::copy(dir_, copy, std::filesystem::copy_options::recursive);
+    return copy;
+  }
+
+  std::string dir_;
+};
+
+EventRow MakeRow(UserId user, int64_t time_ms, EventId event, int64_t track) {
+  EventRow row;
+  row.user_id = user;
+  row.time_ms = time_ms;
+  row.event_id = event;
+  row.track_id = track;
+  row.receive_time_ms = time_ms + 1500;
+  row.distinct_id = "d" + std::to_string(user);
+  // Sparse properties, sorted by id; every value type appears.
+  if (track % 2 == 0) row.properties.push_back({1, Value::Number(static_cast<double>(track) * 1.5)});
+  if (track % 3 == 0) row.properties.push_back({2, Value::Bool(track % 2 == 0)});
+  row.properties.push_back({3, Value::String(track % 4 == 0 ? "beijing" : "shanghai")});
+  if (track % 5 == 0) row.properties.push_back({4, Value::List({"fund", "loan"})});
+  if (track % 7 == 0) row.properties.push_back({5, Value::Datetime(time_ms - 86'400'000)});
+  if (track % 11 == 0) row.properties.push_back({6, Value::Date(19'000 + static_cast<int32_t>(track))});
+  if (track == 13) row.properties.push_back({7, Value::Number(0.1)});  // property in one row only
+  return row;
+}
+
+const std::vector<PropertyId> kAllProps = {1, 2, 3, 4, 5, 6, 7};
+
+// Scans everything in [first_day, last_day] back into EventRows.
+std::vector<EventRow> ScanAll(const EventStore& store, ScanSpec spec = {}) {
+  if (spec.first_day == 0 && spec.last_day == 0) {
+    spec.first_day = 19'000;
+    spec.last_day = 20'000;
+  }
+  spec.property_ids = kAllProps;
+  spec.with_distinct_id = spec.with_track_id = spec.with_receive_time = true;
+  std::vector<EventRow> out;
+  Status st = store.Scan(kProject, spec, [&](const EventBatch& batch) {
+    for (size_t i = 0; i < batch.size; ++i) {
+      EventRow row;
+      row.user_id = batch.user_ids[i];
+      row.time_ms = batch.times_ms[i];
+      row.event_id = batch.event_ids[i];
+      row.track_id = batch.track_ids[i];
+      row.receive_time_ms = batch.receive_times_ms[i];
+      row.distinct_id = batch.distinct_ids[i];
+      for (size_t k = 0; k < kAllProps.size(); ++k) {
+        if (batch.property_values[k][i]) {
+          row.properties.push_back({kAllProps[k], *batch.property_values[k][i]});
+        }
+      }
+      out.push_back(std::move(row));
+    }
+    return true;
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+std::vector<EventRow> SortedByUserTime(std::vector<EventRow> rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const EventRow& a, const EventRow& b) {
+    return a.user_id != b.user_id ? a.user_id < b.user_id : a.time_ms < b.time_ms;
+  });
+  return rows;
+}
+
+// `count` rows over several users and two days, in a scrambled arrival order.
+std::vector<EventRow> MakeRows(int count, int64_t first_track = 0) {
+  std::vector<EventRow> rows;
+  for (int i = 0; i < count; ++i) {
+    int64_t track = first_track + i;
+    auto user = static_cast<UserId>(1 + (track * 7919) % 37);
+    int64_t time = kDay0Ms + (track * 7'654'321) % (2 * 86'400'000LL);
+    rows.push_back(MakeRow(user, time, static_cast<EventId>(1 + track % 3), track));
+  }
+  return rows;
+}
+
+TEST_F(StoreTest, AppendThenScanReturnsRowsInUserTimeOrderFromHeadAndParts) {
+  auto store = OpenStore(Options(dir_));
+  std::vector<EventRow> rows = MakeRows(500);
+  // Ties on (user, time) keep arrival order.
+  rows.push_back(MakeRow(5, kDay0Ms + 10, 1, 1000));
+  rows.push_back(MakeRow(5, kDay0Ms + 10, 2, 1001));
+  ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+  const std::vector<EventRow> expected = SortedByUserTime(rows);
+  EXPECT_EQ(ScanAll(*store), expected);  // from heads
+
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  EXPECT_EQ(store->Stats().head_rows, 0u);
+  EXPECT_EQ(store->Stats().parts, 2u);  // two days
+  EXPECT_EQ(ScanAll(*store), expected);  // from parts
+
+  std::vector<EventRow> more = MakeRows(300, 2000);
+  ASSERT_TRUE(AppendSync(store.get(), more).ok());
+  std::vector<EventRow> all = rows;
+  all.insert(all.end(), more.begin(), more.end());
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));  // parts + heads merged
+  EXPECT_EQ(store->Stats().rows_total, all.size());
+  auto range = store->DayRange(kProject);
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(range->first, 19'723);
+  EXPECT_EQ(range->second, 19'724);
+  EXPECT_FALSE(store->DayRange(99).has_value());
+}
+
+TEST_F(StoreTest, RowsAreVisibleWhenDoneRuns) {
+  auto store = OpenStore(Options(dir_));
+  for (int i = 0; i < 20; ++i) {
+    std::promise<size_t> seen;
+    store->Append(kProject, {MakeRow(3, kDay0Ms + i, 1, i)}, [&](Status st) {
+      EXPECT_TRUE(st.ok());
+      seen.set_value(ScanAll(*store).size());
+    });
+    EXPECT_EQ(seen.get_future().get(), static_cast<size_t>(i + 1));
+  }
+  // Empty appends are acknowledged after a group commit.
+  EXPECT_TRUE(AppendSync(store.get(), {}).ok());
+}
+
+TEST_F(StoreTest, EventFilterAndColumnSelection) {
+  auto store = OpenStore(Options(dir_));
+  std::vector<EventRow> rows = MakeRows(400);
+  ASSERT_TRUE(AppendSync(store.get(), std::vector<EventRow>(rows.begin(), rows.begin() + 200)).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  ASSERT_TRUE(AppendSync(store.get(), std::vector<EventRow>(rows.begin() + 200, rows.end())).ok());
+  std::vector<EventRow> expected;
+  for (const EventRow& row : SortedByUserTime(rows)) {
+    if (row.event_id == 2) expected.push_back(row);
+  }
+  ScanSpec spec;
+  spec.first_day = 19'000;
+  spec.last_day = 20'000;
+  spec.event_ids = {2};
+  spec.property_ids = {3};
+  size_t seen = 0;
+  ASSERT_TRUE(store->Scan(kProject, spec, [&](const EventBatch& batch) {
+    EXPECT_EQ(batch.track_ids, nullptr);
+    EXPECT_EQ(batch.distinct_ids, nullptr);
+    EXPECT_EQ(batch.property_values.size(), 1u);
+    for (size_t i = 0; i < batch.size; ++i, ++seen) {
+      EXPECT_EQ(batch.user_ids[i], expected[seen].user_id);
+      EXPECT_EQ(batch.times_ms[i], expected[seen].time_ms);
+      EXPECT_EQ(batch.event_ids[i], 2u);
+      auto city = std::find_if(expected[seen].properties.begin(), expected[seen].properties.end(),
+                               [](const PropertyCell& cell) { return cell.property_id == 3; });
+      EXPECT_TRUE(city != expected[seen].properties.end() && batch.property_values[0][i] &&
+                  *batch.property_values[0][i] == city->value);
+    }
+    return true;
+  }).ok());
+  EXPECT_EQ(seen, expected.size());
+  // One day only.
+  spec.event_ids.clear();
+  spec.first_day = spec.last_day = 19'723;
+  size_t day_rows = 0;
+  ASSERT_TRUE(store->Scan(kProject, spec, [&](const EventBatch& batch) {
+    for (size_t i = 0; i < batch.size; ++i) {
+      EXPECT_LT(batch.times_ms[i], kDay0Ms + 86'400'000);
+    }
+    day_rows += batch.size;
+    return true;
+  }).ok());
+  EXPECT_EQ(day_rows, static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [](auto& r) {
+              return r.time_ms < kDay0Ms + 86'400'000;
+            })));
+}
+
+TEST_F(StoreTest, OnlyUserScansPartsAndHeads) {
+  auto store = OpenStore(Options(dir_));
+  std::vector<EventRow> rows = MakeRows(600);
+  ASSERT_TRUE(AppendSync(store.get(), std::vector<EventRow>(rows.begin(), rows.begin() + 300)).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  ASSERT_TRUE(AppendSync(store.get(), std::vector<EventRow>(rows.begin() + 300, rows.end())).ok());
+  for (UserId user : {UserId{1}, UserId{17}, UserId{37}, UserId{1000}}) {
+    std::vector<EventRow> expected;
+    for (const EventRow& row : SortedByUserTime(rows)) {
+      if (row.user_id == user) expected.push_back(row);
+    }
+    ScanSpec spec;
+    spec.only_user = user;
+    EXPECT_EQ(ScanAll(*store, spec), expected) << "user " << user;
+  }
+}
+
+TEST_F(StoreTest, VisitorCanStopEarly) {
+  auto store = OpenStore(Options(dir_));
+  ASSERT_TRUE(AppendSync(store.get(), MakeRows(10'000)).ok());
+  int calls = 0;
+  ScanSpec spec;
+  spec.first_day = 19'000;
+  spec.last_day = 20'000;
+  ASSERT_TRUE(store->Scan(kProject, spec, [&](const EventBatch& batch) {
+    EXPECT_EQ(batch.size, 4096u);
+    ++calls;
+    return false;
+  }).ok());
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(StoreTest, RecoveryWithoutFlushReturnsRowsExactlyOnce) {
+  std::vector<EventRow> rows = MakeRows(300);
+  auto store = OpenStore(Options(dir_));
+  ASSERT_TRUE(AppendSync(store.get(), std::vector<EventRow>(rows.begin(), rows.begin() + 100)).ok());
+  ASSERT_TRUE(AppendSync(store.get(), std::vector<EventRow>(rows.begin() + 100, rows.end())).ok());
+  const std::string crashed = CrashCopy();
+  std::vector<EventRow> recovered;
+  auto reopened = OpenStore(Options(crashed), &recovered);
+  EXPECT_EQ(recovered, rows);
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
+  // A clean close and reopen after recovery still has each row once.
+  ASSERT_TRUE(reopened->Close().ok());
+  reopened.reset();
+  recovered.clear();
+  auto again = OpenStore(Options(crashed), &recovered);
+  EXPECT_TRUE(recovered.empty());  // Close flushed everything into parts
+  EXPECT_EQ(ScanAll(*again), SortedByUserTime(rows));
+}
+
+TEST_F(StoreTest, RecoveryAfterFlushAndMoreAppends) {
+  std::vector<EventRow> first = MakeRows(200);
+  std::vector<EventRow> second = MakeRows(150, 5000);
+  auto store = OpenStore(Options(dir_));
+  ASSERT_TRUE(AppendSync(store.get(), first).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  ASSERT_TRUE(AppendSync(store.get(), second).ok());
+  const std::string crashed = CrashCopy();
+  std::vector<EventRow> recovered;
+  auto reopened = OpenStore(Options(crashed), &recovered);
+  EXPECT_EQ(recovered, second);
+  std::vector<EventRow> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(all));
+  // Appends continue after recovery with fresh lsns.
+  std::vector<EventRow> third = MakeRows(10, 9000);
+  ASSERT_TRUE(AppendSync(reopened.get(), third).ok());
+  all.insert(all.end(), third.begin(), third.end());
+  reopened.reset();  // destructor closes
+  auto again = OpenStore(Options(crashed));
+  EXPECT_EQ(ScanAll(*again), SortedByUserTime(all));
+}
+
+TEST_F(StoreTest, PartialFlushDoesNotDuplicateOnRecovery) {
+  // Two days; only the old day's head is flushed (by age), the other stays in the head.
+  SimulatedClock clock(kDay0Ms);
+  EventStoreOptions options = Options(dir_);
+  options.clock = &clock;
+  options.head_flush_age_ms = 1000;
+  auto store = OpenStore(options);
+  std::vector<EventRow> day0 = {MakeRow(1, kDay0Ms + 5, 1, 1), MakeRow(2, kDay0Ms + 6, 1, 2)};
+  ASSERT_TRUE(AppendSync(store.get(), day0).ok());
+  clock.AdvanceMs(2000);
+  std::vector<EventRow> mixed = {MakeRow(1, kDay0Ms + 7, 1, 3),
+                                 MakeRow(3, kDay0Ms + 86'400'000 + 1, 1, 4)};
+  ASSERT_TRUE(AppendSync(store.get(), mixed).ok());
+  ASSERT_TRUE(store->FlushHeads(false).ok());  // flushes day 0's head (old), not day 1's
+  EXPECT_EQ(store->Stats().parts, 1u);
+  EXPECT_EQ(store->Stats().head_rows, 1u);
+  const std::string crashed = CrashCopy();
+  options.dir = crashed;
+  std::vector<EventRow> recovered;
+  auto reopened = OpenStore(options, &recovered);
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_EQ(recovered[0], mixed[1]);
+  std::vector<EventRow> all = day0;
+  all.insert(all.end(), mixed.begin(), mixed.end());
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(all));
+}
+
+TEST_F(StoreTest, TornWalTailIsTruncatedOnOpen) {
+  std::vector<EventRow> rows = MakeRows(50);
+  auto store = OpenStore(Options(dir_));
+  ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+  const std::string crashed = CrashCopy();
+  // A half-written record after the acknowledged one.
+  std::string last_segment;
+  for (const auto& entry : std::filesystem::directory_iterator(crashed + "/wal")) {
+    if (std::filesystem::file_size(entry.path()) > 0) last_segment = entry.path().string();
+  }
+  ASSERT_FALSE(last_segment.empty());
+  const auto size = std::filesystem::file_size(last_segment);
+  {
+    std::ofstream out(last_segment, std::ios::app | std::ios::binary);
+    out << std::string("\x40\x00\x00\x00\x12\x34\x56\x78partial", 15);
+  }
+  auto reopened = OpenStore(Options(crashed));
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(std::filesystem::file_size(last_segment), size);
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
+}
+
+TEST_F(StoreTest, CorruptWalInTheMiddleFailsOpen) {
+  auto store = OpenStore(Options(dir_));
+  ASSERT_TRUE(AppendSync(store.get(), MakeRows(20)).ok());
+  ASSERT_TRUE(AppendSync(store.get(), MakeRows(20, 100)).ok());
+  const std::string crashed = CrashCopy();
+  for (const auto& entry : std::filesystem::directory_iterator(crashed + "/wal")) {
+    if (std::filesystem::file_size(entry.path()) == 0) continue;
+    std::fstream f(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(20);
+    f.put('\x7f');
+  }
+  auto reopened = EventStore::Open(Options(crashed));
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), ErrorCode::kCorruption);
+  EXPECT_NE(reopened.status().message().find("offset 0"), std::string::npos)
+      << reopened.status().message();
+}
+
+TEST_F(StoreTest, OrphanPartIsRemovedOnOpen) {
+  std::vector<EventRow> rows = MakeRows(100);
+  auto store = OpenStore(Options(dir_));
+  ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  const std::string crashed = CrashCopy();
+  // A part written by a flush that crashed before its manifest update.
+  const std::string orphan = crashed + "/p1/d19723/999.part";
+  std::filesystem::copy_file(
+      std::filesystem::directory_iterator(crashed + "/p1/d19723")->path(), orphan);
+  const std::string orphan_dir = crashed + "/p1/d19999";
+  std::filesystem::create_directories(orphan_dir);
+  std::ofstream(orphan_dir + "/5.part") << "garbage";
+  auto reopened = OpenStore(Options(crashed));
+  EXPECT_FALSE(std::filesystem::exists(orphan));
+  EXPECT_FALSE(std::filesystem::exists(orphan_dir));
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
+}
+
+TEST_F(StoreTest, CompactionKeepsEveryRowAndOrder) {
+  EventStoreOptions options = Options(dir_);
+  options.compaction_trigger_parts = 2;
+  auto store = OpenStore(options);
+  std::vector<EventRow> all;
+  for (int round = 0; round < 5; ++round) {
+    std::vector<EventRow> rows = MakeRows(200, round * 1000);
+    ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+    ASSERT_TRUE(store->FlushHeads(true).ok());
+    all.insert(all.end(), rows.begin(), rows.end());
+  }
+  EXPECT_EQ(store->Stats().parts, 10u);
+  // A scan started before compaction keeps reading the old parts.
+  std::promise<void> scan_started;
+  std::promise<void> compaction_done;
+  std::vector<EventRow> during;
+  std::thread scanner([&] {
+    ScanSpec spec;
+    spec.first_day = 19'000;
+    spec.last_day = 20'000;
+    bool first = true;
+    (void)store->Scan(kProject, spec, [&](const EventBatch& batch) {
+      if (first) {
+        first = false;
+        scan_started.set_value();
+        compaction_done.get_future().wait();
+      }
+      for (size_t i = 0; i < batch.size; ++i) during.push_back(MakeRow(batch.user_ids[i], 0, 0, 0));
+      return true;
+    });
+  });
+  scan_started.get_future().wait();
+  ASSERT_TRUE(store->CompactOnce().ok());
+  ASSERT_TRUE(store->CompactOnce().ok());
+  ASSERT_TRUE(store->CompactOnce().ok());  // nothing left to do
+  compaction_done.set_value();
+  scanner.join();
+  EXPECT_EQ(during.size(), all.size());
+  EXPECT_EQ(store->Stats().compactions, 2u);
+  EXPECT_EQ(store->Stats().parts, 2u);
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/p1")) {
+    files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(files, 2u);  // replaced parts were deleted once the scan released them
+  store.reset();
+  auto reopened = OpenStore(Options(dir_));
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(all));
+}
+
+TEST_F(StoreTest, RetentionDropsOldDays) {
+  SimulatedClock clock(kDay0Ms + 10 * 86'400'000LL + 3'600'000);  // day 19733, 01:00
+  EventStoreOptions options = Options(dir_);
+  options.clock = &clock;
+  options.retention_days = 3;
+  auto store = OpenStore(options);
+  std::vector<EventRow> old_rows = {MakeRow(1, kDay0Ms + 100, 1, 1)};                   // day 0
+  std::vector<EventRow> edge_rows = {MakeRow(2, kDay0Ms + 7 * 86'400'000LL + 5, 1, 2)};  // day 7
+  std::vector<EventRow> new_rows = {MakeRow(3, kDay0Ms + 9 * 86'400'000LL + 5, 1, 3)};   // day 9
+  ASSERT_TRUE(AppendSync(store.get(), old_rows).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  ASSERT_TRUE(AppendSync(store.get(), edge_rows).ok());
+  ASSERT_TRUE(AppendSync(store.get(), new_rows).ok());
+  ASSERT_TRUE(store->ApplyRetention().ok());
+  // Day 7 ends at the start of day 8 = exactly 2 days + 1 h before now: kept.
+  auto range = store->DayRange(kProject);
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(range->first, 19'723 + 7);
+  EXPECT_EQ(range->second, 19'723 + 9);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/p1/d19723"));
+  clock.AdvanceMs(86'400'000);
+  ASSERT_TRUE(store->ApplyRetention().ok());
+  EXPECT_EQ(store->DayRange(kProject)->first, 19'723 + 9);
+  std::vector<EventRow> left = ScanAll(*store);
+  EXPECT_EQ(left, new_rows);
+  // Dropped head rows do not come back from the WAL.
+  store.reset();
+  auto reopened = OpenStore(options);
+  EXPECT_EQ(ScanAll(*reopened), new_rows);
+}
+
+TEST_F(StoreTest, ConcurrentAppendsAreAllAcknowledgedAndPresent) {
+  EventStoreOptions options = Options(dir_);
+  options.background_maintenance = true;
+  options.head_flush_rows = 1000;  // background flushes happen during the test
+  options.compaction_trigger_parts = 3;
+  auto store = OpenStore(options);
+  constexpr int kThreads = 4;
+  constexpr int kAppendsPerThread = 100;
+  constexpr int kRowsPerAppend = 10;
+  std::atomic<int> acked{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int a = 0; a < kAppendsPerThread; ++a) {
+        std::vector<EventRow> rows;
+        for (int r = 0; r < kRowsPerAppend; ++r) {
+          int64_t track = (t * kAppendsPerThread + a) * kRowsPerAppend + r;
+          rows.push_back(MakeRow(static_cast<UserId>(1 + track % 50), kDay0Ms + track, 1, track));
+        }
+        auto done = std::make_shared<std::promise<void>>();
+        std::future<void> acknowledged = done->get_future();
+        store->Append(kProject, std::move(rows), [&acked, &failed, done](Status st) {
+          (st.ok() ? acked : failed).fetch_add(1);
+          done->set_value();
+        });
+        if (a % 10 == 0) acknowledged.wait();  // mix blocking and pipelined appends
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_TRUE(AppendSync(store.get(), {}).ok());  // everything before it is committed
+  EXPECT_EQ(acked.load(), kThreads * kAppendsPerThread);
+  EXPECT_EQ(failed.load(), 0);
+  std::vector<EventRow> rows = ScanAll(*store);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kThreads * kAppendsPerThread * kRowsPerAppend));
+  std::set<int64_t> tracks;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    tracks.insert(rows[i].track_id);
+    if (i > 0) {
+      EXPECT_TRUE(rows[i - 1].user_id < rows[i].user_id ||
+                  (rows[i - 1].user_id == rows[i].user_id && rows[i - 1].time_ms <= rows[i].time_ms));
+    }
+  }
+  EXPECT_EQ(tracks.size(), rows.size());
+  StoreStats stats = store->Stats();
+  EXPECT_GT(stats.wal_syncs, 0u);
+  uint64_t histogram_total = 0;
+  for (uint64_t count : stats.fsync_bucket_counts) histogram_total += count;
+  EXPECT_EQ(histogram_total, stats.wal_syncs);
+  ASSERT_TRUE(store->Close().ok());
+  ASSERT_TRUE(store->Close().ok());  // idempotent
+  bool called = false;
+  store->Append(kProject, {MakeRow(1, kDay0Ms, 1, 1)}, [&](Status st) {
+    EXPECT_EQ(st.code(), ErrorCode::kUnavailable);
+    called = true;
+  });
+  EXPECT_TRUE(called);
+}
+
+TEST_F(StoreTest, FailingPreSyncHookFailsTheGroupAndLeavesNoTrace) {
+  std::atomic<bool> fail{true};
+  EventStoreOptions options = Options(dir_);
+  options.pre_sync_hooks.push_back([&]() -> Status {
+    return fail ? Status(ErrorCode::kIoError, "state log sync failed") : Status::Ok();
+  });
+  auto store = OpenStore(options);
+  EXPECT_EQ(AppendSync(store.get(), MakeRows(5)).code(), ErrorCode::kIoError);
+  fail = false;
+  std::vector<EventRow> rows = MakeRows(5, 100);
+  ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(rows));
+  const std::string crashed = CrashCopy();
+  options.dir = crashed;
+  options.pre_sync_hooks.clear();
+  auto reopened = OpenStore(options);
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
+}
+
+TEST_F(StoreTest, RelaxedDurabilityStillRecoversAfterClose) {
+  EventStoreOptions options = Options(dir_);
+  options.sync_wal = false;
+  options.relaxed_sync_interval_ms = 5;
+  auto store = OpenStore(options);
+  std::vector<EventRow> rows = MakeRows(100);
+  ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_GT(store->Stats().wal_syncs, 0u);
+  const std::string crashed = CrashCopy();
+  options.dir = crashed;
+  auto reopened = OpenStore(options);
+  EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
+}
+
+}  // namespace
+}  // namespace sextant::store

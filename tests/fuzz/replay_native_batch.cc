@@ -1,0 +1,2 @@
+#define SEXTANT_FUZZ_ENTRY Fuzz_native_batch
+#include "fuzz_native_batch.cc"

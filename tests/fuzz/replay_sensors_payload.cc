@@ -1,0 +1,2 @@
+#define SEXTANT_FUZZ_ENTRY Fuzz_sensors_payload
+#include "fuzz_sensors_payload.cc"
