@@ -186,7 +186,7 @@ void BatchSender::SendOne(Connection& conn, Batch& batch) {
     for (auto r : rejected) {
       int64_t index = -1;
       std::string_view name = "rejected", field, reason;
-      (void)r["index"].get_int64().get(index);
+      if (r["index"].get_int64().get(index)) index = -1;
       if (r["name"].get_string().get(name)) {
         int64_t code = 0;
         if (!r["code"].get_int64().get(code))

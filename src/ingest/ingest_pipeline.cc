@@ -1,5 +1,6 @@
 #include "ingest/ingest_pipeline.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "decode/user_agent.h"
@@ -189,6 +190,8 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     pending.push_back({std::move(rows), group.project->id});
   }
   metrics_.records_accepted.Add(context.source, outcome->accepted);
+  std::stable_sort(outcome->rejected.begin(), outcome->rejected.end(),
+                   [](const RejectedRecord& a, const RejectedRecord& b) { return a.index < b.index; });
 
   // Nothing changed state that needs syncing only if nothing was accepted or logged.
   if (pending.empty() && outcome->rejected.empty()) {

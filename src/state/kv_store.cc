@@ -1,5 +1,7 @@
 #include "state/kv_store.h"
 
+#include <filesystem>
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -22,6 +24,9 @@ KvStore::KvStore(rocksdb::DB* db) : db_(db) {}
 KvStore::~KvStore() = default;
 
 Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status(ErrorCode::kIoError, "cannot create " + dir + ": " + ec.message());
   rocksdb::Options options;
   options.create_if_missing = true;
   options.IncreaseParallelism(2);

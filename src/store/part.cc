@@ -225,8 +225,9 @@ Result<PartInfo> PartWriter::Finish(const std::string& path) {
         break;
       }
     }
-    add_block(1, static_cast<uint8_t>(prop->type), prop->property_id, raw,
-              "p" + std::to_string(prop->property_id));
+    std::string name = "p";
+    name += std::to_string(prop->property_id);  // not "p" + ...: GCC 12 -Wrestrict false positive
+    add_block(1, static_cast<uint8_t>(prop->type), prop->property_id, raw, std::move(name));
   }
 
   PartInfo info;
