@@ -6,6 +6,8 @@
 #include <iostream>
 #include <string>
 
+#include "generate/generate_command.h"
+#include "import/import_command.h"
 #include "server/application.h"
 
 namespace {
@@ -95,6 +97,8 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   if (command == "serve") return RunServe(argc - 1, argv + 1);
+  if (command == "generate") return sextant::generate::RunGenerateCommand(argc - 1, argv + 1);
+  if (command == "import") return sextant::import::RunImportCommand(argc - 1, argv + 1);
   if (command == "--help" || command == "-h" || command == "help") {
     Usage();
     return 0;

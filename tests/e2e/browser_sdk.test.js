@@ -203,7 +203,6 @@ test('batch mode with lost answers: the SDK resends, the server stores each reco
 test('debug_mode: OPTIONS preflight then GET /debug answered 200 {}; data stored (Dry-Run: false)', async () => {
   const run = await runMode('ajax', { debug: true });
   const pre = run.requests.filter((r) => r.method === 'OPTIONS');
-  if (process.env.DEBUG_WIRE) console.log(run.requests.map((r) => `${r.method} ${r.path.slice(0, 50)} ${r.status} ${JSON.stringify(r.headers)}`).join('\n'), run.dialogs);
   const gets = run.requests.filter((r) => r.method === 'GET');
   assert.ok(pre.length >= 1, 'a CORS preflight was sent');
   for (const r of pre) {
