@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The main job: install dependencies, build a release binary, start `sextant serve`, load the
+# demo dataset on first run, and print the URLs and the admin token. Ctrl-C stops the server.
+#
+# Environment: SEXTANT_DATA_DIR (./data), SEXTANT_LISTEN (127.0.0.1:8106),
+#              DEMO_CUSTOMERS (20000), DEMO_EVENTS (1000000), DEMO_SEED (42).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release --target sextant
+
+bin=build-release/src/cli/sextant
+data_dir=${SEXTANT_DATA_DIR:-./data}
+listen=${SEXTANT_LISTEN:-127.0.0.1:8106}
+mkdir -p "$data_dir"
+log="$data_dir/serve.log"
+
+"$bin" serve --data-dir "$data_dir" --listen "$listen" >"$log" 2>&1 &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; exit 0' INT TERM
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$log" 2>/dev/null && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+url=$(sed -n 's/^sextant: listening on //p' "$log")
+token=$(sed -n 's/^sextant: admin token //p' "$log")
+
+if [[ ! -f "$data_dir/.demo-loaded" ]]; then
+  echo "Loading demo data (first run)..."
+  "$bin" generate --seed "${DEMO_SEED:-42}" --customers "${DEMO_CUSTOMERS:-20000}" \
+    --events "${DEMO_EVENTS:-1000000}" --out "$data_dir/demo.jsonl"
+  SEXTANT_ADMIN_TOKEN="$token" "$bin" import --project default --kind records \
+    --server "$url" --errors "$data_dir/demo-import-errors.txt" "$data_dir/demo.jsonl" || true
+  rm -f "$data_dir/demo.jsonl"
+  touch "$data_dir/.demo-loaded"
+fi
+
+cat <<INFO
+
+Sextant is running.
+  Console / status page : $url/
+  Sensors SDK endpoint  : $url/sa?project=default
+  Segment SDK endpoint  : $url/v1/batch   (write key: default)
+  REST API              : $url/api/v1/projects   (Authorization: Bearer $token)
+  Health / metrics      : $url/healthz  $url/metrics
+  Admin token           : $token
+  Data directory        : $data_dir   (server log: $log)
+Press Ctrl-C to stop.
+INFO
+wait $server
