@@ -101,8 +101,9 @@ sextant_run() {
   local name=$1 path=$2 target=$3
   local dir=$WORK/sextant-$name
   mkdir -p "$dir"
-  "$SEXTANT" serve --data-dir "$dir/data" --listen 127.0.0.1:0 --durability strict \
-    --admin-token bench-token >"$dir/serve.log" 2>&1 &
+  # exec in the subshell so that $! is the server itself and SIGTERM reaches it.
+  (exec "$SEXTANT" serve --data-dir "$dir/data" --listen 127.0.0.1:0 --durability strict \
+    --admin-token bench-token >"$dir/serve.log" 2>&1) &
   SX_PID=$!
   local url=
   for _ in $(seq 1 100); do

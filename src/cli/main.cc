@@ -30,6 +30,9 @@ int RunServe(int argc, char** argv) {
   app.add_option("--io-threads", options.io_threads, "HTTP I/O threads")->capture_default_str();
   app.add_option("--max-body-bytes", options.max_body_bytes, "Largest request body")
       ->capture_default_str();
+  app.add_option("--project", options.projects,
+                 "Ensure a project exists at start: NAME or NAME:TOKEN (repeatable)");
+  app.set_config("--config", "", "Config file (TOML or INI, keys = option names); flags override it");
   app.add_option("--retention-days", options.retention_days,
                  "Delete event days older than this (0 = keep)")
       ->capture_default_str();

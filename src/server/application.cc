@@ -47,6 +47,14 @@ Status Application::Start() {
   auto projects = state::ProjectRegistry::Open(kv_.get());
   if (!projects.ok()) return projects.status();
   projects_ = std::move(projects.value());
+  for (const std::string& spec : options_.projects) {
+    size_t colon = spec.find(':');
+    std::string name = spec.substr(0, colon);
+    if (projects_->Find(name)) continue;
+    auto created = projects_->Create(
+        name, colon == std::string::npos ? std::string() : spec.substr(colon + 1), "");
+    if (!created.ok()) return created.status();
+  }
   auto schemas = state::SchemaRegistry::Open(kv_.get(), *projects_);
   if (!schemas.ok()) return schemas.status();
   schemas_ = std::move(schemas.value());

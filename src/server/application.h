@@ -41,6 +41,8 @@ struct ServeOptions {
   int64_t max_past_ms = 2LL * 365 * 86'400'000;
   int64_t max_future_ms = 3'600'000;
   std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
+  // Projects to create at start if missing: "name" or "name:token".
+  std::vector<std::string> projects;
 };
 
 class RequestRouter;

@@ -38,8 +38,9 @@ std::string ErrorJson(int code, const char* name, const char* message) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler)
-      : stream_(std::move(socket)), options_(options), handler_(handler) {
+  Session(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler,
+          std::atomic<int>* in_flight)
+      : stream_(std::move(socket)), options_(options), handler_(handler), in_flight_(in_flight) {
     beast::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) info_.peer_ip = endpoint.address().to_string();
@@ -88,9 +89,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request_ = parser_->release();
     auto self = shared_from_this();
+    in_flight_->fetch_add(1);
     handler_(request_, info_, [self](HttpResponse response) {
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->in_flight_->fetch_sub(1);
+        self->Write(std::move(response));
+      });
     });
   }
 
@@ -112,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   const HttpServerOptions& options_;
   const HttpHandler& handler_;
+  std::atomic<int>* in_flight_;  // requests handed to the handler and not yet answered
   RequestInfo info_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -151,8 +156,12 @@ class HttpServer::Impl {
       beast::error_code ec;
       acceptor_.close(ec);
     });
-    // Give in-flight requests a moment to be answered, then stop the loop.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Let requests already handed to the handler be answered (an ingest answer waits for a
+    // group commit), then stop the loop. Bounded, so a stuck client cannot block shutdown.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the last writes flush
     io_.stop();
     for (auto& thread : threads_)
       if (thread.joinable()) thread.join();
@@ -165,7 +174,7 @@ class HttpServer::Impl {
         if (!acceptor_.is_open()) return;
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), options_, handler_)->Run();
+        std::make_shared<Session>(std::move(socket), options_, handler_, &in_flight_)->Run();
       }
       Accept();
     });
@@ -177,6 +186,7 @@ class HttpServer::Impl {
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
+  std::atomic<int> in_flight_{0};
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)

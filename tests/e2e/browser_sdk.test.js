@@ -64,6 +64,8 @@ async function runMode(st, { debug = false, override } = {}) {
       for (const r of collectorRequests(proxy.requests)) for (const rec of decodeRecords(r)) ids.add(rec._track_id);
       return ids.size >= 7;
     }, 15000, 100);
+    // Debug mode: the SDK alerts its verdict on each answer.
+    if (debug) await waitFor(() => app.dialogs.length >= 7, 5000, 100).catch(() => {});
     // Let in-flight requests (and, with lost answers, the resends) finish.
     await sleep(st === 'batch' ? 2500 : 500);
     const run = { project, C, requests: proxy.requests.slice(), dialogs: app.dialogs.slice(), console: app.consoleLines };

@@ -84,6 +84,10 @@ class Server {
       proc.on('exit', (code, signal) => {
         proc.exitInfo = { code, signal };
         this.exits.push(proc.exitInfo);
+        if (!proc.expectExit) {
+          this.unexpectedExit = true;
+          process.stderr.write(`# sextant (pid ${proc.pid}) exited unexpectedly: code ${code}, signal ${signal}; log ${this.logPath}\n${this.tail(15)}\n`);
+        }
         resolve(proc.exitInfo);
       });
     });
@@ -124,9 +128,12 @@ class Server {
     let info = null;
     if (this.running) {
       const proc = this.proc;
+      proc.expectExit = true;
       proc.kill('SIGTERM');
-      const t = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
+      let timer;
+      const t = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS); });
       info = await Promise.race([proc.exited, t]);
+      clearTimeout(timer);
       if (info === 'timeout') {
         proc.kill('SIGKILL');
         await proc.exited;
@@ -140,7 +147,7 @@ class Server {
   }
 
   cleanup() {
-    if (process.env.SEXTANT_KEEP_DATA) {
+    if (process.env.SEXTANT_KEEP_DATA || this.unexpectedExit) {
       process.stderr.write(`# kept sextant data dir ${this.dataDir}, log ${this.logPath}\n`);
       return;
     }
@@ -150,6 +157,7 @@ class Server {
   // SIGKILL without cleanup; the data dir stays for restart().
   async kill9() {
     if (!this.running) return this.proc && this.proc.exitInfo;
+    this.proc.expectExit = true;
     this.proc.kill('SIGKILL');
     return this.proc.exited;
   }
