@@ -118,8 +118,13 @@ sextant_run() {
     --input "$EVENT_LINES" --batch "$BATCH" --connections "$CONNECTIONS" \
     --max-seconds "$MAX_SECONDS") || log "loadgen reported errors: $RESULT"
   log "$RESULT"
-  kill -TERM "$SX_PID"
-  wait "$SX_PID" || log "sextant exited with $?"
+  if kill -TERM "$SX_PID" 2>/dev/null; then
+    wait "$SX_PID" || log "sextant exited with status $?"
+  else
+    log "sextant died during the run; last lines of its log:"
+    tail -20 "$dir/serve.log" >&2
+    wait "$SX_PID" 2>/dev/null || true
+  fi
   SX_PID=
   DISK=$(du -sb "$dir/data" | cut -f1)
   du -sb "$dir/data"/* 2>/dev/null | sed "s|$dir/data/||" > "$dir/du.txt" || true

@@ -231,7 +231,7 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
   // 5. A bind must not move ids between users nor add a second login id.
   if (record.type == RecordType::kTrackIdBind) {
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (owners[i] != 0 && target != 0 && owners[i] != target)
+      if (owners[i] != 0 && owners[i] != target)
         return Conflict("identity " + ids[i].key + "=" + ids[i].value +
                             " already belongs to another user",
                         "identities." + ids[i].key);

@@ -94,6 +94,18 @@ TEST_F(IdentityStoreTest, BindOfIdOwnedByAnotherUserIsRefused) {
   EXPECT_EQ(ids_->Lookup(1, "$identity_mobile", "13800000000").value(), alice);
 }
 
+TEST_F(IdentityStoreTest, BindThatWouldCreateAUserWithAnotherUsersIdIsRefused) {
+  UserId alice = Resolve(Track("a", {{"$identity_login_id", "alice"},
+                                     {"$identity_mobile", "13800000001"}}))->user_id;
+  Record bind = Track("bob", {{"$identity_login_id", "bob"}, {"$identity_mobile", "13800000001"}});
+  bind.type = RecordType::kTrackIdBind;
+  auto result = Resolve(bind);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kIdentityConflict);
+  EXPECT_EQ(ids_->Lookup(1, kLoginKey, "bob").value(), 0u);
+  EXPECT_EQ(ids_->Lookup(1, "$identity_mobile", "13800000001").value(), alice);
+}
+
 TEST_F(IdentityStoreTest, BindAttachesNewIdAndUnbindThenReuseStartsNewUser) {
   UserId user = Resolve(Track("u", {{"$identity_login_id", "u"}}))->user_id;
   Record bind = Track("u", {{"$identity_login_id", "u"}, {"$identity_email", "u@x.cn"}});

@@ -114,7 +114,10 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   decode::ValidationOptions validation = options_.validation;
   validation.now_ms = now_ms;
   auto outcome = std::make_shared<IngestOutcome>();
+  // Where refusals are logged when the record's project is unknown: the request's project,
+  // else "default" — so that nothing is dropped silently.
   std::shared_ptr<const state::ProjectInfo> fallback = projects_->Find(default_project);
+  std::shared_ptr<const state::ProjectInfo> log_project = fallback ? fallback : projects_->Find("default");
   state::KvStore::Batch reject_batch;
 
   // Stateless steps, no lock: parse result, project, token, validation.
@@ -122,7 +125,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   for (size_t index = 0; index < records.size(); ++index) {
     RecordInput& input = records[index];
     if (!input.parsed.ok()) {
-      Reject(fallback.get(), index, input, input.parsed.status(), context, now_ms, outcome.get(),
+      Reject(log_project.get(), index, input, input.parsed.status(), context, now_ms, outcome.get(),
              &reject_batch);
       continue;
     }
@@ -131,7 +134,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     std::shared_ptr<const state::ProjectInfo> project =
         name == default_project ? fallback : projects_->Find(name);
     if (!project) {
-      Reject(fallback.get(), index, input,
+      Reject(log_project.get(), index, input,
              Status(ErrorCode::kUnknownProject, "unknown project " + name, "project"), context,
              now_ms, outcome.get(), &reject_batch);
       continue;
@@ -198,7 +201,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     done(std::move(*outcome), Status::Ok());
     return;
   }
-  if (pending.empty()) pending.push_back({{}, fallback ? fallback->id : 0});
+  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0});
 
   struct Join {
     std::atomic<size_t> remaining;
@@ -336,6 +339,7 @@ void IngestPipeline::LogPayloadError(const std::string& project_name, const Stat
                                      std::function<void(Status)> done) {
   metrics_.records_rejected.Add(std::string(ErrorCodeName(status.code())));
   auto project = projects_->Find(project_name);
+  if (!project) project = projects_->Find("default");
   if (!project) {
     done(Status::Ok());
     return;

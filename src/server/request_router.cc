@@ -615,16 +615,20 @@ std::string RequestRouter::Metrics() const {
   store::StoreStats stats = app_->events().Stats();
   out += "# HELP sextant_wal_fsync_duration_seconds WAL fsync latency.\n"
          "# TYPE sextant_wal_fsync_duration_seconds histogram\n";
+  // The store's last bucket is a catch-all with a huge bound: render it as +Inf.
   uint64_t cumulative = 0;
+  bool wrote_inf = false;
   for (size_t i = 0; i < stats.fsync_bucket_counts.size(); ++i) {
     cumulative += stats.fsync_bucket_counts[i];
-    std::string le = i < stats.fsync_bucket_upper_us.size()
-                         ? std::to_string(stats.fsync_bucket_upper_us[i] / 1e6)
-                         : "+Inf";
+    bool last = i + 1 == stats.fsync_bucket_counts.size();
+    bool catch_all = i >= stats.fsync_bucket_upper_us.size() || stats.fsync_bucket_upper_us[i] >= 1e12;
+    if (catch_all && !last) continue;
+    std::string le = catch_all ? "+Inf" : std::to_string(stats.fsync_bucket_upper_us[i] / 1e6);
+    wrote_inf = wrote_inf || catch_all;
     out += "sextant_wal_fsync_duration_seconds_bucket{le=\"" + le + "\"} " +
            std::to_string(cumulative) + "\n";
   }
-  if (stats.fsync_bucket_counts.size() == stats.fsync_bucket_upper_us.size())
+  if (!wrote_inf)
     out += "sextant_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
   out += "sextant_wal_fsync_duration_seconds_sum " + std::to_string(stats.fsync_sum_us / 1e6) + "\n";
   out += "sextant_wal_fsync_duration_seconds_count " + std::to_string(stats.wal_syncs) + "\n";
