@@ -127,16 +127,17 @@ sextant_run() {
   fi
   SX_PID=
   DISK=$(du -sb "$dir/data" | cut -f1)
+  EVENTS_DISK=$(du -sb "$dir/data/events" 2>/dev/null | cut -f1 || echo 0)
   du -sb "$dir/data"/* 2>/dev/null | sed "s|$dir/data/||" > "$dir/du.txt" || true
 }
 
 sextant_run native /api/v1/projects/default/records native
-NATIVE=$RESULT; NATIVE_DISK=$DISK
+NATIVE=$RESULT; NATIVE_DISK=$DISK; NATIVE_EVENTS_DISK=$EVENTS_DISK
 sextant_run sa "/sa?project=default" sa
-SA=$RESULT; SA_DISK=$DISK
+SA=$RESULT; SA_DISK=$DISK; SA_EVENTS_DISK=$EVENTS_DISK
 
 # ---- ClickHouse ----------------------------------------------------------------------------
-log "starting clickhouse-server $(clickhouse-server --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1)"
+log "starting clickhouse-server"
 ch_start "$WORK/clickhouse"
 ch_query "CREATE DATABASE bench" >/dev/null
 ch_query "$("$LOADGEN" ddl --input "$EVENT_LINES" --table bench.events)" >/dev/null
@@ -154,32 +155,33 @@ ch_stop
 # ---- report --------------------------------------------------------------------------------
 REPORT=$WORK/report.md
 python3 - "$NATIVE" "$SA" "$CH" "$NATIVE_DISK" "$SA_DISK" "$CH_DISK" "$CH_DU" "$RAW_BYTES" \
-  "$RAW_ZSTD" "$N_EVENTS" "$CH_ROWS" > "$REPORT" <<'PY'
+  "$RAW_ZSTD" "$N_EVENTS" "$CH_ROWS" "$NATIVE_EVENTS_DISK" "$SA_EVENTS_DISK" > "$REPORT" <<'PY'
 import json, sys
 native, sa, ch = (json.loads(a) for a in sys.argv[1:4])
-native_disk, sa_disk, ch_disk, ch_du, raw, raw_zstd, n, ch_rows = (int(a) for a in sys.argv[4:12])
+native_disk, sa_disk, ch_disk, ch_du, raw, raw_zstd, n, ch_rows, native_ev, sa_ev = (
+    int(a) for a in sys.argv[4:14])
 def rate(r): return r["events_per_s"]
 rows = [
-  ("Sextant native API (NDJSON)", native, native_disk),
-  ("Sextant /sa (gzip data_list)", sa, sa_disk),
-  ("ClickHouse 18.16 JSONEachRow", ch, ch_disk),
+  ("Sextant native API (NDJSON)", native, native_disk, native_ev),
+  ("Sextant /sa (gzip data_list)", sa, sa_disk, sa_ev),
+  ("ClickHouse 18.16 JSONEachRow", ch, ch_disk, ch_disk),
 ]
-print("| ingest path | events stored | events/s | p50 ack ms | p99 ack ms | bytes/event on disk |")
-print("|---|---:|---:|---:|---:|---:|")
-for name, r, disk in rows:
+print("| ingest path | events stored | events/s | p50 ack ms | p99 ack ms | bytes/event on disk (total) | of which event columns |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for name, r, disk, ev_disk in rows:
   ev = r["events"] or 1
-  print(f"| {name} | {r['events']:,} | {rate(r):,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {disk/ev:.1f} |")
-print(f"| raw JSON (NDJSON lines) | {n:,} | | | | {raw/n:.1f} (zstd -3: {raw_zstd/n:.1f}) |")
+  print(f"| {name} | {r['events']:,} | {rate(r):,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {disk/ev:.1f} | {ev_disk/ev:.1f} |")
+print(f"| raw JSON (NDJSON lines) | {n:,} | | | | {raw/n:.1f} (zstd -3: {raw_zstd/n:.1f}) | |")
 print()
 chr_ = rate(ch) or 1
 print("| ratio Sextant / ClickHouse | events/s | p99 ack | bytes/event |")
 print("|---|---:|---:|---:|")
-for name, r, disk in rows[:2]:
+for name, r, disk, _ in rows[:2]:
   print(f"| {name} | {rate(r)/chr_:.2f}× | {r['p99_ms']/(ch['p99_ms'] or 1):.2f}× | "
         f"{(disk/(r['events'] or 1))/(ch_disk/(ch['events'] or 1)):.2f}× |")
 print()
 notes = []
-for name, r, _ in rows:
+for name, r, _, _ in rows:
   if r.get("errors") or not r.get("complete", True):
     notes.append(f"{name}: errors={r['errors']} complete={r['complete']}")
   if r.get("rejected"):

@@ -63,12 +63,43 @@ Status ParseProperties(const element& e, const TimeZone& zone, Record* record) {
 
 }  // namespace
 
+namespace {
+Result<Record> ParseRecordObject(const element& root, const TimeZone& zone);
+}  // namespace
+
 Result<Record> ParseSensorsRecord(std::string_view json, const TimeZone& zone) {
   // One parser per thread, reused: a fresh parser allocates and clears its buffers for every
   // record, which dominated ingest CPU. Parsed values are copied out before returning.
   thread_local simdjson::dom::parser parser;
   element root;
   SEXTANT_RETURN_IF_ERROR(internal::ParseJson(parser, json, "", &root));
+  return ParseRecordObject(root, zone);
+}
+
+Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json,
+                                                         const TimeZone& zone,
+                                                         size_t max_records) {
+  thread_local simdjson::dom::parser parser;
+  element root;
+  SEXTANT_RETURN_IF_ERROR(internal::ParseJson(parser, json, "", &root));
+  std::vector<ParsedRecord> out;
+  simdjson::dom::array array;
+  if (root.get_array().get(array)) {
+    out.push_back({internal::ToJson(root), ParseRecordObject(root, zone)});
+    return out;
+  }
+  if (array.size() > max_records) {
+    return Status(ErrorCode::kTooManyRecords,
+                  std::to_string(array.size()) + " records, more than the limit of " +
+                      std::to_string(max_records));
+  }
+  out.reserve(array.size());
+  for (element item : array) out.push_back({internal::ToJson(item), ParseRecordObject(item, zone)});
+  return out;
+}
+
+namespace {
+Result<Record> ParseRecordObject(const element& root, const TimeZone& zone) {
   object obj;
   if (root.get_object().get(obj)) {
     return Status(ErrorCode::kBadJson,
@@ -161,5 +192,7 @@ Result<Record> ParseSensorsRecord(std::string_view json, const TimeZone& zone) {
   if (!has_type) return Status(ErrorCode::kMissingField, "record has no \"type\"", "type");
   return record;
 }
+
+}  // namespace
 
 }  // namespace sextant::decode

@@ -6,6 +6,8 @@
 
 #include <string_view>
 
+#include <vector>
+
 #include "common/record.h"
 #include "common/status.h"
 #include "common/time_zone.h"
@@ -25,5 +27,19 @@ namespace sextant::decode {
 // repeated in one object keeps its last value at the position of its first occurrence.
 // DATETIME/DATE strings are read in `zone` (see json_util.h ParseSensorsDatetime).
 Result<Record> ParseSensorsRecord(std::string_view json, const TimeZone& zone);
+
+// One entry of a record list: the element's compact JSON text (for the error log) and its
+// parse result.
+struct ParsedRecord {
+  std::string json;
+  Result<Record> record = Status(ErrorCode::kInternal, "not parsed");
+};
+
+// Parses a JSON array of records (or one record object) in a single pass — the hot path of
+// /sa and the native batch API, which would otherwise parse every record twice. The outer
+// Result fails only if `json` is not JSON (kBadJson) or has more than `max_records` elements
+// (kTooManyRecords); each element gets its own Result, as ParseSensorsRecord would give it.
+Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json, const TimeZone& zone,
+                                                         size_t max_records);
 
 }  // namespace sextant::decode

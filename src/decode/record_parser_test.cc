@@ -170,3 +170,36 @@ TEST(ParseSensorsDatetimeTest, ZoneApplied) {
 
 }  // namespace
 }  // namespace sextant::decode
+
+namespace sextant::decode {
+namespace {
+
+TEST(ParseSensorsRecordListTest, ParsesArrayElementsIndependentlyInOnePass) {
+  auto parsed = ParseSensorsRecordList(
+      R"([{"type":"track","event":"A","distinct_id":"u","properties":{"p":1}},
+          {"type":"nope"}, 7,
+          {"type":"profile_set","distinct_id":"u","properties":{"n":"x"}}])",
+      TimeZone(), 10);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->size(), 4u);
+  EXPECT_TRUE((*parsed)[0].record.ok());
+  EXPECT_EQ((*parsed)[0].record->event, "A");
+  EXPECT_EQ((*parsed)[0].json, R"({"type":"track","event":"A","distinct_id":"u","properties":{"p":1}})");
+  EXPECT_EQ((*parsed)[1].record.status().code(), ErrorCode::kInvalidType);
+  EXPECT_EQ((*parsed)[2].record.status().code(), ErrorCode::kBadJson);
+  EXPECT_EQ((*parsed)[3].record->type, RecordType::kProfileSet);
+}
+
+TEST(ParseSensorsRecordListTest, SingleObjectLimitsAndBadJson) {
+  auto single = ParseSensorsRecordList(R"({"type":"track","event":"A","distinct_id":"u"})",
+                                       TimeZone(), 10);
+  ASSERT_TRUE(single.ok());
+  ASSERT_EQ(single->size(), 1u);
+  EXPECT_TRUE((*single)[0].record.ok());
+  EXPECT_EQ(ParseSensorsRecordList("[{},{},{}]", TimeZone(), 2).status().code(),
+            ErrorCode::kTooManyRecords);
+  EXPECT_EQ(ParseSensorsRecordList("[{", TimeZone(), 2).status().code(), ErrorCode::kBadJson);
+}
+
+}  // namespace
+}  // namespace sextant::decode

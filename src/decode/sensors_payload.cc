@@ -120,6 +120,10 @@ Result<SensorsPayload> DecodeSensorsPayload(std::string_view query, std::string_
     payload.crc_checked = true;
   }
 
+  if (!limits.split_records) {
+    payload.decoded_json = std::move(raw);
+    return payload;
+  }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   SEXTANT_RETURN_IF_ERROR(internal::ParseJson(parser, raw, field, &root));

@@ -16,6 +16,10 @@ namespace sextant::decode {
 struct SensorsPayloadLimits {
   size_t max_decoded_bytes = 64 << 20;  // after base64 and after gunzip
   size_t max_records = 10000;
+  // false: leave the JSON unsplit in SensorsPayload::decoded_json (records_json stays empty)
+  // for a caller that parses it in one pass with ParseSensorsRecordList; JSON errors are then
+  // that call's to report.
+  bool split_records = true;
 };
 
 struct SensorsPayload {
@@ -23,6 +27,7 @@ struct SensorsPayload {
   std::string token;     // from the URL "token" param
   bool crc_checked = false;  // a crc / ext=crc=N was present and matched
   std::vector<std::string> records_json;  // JSON text of each record, in order
+  std::string decoded_json;               // the whole decoded JSON, if !split_records
 };
 
 // `query` = the URL query string (without '?'); `body` = the request body, parsed as

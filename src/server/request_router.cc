@@ -245,6 +245,7 @@ void RequestRouter::HandleSensors(HttpRequest& request, const RequestInfo& info,
   };
 
   decode::SensorsPayloadLimits limits;
+  limits.split_records = false;  // split and parse in one pass below
   auto payload = decode::DecodeSensorsPayload(query, request.body(), limits);
   std::string project_name = QueryParam(query, "project");
   if (project_name.empty()) project_name = "default";
@@ -264,20 +265,28 @@ void RequestRouter::HandleSensors(HttpRequest& request, const RequestInfo& info,
     return;
   }
   if (!payload->project.empty()) project_name = payload->project;
-  if (debug && payload->records_json.size() > 1) {
+  auto project = app_->projects().Find(project_name);
+  TimeZone zone = project ? project->time_zone : TimeZone();
+  auto parsed = decode::ParseSensorsRecordList(payload->decoded_json, zone, limits.max_records);
+  if (!parsed.ok()) {
+    Status status(parsed.status().code(), parsed.status().message(), "data_list");
+    app_->pipeline().LogPayloadError(project_name, status, std::move(payload->decoded_json), context,
+                                     [respond, status, failure](Status logged) {
+                                       respond(failure(logged.ok() ? status : logged));
+                                     });
+    return;
+  }
+  if (debug && parsed->size() > 1) {
     return respond(failure(Status(ErrorCode::kTooManyRecords,
                                   "debug mode accepts exactly one record per request",
                                   "data_list")));
   }
-
-  auto project = app_->projects().Find(project_name);
-  TimeZone zone = project ? project->time_zone : TimeZone();
   std::vector<ingest::RecordInput> inputs;
-  inputs.reserve(payload->records_json.size());
-  for (std::string& json : payload->records_json) {
+  inputs.reserve(parsed->size());
+  for (decode::ParsedRecord& entry : *parsed) {
     ingest::RecordInput input;
-    input.parsed = decode::ParseSensorsRecord(json, zone);
-    input.raw_json = std::move(json);
+    input.raw_json = std::move(entry.json);
+    input.parsed = std::move(entry.record);
     inputs.push_back(std::move(input));
   }
   app_->pipeline().Ingest(
@@ -360,15 +369,31 @@ void RequestRouter::HandleRecords(HttpRequest& request, const RequestInfo& info,
   auto project = app_->projects().Find(project_name);
   if (!project)
     return respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + project_name)));
-  auto split = decode::SplitNativeBatch(request.body(), 100'000);
-  if (!split.ok()) return respond(Error(request, split.status()));
+  // A JSON array is split and parsed in one pass; NDJSON line by line.
+  constexpr size_t kMaxBatchRecords = 100'000;
   std::vector<ingest::RecordInput> inputs;
-  inputs.reserve(split->size());
-  for (std::string& json : *split) {
-    ingest::RecordInput input;
-    input.parsed = decode::ParseSensorsRecord(json, project->time_zone);
-    input.raw_json = std::move(json);
-    inputs.push_back(std::move(input));
+  std::string_view body = request.body();
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && body[first] == '[') {
+    auto parsed = decode::ParseSensorsRecordList(body, project->time_zone, kMaxBatchRecords);
+    if (!parsed.ok()) return respond(Error(request, parsed.status()));
+    inputs.reserve(parsed->size());
+    for (decode::ParsedRecord& entry : *parsed) {
+      ingest::RecordInput input;
+      input.raw_json = std::move(entry.json);
+      input.parsed = std::move(entry.record);
+      inputs.push_back(std::move(input));
+    }
+  } else {
+    auto split = decode::SplitNativeBatch(body, kMaxBatchRecords);
+    if (!split.ok()) return respond(Error(request, split.status()));
+    inputs.reserve(split->size());
+    for (std::string& json : *split) {
+      ingest::RecordInput input;
+      input.parsed = decode::ParseSensorsRecord(json, project->time_zone);
+      input.raw_json = std::move(json);
+      inputs.push_back(std::move(input));
+    }
   }
   ingest::RequestContext context;
   context.source = "batch";
