@@ -6,7 +6,11 @@
 #
 #   bench/ingest_bench.sh [--events 2000000] [--customers 200000] [--connections 16]
 #                         [--batch 1000] [--max-seconds 300] [--sextant BIN] [--no-docs]
+#                         [--latency-connections 4] [--latency-batch 100] [--latency-events 200000]
 #
+# Throughput runs push all events with --connections × --batch; a second, lighter "latency" run
+# (first --latency-events events, --latency-connections × --latency-batch, fresh server / table)
+# shows acknowledgement latency below saturation.
 # Prints a Markdown table and, unless --no-docs, writes it with the exact command into
 # docs/benchmarks.md (between the ingest-bench markers). Only 127.0.0.1 is used; every server it
 # starts is its own child process with a fresh temp directory and is stopped on exit.
@@ -18,6 +22,9 @@ CUSTOMERS=200000
 CONNECTIONS=16
 BATCH=1000
 MAX_SECONDS=300
+LAT_CONNECTIONS=4
+LAT_BATCH=100
+LAT_EVENTS=200000
 SEXTANT=
 WRITE_DOCS=1
 KEEP=0
@@ -29,10 +36,13 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNECTIONS=$2; shift 2 ;;
     --batch) BATCH=$2; shift 2 ;;
     --max-seconds) MAX_SECONDS=$2; shift 2 ;;
+    --latency-connections) LAT_CONNECTIONS=$2; shift 2 ;;
+    --latency-batch) LAT_BATCH=$2; shift 2 ;;
+    --latency-events) LAT_EVENTS=$2; shift 2 ;;
     --sextant) SEXTANT=$2; shift 2 ;;
     --no-docs) WRITE_DOCS=0; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +86,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ---- dataset -------------------------------------------------------------------------------
 DATA=$WORK/dataset.jsonl
 log "generating $EVENTS events for $CUSTOMERS customers"
@@ -98,7 +110,9 @@ json_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.ar
 # sextant_run NAME PATH_TEMPLATE TARGET: fresh data dir, strict durability, one loadgen run,
 # SIGTERM (flushes heads), du of the data dir. Sets RESULT and DISK.
 sextant_run() {
-  local name=$1 path=$2 target=$3
+  local name=$1 path=$2 target=$3 conns=${4:-$CONNECTIONS} batch=${5:-$BATCH} limit=${6:-0}
+  local limit_args=()
+  [[ $limit != 0 ]] && limit_args=(--limit "$limit")
   local dir=$WORK/sextant-$name
   mkdir -p "$dir"
   # exec in the subshell so that $! is the server itself and SIGTERM reaches it.
@@ -115,7 +129,7 @@ sextant_run() {
   [[ -n $url ]] || { log "sextant did not start"; return 1; }
   log "sextant ($name) at $url"
   RESULT=$("$LOADGEN" run --target "$target" --url "$url$path" --token bench-token \
-    --input "$EVENT_LINES" --batch "$BATCH" --connections "$CONNECTIONS" \
+    --input "$EVENT_LINES" --batch "$batch" --connections "$conns" "${limit_args[@]}" \
     --max-seconds "$MAX_SECONDS") || log "loadgen reported errors: $RESULT"
   log "$RESULT"
   if kill -TERM "$SX_PID" 2>/dev/null; then
@@ -135,6 +149,8 @@ sextant_run native /api/v1/projects/default/records native
 NATIVE=$RESULT; NATIVE_DISK=$DISK; NATIVE_EVENTS_DISK=$EVENTS_DISK
 sextant_run sa "/sa?project=default" sa
 SA=$RESULT; SA_DISK=$DISK; SA_EVENTS_DISK=$EVENTS_DISK
+sextant_run latency /api/v1/projects/default/records native "$LAT_CONNECTIONS" "$LAT_BATCH" "$LAT_EVENTS"
+SX_LAT=$RESULT
 
 # ---- ClickHouse ----------------------------------------------------------------------------
 log "starting clickhouse-server"
@@ -147,16 +163,27 @@ CH=$("$LOADGEN" run --target clickhouse \
   --max-seconds "$MAX_SECONDS") || log "loadgen reported errors: $CH"
 log "$CH"
 CH_ROWS=$(ch_query "SELECT count() FROM bench.events")
+ch_query "CREATE TABLE bench.events_lat AS bench.events" >/dev/null
+CH_LAT=$("$LOADGEN" run --target clickhouse \
+  --url "$CH_HTTP/?query=INSERT%20INTO%20bench.events_lat%20FORMAT%20JSONEachRow" \
+  --input "$EVENT_LINES" --batch "$LAT_BATCH" --connections "$LAT_CONNECTIONS" \
+  --limit "$LAT_EVENTS" --max-seconds "$MAX_SECONDS") || log "loadgen reported errors: $CH_LAT"
+log "$CH_LAT"
 ch_query "OPTIMIZE TABLE bench.events FINAL" >/dev/null
+for _ in $(seq 1 240); do  # background merges may still be finishing; wait for them (≤ 2 min)
+  [[ $(ch_query "SELECT count() FROM system.merges WHERE database='bench'") == 0 ]] && break
+  sleep 0.5
+done
 CH_DISK=$(ch_query "SELECT sum(bytes_on_disk) FROM system.parts WHERE database='bench' AND table='events' AND active")
-CH_DU=$(du -sb "$WORK/clickhouse/data/data/bench/events" | cut -f1)
+CH_DU=$(du -sb "$WORK/clickhouse/data/data/bench/events" 2>/dev/null | cut -f1 || echo 0)
 ch_stop
 
 # ---- report --------------------------------------------------------------------------------
 REPORT=$WORK/report.md
 python3 - "$NATIVE" "$SA" "$CH" "$NATIVE_DISK" "$SA_DISK" "$CH_DISK" "$CH_DU" "$RAW_BYTES" \
-  "$RAW_ZSTD" "$N_EVENTS" "$CH_ROWS" "$NATIVE_EVENTS_DISK" "$SA_EVENTS_DISK" > "$REPORT" <<'PY'
+  "$RAW_ZSTD" "$N_EVENTS" "$CH_ROWS" "$NATIVE_EVENTS_DISK" "$SA_EVENTS_DISK" "$SX_LAT" "$CH_LAT" > "$REPORT" <<'PY'
 import json, sys
+sx_lat, ch_lat = json.loads(sys.argv[14]), json.loads(sys.argv[15])
 native, sa, ch = (json.loads(a) for a in sys.argv[1:4])
 native_disk, sa_disk, ch_disk, ch_du, raw, raw_zstd, n, ch_rows, native_ev, sa_ev = (
     int(a) for a in sys.argv[4:14])
@@ -173,6 +200,14 @@ for name, r, disk, ev_disk in rows:
   print(f"| {name} | {r['events']:,} | {rate(r):,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {disk/ev:.1f} | {ev_disk/ev:.1f} |")
 print(f"| raw JSON (NDJSON lines) | {n:,} | | | | {raw/n:.1f} (zstd -3: {raw_zstd/n:.1f}) | |")
 print()
+print(f"Latency below saturation ({sx_lat['connections']} connections × {sx_lat['batch']} events, "
+      f"first {sx_lat['events']:,} events, fresh server / table):")
+print()
+print("| ingest path | events/s | p50 ack ms | p99 ack ms | max ms |")
+print("|---|---:|---:|---:|---:|")
+for name, r in (("Sextant native API", sx_lat), ("ClickHouse JSONEachRow", ch_lat)):
+  print(f"| {name} | {rate(r):,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} |")
+print()
 chr_ = rate(ch) or 1
 print("| ratio Sextant / ClickHouse | events/s | p99 ack | bytes/event |")
 print("|---|---:|---:|---:|")
@@ -181,7 +216,7 @@ for name, r, disk, _ in rows[:2]:
         f"{(disk/(r['events'] or 1))/(ch_disk/(ch['events'] or 1)):.2f}× |")
 print()
 notes = []
-for name, r, _, _ in rows:
+for name, r in [(x[0], x[1]) for x in rows] + [("latency run Sextant", sx_lat), ("latency run ClickHouse", ch_lat)]:
   if r.get("errors") or not r.get("complete", True):
     notes.append(f"{name}: errors={r['errors']} complete={r['complete']}")
   if r.get("rejected"):
@@ -194,6 +229,7 @@ PY
 cat "$REPORT"
 {
   echo "Command: \`$COMMAND\` (batch $BATCH events, $CONNECTIONS connections, $N_EVENTS events)."
+  echo "Load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) — other jobs on the machine share the two cores."
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), $(date -u +%Y-%m-%d)."
   echo "Sextant: $("$SEXTANT" --version 2>/dev/null | head -1 || echo "$SEXTANT"), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
   echo

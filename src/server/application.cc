@@ -67,6 +67,8 @@ Status Application::Start() {
   store_options.clock = clock_;
   store_options.sync_wal = options_.strict_durability;
   store_options.retention_days = options_.retention_days;
+  // Track ids only matter for deduplication; keep them for the rows its window can reach.
+  store_options.track_id_horizon_ms = ingest::IngestOptions().dedupe_window_ms;
   state::KvStore* kv_raw = kv_.get();
   store_options.pre_sync_hooks.push_back([kv_raw] { return kv_raw->SyncWal(); });
   auto events = store::EventStore::Open(std::move(store_options));
@@ -126,7 +128,10 @@ void Application::Stop() {
   if (http_) http_->Stop();
   if (events_) (void)events_->Close();
   if (schemas_) (void)schemas_->SaveCounts();
-  if (kv_) (void)kv_->SyncWal();
+  if (kv_) {
+    (void)kv_->SyncWal();
+    (void)kv_->Compact();
+  }
 }
 
 }  // namespace sextant::server

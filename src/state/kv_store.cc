@@ -32,6 +32,8 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
   options.IncreaseParallelism(2);
   options.compression = rocksdb::kLZ4Compression;
   options.bottommost_compression = rocksdb::kZSTD;
+  options.keep_log_file_num = 3;
+  options.max_log_file_size = 4 << 20;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
@@ -108,6 +110,13 @@ Status KvStore::DeleteRange(std::string_view begin, std::string_view end) {
 }
 
 Status KvStore::SyncWal() { return FromRocks(db_->SyncWAL(), "sync state log"); }
+
+Status KvStore::Compact() {
+  SEXTANT_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush state"));
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(options, nullptr, nullptr), "compact state");
+}
 
 uint64_t KvStore::ApproximateBytes() const {
   uint64_t bytes = 0;

@@ -67,6 +67,9 @@ class KvStore {
 
   // Makes every write so far durable.
   Status SyncWal();
+  // Flushes the memtable and compacts everything into the bottom level (zstd), so the log
+  // is emptied and the store is at its compact size. Called on clean shutdown.
+  Status Compact();
 
   uint64_t ApproximateBytes() const;
 

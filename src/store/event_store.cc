@@ -794,6 +794,9 @@ Result<std::shared_ptr<const Part>> EventStoreImpl::WriteRun(ProjectId project, 
   EventRow row;
   for (; rows->valid(); rows->Next()) {
     rows->top()->ToRow(&row);
+    if (options_.track_id_horizon_ms > 0 &&
+        row.receive_time_ms - row.time_ms > options_.track_id_horizon_ms)
+      row.track_id = 0;
     writer.Add(row);
   }
   const std::string dir = DayDir(project, day);

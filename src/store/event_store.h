@@ -55,6 +55,12 @@ struct EventStoreOptions {
   bool background_maintenance = true;
   // zstd level of part columns (1-3 measured best for size/CPU; see docs/storage-format.md).
   int zstd_level = 3;
+  // A row's `track_id` exists only for deduplication of client resends, which happen within
+  // the deduplication window of the row's receive time. Parts drop (store 0 for) the track id
+  // of rows whose event time is more than this before their receive time — history imports —
+  // since no rebuild of the window can need them (the window is scanned by event time, and
+  // such rows lie outside it). 0 = keep every track id.
+  int64_t track_id_horizon_ms = 0;
   // The WAL rolls to a new segment once the current one is larger than this.
   uint64_t wal_segment_bytes = 64ull << 20;
 };

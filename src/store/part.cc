@@ -147,7 +147,11 @@ Result<PartInfo> PartWriter::Finish(const std::string& path) {
   for (int64_t track : tracks_) PutVarint(&raw, ZigZag(track));
   add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kTrack), raw, "track_id");
   raw.clear();
-  for (size_t i = 0; i < rows; ++i) PutVarint(&raw, ZigZag(receives_[i] - times_[i]));
+  // Receive times of a part span the minutes its head was open, whatever the event times:
+  // stored as the part's earliest receive time, then per-row offsets from it.
+  int64_t min_receive = rows == 0 ? 0 : *std::min_element(receives_.begin(), receives_.end());
+  PutVarint(&raw, ZigZag(min_receive - day_start_ms_));
+  for (size_t i = 0; i < rows; ++i) PutVarint(&raw, static_cast<uint64_t>(receives_[i] - min_receive));
   add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kReceive), raw, "receive_time");
   raw.clear();
   PutVarint(&raw, distinct_dict_.strings.size());
@@ -558,9 +562,13 @@ Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
     if (entry != nullptr) {
       SEXTANT_RETURN_IF_ERROR(ReadBlock(*entry, &raw));
       in = raw;
-      for (size_t i = 0; i < rows; ++i) {
+      if (rows > 0) {
         if (!GetVarint(&in, &v)) return Corrupt("bad receive_time column");
-        out->receives[i] += UnZigZag(v);
+        const int64_t min_receive = day_start_ms_ + UnZigZag(v);
+        for (size_t i = 0; i < rows; ++i) {
+          if (!GetVarint(&in, &v)) return Corrupt("bad receive_time column");
+          out->receives[i] = min_receive + static_cast<int64_t>(v);
+        }
       }
     }
   }

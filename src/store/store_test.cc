@@ -564,3 +564,54 @@ TEST_F(StoreTest, RelaxedDurabilityStillRecoversAfterClose) {
 
 }  // namespace
 }  // namespace sextant::store
+
+namespace sextant::store {
+namespace {
+
+class TrackIdHorizonTest : public ::testing::Test {
+ protected:
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_ = "/tmp/sextant_store_horizon_test_" + std::to_string(::getpid());
+};
+
+TEST_F(TrackIdHorizonTest, PartsKeepTrackIdsOnlyForRowsReceivedWithinTheHorizon) {
+  std::filesystem::remove_all(dir_);
+  EventStoreOptions options;
+  options.dir = dir_;
+  options.background_maintenance = false;
+  options.track_id_horizon_ms = 7LL * 86'400'000;
+  auto store = std::move(EventStore::Open(options).value());
+  const int64_t now = 1'700'000'000'000;
+  EventRow recent;
+  recent.user_id = 1;
+  recent.time_ms = now - 1000;
+  recent.event_id = 1;
+  recent.track_id = 111;
+  recent.receive_time_ms = now + 17;
+  recent.distinct_id = "a";
+  EventRow history = recent;
+  history.user_id = 2;
+  history.time_ms = recent.time_ms;  // same day; received 30 days after it happened
+  history.track_id = 222;
+  history.receive_time_ms = now + 30LL * 86'400'000;
+  std::promise<Status> appended;
+  store->Append(1, {recent, history}, [&](Status st) { appended.set_value(st); });
+  ASSERT_TRUE(appended.get_future().get().ok());
+  ASSERT_TRUE(store->FlushHeads(/*force=*/true).ok());
+  ScanSpec spec;
+  spec.first_day = spec.last_day = TimeZone().DayOf(recent.time_ms);
+  spec.with_track_id = spec.with_receive_time = true;
+  std::vector<std::pair<int64_t, int64_t>> seen;  // (track id, receive time)
+  ASSERT_TRUE(store->Scan(1, spec, [&](const EventBatch& batch) {
+    for (size_t row = 0; row < batch.size; ++row)
+      seen.emplace_back(batch.track_ids[row], batch.receive_times_ms[row]);
+    return true;
+  }).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(int64_t{111}, recent.receive_time_ms));
+  EXPECT_EQ(seen[1], std::make_pair(int64_t{0}, history.receive_time_ms));  // receive time exact
+  ASSERT_TRUE(store->Close().ok());
+}
+
+}  // namespace
+}  // namespace sextant::store
