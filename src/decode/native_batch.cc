@@ -42,7 +42,14 @@ Result<std::vector<std::string>> SplitNativeBatch(std::string_view body, size_t 
   if (trimmed.front() != '{') {
     return Status(ErrorCode::kBadJson, "batch body must be a JSON array or NDJSON objects");
   }
-  if (internal::ParseJson(parser, trimmed, "", &root).ok()) {
+  // NDJSON is recognised from its first line (a complete JSON object followed by more
+  // lines), so a large NDJSON body is not first parsed whole as a single value in vain.
+  size_t first_newline = trimmed.find('\n');
+  std::string_view first_line =
+      first_newline == std::string_view::npos ? trimmed : Trim(trimmed.substr(0, first_newline));
+  bool ndjson = first_newline != std::string_view::npos &&
+                internal::ParseJson(parser, first_line, "", &root).ok() && root.is_object();
+  if (!ndjson && internal::ParseJson(parser, trimmed, "", &root).ok()) {
     out.emplace_back(trimmed);
     return out;
   }

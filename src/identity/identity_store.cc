@@ -98,6 +98,18 @@ Result<IdentityStore::UserInfo*> IdentityStore::UserLocked(ProjectId project, Pr
         return Status(ErrorCode::kCorruption, "bad user record " + std::to_string(user));
       info.identities.push_back({std::string(key), std::string(value)});
     }
+    uint64_t merged_into = 0, merged_count = 0;
+    if (!bytes.empty()) {
+      if (!GetVarint64(&bytes, &merged_into) || !GetVarint64(&bytes, &merged_count))
+        return Status(ErrorCode::kCorruption, "bad user record " + std::to_string(user));
+      for (uint64_t i = 0; i < merged_count; ++i) {
+        uint64_t merged;
+        if (!GetVarint64(&bytes, &merged))
+          return Status(ErrorCode::kCorruption, "bad user record " + std::to_string(user));
+        info.merged_users.push_back(static_cast<UserId>(merged));
+      }
+    }
+    info.merged_into = static_cast<UserId>(merged_into);
   } else if (stored.status().code() != ErrorCode::kNotFound) {
     return stored.status();
   }
@@ -114,6 +126,9 @@ void IdentityStore::WriteUserLocked(ProjectId project, UserId user, const UserIn
     PutLengthPrefixed(id.key, &bytes);
     PutLengthPrefixed(id.value, &bytes);
   }
+  PutVarint64(info.merged_into, &bytes);
+  PutVarint64(info.merged_users.size(), &bytes);
+  for (UserId merged : info.merged_users) PutVarint64(merged, &bytes);
   batch->Put(UidKey(project, user), bytes);
 }
 
@@ -228,20 +243,30 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
     target = owners[i];
   }
 
-  // 5. A bind must not move ids between users nor add a second login id.
-  if (record.type == RecordType::kTrackIdBind) {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (owners[i] != 0 && owners[i] != target)
+  // 5. Ids owned by another user: an anonymous-only user (no login id) is merged into the
+  //    chosen one — the same person seen before they identified themselves; a user with a
+  //    login id is another person and is never merged. A bind that names such an id, or that
+  //    would add a second login id, is refused.
+  std::vector<UserId> to_merge;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (owners[i] == 0 || owners[i] == target) continue;
+    auto taken = has_login(owners[i]);
+    if (!taken.ok()) return taken.status();
+    if (*taken) {
+      if (record.type == RecordType::kTrackIdBind)
         return Conflict("identity " + ids[i].key + "=" + ids[i].value +
                             " already belongs to another user",
                         "identities." + ids[i].key);
+      continue;
     }
-    if (login && owners[0] == 0 && target != 0) {
-      auto taken = has_login(target);
-      if (!taken.ok()) return taken.status();
-      if (*taken)
-        return Conflict("user already has a different login id", "identities." + login->key);
-    }
+    if (std::find(to_merge.begin(), to_merge.end(), owners[i]) == to_merge.end())
+      to_merge.push_back(owners[i]);
+  }
+  if (record.type == RecordType::kTrackIdBind && login && owners[0] == 0 && target != 0) {
+    auto taken = has_login(target);
+    if (!taken.ok()) return taken.status();
+    if (*taken)
+      return Conflict("user already has a different login id", "identities." + login->key);
   }
 
   Resolution resolution;
@@ -252,9 +277,12 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
     resolution.created = true;
   }
   resolution.user_id = target;
+  for (UserId from : to_merge) SEXTANT_RETURN_IF_ERROR(MergeLocked(project, state, from, target, batch));
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (std::find(to_merge.begin(), to_merge.end(), owners[i]) != to_merge.end()) owners[i] = target;
 
-  // 6. Attach the unowned ids. Ids owned by other users stay where they are (first link wins);
-  //    a user keeps at most one login id.
+  // 6. Attach the unowned ids. Ids owned by users with a login id stay where they are (first
+  //    link wins); a user keeps at most one login id.
   auto info = UserLocked(project, state, target);
   if (!info.ok()) return info.status();
   bool changed = false;
@@ -274,6 +302,58 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
   }
   if (changed) WriteUserLocked(project, target, **info, batch);
   return resolution;
+}
+
+Status IdentityStore::MergeLocked(ProjectId project, ProjectState& state, UserId from,
+                                  UserId into, state::KvStore::Batch* batch) {
+  auto from_info = UserLocked(project, state, from);
+  if (!from_info.ok()) return from_info.status();
+  UserInfo moved = **from_info;  // copy: UserLocked below may reallocate the table
+  auto into_info = UserLocked(project, state, into);
+  if (!into_info.ok()) return into_info.status();
+  UserInfo& target = **into_info;
+  for (const Identity& id : moved.identities) {
+    batch->Put(IdmKey(project, id), EncodeUser(into));
+    state.owner_cache[CacheKey(id)] = into;
+    target.identities.push_back(id);
+  }
+  if (moved.first_day != INT32_MIN && (target.first_day == INT32_MIN || moved.first_day < target.first_day))
+    target.first_day = moved.first_day;
+  target.merged_users.push_back(from);
+  for (UserId earlier : moved.merged_users) target.merged_users.push_back(earlier);
+  UserInfo target_copy = target;
+  WriteUserLocked(project, into, target_copy, batch);
+  // Everyone that pointed at `from` now points at `into` (one hop, no chains).
+  std::vector<UserId> repoint = moved.merged_users;
+  repoint.push_back(from);
+  for (UserId user : repoint) {
+    auto info = UserLocked(project, state, user);
+    if (!info.ok()) return info.status();
+    (*info)->merged_into = into;
+    if (user == from) {
+      (*info)->identities.clear();
+      (*info)->merged_users.clear();
+    }
+    UserInfo copy = **info;
+    WriteUserLocked(project, user, copy, batch);
+  }
+  return Status::Ok();
+}
+
+Result<UserId> IdentityStore::CanonicalUser(ProjectId project, UserId user) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  auto info = UserLocked(project, state, user);
+  if (!info.ok()) return info.status();
+  return (*info)->merged_into != 0 ? (*info)->merged_into : user;
+}
+
+Result<std::vector<UserId>> IdentityStore::MergedUsers(ProjectId project, UserId user) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  auto info = UserLocked(project, state, user);
+  if (!info.ok()) return info.status();
+  return (*info)->merged_users;
 }
 
 Result<UserId> IdentityStore::Lookup(ProjectId project, std::string_view key,

@@ -66,6 +66,12 @@ class IdentityStore {
   Result<UserId> LookupDistinctId(ProjectId project, std::string_view distinct_id);
   Result<std::vector<Identity>> IdentitiesOf(ProjectId project, UserId user);
 
+  // The user a (possibly merged) user id now belongs to: itself unless it was merged into
+  // another user. Stored events keep the id they were written with; readers map it here.
+  Result<UserId> CanonicalUser(ProjectId project, UserId user);
+  // The ids of the users merged into `user` (not including `user`).
+  Result<std::vector<UserId>> MergedUsers(ProjectId project, UserId user);
+
   // Day (in the project's zone) of the user's first stored event; records `day` as the first
   // day if the user had none yet. Returns the first day.
   int32_t ObserveEventDay(ProjectId project, UserId user, int32_t day, state::KvStore::Batch* batch);
@@ -75,6 +81,8 @@ class IdentityStore {
     bool loaded = false;
     int32_t first_day = INT32_MIN;  // INT32_MIN = no event yet
     std::vector<Identity> identities;
+    UserId merged_into = 0;             // != 0: this user was merged into that one
+    std::vector<UserId> merged_users;   // users merged into this one (flattened)
   };
   struct ProjectState {
     std::mutex mu;
@@ -91,6 +99,9 @@ class IdentityStore {
   Result<UserId> NewUserLocked(ProjectId project, ProjectState& state, state::KvStore::Batch* batch);
   void WriteUserLocked(ProjectId project, UserId user, const UserInfo& info,
                        state::KvStore::Batch* batch);
+  // Moves every id of `from` (an anonymous-only user) to `into` and records the merge.
+  Status MergeLocked(ProjectId project, ProjectState& state, UserId from, UserId into,
+                     state::KvStore::Batch* batch);
 
   state::KvStore* kv_;
   std::mutex projects_mu_;

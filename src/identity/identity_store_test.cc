@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace sextant::identity {
@@ -140,6 +141,49 @@ TEST_F(IdentityStoreTest, LoginJoinsAnonymousUserWithoutLogin) {
   Record two = Track("x", {{"$identity_login_id", "p"}});
   two.login_id = "q";
   EXPECT_EQ(Resolve(two).status().code(), ErrorCode::kIdentityConflict);
+}
+
+TEST_F(IdentityStoreTest, LoginMergesAnonymousHistoryIntoExistingCustomer) {
+  // The customer's profile arrives first (from the core system), then the app is used
+  // anonymously, then the customer logs in on that device.
+  UserId customer = Resolve(Track("C100", {{"$identity_login_id", "C100"}}))->user_id;
+  UserId device = Resolve(Track("dev-1", {{"$identity_anonymous_id", "dev-1"}}))->user_id;
+  ASSERT_NE(customer, device);
+  state::KvStore::Batch batch;
+  ids_->ObserveEventDay(1, device, 50, &batch);
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  auto login = Resolve(Signup("C100", "dev-1"));
+  ASSERT_TRUE(login.ok());
+  EXPECT_EQ(login->user_id, customer);
+  Reopen();
+  EXPECT_EQ(ids_->Lookup(1, kAnonymousKey, "dev-1").value(), customer);
+  EXPECT_EQ(ids_->CanonicalUser(1, device).value(), customer);
+  EXPECT_EQ(ids_->MergedUsers(1, customer).value(), std::vector<UserId>{device});
+  EXPECT_EQ(ids_->IdentitiesOf(1, customer)->size(), 2u);
+  EXPECT_TRUE(ids_->IdentitiesOf(1, device)->empty());
+  state::KvStore::Batch again;
+  EXPECT_EQ(ids_->ObserveEventDay(1, customer, 60, &again), 50);  // first day carried over
+}
+
+TEST_F(IdentityStoreTest, MergesChainAndBindMergesAnonymousOnlyUsers) {
+  UserId first = Resolve(Track("a", {{"$identity_cookie_id", "a"}}))->user_id;
+  UserId second = Resolve(Track("b", {{"$identity_anonymous_id", "b"}}))->user_id;
+  // identify(): a new anonymous id on the same cookie; the cookie's user absorbs b's user.
+  auto linked = Resolve(Track("b", {{"$identity_cookie_id", "a"}, {"$identity_anonymous_id", "b"},
+                                    {"$identity_mobile", "139"}}));
+  ASSERT_TRUE(linked.ok());
+  UserId person = Resolve(Track("p", {{"$identity_login_id", "p"}}))->user_id;
+  Record bind = Track("p", {{"$identity_login_id", "p"}, {"$identity_mobile", "139"}});
+  bind.type = RecordType::kTrackIdBind;
+  ASSERT_TRUE(Resolve(bind).ok());  // the mobile's owner has no login id: merged, not refused
+  auto merged = ids_->MergedUsers(1, person).value();
+  std::sort(merged.begin(), merged.end());
+  std::vector<UserId> expected = {first, second};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(merged, expected);
+  EXPECT_EQ(ids_->CanonicalUser(1, first).value(), person);
+  EXPECT_EQ(ids_->CanonicalUser(1, second).value(), person);
+  EXPECT_EQ(ids_->Lookup(1, "$identity_cookie_id", "a").value(), person);
 }
 
 TEST_F(IdentityStoreTest, DenseIdsAndFirstDay) {

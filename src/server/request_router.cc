@@ -561,6 +561,11 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
       for (const Identity& id : *identities)
         writer.BeginObject().Key("key").String(id.key).Key("value").String(id.value).EndObject();
       writer.EndArray();
+      auto merged = app_->identities().MergedUsers(project->id, *user);
+      writer.Key("merged_user_ids").BeginArray();
+      if (merged.ok())
+        for (store::UserId id : *merged) writer.Uint(id);
+      writer.EndArray();
       writer.Key("profile");
       WriteProperties(writer, profile.ok() ? *profile : PropertyMap(), zone);
       writer.EndObject();
@@ -578,25 +583,34 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     std::vector<Row> rows;
     if (range) {
       state::ProjectSchema* schema = app_->schemas().ForProject(*project);
+      // The person's events are stored under their user id and under the ids of the
+      // anonymous users merged into them (docs/identity.md).
+      std::vector<store::UserId> users = {*user};
+      auto merged = app_->identities().MergedUsers(project->id, *user);
+      if (merged.ok()) users.insert(users.end(), merged->begin(), merged->end());
       store::ScanSpec spec;
       spec.first_day = range->first;
       spec.last_day = range->second;
-      spec.only_user = *user;
       spec.with_distinct_id = true;
       for (const auto& entry : schema->List(state::SchemaKind::kEventProperty))
         spec.property_ids.push_back(entry.id);
-      Status scan = app_->events().Scan(project->id, spec, [&](const store::EventBatch& batch) {
-        for (size_t row = 0; row < batch.size; ++row) {
-          if (batch.user_ids[row] != *user) continue;
-          Row out{batch.times_ms[row], batch.event_ids[row], batch.distinct_ids[row], {}};
-          for (size_t k = 0; k < spec.property_ids.size(); ++k) {
-            const std::optional<Value>& value = batch.property_values[k][row];
-            if (value) out.properties.emplace_back(spec.property_ids[k], *value);
+      Status scan = Status::Ok();
+      for (store::UserId member : users) {
+        spec.only_user = member;
+        scan = app_->events().Scan(project->id, spec, [&](const store::EventBatch& batch) {
+          for (size_t row = 0; row < batch.size; ++row) {
+            if (batch.user_ids[row] != member) continue;
+            Row out{batch.times_ms[row], batch.event_ids[row], batch.distinct_ids[row], {}};
+            for (size_t k = 0; k < spec.property_ids.size(); ++k) {
+              const std::optional<Value>& value = batch.property_values[k][row];
+              if (value) out.properties.emplace_back(spec.property_ids[k], *value);
+            }
+            rows.push_back(std::move(out));
           }
-          rows.push_back(std::move(out));
-        }
-        return true;
-      });
+          return true;
+        });
+        if (!scan.ok()) break;
+      }
       if (!scan.ok()) return respond(Error(request, scan));
       std::stable_sort(rows.begin(), rows.end(),
                        [](const Row& a, const Row& b) { return a.time_ms > b.time_ms; });

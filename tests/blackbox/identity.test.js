@@ -161,6 +161,27 @@ test('anonymous browsing then login attaches the login to the anonymous user (ex
   assert.equal((await eventsOf(p, 'user-5')).length, 2);
 });
 
+test('login merges the anonymous history into a customer imported earlier (example 6)', async () => {
+  const p = await project();
+  await post(p,
+    rec('profile_set', { distinct_id: 'C100', identities: { $identity_login_id: 'C100' }, properties: { name: 'Li' } }),
+    rec('track', { event: 'view_fund_detail', distinct_id: 'dev-1', identities: { $identity_anonymous_id: 'dev-1' } }));
+  const customer = await userOf(p, 'C100');
+  const device = await userOf(p, 'dev-1');
+  assert.notEqual(customer.user_id, device.user_id);
+  await post(p, rec('track_signup', { distinct_id: 'C100', original_id: 'dev-1',
+    identities: { $identity_login_id: 'C100', $identity_anonymous_id: 'dev-1' } }));
+  const merged = await userOf(p, 'C100');
+  assert.equal(merged.user_id, customer.user_id);
+  assert.deepEqual(merged.merged_user_ids, [device.user_id]);
+  assert.deepEqual(idSet(merged), ['$identity_anonymous_id=dev-1', '$identity_login_id=C100']);
+  assert.equal((await userOf(p, 'dev-1')).user_id, customer.user_id, 'the device id moved with its user');
+  assert.equal(merged.profile.name, 'Li');
+  const ev = await eventsOf(p, 'C100');
+  assert.deepEqual(ev.map((e) => e.event).sort(), ['$SignUp', 'view_fund_detail'], 'anonymous history is the customer\'s');
+  assert.deepEqual((await srv.ingestErrors(p)).body.errors, []);
+});
+
 test('a record carrying two different login ids is refused with 2012', async () => {
   const p = await project();
   const [a] = await post(p, rec('track', { distinct_id: 'x', login_id: 'l1', identities: { $identity_login_id: 'l2' } }));
