@@ -88,6 +88,7 @@ bool IsReservedName(std::string_view name) {
   static constexpr std::string_view kReserved[] = {
       "distinct_id", "original_id", "time",    "properties", "id",   "first_id", "second_id",
       "users",       "events",      "event",   "user_id",    "date", "datetime"};
+  if (!name.empty() && name[0] == '$') return false;  // presets: no reserved name starts with $
   for (std::string_view reserved : kReserved)
     if (EqualsIgnoreCase(name, reserved)) return true;
   return StartsWithIgnoreCase(name, "user_tag") || StartsWithIgnoreCase(name, "user_group");
@@ -205,14 +206,19 @@ Status ValidateRecord(Record* record, const ValidationOptions& options) {
                   "properties");
   }
   for (auto& [name, value] : record->properties) {
-    std::string field = "properties." + name;
-    SEXTANT_RETURN_IF_ERROR(CheckName(name, field));
+    // The field path is built only when there is something to report: this loop runs for
+    // every property of every record.
+    auto field = [&name] { return "properties." + name; };
+    auto with_field = [&field](const Status& status) {
+      return Status(status.code(), status.message(), field());
+    };
+    if (Status named = CheckName(name, {}); !named.ok()) return with_field(named);
     if (type == RecordType::kProfileUnset) continue;
     if (type == RecordType::kProfileIncrement && value.type() != ValueType::kNumber) {
       return Status(ErrorCode::kInvalidValue,
                     "profile_increment values must be NUMBER, got " +
                         std::string(ValueTypeName(value.type())),
-                    field);
+                    field());
     }
     if (type == RecordType::kProfileAppend) {
       if (value.type() == ValueType::kString) {
@@ -221,10 +227,14 @@ Status ValidateRecord(Record* record, const ValidationOptions& options) {
         return Status(ErrorCode::kInvalidValue,
                       "profile_append values must be LIST, got " +
                           std::string(ValueTypeName(value.type())),
-                      field);
+                      field());
       }
     }
-    SEXTANT_RETURN_IF_ERROR(CheckValue(field, value, options));
+    if (Status checked = CheckValue({}, value, options); !checked.ok()) {
+      // CheckValue names list elements as "<field>[i]"; keep that suffix.
+      std::string where = field() + checked.field();
+      return Status(checked.code(), checked.message(), std::move(where));
+    }
   }
   return Status::Ok();
 }

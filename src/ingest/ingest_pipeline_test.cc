@@ -215,3 +215,26 @@ TEST_F(IngestPipelineTest, EnrichesIpAndWebUserAgentAndCorrectsFirstDay) {
 
 }  // namespace
 }  // namespace sextant::ingest
+
+namespace sextant::ingest {
+namespace {
+
+TEST(DedupeFilterTest, RemembersKeysAcrossGrowthAndForgetsAfterTwoGenerations) {
+  SimulatedClock clock(1'000'000);
+  DedupeFilter filter(&clock, /*window_ms=*/1000, /*max_keys_per_generation=*/100'000);
+  for (uint64_t key = 0; key < 50'000; ++key) filter.Insert(key * 7919);
+  EXPECT_EQ(filter.size(), 50'000u);
+  for (uint64_t key = 0; key < 50'000; ++key) ASSERT_TRUE(filter.Contains(key * 7919)) << key;
+  EXPECT_FALSE(filter.Contains(3));
+  EXPECT_TRUE(filter.Contains(0));  // key 0 is a valid key too
+  clock.AdvanceMs(600);             // past window/2: the next insert starts a new generation
+  filter.Insert(42);
+  EXPECT_TRUE(filter.Contains(7919));  // still in the previous generation
+  clock.AdvanceMs(600);
+  filter.Insert(43);
+  EXPECT_FALSE(filter.Contains(7919));  // two rotations: forgotten
+  EXPECT_TRUE(filter.Contains(42));
+}
+
+}  // namespace
+}  // namespace sextant::ingest
