@@ -42,21 +42,37 @@ int64_t NormalizeTimeMs(int64_t t) {
 Status ParseProperties(const element& e, const TimeZone& zone, Record* record) {
   object props;
   if (e.get_object().get(props)) return WrongType("properties", "object", e);
-  std::unordered_map<std::string_view, size_t> seen;
+  // Hot path (every property of every record): no per-property allocation beyond the name
+  // and value themselves. Field paths are built only for errors; repeated keys (rare) are
+  // found by a linear scan while the object is small, by a hash map beyond that.
+  constexpr size_t kLinearScanLimit = 64;
+  std::unordered_map<std::string, size_t> seen;  // owns its keys: the vector may reallocate
+  auto find_existing = [&](std::string_view key) -> Value* {
+    if (record->properties.size() <= kLinearScanLimit) {
+      for (auto& [name, value] : record->properties)
+        if (name == key) return &value;
+      return nullptr;
+    }
+    if (seen.empty())
+      for (size_t i = 0; i < record->properties.size(); ++i) seen.emplace(record->properties[i].first, i);
+    auto it = seen.find(std::string(key));
+    return it == seen.end() ? nullptr : &record->properties[it->second].second;
+  };
   for (auto field : props) {
-    std::string name(field.key);
     Value value;
     bool is_null = false;
-    SEXTANT_RETURN_IF_ERROR(
-        internal::ConvertPropertyValue(field.value, zone, "properties." + name, &value, &is_null));
+    Status converted = internal::ConvertPropertyValue(field.value, zone, {}, &value, &is_null);
+    if (!converted.ok()) {
+      return Status(converted.code(), converted.message(),
+                    "properties." + std::string(field.key) + converted.field());
+    }
     if (is_null) continue;
-    auto it = seen.find(field.key);
-    if (it != seen.end()) {
-      record->properties[it->second].second = std::move(value);
+    if (Value* existing = find_existing(field.key)) {
+      *existing = std::move(value);
       continue;
     }
-    seen.emplace(field.key, record->properties.size());
-    record->properties.emplace_back(std::move(name), std::move(value));
+    record->properties.emplace_back(std::string(field.key), std::move(value));
+    if (!seen.empty()) seen.emplace(record->properties.back().first, record->properties.size() - 1);
   }
   return Status::Ok();
 }

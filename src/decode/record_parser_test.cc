@@ -203,3 +203,26 @@ TEST(ParseSensorsRecordListTest, SingleObjectLimitsAndBadJson) {
 
 }  // namespace
 }  // namespace sextant::decode
+
+namespace sextant::decode {
+namespace {
+
+TEST(ParseSensorsRecordTest, RepeatedPropertyKeysKeepLastValueAtFirstPositionInLargeObjects) {
+  std::string json = R"({"type":"track","event":"E","distinct_id":"u","properties":{)";
+  for (int i = 0; i < 100; ++i) json += "\"p" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  json += R"("p3":"again","p70":true,"p1":[1]}})";
+  auto bad = ParseSensorsRecord(json, TimeZone());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().field(), "properties.p1[0]");
+  json.replace(json.find(R"("p1":[1])"), 8, R"("p1":["x"])");
+  auto record = ParseSensorsRecord(json, TimeZone());
+  ASSERT_TRUE(record.ok()) << record.status().ToString();
+  ASSERT_EQ(record->properties.size(), 100u);
+  EXPECT_EQ(record->properties[3].second, Value::String("again"));
+  EXPECT_EQ(record->properties[70].second, Value::Bool(true));
+  EXPECT_EQ(record->properties[1].second, Value::List({"x"}));
+  EXPECT_EQ(record->properties[99].first, "p99");
+}
+
+}  // namespace
+}  // namespace sextant::decode
