@@ -105,7 +105,7 @@ void ParseAndroid(std::string_view ua, UserAgentInfo* info) {
     info->model.assign(model);
     break;
   }
-  if (info->model == "K") info->model.clear();  // UA reduction placeholder (Chrome ≥110)
+  if (info->model == "K") info->model.clear();  // Chrome ≥110 reduced UA: "K" stands in for the model
   info->manufacturer = ManufacturerOf(info->model);
   if (info->manufacturer.empty() && StartsWithIgnoreCase(info->model, "samsung")) info->manufacturer = "Samsung";
 }

@@ -376,7 +376,7 @@ class EventStoreImpl final : public EventStore {
  private:
   struct Pending {
     ProjectId project = 0;
-    std::string frame;  // 16-byte WAL header placeholder + payload; empty for rows-less appends
+    std::string frame;  // room for the 16-byte WAL header, then the payload; empty for appends without rows
     uint32_t crc = 0;
     struct RowLoc {
       int32_t day;
