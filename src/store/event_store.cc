@@ -305,33 +305,62 @@ class HeadCursor final : public RunCursor {
 };
 
 // K-way merge of sorted runs by (user, time, rank).
+// K-way merge of sorted runs by (user, time, rank). The heap holds each run's current key by
+// value, so comparisons touch no cursor (no virtual calls, no pointer chasing), and advancing
+// the top run re-sifts in place: while one run keeps the smallest key — a user's events in one
+// part — each row costs two key comparisons.
 class MergeIterator {
  public:
   explicit MergeIterator(std::vector<std::unique_ptr<RunCursor>> runs) : runs_(std::move(runs)) {
     for (size_t i = 0; i < runs_.size(); ++i) {
       runs_[i]->rank = i;
-      if (runs_[i]->valid()) heap_.push(runs_[i].get());
+      if (runs_[i]->valid()) heap_.push_back(KeyOf(runs_[i].get()));
     }
+    for (size_t i = heap_.size() / 2; i-- > 0;) SiftDown(i);
   }
   bool valid() const { return !heap_.empty(); }
-  RunCursor* top() const { return heap_.top(); }
+  RunCursor* top() const { return heap_.front().run; }
   void Next() {
-    RunCursor* run = heap_.top();
-    heap_.pop();
+    RunCursor* run = heap_.front().run;
     run->Next();
-    if (run->valid()) heap_.push(run);
+    if (run->valid()) {
+      heap_.front() = KeyOf(run);
+    } else {
+      heap_.front() = heap_.back();
+      heap_.pop_back();
+      if (heap_.empty()) return;
+    }
+    SiftDown(0);
   }
 
  private:
-  struct Greater {
-    bool operator()(const RunCursor* a, const RunCursor* b) const {
-      if (a->user() != b->user()) return a->user() > b->user();
-      if (a->time_ms() != b->time_ms()) return a->time_ms() > b->time_ms();
-      return a->rank > b->rank;
+  struct Entry {
+    UserId user;
+    int64_t time_ms;
+    size_t rank;
+    RunCursor* run;
+    bool operator<(const Entry& other) const {
+      if (user != other.user) return user < other.user;
+      if (time_ms != other.time_ms) return time_ms < other.time_ms;
+      return rank < other.rank;
     }
   };
+  static Entry KeyOf(RunCursor* run) { return {run->user(), run->time_ms(), run->rank, run}; }
+  void SiftDown(size_t pos) {
+    const size_t n = heap_.size();
+    Entry entry = heap_[pos];
+    for (;;) {
+      size_t child = 2 * pos + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
+      if (!(heap_[child] < entry)) break;
+      heap_[pos] = heap_[child];
+      pos = child;
+    }
+    heap_[pos] = entry;
+  }
   std::vector<std::unique_ptr<RunCursor>> runs_;
-  std::priority_queue<RunCursor*, std::vector<RunCursor*>, Greater> heap_;
+  std::vector<Entry> heap_;  // min-heap on (user, time, rank)
 };
 
 std::shared_ptr<const SortedEntries> MergeSorted(const SortedEntries& sorted,
