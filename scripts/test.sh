@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (ctest, including fuzz-corpus replays), then the black-box and
-# end-to-end suites (real binary, real SDKs, real headless Chromium) with Node's test runner.
+# Runs every test:
+#   1. optimised build (warnings are errors): unit tests with ctest (including fuzz-corpus
+#      replays), then the black-box and end-to-end suites (real binary, real SDKs, real headless
+#      Chromium) with Node's test runner;
+#   2. the same unit tests and suites once more on an AddressSanitizer + UndefinedBehaviorSanitizer
+#      build (any report aborts the test that hit it). SEXTANT_SKIP_SANITIZERS=1 skips this stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --with-browser
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_WERROR=ON >/dev/null
-cmake --build build -j"$(nproc)"
-ctest --test-dir build --output-on-failure -j"$(nproc)"
+jobs=$(nproc)
 
-cd tests
-npm ci --no-audit --no-fund --loglevel=error
-SEXTANT_BIN="$PWD/../build/src/cli/sextant" node --test --test-concurrency=1
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests && SEXTANT_BIN="$PWD/../build/src/cli/sextant" node --test --test-concurrency=1)
+
+if [[ "${SEXTANT_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSEXTANT_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+  (cd tests && SEXTANT_BIN="$PWD/../build-asan/src/cli/sextant" node --test --test-concurrency=1)
+fi
