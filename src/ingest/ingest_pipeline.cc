@@ -139,7 +139,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
              now_ms, outcome.get(), &reject_batch);
       continue;
     }
-    if (!project->token.empty()) {
+    if (!project->token.empty() && !context.all_projects_authorized) {
       const std::string& token = record.token.empty() ? context.url_token : record.token;
       if (token != project->token) {
         Reject(project.get(), index, input,

@@ -52,6 +52,9 @@ struct RequestContext {
   std::string user_agent;
   std::string url_token;     // ?token= of the request
   bool dry_run = false;      // validate only, store nothing
+  // The caller is authenticated for every project (the admin API): project tokens are not
+  // asked for. Public ingest endpoints (/sa, /v1/*) leave this false.
+  bool all_projects_authorized = false;
 };
 
 // One record of a payload: its JSON text (for the error log) and its parse result.

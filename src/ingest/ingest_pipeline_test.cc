@@ -171,6 +171,16 @@ TEST_F(IngestPipelineTest, ProjectTokenAndRecordLevelProjectAreEnforced) {
   EXPECT_EQ(unknown.rejected[0].status.code(), ErrorCode::kUnknownProject);
 }
 
+TEST_F(IngestPipelineTest, AdminCallersNeedNoProjectToken) {
+  ASSERT_TRUE(projects_->Create("bank", "s3cret", "").ok());
+  RequestContext admin;
+  admin.all_projects_authorized = true;
+  IngestOutcome outcome =
+      Ingest({R"({"type":"track","event":"Buy","distinct_id":"d","project":"bank"})"}, admin);
+  EXPECT_EQ(outcome.accepted, 1u);
+  EXPECT_TRUE(outcome.rejected.empty());
+}
+
 TEST_F(IngestPipelineTest, EnrichesIpAndWebUserAgentAndCorrectsFirstDay) {
   RequestContext context;
   context.peer_ip = "127.0.0.1";
