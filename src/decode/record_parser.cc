@@ -101,7 +101,8 @@ Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json,
   std::vector<ParsedRecord> out;
   simdjson::dom::array array;
   if (root.get_array().get(array)) {
-    out.push_back({internal::ToJson(root), ParseRecordObject(root, zone)});
+    Result<Record> record = ParseRecordObject(root, zone);
+    out.push_back({record.ok() ? std::string() : internal::ToJson(root), std::move(record)});
     return out;
   }
   if (array.size() > max_records) {
@@ -110,7 +111,10 @@ Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json,
                       std::to_string(max_records));
   }
   out.reserve(array.size());
-  for (element item : array) out.push_back({internal::ToJson(item), ParseRecordObject(item, zone)});
+  for (element item : array) {
+    Result<Record> record = ParseRecordObject(item, zone);
+    out.push_back({record.ok() ? std::string() : internal::ToJson(item), std::move(record)});
+  }
   return out;
 }
 

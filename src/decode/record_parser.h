@@ -28,8 +28,10 @@ namespace sextant::decode {
 // DATETIME/DATE strings are read in `zone` (see json_util.h ParseSensorsDatetime).
 Result<Record> ParseSensorsRecord(std::string_view json, const TimeZone& zone);
 
-// One entry of a record list: the element's compact JSON text (for the error log) and its
-// parse result.
+// One entry of a record list: its parse result and, when parsing failed, the element's
+// compact JSON text (for the error log). Successfully parsed records carry no text: copying
+// every record's text cost more than the rare error excerpt is worth; the ingest pipeline
+// renders an excerpt from the parsed record when it refuses one.
 struct ParsedRecord {
   std::string json;
   Result<Record> record = Status(ErrorCode::kInternal, "not parsed");

@@ -184,7 +184,8 @@ TEST(ParseSensorsRecordListTest, ParsesArrayElementsIndependentlyInOnePass) {
   ASSERT_EQ(parsed->size(), 4u);
   EXPECT_TRUE((*parsed)[0].record.ok());
   EXPECT_EQ((*parsed)[0].record->event, "A");
-  EXPECT_EQ((*parsed)[0].json, R"({"type":"track","event":"A","distinct_id":"u","properties":{"p":1}})");
+  EXPECT_EQ((*parsed)[0].json, "");  // text is kept only for records that failed to parse
+  EXPECT_EQ((*parsed)[1].json, R"({"type":"nope"})");
   EXPECT_EQ((*parsed)[1].record.status().code(), ErrorCode::kInvalidType);
   EXPECT_EQ((*parsed)[2].record.status().code(), ErrorCode::kBadJson);
   EXPECT_EQ((*parsed)[3].record->type, RecordType::kProfileSet);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "common/json_writer.h"
 #include "decode/user_agent.h"
 
 namespace sextant::ingest {
@@ -40,6 +41,36 @@ std::string StoredDistinctId(const Record& record) {
 }
 
 }  // namespace
+
+std::string RenderRecordJson(const Record& record, const TimeZone& zone) {
+  JsonWriter writer;
+  writer.BeginObject();
+  writer.Key("type").String(RecordTypeName(record.type));
+  if (!record.event.empty()) writer.Key("event").String(record.event);
+  if (!record.distinct_id.empty()) writer.Key("distinct_id").String(record.distinct_id);
+  if (!record.original_id.empty()) writer.Key("original_id").String(record.original_id);
+  if (!record.login_id.empty()) writer.Key("login_id").String(record.login_id);
+  if (!record.anonymous_id.empty()) writer.Key("anonymous_id").String(record.anonymous_id);
+  if (!record.identities.empty()) {
+    writer.Key("identities").BeginObject();
+    for (const Identity& id : record.identities) writer.Key(id.key).String(id.value);
+    writer.EndObject();
+  }
+  if (record.has_time) writer.Key("time").Int(record.time_ms);
+  if (record.time_free) writer.Key("time_free").Bool(true);
+  if (!record.project.empty()) writer.Key("project").String(record.project);
+  if (record.track_id) writer.Key("_track_id").Int(*record.track_id);
+  if (!record.item_type.empty()) writer.Key("item_type").String(record.item_type);
+  if (!record.item_id.empty()) writer.Key("item_id").String(record.item_id);
+  writer.Key("properties").BeginObject();
+  for (const auto& [name, value] : record.properties) {
+    writer.Key(name);
+    writer.PropertyValue(value, zone);
+  }
+  writer.EndObject();
+  writer.EndObject();
+  return writer.Take();
+}
 
 IngestPipeline::IngestPipeline(IngestOptions options, const Clock* clock, state::KvStore* kv,
                                state::ProjectRegistry* projects, state::SchemaRegistry* schemas,
@@ -98,10 +129,13 @@ void IngestPipeline::Reject(const state::ProjectInfo* project, size_t index,
                             state::KvStore::Batch* batch) {
   metrics_.records_rejected.Add(std::string(ErrorCodeName(status.code())));
   if (project) {
+    std::string excerpt = input.raw_json;
+    if (excerpt.empty() && input.parsed.ok())
+      excerpt = RenderRecordJson(input.parsed.value(), project->time_zone);
     error_log_->Append(project->id,
                        {now_ms, status.code(), status.field(),
                         "record " + std::to_string(index) + ": " + status.message(),
-                        input.raw_json, context.source},
+                        std::move(excerpt), context.source},
                        batch);
   }
   outcome->rejected.push_back({index, std::move(status)});

@@ -57,11 +57,16 @@ struct RequestContext {
   bool all_projects_authorized = false;
 };
 
-// One record of a payload: its JSON text (for the error log) and its parse result.
+// One record of a payload: its parse result and, if the caller kept it, its JSON text (for the
+// error log; when empty the pipeline renders the parsed record instead).
 struct RecordInput {
   std::string raw_json;
   Result<Record> parsed = Status(ErrorCode::kInternal, "not parsed");
 };
+
+// A record rendered back to Sensors JSON (for error-log excerpts when the request's own text
+// of the record was not kept). The token is never rendered.
+std::string RenderRecordJson(const Record& record, const TimeZone& zone);
 
 struct RejectedRecord {
   size_t index = 0;
