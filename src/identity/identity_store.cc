@@ -20,9 +20,6 @@ std::string UidKey(ProjectId project, UserId user) {
   state::AppendBigEndian32(user, &key);
   return key;
 }
-std::string NextUserKey(ProjectId project) {
-  return "meta/" + std::to_string(project) + "/next_user";
-}
 std::string EncodeUser(UserId user) {
   std::string out;
   state::AppendBigEndian32(user, &out);
@@ -65,8 +62,7 @@ IdentityStore::ProjectState& IdentityStore::StateOf(ProjectId project) {
 
 Result<UserId> IdentityStore::OwnerLocked(ProjectId project, ProjectState& state,
                                           const Identity& id) {
-  std::string cache_key = CacheKey(id);
-  auto it = state.owner_cache.find(cache_key);
+  auto it = state.owner_cache.find(IdView{id.key, id.value});
   if (it != state.owner_cache.end()) return it->second;
   auto stored = kv_->Get(IdmKey(project, id));
   UserId owner = 0;
@@ -76,7 +72,7 @@ Result<UserId> IdentityStore::OwnerLocked(ProjectId project, ProjectState& state
     return stored.status();
   }
   // Unowned ids are cached too (as 0) so repeated anonymous traffic costs no KV reads.
-  state.owner_cache.emplace(std::move(cache_key), owner);
+  state.owner_cache.emplace(CacheKey(id), owner);
   return owner;
 }
 
@@ -135,18 +131,21 @@ void IdentityStore::WriteUserLocked(ProjectId project, UserId user, const UserIn
 Result<UserId> IdentityStore::NewUserLocked(ProjectId project, ProjectState& state,
                                             state::KvStore::Batch* batch) {
   if (!state.next_loaded) {
-    auto stored = kv_->Get(NextUserKey(project));
-    if (stored.ok()) {
-      state.next_user = state::ReadBigEndian32(*stored);
-    } else if (stored.status().code() != ErrorCode::kNotFound) {
-      return stored.status();
-    }
+    // Every user has a uid record, written in the same batch that creates the user: the
+    // next id follows the last one.
+    std::string prefix = "uid/" + std::to_string(project) + "/";
+    Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+      state.next_user = state::ReadBigEndian32(key.substr(prefix.size())) + 1;
+      return false;
+    }, /*reverse=*/true);
+    if (!scan.ok()) return scan;
     state.next_loaded = true;
   }
   UserId user = state.next_user++;
-  batch->Put(NextUserKey(project), EncodeUser(state.next_user));
   auto info = UserLocked(project, state, user);
   if (!info.ok()) return info.status();
+  UserInfo copy = **info;
+  WriteUserLocked(project, user, copy, batch);  // the id is taken from here on, even if empty
   return user;
 }
 

@@ -6,7 +6,8 @@
 // keeps them with every event, and the analysis engine relies on them.
 //
 // Storage: "idm/<pid>/<key>\x1f<value>" → user id, "uid/<pid>/<user BE32>" → the user's
-// identities and first-event day, "meta/<pid>/next_user". Changes are written into the
+// identities, first-event day and merges (every user has one, so the next id is the last
+// uid key + 1, found at first use). Changes are written into the
 // caller's batch and cached in memory at once; the caller makes the batch durable before it
 // acknowledges the record.
 //
@@ -84,11 +85,38 @@ class IdentityStore {
     UserId merged_into = 0;             // != 0: this user was merged into that one
     std::vector<UserId> merged_users;   // users merged into this one (flattened)
   };
+  // The owner cache is keyed by "key\x1fvalue" but looked up with (key, value) views, so a
+  // lookup allocates nothing (identity keys follow the name rule: no \x1f inside).
+  struct IdView {
+    std::string_view key, value;
+  };
+  struct IdHash {
+    using is_transparent = void;
+    static uint64_t Bytes(uint64_t h, std::string_view bytes) {
+      for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+      return h;
+    }
+    size_t operator()(std::string_view joined) const { return Bytes(1469598103934665603ULL, joined); }
+    size_t operator()(const std::string& joined) const { return (*this)(std::string_view(joined)); }
+    size_t operator()(const IdView& id) const {
+      return Bytes(Bytes(Bytes(1469598103934665603ULL, id.key), "\x1f"), id.value);
+    }
+  };
+  struct IdEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    bool operator()(const IdView& id, std::string_view joined) const {
+      return joined.size() == id.key.size() + 1 + id.value.size() &&
+             joined.substr(0, id.key.size()) == id.key && joined[id.key.size()] == '\x1f' &&
+             joined.substr(id.key.size() + 1) == id.value;
+    }
+    bool operator()(std::string_view joined, const IdView& id) const { return (*this)(id, joined); }
+  };
   struct ProjectState {
     std::mutex mu;
     bool next_loaded = false;
     UserId next_user = 1;
-    std::unordered_map<std::string, UserId> owner_cache;  // "key\x1fvalue" → user
+    std::unordered_map<std::string, UserId, IdHash, IdEqual> owner_cache;  // "key\x1fvalue" → user
     std::vector<UserInfo> users;                          // by user id
   };
 

@@ -10,12 +10,11 @@
 //   "proj/<name>"                     project definition
 //   "sch/<pid>/e/<name>" "sch/<pid>/p/<name>" "sch/<pid>/u/<name>"  schema entries
 //   "idm/<pid>/<key>\x1f<value>"      identity → user id
-//   "uid/<pid>/<user id BE32>"        user record (identities, first day)
+//   "uid/<pid>/<user id BE32>"        user record (identities, first day, merges)
 //   "prof/<pid>/<user id BE32>"       profile
 //   "item/<pid>/<type>\x1f<id>"       item
 //   "err/<pid>/<seq BE64>"            ingest-error log entry
 //   "dd/<pid>/<hash BE64>"            dedupe key of a profile/item operation
-//   "meta/..."                        counters and sequences
 //
 // Thread-safety: thread-safe (RocksDB is).
 #pragma once
