@@ -144,15 +144,34 @@ Result<UserId> IdentityStore::NewUserLocked(ProjectId project, ProjectState& sta
   UserId user = state.next_user++;
   auto info = UserLocked(project, state, user);
   if (!info.ok()) return info.status();
-  UserInfo copy = **info;
-  WriteUserLocked(project, user, copy, batch);  // the id is taken from here on, even if empty
-  return user;
+  return user;  // the caller writes the user's record in the same batch
 }
 
 Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& record,
-                                          state::KvStore::Batch* batch) {
+                                          state::KvStore::Batch* batch,
+                                          std::optional<int32_t> event_day) {
   ProjectState& state = StateOf(project);
   std::lock_guard lock(state.mu);
+  bool dirty = false;
+  auto resolved = ResolveLocked(project, state, record, batch, &dirty);
+  if (!resolved.ok()) return resolved;
+  auto info = UserLocked(project, state, resolved->user_id);
+  if (!info.ok()) return info.status();
+  if (event_day) {
+    if ((*info)->first_day == INT32_MIN || *event_day < (*info)->first_day) {
+      (*info)->first_day = *event_day;
+      dirty = true;
+    }
+    resolved->first_day = (*info)->first_day;
+  }
+  // One write of the user's record for everything this record changed about them.
+  if (dirty) WriteUserLocked(project, resolved->user_id, **info, batch);
+  return resolved;
+}
+
+Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState& state,
+                                                const Record& record,
+                                                state::KvStore::Batch* batch, bool* user_dirty) {
 
   // 1. Collect the ids the record carries, without duplicates.
   std::vector<Identity> ids;
@@ -274,6 +293,7 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
     if (!created.ok()) return created.status();
     target = *created;
     resolution.created = true;
+    *user_dirty = true;  // a new user's record must be written even if no id was attached
   }
   resolution.user_id = target;
   for (UserId from : to_merge) SEXTANT_RETURN_IF_ERROR(MergeLocked(project, state, from, target, batch));
@@ -299,7 +319,7 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
     state.owner_cache[CacheKey(ids[i])] = target;
     changed = true;
   }
-  if (changed) WriteUserLocked(project, target, **info, batch);
+  if (changed) *user_dirty = true;
   return resolution;
 }
 

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,8 @@ IdKind KindOfKey(std::string_view key);
 struct Resolution {
   UserId user_id = 0;
   bool created = false;  // the record created this user
+  // With an event day: the user's first event day (project zone) after this event.
+  int32_t first_day = INT32_MIN;
 };
 
 class IdentityStore {
@@ -59,7 +62,11 @@ class IdentityStore {
   // See docs/identity.md. kIdentityConflict (record refused, nothing changed) when a bind
   // would move an id owned by another user or give a user a second login id, when one record
   // carries two login ids, or when an unbind names an id that is not bound.
-  Result<Resolution> Resolve(ProjectId project, const Record& record, state::KvStore::Batch* batch);
+  // `event_day` (for event records): the event's day, recorded as the user's first event day if
+  // it is earlier than the one known (Resolution::first_day returns the result), in the same
+  // write as any identity change.
+  Result<Resolution> Resolve(ProjectId project, const Record& record, state::KvStore::Batch* batch,
+                             std::optional<int32_t> event_day = std::nullopt);
 
   // Owner of (key, value); 0 if none.
   Result<UserId> Lookup(ProjectId project, std::string_view key, std::string_view value);
@@ -121,6 +128,10 @@ class IdentityStore {
   };
 
   ProjectState& StateOf(ProjectId project);
+  // Resolve without the event day; sets *user_dirty when the chosen user's record changed and
+  // still has to be written.
+  Result<Resolution> ResolveLocked(ProjectId project, ProjectState& state, const Record& record,
+                                   state::KvStore::Batch* batch, bool* user_dirty);
   // Require state.mu held.
   Result<UserId> OwnerLocked(ProjectId project, ProjectState& state, const Identity& id);
   Result<UserInfo*> UserLocked(ProjectId project, ProjectState& state, UserId user);

@@ -186,6 +186,24 @@ TEST_F(IdentityStoreTest, MergesChainAndBindMergesAnonymousOnlyUsers) {
   EXPECT_EQ(ids_->Lookup(1, "$identity_cookie_id", "a").value(), person);
 }
 
+TEST_F(IdentityStoreTest, ResolveRecordsTheFirstEventDayWithTheIdentityWrite) {
+  state::KvStore::Batch batch;
+  auto first = ids_->Resolve(1, Track("u"), &batch, 200);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->first_day, 200);
+  EXPECT_EQ(ids_->Resolve(1, Track("u"), &batch, 205)->first_day, 200);  // later day: unchanged
+  EXPECT_EQ(ids_->Resolve(1, Track("u"), &batch, 190)->first_day, 190);  // late-arriving earlier event
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  Reopen();
+  state::KvStore::Batch again;
+  auto after = ids_->Resolve(1, Track("u"), &again, 300);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->created);
+  EXPECT_EQ(after->first_day, 190);
+  EXPECT_EQ(ids_->IdentitiesOf(1, after->user_id)->size(), 1u);
+}
+
 TEST_F(IdentityStoreTest, DenseIdsAndFirstDay) {
   UserId a = Resolve(Track("a"))->user_id;
   UserId b = Resolve(Track("b"))->user_id;

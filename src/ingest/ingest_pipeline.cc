@@ -315,7 +315,9 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
         continue;
       }
     } else {
-      auto resolved = identities_->Resolve(project.id, record, batch);
+      const int32_t day = project.time_zone.DayOf(record.time_ms);
+      auto resolved = identities_->Resolve(project.id, record, batch,
+                                           is_event ? std::optional<int32_t>(day) : std::nullopt);
       if (!resolved.ok()) {
         reject(resolved.status());
         continue;
@@ -334,8 +336,7 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
       } else {
         // $is_first_day is corrected on the server when the SDK sends it: true only on the
         // day of the person's first stored event.
-        int32_t day = project.time_zone.DayOf(record.time_ms);
-        int32_t first_day = identities_->ObserveEventDay(project.id, user, day, batch);
+        const int32_t first_day = resolved->first_day;
         for (auto& [name, value] : record.properties)
           if (name == "$is_first_day") value = Value::Bool(day == first_day);
 
