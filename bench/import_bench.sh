@@ -3,13 +3,13 @@
 # and quotes, Chinese text) with `sextant import`: convert-only (--dry-run), end to end against a
 # fresh `sextant serve --durability strict` on loopback, and a re-run (all duplicates).
 #
-#   bench/import_bench.sh [--rows 1000000] [--sextant BIN] [--connections 4] [--batch 5000]
+#   bench/import_bench.sh [--rows 1000000] [--sextant BIN] [--connections 8] [--batch 2000]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROWS=1000000
 SEXTANT=$ROOT/build-release/src/cli/sextant
-CONNECTIONS=4
-BATCH=5000
+CONNECTIONS=8
+BATCH=2000
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rows) ROWS=$2; shift 2 ;;

@@ -41,7 +41,7 @@ struct SenderOptions {
   std::string port = "8106";
   std::string target;  // "/api/v1/projects/P/records"
   std::string token;
-  int connections = 4;
+  int connections = 8;
   int max_attempts = 6;
 };
 

@@ -26,8 +26,8 @@ struct ImportOptions {
   std::string server = "http://127.0.0.1:8106";
   std::string token;
   std::string errors_file;     // empty: first errors to stderr
-  size_t batch = 5000;
-  int connections = 4;
+  size_t batch = 2000;
+  int connections = 8;
   char delimiter = ',';
   bool dry_run = false;        // write the records to stdout instead of sending them
   int progress = -1;           // -1: auto (stderr is a TTY → bar, else plain lines), 0: off, 1: on
