@@ -282,9 +282,12 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
       Reject(&project, index, input, std::move(status), context, now_ms, outcome, batch);
     };
 
+    // Events are keyed by the distinct_id they are stored with, so that the key rebuilt from
+    // the store after a restart is the same.
+    const std::string distinct_id = is_event ? StoredDistinctId(record) : record.distinct_id;
     uint64_t dedupe_key = 0;
     if (record.track_id) {
-      dedupe_key = DedupeKey(project.id, *record.track_id, record.time_ms, record.distinct_id,
+      dedupe_key = DedupeKey(project.id, *record.track_id, record.time_ms, distinct_id,
                              is_event ? std::string_view(record.event)
                                       : RecordTypeName(record.type));
       if (dedupe_.Contains(dedupe_key)) {
@@ -347,7 +350,7 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
                                         now_ms, batch);
         row.track_id = record.track_id.value_or(0);
         row.receive_time_ms = now_ms;
-        row.distinct_id = StoredDistinctId(record);
+        row.distinct_id = distinct_id;
         row.properties.reserve(record.properties.size());
         for (auto& [name, value] : record.properties) {
           uint32_t id = schema->Register(kind, name, value.type(), now_ms, batch);

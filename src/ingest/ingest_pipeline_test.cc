@@ -121,6 +121,17 @@ TEST_F(IngestPipelineTest, StoresEventsAndDeduplicatesResendsAcrossRestart) {
   EXPECT_EQ(CountEvents(1), 3u);
 }
 
+TEST_F(IngestPipelineTest, RecordsWithOnlyIdentitiesAreDeduplicatedAfterRestartToo) {
+  std::string bind = R"({"type":"track","event":"Buy","time":)" + std::to_string(kNow - 1000) +
+                     R"(,"_track_id":77,"identities":{"$identity_login_id":"L1"}})";
+  EXPECT_EQ(Ingest({bind}).accepted, 1u);
+  Close();
+  Open();
+  IngestOutcome again = Ingest({bind});
+  EXPECT_EQ(again.duplicates, 1u);
+  EXPECT_EQ(CountEvents(1), 1u);
+}
+
 TEST_F(IngestPipelineTest, TypeConflictRejectsRecordIntoErrorLogAndKeepsFirst) {
   IngestOutcome outcome = Ingest({Track("Buy", 1, R"({"price":9.5})"),
                                   Track("Buy", 2, R"({"price":"x"})"), "not json"});
