@@ -60,20 +60,23 @@ IdentityStore::ProjectState& IdentityStore::StateOf(ProjectId project) {
   return *slot;
 }
 
+Status IdentityStore::LoadIdMapLocked(ProjectId project, ProjectState& state) {
+  std::string prefix = "idm/" + std::to_string(project) + "/";
+  Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    state.owner_cache.emplace(std::string(key.substr(prefix.size())), state::ReadBigEndian32(value));
+    return true;
+  });
+  if (scan.ok()) state.cache_complete = true;
+  return scan;
+}
+
 Result<UserId> IdentityStore::OwnerLocked(ProjectId project, ProjectState& state,
                                           const Identity& id) {
+  if (!state.cache_complete) SEXTANT_RETURN_IF_ERROR(LoadIdMapLocked(project, state));
+  // The cache holds every owned id of the project (and 0 for ids unbound since): a miss is an
+  // id nobody owns.
   auto it = state.owner_cache.find(IdView{id.key, id.value});
-  if (it != state.owner_cache.end()) return it->second;
-  auto stored = kv_->Get(IdmKey(project, id));
-  UserId owner = 0;
-  if (stored.ok()) {
-    owner = state::ReadBigEndian32(*stored);
-  } else if (stored.status().code() != ErrorCode::kNotFound) {
-    return stored.status();
-  }
-  // Unowned ids are cached too (as 0) so repeated anonymous traffic costs no KV reads.
-  state.owner_cache.emplace(CacheKey(id), owner);
-  return owner;
+  return it == state.owner_cache.end() ? UserId{0} : it->second;
 }
 
 Result<IdentityStore::UserInfo*> IdentityStore::UserLocked(ProjectId project, ProjectState& state,
@@ -142,8 +145,10 @@ Result<UserId> IdentityStore::NewUserLocked(ProjectId project, ProjectState& sta
     state.next_loaded = true;
   }
   UserId user = state.next_user++;
-  auto info = UserLocked(project, state, user);
-  if (!info.ok()) return info.status();
+  // A new user has no stored record to read.
+  if (state.users.size() <= user) state.users.resize(std::max<size_t>(user + 1, state.users.size() * 2));
+  state.users[user] = UserInfo();
+  state.users[user].loaded = true;
   return user;  // the caller writes the user's record in the same batch
 }
 

@@ -123,6 +123,9 @@ class IdentityStore {
     std::mutex mu;
     bool next_loaded = false;
     UserId next_user = 1;
+    // The whole id map of the project is in owner_cache (loaded at first use), so a miss
+    // means "unowned" without a KV read.
+    bool cache_complete = false;
     std::unordered_map<std::string, UserId, IdHash, IdEqual> owner_cache;  // "key\x1fvalue" → user
     std::vector<UserInfo> users;                          // by user id
   };
@@ -134,6 +137,7 @@ class IdentityStore {
                                    state::KvStore::Batch* batch, bool* user_dirty);
   // Require state.mu held.
   Result<UserId> OwnerLocked(ProjectId project, ProjectState& state, const Identity& id);
+  Status LoadIdMapLocked(ProjectId project, ProjectState& state);
   Result<UserInfo*> UserLocked(ProjectId project, ProjectState& state, UserId user);
   Result<UserId> NewUserLocked(ProjectId project, ProjectState& state, state::KvStore::Batch* batch);
   void WriteUserLocked(ProjectId project, UserId user, const UserInfo& info,
