@@ -557,6 +557,32 @@ class Generator {
     buf_ = std::move(saved);
   }
 
+  // The app SDK presets of an Android or iOS device (properties into `props`, the record's
+  // "lib" object into `lib_fragment`). Consumes one random draw (the network type).
+  void AppendAppPresets(std::string_view lib, std::string_view lib_version, std::string_view os,
+                        std::string_view os_version, std::string_view manufacturer,
+                        std::string_view model, int width, int height,
+                        std::string_view app_version, uint64_t h, std::string* props,
+                        std::string* lib_fragment) {
+    std::string& p = *props;
+    p.append("\"$lib\":\"").append(lib).append("\",\"$lib_version\":\"").append(lib_version);
+    p.append("\",\"$os\":\"").append(os).append("\",\"$os_version\":\"").append(os_version);
+    p.append("\",\"$manufacturer\":\"").append(manufacturer);
+    p.append("\",\"$model\":\"").append(model);
+    p.append("\",\"$app_version\":\"").append(app_version);
+    p.append("\",\"$screen_width\":");
+    AppendInt(&p, width);
+    p.append(",\"$screen_height\":");
+    AppendInt(&p, height);
+    p.append(",\"$carrier\":\"").append(kCarriers[(h >> 40) % kCarriers.size()]);
+    p.append("\",\"$network_type\":\"").append(kNetworks[rng_.Below(kNetworks.size())]);
+    p.append("\"");
+    lib_fragment->append(",\"lib\":{\"$lib\":\"").append(lib);
+    lib_fragment->append("\",\"$lib_version\":\"").append(lib_version);
+    lib_fragment->append("\",\"$lib_method\":\"code\",\"$app_version\":\"");
+    lib_fragment->append(app_version).append("\"}");
+  }
+
   void BuildDevice(Session& s) {
     const uint32_t idx = s.idx;
     uint64_t h = Hash64(std::string_view(reinterpret_cast<const char*>(&idx), sizeof(idx)),
@@ -570,37 +596,15 @@ class Generator {
     switch (s.platform) {
       case Platform::kAndroid: {
         const AndroidModel& m = kAndroidModels[(h >> 20) % kAndroidModels.size()];
-        p.append("\"$lib\":\"Android\",\"$lib_version\":\"6.8.0\",\"$os\":\"Android\",\"$os_version\":\"");
-        p.append(kAndroidOs[(h >> 30) % kAndroidOs.size()]);
-        p.append("\",\"$manufacturer\":\"").append(m.manufacturer);
-        p.append("\",\"$model\":\"").append(m.model);
-        p.append("\",\"$app_version\":\"").append(app_version);
-        p.append("\",\"$screen_width\":");
-        AppendInt(&p, m.width);
-        p.append(",\"$screen_height\":");
-        AppendInt(&p, m.height);
-        p.append(",\"$carrier\":\"").append(kCarriers[(h >> 40) % kCarriers.size()]);
-        p.append("\",\"$network_type\":\"").append(kNetworks[rng_.Below(kNetworks.size())]);
-        p.append("\"");
-        s.lib_fragment.append(",\"lib\":{\"$lib\":\"Android\",\"$lib_version\":\"6.8.0\",\"$lib_method\":\"code\",\"$app_version\":\"");
-        s.lib_fragment.append(app_version).append("\"}");
+        AppendAppPresets("Android", "6.8.0", "Android", kAndroidOs[(h >> 30) % kAndroidOs.size()],
+                         m.manufacturer, m.model, m.width, m.height, app_version, h, &p,
+                         &s.lib_fragment);
         break;
       }
       case Platform::kIos: {
         const IosModel& m = kIosModels[(h >> 20) % kIosModels.size()];
-        p.append("\"$lib\":\"iOS\",\"$lib_version\":\"4.6.0\",\"$os\":\"iOS\",\"$os_version\":\"");
-        p.append(kIosOs[(h >> 30) % kIosOs.size()]);
-        p.append("\",\"$manufacturer\":\"Apple\",\"$model\":\"").append(m.model);
-        p.append("\",\"$app_version\":\"").append(app_version);
-        p.append("\",\"$screen_width\":");
-        AppendInt(&p, m.width);
-        p.append(",\"$screen_height\":");
-        AppendInt(&p, m.height);
-        p.append(",\"$carrier\":\"").append(kCarriers[(h >> 40) % kCarriers.size()]);
-        p.append("\",\"$network_type\":\"").append(kNetworks[rng_.Below(kNetworks.size())]);
-        p.append("\"");
-        s.lib_fragment.append(",\"lib\":{\"$lib\":\"iOS\",\"$lib_version\":\"4.6.0\",\"$lib_method\":\"code\",\"$app_version\":\"");
-        s.lib_fragment.append(app_version).append("\"}");
+        AppendAppPresets("iOS", "4.6.0", "iOS", kIosOs[(h >> 30) % kIosOs.size()], "Apple",
+                         m.model, m.width, m.height, app_version, h, &p, &s.lib_fragment);
         break;
       }
       case Platform::kWeb: {
@@ -872,23 +876,26 @@ class Generator {
     buf_.append("\",\"$identity_mobile\":\"");
     buf_.append(MobileOf(s.idx));
     buf_.append("\"}");
+    EndPresetsOnlyEvent(s);
+    c.mobile_bound = true;
+    if (stats_) ++stats_->binds;
+  }
+
+  // Closes an identity event ($SignUp, $BindID) whose properties are the device presets only,
+  // and counts it.
+  void EndPresetsOnlyEvent(Session& s) {
     buf_.append(s.lib_fragment);
     buf_.append(",\"properties\":{");
     buf_.append(s.presets);
     buf_.append("}}");
     Flush();
     ++events_;
-    c.last_time = s.time;
-    c.mobile_bound = true;
-    if (stats_) {
-      ++stats_->events;
-      ++stats_->binds;
-    }
+    customers_[s.idx].last_time = s.time;
+    if (stats_) ++stats_->events;
   }
 
   // track_signup: the anonymous device id becomes linked to the login id.
   void SignUp(Session& s) {
-    Customer& c = customers_[s.idx];
     if (events_ >= opt_.target_events) return;
     s.time += static_cast<int64_t>(rng_.LogNormal(15000, 0.5));
     s.logged_in = true;
@@ -899,17 +906,8 @@ class Generator {
     buf_.append(",\"original_id\":\"");
     AppendAnonId(s.idx, s.platform);
     buf_.push_back('"');
-    buf_.append(s.lib_fragment);
-    buf_.append(",\"properties\":{");
-    buf_.append(s.presets);
-    buf_.append("}}");
-    Flush();
-    ++events_;
-    c.last_time = s.time;
-    if (stats_) {
-      ++stats_->events;
-      ++stats_->signups;
-    }
+    EndPresetsOnlyEvent(s);
+    if (stats_) ++stats_->signups;
   }
 
   // Account opening funnel. Returns true if the account was opened in this visit.
