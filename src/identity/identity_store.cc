@@ -415,17 +415,4 @@ Result<std::vector<Identity>> IdentityStore::IdentitiesOf(ProjectId project, Use
   return (*info)->identities;
 }
 
-int32_t IdentityStore::ObserveEventDay(ProjectId project, UserId user, int32_t day,
-                                       state::KvStore::Batch* batch) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  auto info = UserLocked(project, state, user);
-  if (!info.ok()) return day;
-  if ((*info)->first_day == INT32_MIN || day < (*info)->first_day) {
-    (*info)->first_day = day;
-    WriteUserLocked(project, user, **info, batch);
-  }
-  return (*info)->first_day;
-}
-
 }  // namespace sextant::identity

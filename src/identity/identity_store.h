@@ -80,9 +80,6 @@ class IdentityStore {
   // The ids of the users merged into `user` (not including `user`).
   Result<std::vector<UserId>> MergedUsers(ProjectId project, UserId user);
 
-  // Day (in the project's zone) of the user's first stored event; records `day` as the first
-  // day if the user had none yet. Returns the first day.
-  int32_t ObserveEventDay(ProjectId project, UserId user, int32_t day, state::KvStore::Batch* batch);
 
  private:
   struct UserInfo {

@@ -150,7 +150,7 @@ TEST_F(IdentityStoreTest, LoginMergesAnonymousHistoryIntoExistingCustomer) {
   UserId device = Resolve(Track("dev-1", {{"$identity_anonymous_id", "dev-1"}}))->user_id;
   ASSERT_NE(customer, device);
   state::KvStore::Batch batch;
-  ids_->ObserveEventDay(1, device, 50, &batch);
+  ASSERT_TRUE(ids_->Resolve(1, Track("dev-1", {{"$identity_anonymous_id", "dev-1"}}), &batch, 50).ok());
   ASSERT_TRUE(kv_->Write(&batch).ok());
   auto login = Resolve(Signup("C100", "dev-1"));
   ASSERT_TRUE(login.ok());
@@ -162,7 +162,8 @@ TEST_F(IdentityStoreTest, LoginMergesAnonymousHistoryIntoExistingCustomer) {
   EXPECT_EQ(ids_->IdentitiesOf(1, customer)->size(), 2u);
   EXPECT_TRUE(ids_->IdentitiesOf(1, device)->empty());
   state::KvStore::Batch again;
-  EXPECT_EQ(ids_->ObserveEventDay(1, customer, 60, &again), 50);  // first day carried over
+  auto later = ids_->Resolve(1, Track("C100", {{"$identity_login_id", "C100"}}), &again, 60);
+  EXPECT_EQ(later->first_day, 50);  // the merged user's first day carried over
 }
 
 TEST_F(IdentityStoreTest, MergesChainAndBindMergesAnonymousOnlyUsers) {
@@ -210,13 +211,13 @@ TEST_F(IdentityStoreTest, DenseIdsAndFirstDay) {
   EXPECT_EQ(a, 1u);
   EXPECT_EQ(b, 2u);
   state::KvStore::Batch batch;
-  EXPECT_EQ(ids_->ObserveEventDay(1, a, 100, &batch), 100);
-  EXPECT_EQ(ids_->ObserveEventDay(1, a, 101, &batch), 100);
+  EXPECT_EQ(ids_->Resolve(1, Track("a"), &batch, 100)->first_day, 100);
+  EXPECT_EQ(ids_->Resolve(1, Track("a"), &batch, 101)->first_day, 100);
   ASSERT_TRUE(kv_->Write(&batch).ok());
   Reopen();
   state::KvStore::Batch again;
-  EXPECT_EQ(ids_->ObserveEventDay(1, a, 102, &again), 100);
-  EXPECT_EQ(Resolve(Track("c"))->user_id, 3u);
+  EXPECT_EQ(ids_->Resolve(1, Track("a"), &again, 102)->first_day, 100);
+  EXPECT_EQ(Resolve(Track("c"))->user_id, 3u);  // ids stay dense across a restart
 }
 
 }  // namespace
