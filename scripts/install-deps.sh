@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sextant needs on Debian 12, as root. Idempotent: only
 # missing packages are installed, and `apt-get update` runs only when something is missing.
+#   --with-browser  also Chromium (browser SDK suite)
+#   --all           also Chromium and ClickHouse 18.16 (differential test, benchmarks);
+#                   scripts/test.sh uses --all
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config curl ca-certificates
           libboost-dev libsimdjson-dev librocksdb-dev libzstd-dev liblz4-dev libcli11-dev
-          zlib1g-dev libgtest-dev)
+          zlib1g-dev libgtest-dev libroaring-dev)
 if [[ "${1:-}" == "--with-browser" || "${1:-}" == "--all" ]]; then packages+=(chromium); fi
 if [[ "${1:-}" == "--all" ]]; then packages+=(clickhouse-server clickhouse-client); fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -1,4 +1,4 @@
-// sextant — one binary, subcommands: serve, generate, import.
+// sextant — one binary, subcommands: serve, generate, import, query.
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "generate/generate_command.h"
+#include "cli/query_command.h"
 #include "import/import_command.h"
 #include "server/application.h"
 
@@ -95,6 +96,7 @@ void Usage() {
                "  serve     run the server (ingest, API, console)\n"
                "  generate  write a deterministic demo dataset (Sensors records, JSON lines)\n"
                "  import    load CSV / JSON lines files into a running server\n"
+               "  query     run an analysis query (JSON) on a running server\n"
                "run 'sextant <command> --help' for options\n";
 }
 
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return RunServe(argc - 1, argv + 1);
   if (command == "generate") return sextant::generate::RunGenerateCommand(argc - 1, argv + 1);
   if (command == "import") return sextant::import::RunImportCommand(argc - 1, argv + 1);
+  if (command == "query") return sextant::cli::RunQueryCommand(argc - 1, argv + 1);
   if (command == "--help" || command == "-h" || command == "help") {
     Usage();
     return 0;

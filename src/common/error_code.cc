@@ -33,6 +33,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
     case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kInvalidQuery: return "invalid_query";
+    case ErrorCode::kQueryTooLarge: return "query_too_large";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kIoError: return "io_error";
     case ErrorCode::kCorruption: return "corruption";

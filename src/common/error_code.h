@@ -44,6 +44,8 @@ enum class ErrorCode : int32_t {
   kNotFound = 3004,
   kMethodNotAllowed = 3005,
   kConflict = 3006,
+  kInvalidQuery = 3007,      // an analysis query that cannot run as written (the field says where)
+  kQueryTooLarge = 3008,     // a query whose state would exceed the memory bound
 
   // 9xxx: server faults.
   kInternal = 9001,

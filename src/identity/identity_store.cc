@@ -20,6 +20,11 @@ std::string UidKey(ProjectId project, UserId user) {
   state::AppendBigEndian32(user, &key);
   return key;
 }
+std::string MergeKey(ProjectId project, UserId user) {
+  std::string key = "mrg/" + std::to_string(project) + "/";
+  state::AppendBigEndian32(user, &key);
+  return key;
+}
 std::string EncodeUser(UserId user) {
   std::string out;
   state::AppendBigEndian32(user, &out);
@@ -354,6 +359,7 @@ Status IdentityStore::MergeLocked(ProjectId project, ProjectState& state, UserId
     auto info = UserLocked(project, state, user);
     if (!info.ok()) return info.status();
     (*info)->merged_into = into;
+    batch->Put(MergeKey(project, user), EncodeUser(into));
     if (user == from) {
       (*info)->identities.clear();
       (*info)->merged_users.clear();
@@ -378,6 +384,35 @@ Result<std::vector<UserId>> IdentityStore::MergedUsers(ProjectId project, UserId
   auto info = UserLocked(project, state, user);
   if (!info.ok()) return info.status();
   return (*info)->merged_users;
+}
+
+Result<std::vector<std::pair<UserId, UserId>>> IdentityStore::MergeMap(ProjectId project) {
+  std::vector<std::pair<UserId, UserId>> merges;
+  const std::string prefix = "mrg/" + std::to_string(project) + "/";
+  Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    if (key.size() == prefix.size() + 4 && value.size() == 4) {
+      merges.emplace_back(state::ReadBigEndian32(key.substr(prefix.size())),
+                          state::ReadBigEndian32(value));
+    }
+    return true;
+  });
+  if (!scan.ok()) return scan;
+  return merges;
+}
+
+Result<UserId> IdentityStore::UserIdLimit(ProjectId project) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  if (!state.next_loaded) {
+    std::string prefix = "uid/" + std::to_string(project) + "/";
+    Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+      state.next_user = state::ReadBigEndian32(key.substr(prefix.size())) + 1;
+      return false;
+    }, /*reverse=*/true);
+    if (!scan.ok()) return scan;
+    state.next_loaded = true;
+  }
+  return state.next_user;
 }
 
 Result<UserId> IdentityStore::Lookup(ProjectId project, std::string_view key,

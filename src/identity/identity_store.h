@@ -79,6 +79,11 @@ class IdentityStore {
   Result<UserId> CanonicalUser(ProjectId project, UserId user);
   // The ids of the users merged into `user` (not including `user`).
   Result<std::vector<UserId>> MergedUsers(ProjectId project, UserId user);
+  // Every merged user of the project as (merged user, the user it now belongs to), sorted by
+  // the merged user; read from the `mrg/` key space (one key per merged user).
+  Result<std::vector<std::pair<UserId, UserId>>> MergeMap(ProjectId project);
+  // One above the highest user id assigned so far in the project (1 when there are none).
+  Result<UserId> UserIdLimit(ProjectId project);
 
 
  private:

@@ -1,5 +1,7 @@
 #include "server/application.h"
 
+#include <boost/asio/post.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -83,6 +85,12 @@ Status Application::Start() {
       std::move(ingest_options), clock_, kv_.get(), projects_.get(), schemas_.get(),
       error_log_.get(), identities_.get(), profiles_.get(), events_.get());
   SEXTANT_RETURN_IF_ERROR(pipeline_->RebuildDedupe());
+  query::QueryEngineOptions query_options;
+  query_options.cache_budget_bytes = options_.query_cache_bytes;
+  queries_ = std::make_unique<query::QueryEngine>(events_.get(), schemas_.get(), identities_.get(),
+                                                  kv_.get(), clock_, query_options);
+  query_pool_ = std::make_unique<boost::asio::thread_pool>(
+      static_cast<size_t>(std::max(1, options_.concurrent_queries)));
 
   router_ = std::make_unique<RequestRouter>(this);
   HttpServerOptions http_options;
@@ -116,6 +124,10 @@ void Application::MaintenanceLoop() {
   }
 }
 
+void Application::RunQuery(std::function<void()> job) {
+  boost::asio::post(*query_pool_, std::move(job));
+}
+
 void Application::Stop() {
   if (!started_) return;
   started_ = false;
@@ -126,6 +138,7 @@ void Application::Stop() {
   maintenance_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
   if (http_) http_->Stop();
+  if (query_pool_) query_pool_->join();  // running queries finish before the stores close
   if (events_) (void)events_->Close();
   if (schemas_) (void)schemas_->SaveCounts();
   if (kv_) {

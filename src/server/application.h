@@ -13,12 +13,15 @@
 #include <string>
 #include <thread>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "identity/identity_store.h"
 #include "ingest/ingest_pipeline.h"
 #include "profile/profile_store.h"
+#include "query/query_engine.h"
 #include "server/http_server.h"
 #include "state/ingest_error_log.h"
 #include "state/kv_store.h"
@@ -43,6 +46,9 @@ struct ServeOptions {
   std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
   // Projects to create at start if missing: "name" or "name:token".
   std::vector<std::string> projects;
+  // Analysis queries: how many run at once, and the memory for cached day columns.
+  int concurrent_queries = 2;
+  size_t query_cache_bytes = size_t{6} << 30;
 };
 
 class RequestRouter;
@@ -68,6 +74,9 @@ class Application {
   profile::ProfileStore& profiles() { return *profiles_; }
   store::EventStore& events() { return *events_; }
   ingest::IngestPipeline& pipeline() { return *pipeline_; }
+  query::QueryEngine& queries() { return *queries_; }
+  // Runs `job` on the query pool (analysis queries must not block I/O threads).
+  void RunQuery(std::function<void()> job);
   state::KvStore& kv() { return *kv_; }
   const ServeOptions& options() const { return options_; }
   Clock& clock() { return *clock_; }
@@ -89,6 +98,8 @@ class Application {
   std::unique_ptr<profile::ProfileStore> profiles_;
   std::unique_ptr<store::EventStore> events_;
   std::unique_ptr<ingest::IngestPipeline> pipeline_;
+  std::unique_ptr<query::QueryEngine> queries_;
+  std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;
   std::unique_ptr<HttpServer> http_;
   Histogram request_latency_{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};

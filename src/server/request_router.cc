@@ -166,6 +166,8 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kUnknownProject: return 404;
     case ErrorCode::kMethodNotAllowed: return 405;
     case ErrorCode::kConflict: return 409;
+    case ErrorCode::kInvalidQuery: return 400;
+    case ErrorCode::kQueryTooLarge: return 413;
     case ErrorCode::kUnavailable: return 503;
     default: break;
   }
@@ -479,6 +481,17 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   if (parts.size() == 3 && parts[2] == "records") {
     if (!post) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use POST")));
     return HandleRecords(request, info, project_name, std::move(respond));
+  }
+  if (parts.size() == 3 && parts[2] == "query") {
+    if (!post) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use POST")));
+    // Analysis runs on the query pool; the answer is sent from there.
+    app_->RunQuery([this, request_copy = HttpRequest(request), project,
+                    respond = std::move(respond)]() mutable {
+      auto answer = app_->queries().Run(*project, request_copy.body());
+      if (!answer.ok()) return respond(Error(request_copy, answer.status()));
+      respond(Json(request_copy, 200, std::move(*answer)));
+    });
+    return;
   }
   if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
 

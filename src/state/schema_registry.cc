@@ -139,6 +139,16 @@ uint32_t ProjectSchema::FindProperty(const std::string& name) const {
   return it == event_properties_.by_name.end() ? 0 : it->second->id;
 }
 
+std::optional<ProjectSchema::EntryView> ProjectSchema::Find(SchemaKind kind,
+                                                            const std::string& name) const {
+  std::shared_lock lock(mu_);
+  const Space& space = SpaceOf(kind);
+  auto it = space.by_name.find(name);
+  if (it == space.by_name.end()) return std::nullopt;
+  const SchemaEntry& entry = *it->second;
+  return EntryView{entry.id, entry.name, entry.type, entry.first_seen_ms, entry.count.load()};
+}
+
 std::vector<ProjectSchema::EntryView> ProjectSchema::List(SchemaKind kind) const {
   std::shared_lock lock(mu_);
   std::vector<EntryView> out;

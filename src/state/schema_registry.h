@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -71,6 +72,8 @@ class ProjectSchema {
     uint64_t count;
   };
   std::vector<EntryView> List(SchemaKind kind) const;
+  // The entry of `name` in `kind`, if registered.
+  std::optional<EntryView> Find(SchemaKind kind, const std::string& name) const;
 
   void Load(SchemaKind kind, std::unique_ptr<SchemaEntry> entry);  // used by the registry
   void SaveCounts(KvStore::Batch* batch) const;

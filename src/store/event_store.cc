@@ -393,6 +393,8 @@ class EventStoreImpl final : public EventStore {
 
   void Append(ProjectId project, std::vector<EventRow> rows,
               std::function<void(Status)> done) override;
+  Status SnapshotDays(ProjectId project, int32_t first_day, int32_t last_day,
+                      std::vector<DaySnapshot>* out) const override;
   Status Scan(ProjectId project, const ScanSpec& spec,
               const std::function<bool(const EventBatch&)>& visitor) const override;
   Status FlushHeads(bool force) override;
@@ -768,6 +770,49 @@ std::shared_ptr<const SortedEntries> EventStoreImpl::SortedSnapshot(
   std::lock_guard<std::mutex> lock(mu_);
   if (head->sorted->size() < merged->size()) head->sorted = merged;
   return merged;
+}
+
+Status EventStoreImpl::SnapshotDays(ProjectId project, int32_t first_day, int32_t last_day,
+                                    std::vector<DaySnapshot>* out) const {
+  out->clear();
+  std::vector<std::vector<std::shared_ptr<Head>>> heads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = days_.lower_bound({project, first_day});
+         it != days_.end() && it->first.first == project && it->first.second <= last_day; ++it) {
+      const DayData& day = it->second;
+      if (day.empty()) continue;
+      DaySnapshot& snapshot = out->emplace_back();
+      snapshot.day = it->first.second;
+      snapshot.day_start_ms = options_.time_zone.DayStartMs(snapshot.day);
+      snapshot.parts = day.parts;
+      auto& day_heads = heads.emplace_back(day.sealed);
+      if (day.active != nullptr) day_heads.push_back(day.active);
+    }
+  }
+  for (size_t day_idx = 0; day_idx < out->size(); ++day_idx) {
+    if (heads[day_idx].empty()) continue;
+    // Each head is sorted; heads of one day are merged by (user, time), older head first
+    // on ties, which is arrival order.
+    std::vector<HeadEntry> entries;
+    for (const auto& head : heads[day_idx]) {
+      auto sorted = SortedSnapshot(head);
+      std::vector<HeadEntry> merged;
+      merged.reserve(entries.size() + sorted->size());
+      std::merge(entries.begin(), entries.end(), sorted->begin(), sorted->end(),
+                 std::back_inserter(merged), EntryLess);
+      entries = std::move(merged);
+    }
+    std::vector<EventRow>& rows = (*out)[day_idx].head_rows;
+    rows.resize(entries.size());
+    for (size_t row_idx = 0; row_idx < entries.size(); ++row_idx) {
+      std::string_view bytes(entries[row_idx].data, entries[row_idx].len);
+      if (!DecodeRow(&bytes, &rows[row_idx])) {
+        return Status(ErrorCode::kCorruption, "undecodable head row");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status EventStoreImpl::Scan(ProjectId project, const ScanSpec& spec,

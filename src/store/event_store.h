@@ -26,6 +26,7 @@
 #include "common/status.h"
 #include "common/time_zone.h"
 #include "store/event_row.h"
+#include "store/part.h"
 
 namespace sextant::store {
 
@@ -92,6 +93,18 @@ struct EventBatch {
   std::vector<const std::optional<Value>*> property_values;
 };
 
+// Everything one (project, day) holds at the moment of a snapshot, for readers that want
+// whole columns rather than a merged row stream (the analysis engine). Parts are immutable
+// and stay readable (their files are kept) while the snapshot holds them.
+struct DaySnapshot {
+  int32_t day = 0;
+  int64_t day_start_ms = 0;
+  std::vector<std::shared_ptr<const Part>> parts;  // by seq (older first)
+  // Rows still in memory (not yet in a part), decoded and sorted by (user_id, time_ms),
+  // arrival order on ties. Empty for days with no head.
+  std::vector<EventRow> head_rows;
+};
+
 struct StoreStats {
   uint64_t parts = 0;
   uint64_t part_bytes = 0;
@@ -125,6 +138,10 @@ class EventStore {
   // visitor returns false.
   virtual Status Scan(ProjectId project, const ScanSpec& spec,
                       const std::function<bool(const EventBatch&)>& visitor) const = 0;
+
+  // Snapshots every day in [first_day, last_day] that holds data, in day order.
+  virtual Status SnapshotDays(ProjectId project, int32_t first_day, int32_t last_day,
+                              std::vector<DaySnapshot>* out) const = 0;
 
   // Maintenance, also run by the background threads.
   virtual Status FlushHeads(bool force) = 0;  // checkpoint: heads → parts, trim the WAL

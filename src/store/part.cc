@@ -524,28 +524,30 @@ Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
   std::string_view in;
   uint64_t v;
 
-  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kUser), &raw));
-  in = raw;
-  out->users.resize(rows);
-  UserId user = 0;
-  for (size_t i = 0; i < rows; ++i) {
-    if (!GetVarint(&in, &v) || v > UINT32_MAX - user) return Corrupt("bad user column");
-    user += static_cast<UserId>(v);
-    out->users[i] = user;
-  }
-  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kTime), &raw));
-  in = raw;
-  out->times.resize(rows);
-  for (size_t i = 0; i < rows; ++i) {
-    if (!GetVarint(&in, &v)) return Corrupt("bad time column");
-    bool run_start = i == 0 || out->users[i] != out->users[i - 1];
-    out->times[i] = (run_start ? day_start_ms_ : out->times[i - 1]) + UnZigZag(v);
-  }
-  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kEvent), &raw));
-  in = raw;
-  out->events.resize(rows);
-  for (size_t i = 0; i < rows; ++i) {
-    if (!GetVarint32(&in, &out->events[i])) return Corrupt("bad event column");
+  if (request.base) {
+    SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kUser), &raw));
+    in = raw;
+    out->users.resize(rows);
+    UserId user = 0;
+    for (size_t i = 0; i < rows; ++i) {
+      if (!GetVarint(&in, &v) || v > UINT32_MAX - user) return Corrupt("bad user column");
+      user += static_cast<UserId>(v);
+      out->users[i] = user;
+    }
+    SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kTime), &raw));
+    in = raw;
+    out->times.resize(rows);
+    for (size_t i = 0; i < rows; ++i) {
+      if (!GetVarint(&in, &v)) return Corrupt("bad time column");
+      bool run_start = i == 0 || out->users[i] != out->users[i - 1];
+      out->times[i] = (run_start ? day_start_ms_ : out->times[i - 1]) + UnZigZag(v);
+    }
+    SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kEvent), &raw));
+    in = raw;
+    out->events.resize(rows);
+    for (size_t i = 0; i < rows; ++i) {
+      if (!GetVarint32(&in, &out->events[i])) return Corrupt("bad event column");
+    }
   }
   out->tracks.clear();
   if (request.track) {

@@ -107,6 +107,9 @@ struct PropColumn {
 };
 
 struct ColumnRequest {
+  // false = skip the user, time and event columns (a reader that already holds them and
+  // wants more property columns of the same part).
+  bool base = true;
   bool track = false;
   bool receive = false;
   bool distinct = false;

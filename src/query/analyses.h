@@ -1,0 +1,50 @@
+// The analyses. Each runs one parsed query on a prepared QueryContext and writes its answer
+// (without "meta", which the engine adds) into a JsonWriter positioned inside the answer
+// object. Semantics: docs/query.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/json_writer.h"
+#include "common/status.h"
+#include "query/query_context.h"
+
+namespace sextant::query {
+
+// Time buckets of a query range in the project's time zone.
+class TimeBuckets {
+ public:
+  TimeBuckets(TimeUnit unit, DayRange range, const TimeZone& zone);
+
+  size_t count() const { return count_; }
+  int64_t range_start_ms() const { return range_start_ms_; }
+  int64_t range_end_ms() const { return range_end_ms_; }  // inclusive
+  // Bucket of an instant inside the range.
+  int32_t BucketOfMs(int64_t epoch_ms) const { return BucketOfDay(DayOfMs(epoch_ms), epoch_ms); }
+  int32_t DayOfMs(int64_t epoch_ms) const {
+    return static_cast<int32_t>(FloorDiv(epoch_ms + offset_ms_, 86'400'000));
+  }
+  // Bucket of a project day (and, for hours, the instant).
+  int32_t BucketOfDay(int32_t day, int64_t epoch_ms) const;
+  // Label of bucket b: its first day ("2026-01-05"), or "2026-01-05 13:00" for hours.
+  std::string Label(size_t bucket) const;
+
+  static int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+  static int32_t WeekOf(int32_t day) { return static_cast<int32_t>(FloorDiv(int64_t{day} + 3, 7)); }
+  static int32_t MonthOf(int32_t day);
+  static int32_t FirstDayOfMonth(int32_t month_index);
+
+ private:
+  TimeUnit unit_;
+  DayRange range_;
+  int64_t offset_ms_;
+  int64_t range_start_ms_, range_end_ms_;
+  size_t count_ = 1;
+};
+
+Status RunEvents(QueryContext& context, JsonWriter* out);
+Status RunFunnel(QueryContext& context, JsonWriter* out);
+Status RunRetention(QueryContext& context, JsonWriter* out);
+
+}  // namespace sextant::query

@@ -1,0 +1,249 @@
+#include "query/day_columns.h"
+
+#include <string_view>
+#include <utility>
+
+namespace sextant::query {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// Appends `value` (of the column's type) as the next value of `column`.
+void AppendValue(const Value& value, store::PropColumn* column,
+                 std::unordered_map<std::string, uint32_t>* dict_codes) {
+  auto code_of = [&](const std::string& s) {
+    auto [it, inserted] = dict_codes->try_emplace(s, static_cast<uint32_t>(column->dict.size()));
+    if (inserted) column->dict.push_back(s);
+    return it->second;
+  };
+  switch (column->type) {
+    case ValueType::kNumber: column->numbers.push_back(value.number()); break;
+    case ValueType::kBool: column->bools.push_back(value.boolean() ? 1 : 0); break;
+    case ValueType::kString: column->codes.push_back(code_of(value.str())); break;
+    case ValueType::kList:
+      if (column->list_begin.empty()) column->list_begin.push_back(0);
+      for (const std::string& item : value.list()) column->codes.push_back(code_of(item));
+      column->list_begin.push_back(static_cast<uint32_t>(column->codes.size()));
+      break;
+    case ValueType::kDatetime: column->ints.push_back(value.datetime_ms()); break;
+    case ValueType::kDate: column->ints.push_back(value.date_days()); break;
+  }
+}
+
+size_t ColumnBytes(const store::PropColumn& column) {
+  size_t bytes = column.slot.size() * 4 + column.numbers.size() * 8 + column.bools.size() +
+                 column.ints.size() * 8 + column.codes.size() * 4 + column.list_begin.size() * 4;
+  for (const std::string& s : column.dict) bytes += s.size() + sizeof(std::string);
+  return bytes;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot snapshot) {
+  std::shared_ptr<DayColumns> day(new DayColumns());
+  day->day_ = snapshot.day;
+  day->day_start_ms_ = snapshot.day_start_ms;
+  day->parts_ = std::move(snapshot.parts);
+  day->head_rows_ = std::move(snapshot.head_rows);
+
+  // Base columns of every source.
+  std::vector<store::PartColumns> part_columns(day->parts_.size());
+  for (size_t part_idx = 0; part_idx < day->parts_.size(); ++part_idx) {
+    store::ColumnRequest request;
+    SEXTANT_RETURN_IF_ERROR(day->parts_[part_idx]->Read(request, &part_columns[part_idx]));
+  }
+  const size_t source_count = day->parts_.size() + (day->head_rows_.empty() ? 0 : 1);
+  if (source_count > UINT16_MAX) return Status(ErrorCode::kInternal, "too many parts in one day");
+  size_t total = day->head_rows_.size();
+  for (const auto& columns : part_columns) total += columns.rows;
+  day->time_offset_ms_.reserve(total);
+  day->event_.reserve(total);
+
+  auto emit = [&](UserId user, int64_t time_ms, EventId event) {
+    if (day->run_user_.empty() || day->run_user_.back() != user) {
+      day->run_user_.push_back(user);
+      day->run_begin_.push_back(static_cast<uint32_t>(day->event_.size()));
+    }
+    int64_t offset = time_ms - day->day_start_ms_;
+    // A row outside its day cannot come from the store; clamp rather than wrap.
+    offset = std::clamp<int64_t>(offset, 0, kDayMs - 1);
+    day->time_offset_ms_.push_back(static_cast<uint32_t>(offset));
+    day->event_.push_back(event);
+  };
+
+  if (source_count == 1 && !day->parts_.empty()) {
+    const store::PartColumns& columns = part_columns[0];
+    for (size_t row = 0; row < columns.rows; ++row) {
+      emit(columns.users[row], columns.times[row], columns.events[row]);
+    }
+  } else {
+    // k-way merge by (user, time, source); k is small (a few parts and a head), so a linear
+    // pick of the minimum is cheaper than a heap.
+    struct Cursor {
+      size_t row = 0;
+      size_t rows = 0;
+    };
+    std::vector<Cursor> cursors(source_count);
+    for (size_t source = 0; source < part_columns.size(); ++source) {
+      cursors[source].rows = part_columns[source].rows;
+    }
+    if (!day->head_rows_.empty()) cursors.back().rows = day->head_rows_.size();
+    auto key = [&](size_t source, size_t row) -> std::pair<UserId, int64_t> {
+      if (source < part_columns.size()) {
+        return {part_columns[source].users[row], part_columns[source].times[row]};
+      }
+      return {day->head_rows_[row].user_id, day->head_rows_[row].time_ms};
+    };
+    day->merge_source_.reserve(total);
+    day->merge_row_.reserve(total);
+    for (;;) {
+      size_t best = source_count;
+      std::pair<UserId, int64_t> best_key;
+      for (size_t source = 0; source < source_count; ++source) {
+        if (cursors[source].row >= cursors[source].rows) continue;
+        auto candidate = key(source, cursors[source].row);
+        if (best == source_count || candidate < best_key) {
+          best = source;
+          best_key = candidate;
+        }
+      }
+      if (best == source_count) break;
+      const size_t row = cursors[best].row++;
+      const EventId event = best < part_columns.size() ? part_columns[best].events[row]
+                                                       : day->head_rows_[row].event_id;
+      emit(best_key.first, best_key.second, event);
+      day->merge_source_.push_back(static_cast<uint16_t>(best));
+      day->merge_row_.push_back(static_cast<uint32_t>(row));
+    }
+  }
+  day->run_begin_.push_back(static_cast<uint32_t>(day->event_.size()));
+  return std::shared_ptr<const DayColumns>(std::move(day));
+}
+
+Result<const store::PropColumn*> DayColumns::Property(PropertyId property) const {
+  std::lock_guard lock(property_mu_);
+  if (auto it = properties_.find(property); it != properties_.end()) return it->second.get();
+
+  store::ColumnRequest request;
+  request.base = false;
+  request.properties = {property};
+  std::unique_ptr<store::PropColumn> result;
+  if (merge_source_.empty()) {
+    if (!parts_.empty()) {
+      store::PartColumns columns;
+      SEXTANT_RETURN_IF_ERROR(parts_[0]->Read(request, &columns));
+      if (!columns.properties[0].empty()) {
+        result = std::make_unique<store::PropColumn>(std::move(columns.properties[0][0]));
+      }
+    }
+  } else {
+    // Decode the property in every part, then lay the values out in merged row order.
+    std::vector<store::PropColumn> source_columns(parts_.size());
+    std::vector<bool> source_has(parts_.size(), false);
+    std::optional<ValueType> type;
+    for (size_t part_idx = 0; part_idx < parts_.size(); ++part_idx) {
+      store::PartColumns columns;
+      SEXTANT_RETURN_IF_ERROR(parts_[part_idx]->Read(request, &columns));
+      if (columns.properties[0].empty()) continue;
+      source_columns[part_idx] = std::move(columns.properties[0][0]);
+      source_has[part_idx] = true;
+      if (!type) type = source_columns[part_idx].type;
+    }
+    auto head_value = [&](uint32_t row) -> const Value* {
+      for (const store::PropertyCell& cell : head_rows_[row].properties) {
+        if (cell.property_id == property) return &cell.value;
+      }
+      return nullptr;
+    };
+    if (!type) {
+      for (uint32_t row = 0; row < head_rows_.size() && !type; ++row) {
+        if (const Value* value = head_value(row)) type = value->type();
+      }
+    }
+    if (type) {
+      result = std::make_unique<store::PropColumn>();
+      result->type = *type;
+      result->slot.assign(rows(), -1);
+      std::unordered_map<std::string, uint32_t> dict_codes;
+      int32_t next = 0;
+      for (size_t row = 0; row < rows(); ++row) {
+        const uint16_t source = merge_source_[row];
+        const uint32_t source_row = merge_row_[row];
+        if (source < parts_.size()) {
+          if (!source_has[source]) continue;
+          const store::PropColumn& column = source_columns[source];
+          const int32_t slot = column.slot[source_row];
+          if (slot < 0 || column.type != *type) continue;
+          AppendValue(column.Get(slot), result.get(), &dict_codes);
+        } else {
+          const Value* value = head_value(source_row);
+          if (value == nullptr || value->type() != *type) continue;
+          AppendValue(*value, result.get(), &dict_codes);
+        }
+        result->slot[row] = next++;
+      }
+      if (result->type == ValueType::kList && result->list_begin.empty()) {
+        result->list_begin.push_back(0);
+      }
+    }
+  }
+  const store::PropColumn* pointer = result.get();
+  if (result) property_bytes_ += ColumnBytes(*result);
+  properties_.emplace(property, std::move(result));
+  return pointer;
+}
+
+size_t DayColumns::MemoryBytes() const {
+  std::lock_guard lock(property_mu_);
+  return run_user_.size() * 4 + run_begin_.size() * 4 + time_offset_ms_.size() * 4 +
+         event_.size() * 4 + merge_source_.size() * 2 + merge_row_.size() * 4 +
+         head_rows_.size() * sizeof(store::EventRow) + property_bytes_;
+}
+
+Result<std::shared_ptr<const DayColumns>> DayColumnsCache::Get(store::ProjectId project,
+                                                               store::DaySnapshot snapshot) {
+  if (!snapshot.head_rows.empty()) return DayColumns::Build(std::move(snapshot));
+  std::vector<uint64_t> seqs;
+  seqs.reserve(snapshot.parts.size());
+  for (const auto& part : snapshot.parts) seqs.push_back(part->seq());
+  const auto key = std::make_pair(project, snapshot.day);
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.part_seqs == seqs) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return it->second.columns;
+    }
+  }
+  auto built = DayColumns::Build(std::move(snapshot));
+  if (!built.ok()) return built;
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  }
+  lru_.push_front(key);
+  entries_.emplace(key, Entry{std::move(seqs), *built, lru_.begin()});
+  EvictLocked();
+  return built;
+}
+
+void DayColumnsCache::EvictLocked() {
+  size_t total = 0;
+  for (const auto& [key, entry] : entries_) total += entry.columns->MemoryBytes();
+  while (total > budget_bytes_ && lru_.size() > 1) {
+    auto it = entries_.find(lru_.back());
+    total -= it->second.columns->MemoryBytes();
+    entries_.erase(it);
+    lru_.pop_back();
+  }
+}
+
+void DayColumnsCache::Clear() {
+  std::lock_guard lock(mu_);
+  entries_.clear();
+  lru_.clear();
+}
+
+}  // namespace sextant::query

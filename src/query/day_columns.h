@@ -1,0 +1,106 @@
+// DayColumns: one (project, day) of the event store as the analysis engine reads it — every row
+// of the day (all parts and the in-memory head merged) sorted by (user, time), in fixed-width
+// columns that a query walks at memory speed. DayColumnsCache keeps the columns of days that
+// consist of parts only (immutable), so a hot query decodes nothing.
+//
+// Layout and cost: per row a 32-bit time offset and a 32-bit event code (8 bytes); per user
+// run (consecutive rows of one user) a user id and a row offset. Property columns are decoded
+// on first use and kept with the day.
+//
+// Thread-safety: a DayColumns is immutable after Build except for the lazily added property
+// columns, which are guarded by an internal mutex; Property() may be called from any thread.
+// DayColumnsCache is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "store/event_store.h"
+#include "store/part.h"
+
+namespace sextant::query {
+
+using store::EventId;
+using store::PropertyId;
+using store::UserId;
+
+class DayColumns {
+ public:
+  // Decodes and merges everything in `snapshot`. Rows with equal (user, time) keep the order
+  // parts-then-head, older part first: arrival order.
+  static Result<std::shared_ptr<const DayColumns>> Build(store::DaySnapshot snapshot);
+
+  int32_t day() const { return day_; }
+  int64_t day_start_ms() const { return day_start_ms_; }
+  size_t rows() const { return event_.size(); }
+  size_t runs() const { return run_user_.size(); }
+
+  // Run r holds rows [run_begin(r), run_begin(r + 1)), all of user run_user(r); users ascend.
+  const std::vector<UserId>& run_user() const { return run_user_; }
+  const std::vector<uint32_t>& run_begin() const { return run_begin_; }  // runs() + 1 entries
+  // Event time minus day_start_ms(), in ms (0 <= offset < 86'400'000).
+  const std::vector<uint32_t>& time_offset_ms() const { return time_offset_ms_; }
+  const std::vector<EventId>& event() const { return event_; }
+
+  // The property's values in row order (PropColumn::slot[row] < 0 = absent), or nullptr when
+  // no row of the day carries it.
+  Result<const store::PropColumn*> Property(PropertyId property) const;
+
+  // Approximate bytes held (for the cache budget).
+  size_t MemoryBytes() const;
+
+ private:
+  DayColumns() = default;
+
+  int32_t day_ = 0;
+  int64_t day_start_ms_ = 0;
+  std::vector<UserId> run_user_;
+  std::vector<uint32_t> run_begin_;
+  std::vector<uint32_t> time_offset_ms_;
+  std::vector<EventId> event_;
+
+  // Where the rows came from, to decode property columns later. When the day is one part,
+  // row i is the part's row i and merge_source_ is empty; otherwise row i is row
+  // merge_row_[i] of source merge_source_[i] (sources: parts in order, then the head).
+  std::vector<std::shared_ptr<const store::Part>> parts_;
+  std::vector<store::EventRow> head_rows_;
+  std::vector<uint16_t> merge_source_;
+  std::vector<uint32_t> merge_row_;
+
+  mutable std::mutex property_mu_;
+  mutable std::map<PropertyId, std::unique_ptr<store::PropColumn>> properties_;  // null = absent
+  mutable size_t property_bytes_ = 0;  // guarded by property_mu_
+};
+
+// Caches DayColumns of days made of parts only (a day with a head changes with every append
+// and is rebuilt per query). An entry is valid while the day's part list is unchanged; the
+// least recently used entries are dropped beyond `budget_bytes`.
+class DayColumnsCache {
+ public:
+  explicit DayColumnsCache(size_t budget_bytes) : budget_bytes_(budget_bytes) {}
+
+  Result<std::shared_ptr<const DayColumns>> Get(store::ProjectId project,
+                                                store::DaySnapshot snapshot);
+  void Clear();
+
+ private:
+  struct Entry {
+    std::vector<uint64_t> part_seqs;
+    std::shared_ptr<const DayColumns> columns;
+    std::list<std::pair<store::ProjectId, int32_t>>::iterator lru;
+  };
+  void EvictLocked();
+
+  const size_t budget_bytes_;
+  std::mutex mu_;
+  std::map<std::pair<store::ProjectId, int32_t>, Entry> entries_;  // guarded by mu_
+  std::list<std::pair<store::ProjectId, int32_t>> lru_;           // front = most recent
+};
+
+}  // namespace sextant::query

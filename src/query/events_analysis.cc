@@ -1,0 +1,369 @@
+// Event analysis: measures of events per time bucket and group.
+//
+// Cost: one pass over the rows of the range. Unique users without `by` use one "last bucket
+// counted" int per user and measure (buckets only grow while a shard walks its days in time
+// order, so a user is counted once per bucket without a set); with `by`, a Roaring bitmap per
+// cell. Shards hold disjoint users, so their unique counts add up.
+#include <roaring/roaring.hh>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+#include "query/analyses.h"
+
+namespace sextant::query {
+namespace {
+
+using GroupKey = std::array<uint32_t, 3>;
+
+struct GroupKeyHash {
+  size_t operator()(const GroupKey& key) const {
+    uint64_t h = key[0] * 0x9E3779B97F4A7C15ULL;
+    h ^= (key[1] + 0x632BE59BD9B4E019ULL) * 0xC2B2AE3D27D4EB4FULL;
+    h ^= (key[2] + 0x165667B19E3779F9ULL) * 0x27D4EB2F165667C5ULL;
+    return h ^ (h >> 29);
+  }
+};
+
+struct Cell {
+  double count = 0;
+  double sum = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  uint64_t values = 0;  // rows that had a numeric value (avg)
+  uint64_t uniq = 0;    // without `by`
+  std::unique_ptr<Roaring> users;                            // with `by`
+  std::unique_ptr<std::unordered_set<std::string>> distinct;  // distinct aggregator
+};
+
+struct ShardResult {
+  std::unordered_map<GroupKey, size_t, GroupKeyHash> group_index;
+  std::vector<GroupKey> groups;
+  std::vector<Cell> cells;  // [group][bucket][measure]
+};
+
+struct CompiledMeasure {
+  const Measure* measure = nullptr;
+  CompiledFilter filter;
+  PropertyId property = 0;
+  ValueType property_type = ValueType::kNumber;
+  bool needs_uniq = false;
+};
+
+}  // namespace
+
+Status RunEvents(QueryContext& context, JsonWriter* out) {
+  const QuerySpec& spec = context.spec();
+  const EventsQuery& query = spec.events;
+  const TimeBuckets buckets(query.unit, spec.range, context.zone());
+  const size_t bucket_count = buckets.count();
+  const size_t measure_count = query.measures.size();
+
+  auto global_filter = context.Compile(spec.filter, "");
+  if (!global_filter.ok()) return global_filter.status();
+  std::vector<CompiledMeasure> measures(measure_count);
+  // Per event id: the measures it feeds.
+  std::vector<std::vector<uint16_t>> measures_of_event;
+  std::vector<uint16_t> any_event_measures;
+  for (size_t m = 0; m < measure_count; ++m) {
+    const Measure& measure = query.measures[m];
+    const std::string path = "measures[" + std::to_string(m) + "]";
+    CompiledMeasure& compiled = measures[m];
+    compiled.measure = &measure;
+    auto filter = context.Compile(measure.filter, path);
+    if (!filter.ok()) return filter.status();
+    compiled.filter = std::move(*filter);
+    compiled.needs_uniq = measure.aggregator == Aggregator::kUniqUsers ||
+                          measure.aggregator == Aggregator::kPerUserAvg;
+    if (measure.property) {
+      auto entry = context.schema().Find(state::SchemaKind::kEventProperty, measure.property->name);
+      if (entry) {
+        compiled.property = entry->id;
+        compiled.property_type = entry->type;
+      }
+      const bool numeric = measure.aggregator == Aggregator::kSum ||
+                           measure.aggregator == Aggregator::kAvg ||
+                           measure.aggregator == Aggregator::kMin ||
+                           measure.aggregator == Aggregator::kMax;
+      if (numeric && entry && entry->type != ValueType::kNumber) {
+        return Status(ErrorCode::kInvalidQuery,
+                      path + ".property: " + measure.property->name + " is " +
+                          std::string(ValueTypeName(entry->type)) + ", this aggregator needs NUMBER",
+                      path + ".property");
+      }
+    }
+    if (measure.event == "$any") {
+      any_event_measures.push_back(static_cast<uint16_t>(m));
+      continue;
+    }
+    const EventId event = context.schema().FindEvent(measure.event);
+    if (event == 0) continue;  // never seen: the measure is 0 everywhere
+    if (measures_of_event.size() <= event) measures_of_event.resize(event + 1);
+    measures_of_event[event].push_back(static_cast<uint16_t>(m));
+  }
+  for (auto& list : measures_of_event) {
+    list.insert(list.end(), any_event_measures.begin(), any_event_measures.end());
+  }
+  SEXTANT_RETURN_IF_ERROR(context.CompileBy());
+  SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
+  const bool grouped = !context.by().empty();
+  const auto& by = context.by();
+
+  std::vector<ShardResult> results(context.shard_count());
+  Status status = context.ForEachShard([&](size_t shard) -> Status {
+    const UserId user_begin = context.shard_begin(shard);
+    const UserId user_end = context.shard_begin(shard + 1);
+    ShardResult& result = results[shard];
+    auto group_of = [&](const GroupKey& key) -> size_t {
+      auto [it, inserted] = result.group_index.try_emplace(key, result.groups.size());
+      if (inserted) {
+        result.groups.push_back(key);
+        result.cells.resize(result.groups.size() * bucket_count * measure_count);
+      }
+      return it->second;
+    };
+    if (!grouped) group_of(GroupKey{0, 0, 0});
+    // Last bucket in which each user was counted, per measure that counts users.
+    std::vector<std::vector<int32_t>> last_bucket(measure_count);
+    if (!grouped) {
+      for (size_t m = 0; m < measure_count; ++m) {
+        if (measures[m].needs_uniq) last_bucket[m].assign(user_end - user_begin, -1);
+      }
+    }
+    std::vector<uint32_t> scratch;
+    for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
+      const DayColumns& day = *context.days()[day_idx];
+      const int64_t day_start = day.day_start_ms();
+      const int64_t day_end = day_start + 86'400'000 - 1;
+      if (day_end < buckets.range_start_ms() || day_start > buckets.range_end_ms()) continue;
+      // Whole store day inside one bucket and inside the range: no per-row time work.
+      const bool inside = day_start >= buckets.range_start_ms() && day_end <= buckets.range_end_ms();
+      const int32_t day_bucket = buckets.BucketOfMs(day_start);
+      const bool constant_bucket =
+          inside && query.unit != TimeUnit::kHour && buckets.BucketOfMs(day_end) == day_bucket;
+
+      auto global = BoundFilter::Bind(&*global_filter, context, day);
+      if (!global.ok()) return global.status();
+      std::vector<BoundFilter> measure_filters;
+      std::vector<const store::PropColumn*> measure_columns(measure_count, nullptr);
+      for (size_t m = 0; m < measure_count; ++m) {
+        auto bound = BoundFilter::Bind(&measures[m].filter, context, day);
+        if (!bound.ok()) return bound.status();
+        measure_filters.push_back(std::move(*bound));
+        if (measures[m].property != 0) {
+          auto column = day.Property(measures[m].property);
+          if (!column.ok()) return column.status();
+          measure_columns[m] = *column;
+        }
+      }
+      // Event-property `by` columns of this day: value id per dictionary code for strings.
+      std::vector<const store::PropColumn*> by_columns(by.size(), nullptr);
+      std::vector<std::vector<uint32_t>> by_code_ids(by.size());
+      for (size_t b = 0; b < by.size(); ++b) {
+        if (by[b]->ref.user || by[b]->property == 0) continue;
+        auto column = day.Property(by[b]->property);
+        if (!column.ok()) return column.status();
+        by_columns[b] = *column;
+        if (*column != nullptr && (*column)->type == ValueType::kString) {
+          for (const std::string& text : (*column)->dict) {
+            by_code_ids[b].push_back(by[b]->values.Intern(
+                QueryContext::ValueJson(Value::String(text), context.zone())));
+          }
+        }
+      }
+      const auto& events = day.event();
+      const auto& offsets = day.time_offset_ms();
+      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+        const uint32_t local_user = user - user_begin;
+        for (size_t k = 0; k < rows.size(); ++k) {
+          const uint32_t row = rows[k];
+          const EventId event = events[row];
+          const std::vector<uint16_t>& row_measures =
+              event < measures_of_event.size() ? measures_of_event[event] : any_event_measures;
+          if (row_measures.empty()) continue;
+          int32_t bucket = day_bucket;
+          if (!constant_bucket) {
+            const int64_t time = day_start + offsets[row];
+            if (time < buckets.range_start_ms() || time > buckets.range_end_ms()) continue;
+            bucket = buckets.BucketOfMs(time);
+          }
+          if (!global->Matches(row, user)) continue;
+          size_t group = 0;
+          if (grouped) {
+            GroupKey key{0, 0, 0};
+            for (size_t b = 0; b < by.size(); ++b) {
+              if (by[b]->ref.user) {
+                key[b] = user < by[b]->user_values.size() ? by[b]->user_values[user] : 0;
+                continue;
+              }
+              const store::PropColumn* column = by_columns[b];
+              const int32_t slot = column == nullptr ? -1 : column->slot[row];
+              if (slot < 0) continue;
+              key[b] = column->type == ValueType::kString
+                           ? by_code_ids[b][column->codes[slot]]
+                           : by[b]->values.Intern(
+                                 QueryContext::ValueJson(column->Get(slot), context.zone()));
+            }
+            group = group_of(key);
+          }
+          Cell* cells = &result.cells[(group * bucket_count + bucket) * measure_count];
+          for (uint16_t m : row_measures) {
+            if (!measure_filters[m].Matches(row, user)) continue;
+            Cell& cell = cells[m];
+            cell.count += 1;
+            if (measures[m].needs_uniq) {
+              if (grouped) {
+                if (!cell.users) cell.users = std::make_unique<Roaring>();
+                cell.users->add(user);
+              } else if (last_bucket[m][local_user] != bucket) {
+                last_bucket[m][local_user] = bucket;
+                ++cell.uniq;
+              }
+            }
+            const store::PropColumn* column = measure_columns[m];
+            if (column == nullptr) continue;
+            const int32_t slot = column->slot[row];
+            if (slot < 0) continue;
+            if (measures[m].measure->aggregator == Aggregator::kDistinct) {
+              if (!cell.distinct) cell.distinct = std::make_unique<std::unordered_set<std::string>>();
+              cell.distinct->insert(column->type == ValueType::kString
+                                        ? column->dict[column->codes[slot]]
+                                        : QueryContext::ValueJson(column->Get(slot), context.zone()));
+            } else if (column->type == ValueType::kNumber) {
+              const double value = column->numbers[slot];
+              cell.sum += value;
+              cell.min = std::min(cell.min, value);
+              cell.max = std::max(cell.max, value);
+              ++cell.values;
+            }
+          }
+        }
+      });
+    }
+    return Status::Ok();
+  });
+  SEXTANT_RETURN_IF_ERROR(status);
+
+  // Merge shards into shard 0's layout, group by group.
+  ShardResult merged;
+  auto merged_group = [&](const GroupKey& key) {
+    auto [it, inserted] = merged.group_index.try_emplace(key, merged.groups.size());
+    if (inserted) {
+      merged.groups.push_back(key);
+      merged.cells.resize(merged.groups.size() * bucket_count * measure_count);
+    }
+    return it->second;
+  };
+  if (!grouped) merged_group(GroupKey{0, 0, 0});
+  for (ShardResult& result : results) {
+    for (size_t g = 0; g < result.groups.size(); ++g) {
+      const size_t target = merged_group(result.groups[g]);
+      for (size_t i = 0; i < bucket_count * measure_count; ++i) {
+        Cell& from = result.cells[g * bucket_count * measure_count + i];
+        Cell& to = merged.cells[target * bucket_count * measure_count + i];
+        to.count += from.count;
+        to.sum += from.sum;
+        to.min = std::min(to.min, from.min);
+        to.max = std::max(to.max, from.max);
+        to.values += from.values;
+        to.uniq += from.uniq + (from.users ? from.users->cardinality() : 0);
+        if (from.distinct) {
+          if (!to.distinct) {
+            to.distinct = std::move(from.distinct);
+          } else {
+            to.distinct->insert(from.distinct->begin(), from.distinct->end());
+          }
+        }
+      }
+    }
+  }
+
+  auto value_of = [&](const Cell& cell, const Measure& measure) -> std::optional<double> {
+    switch (measure.aggregator) {
+      case Aggregator::kCount: return cell.count;
+      case Aggregator::kUniqUsers: return static_cast<double>(cell.uniq);
+      case Aggregator::kPerUserAvg:
+        return cell.uniq == 0 ? 0.0 : cell.count / static_cast<double>(cell.uniq);
+      case Aggregator::kSum: return cell.sum;
+      case Aggregator::kAvg:
+        if (cell.values == 0) return std::nullopt;
+        return cell.sum / static_cast<double>(cell.values);
+      case Aggregator::kMin:
+        if (cell.values == 0) return std::nullopt;
+        return cell.min;
+      case Aggregator::kMax:
+        if (cell.values == 0) return std::nullopt;
+        return cell.max;
+      case Aggregator::kDistinct:
+        return static_cast<double>(cell.distinct ? cell.distinct->size() : 0);
+    }
+    return std::nullopt;
+  };
+
+  // Groups ranked by the first measure over the whole range; at most `limit` are kept.
+  std::vector<size_t> order(merged.groups.size());
+  std::vector<double> totals(merged.groups.size(), 0);
+  for (size_t g = 0; g < merged.groups.size(); ++g) {
+    order[g] = g;
+    for (size_t b = 0; b < bucket_count; ++b) {
+      totals[g] += value_of(merged.cells[(g * bucket_count + b) * measure_count],
+                            query.measures[0]).value_or(0);
+    }
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (totals[a] != totals[b]) return totals[a] > totals[b];
+    return merged.groups[a] < merged.groups[b];
+  });
+  const bool truncated = grouped && order.size() > query.limit;
+  if (truncated) order.resize(query.limit);
+
+  out->Key("columns").BeginArray().String("time");
+  for (const auto& column : by) out->String(column->ref.Display());
+  for (size_t m = 0; m < measure_count; ++m) out->String("m" + std::to_string(m));
+  out->EndArray();
+  out->Key("measure_labels").BeginArray();
+  for (const Measure& measure : query.measures) {
+    static constexpr std::string_view kNames[] = {"count", "uniq_users", "per_user_avg", "sum",
+                                                  "avg",   "min",        "max",          "distinct"};
+    std::string label = std::string(kNames[static_cast<int>(measure.aggregator)]) + "(" +
+                        measure.event + (measure.property ? "." + measure.property->name : "") + ")";
+    out->String(label);
+  }
+  out->EndArray();
+  out->Key("rows").BeginArray();
+  for (size_t b = 0; b < bucket_count; ++b) {
+    const std::string label = buckets.Label(b);
+    for (size_t g : order) {
+      const Cell* cells = &merged.cells[(g * bucket_count + b) * measure_count];
+      if (grouped) {
+        bool any = false;
+        for (size_t m = 0; m < measure_count; ++m) any |= cells[m].count > 0;
+        if (!any) continue;
+      }
+      out->BeginArray().String(label);
+      for (size_t k = 0; k < by.size(); ++k) out->Raw(by[k]->values.Json(merged.groups[g][k]));
+      for (size_t m = 0; m < measure_count; ++m) {
+        auto value = value_of(cells[m], query.measures[m]);
+        if (!value) {
+          out->Null();
+        } else if (*value == std::floor(*value) && std::abs(*value) < 9e15) {
+          out->Int(static_cast<int64_t>(*value));
+        } else {
+          out->Double(*value);
+        }
+      }
+      out->EndArray();
+    }
+  }
+  out->EndArray();
+  if (grouped) {
+    out->Key("groups_total").Uint(merged.groups.size());
+    out->Key("groups_truncated").Bool(truncated);
+  }
+  return Status::Ok();
+}
+
+}  // namespace sextant::query

@@ -1,0 +1,251 @@
+// Funnel analysis with a conversion window.
+//
+// Default mode is ClickHouse's windowFunnel(window) with the first step restricted to the query
+// range: per user and step k, `chain_start[k]` is the start time of the latest-started chain
+// that has reached step k. An event of step 1 inside the range starts a chain
+// (chain_start[0] = t); an event of step k+1 at time t extends chain_start[k] if
+// t <= chain_start[k] + window. An event matching several steps is applied from the highest
+// step down, so one event never advances a chain twice; events are applied in time order, ties
+// in arrival order. The user's level is the highest step with a chain.
+//
+// Strict mode additionally breaks a chain when an event of any other funnel step (not the
+// chain's current step, not its next) arrives before the next step.
+//
+// Cost: O(rows) with per-user state in flat arrays (steps × 8 bytes for chain starts, plus the
+// same for first-conversion times), touched in user order: no hash table, no sort.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <map>
+
+#include "query/analyses.h"
+
+namespace sextant::query {
+
+Status RunFunnel(QueryContext& context, JsonWriter* out) {
+  const QuerySpec& spec = context.spec();
+  const FunnelQuery& query = spec.funnel;
+  const size_t steps = query.steps.size();
+  const int64_t window = query.window_ms;
+  const int64_t range_start = context.zone().DayStartMs(spec.range.first_day);
+  const int64_t range_end = context.zone().DayStartMs(spec.range.last_day + 1) - 1;
+
+  for (const PropertyRef& ref : spec.by) {
+    if (!ref.user) {
+      return Status(ErrorCode::kInvalidQuery,
+                    "by: a funnel is grouped by user properties (\"user.<name>\"); " +
+                        ref.Display() + " is an event property",
+                    "by");
+    }
+  }
+  auto global_filter = context.Compile(spec.filter, "");
+  if (!global_filter.ok()) return global_filter.status();
+  std::vector<CompiledFilter> step_filters(steps);
+  std::vector<uint32_t> step_mask_of_event;
+  uint32_t filtered_steps = 0;
+  for (size_t k = 0; k < steps; ++k) {
+    const std::string path = "steps[" + std::to_string(k) + "]";
+    auto filter = context.Compile(query.steps[k].filter, path);
+    if (!filter.ok()) return filter.status();
+    step_filters[k] = std::move(*filter);
+    if (!step_filters[k].matches_all()) filtered_steps |= 1u << k;
+    const EventId event = context.schema().FindEvent(query.steps[k].event);
+    if (event == 0) continue;
+    if (step_mask_of_event.size() <= event) step_mask_of_event.resize(event + 1, 0);
+    step_mask_of_event[event] |= 1u << k;
+  }
+  SEXTANT_RETURN_IF_ERROR(context.CompileBy());
+  SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
+
+  // Groups: the combination of the user's `by` values.
+  const auto& by = context.by();
+  std::vector<std::vector<uint32_t>> group_keys;  // group → value ids
+  std::vector<uint32_t> group_of_user;
+  if (!by.empty()) {
+    std::map<std::vector<uint32_t>, uint32_t> index;
+    group_of_user.assign(context.user_limit(), 0);
+    for (UserId user = 1; user < context.user_limit(); ++user) {
+      std::vector<uint32_t> key;
+      for (const auto& column : by) key.push_back(column->user_values[user]);
+      auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(group_keys.size()));
+      if (inserted) group_keys.push_back(key);
+      group_of_user[user] = it->second;
+    }
+  } else {
+    group_keys.push_back({});
+  }
+  const size_t group_count = group_keys.size();
+
+  struct ShardResult {
+    std::vector<uint64_t> reached;               // [group][step]
+    std::vector<std::vector<int64_t>> convert;   // [step] times to convert (ms)
+  };
+  std::vector<ShardResult> results(context.shard_count());
+  Status status = context.ForEachShard([&](size_t shard) -> Status {
+    const UserId user_begin = context.shard_begin(shard);
+    const UserId user_end = context.shard_begin(shard + 1);
+    const size_t users = user_end - user_begin;
+    // chain_start[user * steps + k]; -1 = no chain at step k.
+    std::vector<int64_t> chain_start(users * steps, -1);
+    std::vector<int64_t> first_convert(users * steps, -1);
+    std::vector<uint8_t> max_level(query.strict ? users : 0, 0);
+    std::vector<uint32_t> scratch;
+    for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
+      const DayColumns& day = *context.days()[day_idx];
+      const int64_t day_start = day.day_start_ms();
+      auto global = BoundFilter::Bind(&*global_filter, context, day);
+      if (!global.ok()) return global.status();
+      std::vector<BoundFilter> bound_steps;
+      for (size_t k = 0; k < steps; ++k) {
+        auto bound = BoundFilter::Bind(&step_filters[k], context, day);
+        if (!bound.ok()) return bound.status();
+        bound_steps.push_back(std::move(*bound));
+      }
+      const bool global_all = global->matches_all();
+      const auto& events = day.event();
+      const auto& offsets = day.time_offset_ms();
+      const size_t event_limit = step_mask_of_event.size();
+      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+        const size_t local = user - user_begin;
+        int64_t* starts = &chain_start[local * steps];
+        int64_t* converts = &first_convert[local * steps];
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const uint32_t row = rows[i];
+          const EventId event = events[row];
+          if (event >= event_limit) continue;
+          uint32_t mask = step_mask_of_event[event];
+          if (mask == 0) continue;
+          const int64_t time = day_start + offsets[row];
+          if ((mask & 1u) && (time < range_start || time > range_end)) mask &= ~1u;
+          if (mask & filtered_steps) {
+            for (uint32_t bits = mask & filtered_steps; bits != 0; bits &= bits - 1) {
+              const int k = std::countr_zero(bits);
+              if (!bound_steps[k].Matches(row, user)) mask &= ~(1u << k);
+            }
+          }
+          if (mask == 0 || (!global_all && !global->Matches(row, user))) continue;
+          if (!query.strict) {
+            // Highest step first: one event advances a chain by one step at most.
+            for (uint32_t bits = mask; bits != 0;) {
+              const int k = 31 - std::countl_zero(bits);
+              bits &= ~(1u << k);
+              if (k == 0) {
+                starts[0] = time;
+              } else if (starts[k - 1] >= 0 && time <= starts[k - 1] + window) {
+                starts[k] = starts[k - 1];
+                if (converts[k] < 0) converts[k] = time - starts[k];
+              }
+            }
+            continue;
+          }
+          for (int k = static_cast<int>(steps) - 1; k >= 1; --k) {
+            if (starts[k - 1] < 0) continue;
+            if ((mask >> k) & 1u) {
+              if (time <= starts[k - 1] + window) {
+                starts[k] = starts[k - 1];
+                if (converts[k] < 0) converts[k] = time - starts[k];
+                max_level[local] = std::max<uint8_t>(max_level[local], static_cast<uint8_t>(k + 1));
+              }
+            } else if (mask & ~(1u << (k - 1))) {
+              starts[k - 1] = -1;  // another step's event came between: the chain breaks
+            }
+          }
+          if (mask & 1u) {
+            starts[0] = time;
+            max_level[local] = std::max<uint8_t>(max_level[local], 1);
+          }
+        }
+      });
+    }
+    ShardResult& result = results[shard];
+    result.reached.assign(group_count * steps, 0);
+    result.convert.resize(steps);
+    for (size_t local = 0; local < users; ++local) {
+      size_t level = 0;
+      if (query.strict) {
+        level = max_level[local];
+      } else {
+        for (size_t k = steps; k > 0; --k) {
+          if (chain_start[local * steps + k - 1] >= 0) {
+            level = k;
+            break;
+          }
+        }
+      }
+      if (level == 0) continue;
+      const size_t group = by.empty() ? 0 : group_of_user[user_begin + local];
+      for (size_t k = 0; k < level; ++k) ++result.reached[group * steps + k];
+      for (size_t k = 1; k < level; ++k) {
+        const int64_t convert = first_convert[local * steps + k];
+        if (convert >= 0) result.convert[k].push_back(convert);
+      }
+    }
+    return Status::Ok();
+  });
+  SEXTANT_RETURN_IF_ERROR(status);
+
+  std::vector<uint64_t> reached(group_count * steps, 0);
+  std::vector<std::vector<int64_t>> convert(steps);
+  for (ShardResult& result : results) {
+    for (size_t i = 0; i < reached.size(); ++i) reached[i] += result.reached[i];
+    for (size_t k = 0; k < steps; ++k) {
+      convert[k].insert(convert[k].end(), result.convert[k].begin(), result.convert[k].end());
+    }
+  }
+  auto write_steps = [&](size_t group, bool with_median) {
+    out->BeginArray();
+    const uint64_t first = reached[group * steps];
+    for (size_t k = 0; k < steps; ++k) {
+      const uint64_t users = reached[group * steps + k];
+      const uint64_t previous = k == 0 ? users : reached[group * steps + k - 1];
+      out->BeginObject();
+      out->Key("event").String(query.steps[k].event);
+      out->Key("users").Uint(users);
+      out->Key("conversion_from_first").Double(first == 0 ? 0.0 : double(users) / double(first));
+      out->Key("conversion_from_previous")
+          .Double(previous == 0 ? 0.0 : double(users) / double(previous));
+      out->Key("lost").Uint(k + 1 < steps ? users - reached[group * steps + k + 1] : 0);
+      if (with_median) {
+        out->Key("median_seconds_to_convert");
+        if (k == 0) {
+          out->Int(0);
+        } else if (convert[k].empty()) {
+          out->Null();
+        } else {
+          // Median of the users' first conversion times (lower median for even counts).
+          auto& times = convert[k];
+          auto middle = times.begin() + static_cast<ptrdiff_t>((times.size() - 1) / 2);
+          std::nth_element(times.begin(), middle, times.end());
+          out->Double(static_cast<double>(*middle) / 1000.0);
+        }
+      }
+      out->EndObject();
+    }
+    out->EndArray();
+  };
+  // Overall steps: groups added up.
+  if (!by.empty()) {
+    std::vector<uint64_t> total(steps, 0);
+    for (size_t g = 0; g < group_count; ++g) {
+      for (size_t k = 0; k < steps; ++k) total[k] += reached[g * steps + k];
+    }
+    reached.insert(reached.end(), total.begin(), total.end());
+  }
+  out->Key("steps");
+  write_steps(by.empty() ? 0 : group_count, true);
+  out->Key("groups").BeginArray();
+  if (!by.empty()) {
+    for (size_t g = 0; g < group_count; ++g) {
+      if (reached[g * steps] == 0) continue;
+      out->BeginObject().Key("values").BeginArray();
+      for (size_t b = 0; b < by.size(); ++b) out->Raw(by[b]->values.Json(group_keys[g][b]));
+      out->EndArray().Key("steps");
+      write_steps(g, false);
+      out->EndObject();
+    }
+  }
+  out->EndArray();
+  return Status::Ok();
+}
+
+}  // namespace sextant::query

@@ -1,0 +1,234 @@
+// QueryContext: what every analysis needs once a query is parsed — the days to read (as
+// DayColumns), the user-id space cut into shards, the ID-Mapping merges, compiled filters,
+// and per-user profile values (condition results and `by` values) read once per query.
+//
+// Thread-safety: built on one thread; after Prepare() its members are read-only except the
+// interners (internally locked), so analysis threads may share it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "query/day_columns.h"
+#include "query/query_spec.h"
+#include "state/kv_store.h"
+#include "state/project_registry.h"
+#include "state/schema_registry.h"
+
+namespace sextant::query {
+
+// Interns JSON renderings of property values ("\"bond\"", "12.5"); id 0 is null (absent).
+class ValueInterner {
+ public:
+  ValueInterner() { json_.push_back("null"); }
+  uint32_t Intern(const std::string& json);
+  std::string Json(uint32_t id) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, uint32_t> ids_;  // guarded by mu_
+  std::vector<std::string> json_;                  // guarded by mu_
+};
+
+struct CompiledCondition {
+  CompareOp op = CompareOp::kEq;
+  bool user = false;
+  int user_index = -1;          // user conditions: index into QueryContext::user_condition_bits
+  PropertyId property = 0;      // event conditions: 0 = property unknown (always absent)
+  ValueType type = ValueType::kString;
+  std::vector<double> numbers;  // NUMBER / BOOL (0/1) / DATETIME (ms) / DATE (days) literals
+  std::vector<std::string> strings;  // STRING / LIST literals
+};
+
+struct CompiledFilter {
+  struct Node {
+    FilterNode::Kind kind = FilterNode::Kind::kAll;
+    std::vector<int> children;
+    int condition = -1;
+  };
+  std::vector<Node> nodes;
+  std::vector<CompiledCondition> conditions;
+  int root = -1;  // -1 = matches everything
+  bool matches_all() const { return root < 0; }
+};
+
+// True when `value` (nullptr = absent) satisfies `condition`.
+bool EvaluateValue(const CompiledCondition& condition, const Value* value);
+
+// Rows [begin, end) of one user in one day (the common case) ...
+struct ContiguousRows {
+  uint32_t begin = 0, end = 0;
+  size_t size() const { return end - begin; }
+  uint32_t operator[](size_t i) const { return begin + static_cast<uint32_t>(i); }
+};
+// ... or an explicit time-ordered row list (a user with ID-Mapping merges).
+struct IndexedRows {
+  const uint32_t* rows = nullptr;
+  size_t count = 0;
+  size_t size() const { return count; }
+  uint32_t operator[](size_t i) const { return rows[i]; }
+};
+
+class QueryContext;
+
+// A compiled filter bound to the columns of one day; cheap to evaluate per row.
+class BoundFilter {
+ public:
+  static Result<BoundFilter> Bind(const CompiledFilter* filter, const QueryContext& context,
+                                  const DayColumns& day);
+  bool matches_all() const { return filter_ == nullptr || filter_->matches_all(); }
+  bool Matches(uint32_t row, UserId user) const {
+    return matches_all() || Evaluate(filter_->root, row, user);
+  }
+
+ private:
+  struct Bound {
+    const CompiledCondition* condition = nullptr;
+    const store::PropColumn* column = nullptr;
+    std::vector<uint8_t> code_match;  // STRING / LIST: positive form of the op per dict code
+    const std::vector<uint64_t>* user_bits = nullptr;
+  };
+  bool Evaluate(int node, uint32_t row, UserId user) const;
+  bool EvaluateCondition(const Bound& bound, uint32_t row, UserId user) const;
+
+  const CompiledFilter* filter_ = nullptr;
+  std::vector<Bound> bound_;
+};
+
+class QueryContext {
+ public:
+  QueryContext(const state::ProjectInfo& project, state::ProjectSchema* schema,
+               const state::KvStore* kv, const QuerySpec& spec)
+      : project_(project), schema_(schema), kv_(kv), spec_(spec) {}
+
+  const state::ProjectInfo& project() const { return project_; }
+  const TimeZone& zone() const { return project_.time_zone; }
+  state::ProjectSchema& schema() const { return *schema_; }
+  const QuerySpec& spec() const { return spec_; }
+
+  // --- set up by the engine: SetDays, SetUsers; then by the analysis: Compile (every
+  // filter), CompileBy, LoadProfiles ---
+  void SetDays(std::vector<std::shared_ptr<const DayColumns>> days) { days_ = std::move(days); }
+  void SetUsers(UserId user_limit, const std::vector<std::pair<UserId, UserId>>& merges,
+                int threads);
+  // Resolves a filter's names; user conditions are registered for LoadProfiles.
+  Result<CompiledFilter> Compile(const std::optional<FilterNode>& filter, const std::string& path);
+  // Registers the `by` properties (user ones get per-user value ids from LoadProfiles).
+  Status CompileBy();
+  // Reads every profile once if any user condition or user `by` was registered.
+  Status LoadProfiles();
+
+  // --- read by analyses ---
+  const std::vector<std::shared_ptr<const DayColumns>>& days() const { return days_; }
+  UserId user_limit() const { return user_limit_; }
+  // Shard s covers users [shard_begin(s), shard_begin(s + 1)).
+  size_t shard_count() const { return shard_bounds_.size() - 1; }
+  UserId shard_begin(size_t shard) const { return shard_bounds_[shard]; }
+  uint64_t rows_scanned() const;
+
+  // Runs fn(shard) on one thread per shard; returns the first error.
+  Status ForEachShard(const std::function<Status(size_t shard)>& fn) const;
+
+  // Calls visit(user, rows) for every user of [user_begin, user_end) with rows in day
+  // `day_idx`, users ascending except that users with ID-Mapping merges come last; `rows`
+  // (ContiguousRows or IndexedRows) are in time order. `user` is the canonical user.
+  template <class Visit>
+  void ForEachUser(size_t day_idx, UserId user_begin, UserId user_end,
+                   std::vector<uint32_t>* scratch, Visit&& visit) const;
+
+  // `by` support.
+  struct ByColumn {
+    PropertyRef ref;
+    PropertyId property = 0;      // event properties; 0 = unknown
+    ValueType type = ValueType::kString;
+    ValueInterner values;
+    std::vector<uint32_t> user_values;  // user properties: value id per user
+  };
+  std::vector<std::unique_ptr<ByColumn>>& by() { return by_; }
+  const std::vector<std::unique_ptr<ByColumn>>& by() const { return by_; }
+  bool by_has_event_property() const;
+  // The user-property part of the group key of `user` (value ids, 0 for event-property slots).
+  std::vector<std::vector<uint64_t>>& user_condition_bits() { return user_condition_bits_; }
+  const std::vector<std::vector<uint64_t>>& user_condition_bits() const {
+    return user_condition_bits_;
+  }
+
+  // Renders a value of a day's property column as JSON and interns it.
+  static std::string ValueJson(const Value& value, const TimeZone& zone);
+
+ private:
+  Status CompileNode(const FilterNode& node, const std::string& path, CompiledFilter* out,
+                     int* index);
+  Result<CompiledCondition> CompileCondition(const Condition& condition, const std::string& path);
+  bool IsSpecial(UserId user) const {
+    return user < special_.size() * 64 && ((special_[user >> 6] >> (user & 63)) & 1);
+  }
+  UserId Canonical(UserId user) const {
+    auto it = merged_into_.find(user);
+    return it == merged_into_.end() ? user : it->second;
+  }
+
+  const state::ProjectInfo& project_;
+  state::ProjectSchema* schema_;
+  const state::KvStore* kv_;
+  const QuerySpec& spec_;
+  std::vector<std::shared_ptr<const DayColumns>> days_;
+  UserId user_limit_ = 1;
+  std::vector<UserId> shard_bounds_ = {1, 1};
+
+  // ID-Mapping merges: merged user → its user now; `special_` marks both sides.
+  std::unordered_map<UserId, UserId> merged_into_;
+  std::vector<uint64_t> special_;
+  // Per day: (canonical user, run) of every run of a special user, sorted.
+  std::vector<std::vector<std::pair<UserId, uint32_t>>> special_runs_;
+
+  // User conditions registered by Compile, evaluated by LoadProfiles.
+  std::vector<CompiledCondition> user_conditions_;
+  std::vector<std::string> user_condition_names_;
+  std::vector<std::vector<uint64_t>> user_condition_bits_;
+  std::vector<std::unique_ptr<ByColumn>> by_;
+};
+
+// ---- template implementation ----
+
+template <class Visit>
+void QueryContext::ForEachUser(size_t day_idx, UserId user_begin, UserId user_end,
+                               std::vector<uint32_t>* scratch, Visit&& visit) const {
+  const DayColumns& day = *days_[day_idx];
+  const std::vector<UserId>& users = day.run_user();
+  const std::vector<uint32_t>& begins = day.run_begin();
+  size_t run = std::lower_bound(users.begin(), users.end(), user_begin) - users.begin();
+  const size_t run_end = std::lower_bound(users.begin(), users.end(), user_end) - users.begin();
+  if (merged_into_.empty()) {
+    for (; run < run_end; ++run) visit(users[run], ContiguousRows{begins[run], begins[run + 1]});
+    return;
+  }
+  for (; run < run_end; ++run) {
+    if (IsSpecial(users[run])) continue;
+    visit(users[run], ContiguousRows{begins[run], begins[run + 1]});
+  }
+  const auto& specials = special_runs_[day_idx];
+  auto it = std::lower_bound(specials.begin(), specials.end(),
+                             std::make_pair(user_begin, uint32_t{0}));
+  const std::vector<uint32_t>& offsets = day.time_offset_ms();
+  while (it != specials.end() && it->first < user_end) {
+    const UserId user = it->first;
+    scratch->clear();
+    for (; it != specials.end() && it->first == user; ++it) {
+      for (uint32_t row = begins[it->second]; row < begins[it->second + 1]; ++row) {
+        scratch->push_back(row);
+      }
+    }
+    std::stable_sort(scratch->begin(), scratch->end(),
+                     [&](uint32_t a, uint32_t b) { return offsets[a] < offsets[b]; });
+    visit(user, IndexedRows{scratch->data(), scratch->size()});
+  }
+}
+
+}  // namespace sextant::query

@@ -1,0 +1,157 @@
+#include "query/query_engine.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "common/json_writer.h"
+#include "query/analyses.h"
+#include "query/query_context.h"
+
+namespace sextant::query {
+namespace {
+
+// Bytes of per-user state an analysis allocates (all shards together).
+size_t StateBytesPerUser(const QuerySpec& spec, size_t cohort_count) {
+  switch (spec.type) {
+    case QueryType::kEvents: {
+      size_t bytes = 0;
+      for (const Measure& measure : spec.events.measures) {
+        if (measure.aggregator == Aggregator::kUniqUsers ||
+            measure.aggregator == Aggregator::kPerUserAvg) {
+          bytes += 4;
+        }
+      }
+      return bytes + (spec.by.empty() ? 0 : 4 * spec.by.size());
+    }
+    case QueryType::kFunnel: return spec.funnel.steps.size() * 16 + 1 + 4;
+    case QueryType::kRetention:
+      return 2 * 8 * ((cohort_count + spec.retention.periods + 63) / 64) + 1 + 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+QueryEngine::QueryEngine(store::EventStore* events, state::SchemaRegistry* schemas,
+                         identity::IdentityStore* identities, state::KvStore* kv, Clock* clock,
+                         QueryEngineOptions options)
+    : events_(events),
+      schemas_(schemas),
+      identities_(identities),
+      kv_(kv),
+      clock_(clock),
+      options_(options),
+      cache_(options.cache_budget_bytes) {
+  if (options_.threads <= 0) {
+    options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+}
+
+Result<std::string> QueryEngine::Run(const state::ProjectInfo& project, std::string_view json) {
+  const auto started = std::chrono::steady_clock::now();
+  const TimeZone& zone = project.time_zone;
+  auto parsed = ParseQuery(json, zone.DayOf(clock_->NowMs()));
+  if (!parsed.ok()) return parsed.status();
+  const QuerySpec& spec = *parsed;
+
+  // The instants the analysis reads.
+  int64_t read_start = zone.DayStartMs(spec.range.first_day);
+  int64_t read_end = zone.DayStartMs(spec.range.last_day + 1) - 1;
+  const TimeBuckets range_buckets(
+      spec.type == QueryType::kRetention ? spec.retention.unit : TimeUnit::kDay, spec.range, zone);
+  if (spec.type == QueryType::kFunnel) read_end += spec.funnel.window_ms;
+  if (spec.type == QueryType::kRetention) {
+    // Returns are read up to the end of the last cohort's last period.
+    const int32_t last_cohort_end = [&] {
+      const int32_t periods = spec.retention.periods;
+      switch (spec.retention.unit) {
+        case TimeUnit::kWeek:
+          return (TimeBuckets::WeekOf(spec.range.last_day) + periods + 1) * 7 - 3 - 1;
+        case TimeUnit::kMonth:
+          return TimeBuckets::FirstDayOfMonth(TimeBuckets::MonthOf(spec.range.last_day) + periods +
+                                              1) - 1;
+        default: return spec.range.last_day + periods;
+      }
+    }();
+    read_end = zone.DayStartMs(last_cohort_end + 1) - 1;
+  }
+  int32_t first_store_day = options_.store_time_zone.DayOf(read_start);
+  const int32_t last_store_day = options_.store_time_zone.DayOf(read_end);
+  if (spec.type == QueryType::kRetention && spec.retention.first_time) {
+    // "First time ever" needs every earlier day.
+    auto days = events_->DayRange(project.id);
+    if (days) first_store_day = std::min(first_store_day, days->first);
+  }
+
+  std::vector<store::DaySnapshot> snapshots;
+  SEXTANT_RETURN_IF_ERROR(
+      events_->SnapshotDays(project.id, first_store_day, last_store_day, &snapshots));
+  // Users are read after the snapshot, so every user id in it is below the limit.
+  auto user_limit = identities_->UserIdLimit(project.id);
+  if (!user_limit.ok()) return user_limit.status();
+  auto merges = identities_->MergeMap(project.id);
+  if (!merges.ok()) return merges.status();
+
+  const size_t state_bytes =
+      StateBytesPerUser(spec, range_buckets.count()) * static_cast<size_t>(*user_limit);
+  if (state_bytes > options_.max_state_bytes) {
+    return Status(ErrorCode::kQueryTooLarge,
+                  "the query needs " + std::to_string(state_bytes >> 20) +
+                      " MiB of per-user state, over the limit of " +
+                      std::to_string(options_.max_state_bytes >> 20) + " MiB");
+  }
+
+  // Day columns, built (or taken from the cache) by all threads.
+  std::vector<std::shared_ptr<const DayColumns>> days(snapshots.size());
+  std::vector<Status> errors(snapshots.size());
+  std::atomic<size_t> next{0};
+  auto build = [&] {
+    for (size_t i = next++; i < snapshots.size(); i = next++) {
+      auto columns = cache_.Get(project.id, std::move(snapshots[i]));
+      if (columns.ok()) {
+        days[i] = *columns;
+      } else {
+        errors[i] = columns.status();
+      }
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    for (int t = 1; t < options_.threads && static_cast<size_t>(t) < snapshots.size(); ++t) {
+      threads.emplace_back(build);
+    }
+    build();
+    for (auto& thread : threads) thread.join();
+  }
+  for (const Status& error : errors) SEXTANT_RETURN_IF_ERROR(error);
+
+  QueryContext context(project, schemas_->ForProject(project), kv_, spec);
+  context.SetDays(std::move(days));
+  context.SetUsers(*user_limit, *merges, options_.threads);
+
+  JsonWriter out;
+  out.BeginObject();
+  Status status;
+  switch (spec.type) {
+    case QueryType::kEvents: status = RunEvents(context, &out); break;
+    case QueryType::kFunnel: status = RunFunnel(context, &out); break;
+    case QueryType::kRetention: status = RunRetention(context, &out); break;
+  }
+  SEXTANT_RETURN_IF_ERROR(status);
+  const double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  out.Key("meta").BeginObject();
+  out.Key("rows_scanned").Uint(context.rows_scanned());
+  out.Key("days_scanned").Uint(context.days().size());
+  out.Key("users").Uint(*user_limit - 1);
+  out.Key("from").String(FormatDate(spec.range.first_day));
+  out.Key("to").String(FormatDate(spec.range.last_day));
+  out.Key("time_zone").String(zone.name());
+  out.Key("elapsed_ms").Double(elapsed_ms);
+  out.EndObject();
+  out.EndObject();
+  return out.Take();
+}
+
+}  // namespace sextant::query

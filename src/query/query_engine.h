@@ -1,0 +1,68 @@
+// QueryEngine: runs analysis queries (docs/query.md) over the event store.
+//
+// Execution model — the reason this is faster than a general-purpose engine:
+//  * Days are read as DayColumns (fixed-width columns of one day sorted by (user, time)),
+//    cached while the day is immutable.
+//  * The dense user-id space is cut into one contiguous shard per thread. Each thread walks the
+//    days in time order and, inside a day, its users in id order, so a user's events arrive in
+//    time order without any per-user sort, and per-user state lives in plain arrays indexed by
+//    (user - shard start) that are touched in ascending order: no hashing, no per-user heap
+//    allocation. Threads share nothing until their results are added up.
+//  * Users merged by ID-Mapping (an anonymous user whose events were stored under its own id
+//    before it was merged into a logged-in one) are the only exception: their rows of a day
+//    are gathered and sorted by time on a slow path, which is exact and rare.
+//
+// Thread-safety: Run() may be called concurrently from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "identity/identity_store.h"
+#include "query/day_columns.h"
+#include "query/query_spec.h"
+#include "state/kv_store.h"
+#include "state/project_registry.h"
+#include "state/schema_registry.h"
+#include "store/event_store.h"
+
+namespace sextant::query {
+
+struct QueryEngineOptions {
+  // Threads per query (shards of the user-id space); 0 = hardware concurrency.
+  int threads = 0;
+  // Memory for cached day columns.
+  size_t cache_budget_bytes = size_t{6} << 30;
+  // Upper bound of one query's per-user state (arrays sized by the user-id space).
+  size_t max_state_bytes = size_t{4} << 30;
+  // The time zone the event store cuts day partitions in.
+  TimeZone store_time_zone;
+};
+
+class QueryEngine {
+ public:
+  QueryEngine(store::EventStore* events, state::SchemaRegistry* schemas,
+              identity::IdentityStore* identities, state::KvStore* kv, Clock* clock,
+              QueryEngineOptions options);
+
+  // Runs the query `json` on `project` and returns the answer as JSON. Errors:
+  // kBadJson / kInvalidQuery (with the field), kQueryTooLarge, store errors.
+  Result<std::string> Run(const state::ProjectInfo& project, std::string_view json);
+
+  // Drops cached day columns (tests, benchmarks of cold runs).
+  void ClearCache() { cache_.Clear(); }
+
+ private:
+  store::EventStore* events_;
+  state::SchemaRegistry* schemas_;
+  identity::IdentityStore* identities_;
+  state::KvStore* kv_;
+  Clock* clock_;
+  QueryEngineOptions options_;
+  DayColumnsCache cache_;
+};
+
+}  // namespace sextant::query

@@ -1,0 +1,454 @@
+#include "query/query_spec.h"
+
+#include <charconv>
+
+#include <simdjson.h>
+
+namespace sextant::query {
+namespace {
+
+using simdjson::dom::element;
+
+Status Invalid(const std::string& path, const std::string& why) {
+  return Status(ErrorCode::kInvalidQuery, path + ": " + why, path);
+}
+
+std::string Join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// The member `key` of `object`, if present.
+std::optional<element> Member(const element& object, std::string_view key) {
+  element value;
+  if (object.at_key(key).get(value) != simdjson::SUCCESS) return std::nullopt;
+  return value;
+}
+
+Result<std::string> GetString(const element& object, std::string_view key,
+                              const std::string& path, bool required) {
+  auto value = Member(object, key);
+  if (!value) {
+    if (required) return Invalid(Join(path, key), "required");
+    return std::string();
+  }
+  std::string_view text;
+  if (value->get_string().get(text) != simdjson::SUCCESS) {
+    return Invalid(Join(path, key), "must be a string");
+  }
+  return std::string(text);
+}
+
+Result<int64_t> GetInteger(const element& object, std::string_view key, const std::string& path,
+                           int64_t fallback, int64_t min, int64_t max) {
+  auto value = Member(object, key);
+  if (!value) return fallback;
+  int64_t number;
+  double real;
+  if (value->get_int64().get(number) != simdjson::SUCCESS) {
+    if (value->get_double().get(real) != simdjson::SUCCESS || real != static_cast<int64_t>(real)) {
+      return Invalid(Join(path, key), "must be an integer");
+    }
+    number = static_cast<int64_t>(real);
+  }
+  if (number < min || number > max) {
+    return Invalid(Join(path, key),
+                   "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return number;
+}
+
+Result<Literal> ParseLiteral(const element& value, const std::string& path) {
+  Literal literal;
+  std::string_view text;
+  if (value.is_bool()) {
+    literal.kind = Literal::Kind::kBool;
+    literal.boolean = value.get_bool().value_unsafe();
+  } else if (value.is_number()) {
+    literal.kind = Literal::Kind::kNumber;
+    double number;
+    if (value.get_double().get(number) != simdjson::SUCCESS) return Invalid(path, "bad number");
+    literal.number = number;
+  } else if (value.get_string().get(text) == simdjson::SUCCESS) {
+    literal.kind = Literal::Kind::kString;
+    literal.string = std::string(text);
+  } else {
+    return Invalid(path, "must be a string, number or boolean");
+  }
+  return literal;
+}
+
+Result<PropertyRef> ParsePropertyRef(std::string_view text, const std::string& path) {
+  PropertyRef ref;
+  if (text.starts_with("event.")) {
+    ref.name = std::string(text.substr(6));
+  } else if (text.starts_with("user.")) {
+    ref.user = true;
+    ref.name = std::string(text.substr(5));
+  } else {
+    return Invalid(path, "must be \"event.<property>\" or \"user.<property>\", got \"" +
+                             std::string(text) + "\"");
+  }
+  if (ref.name.empty()) return Invalid(path, "property name is empty");
+  return ref;
+}
+
+std::optional<CompareOp> ParseOp(std::string_view op) {
+  static const std::pair<std::string_view, CompareOp> kOps[] = {
+      {"=", CompareOp::kEq},         {"!=", CompareOp::kNe},       {">", CompareOp::kGt},
+      {">=", CompareOp::kGe},        {"<", CompareOp::kLt},        {"<=", CompareOp::kLe},
+      {"between", CompareOp::kBetween}, {"in", CompareOp::kIn},   {"not_in", CompareOp::kNotIn},
+      {"contains", CompareOp::kContains}, {"is_set", CompareOp::kIsSet},
+      {"not_set", CompareOp::kNotSet},
+  };
+  for (const auto& [name, value] : kOps) {
+    if (name == op) return value;
+  }
+  return std::nullopt;
+}
+
+constexpr int kMaxFilterDepth = 16;
+
+Result<FilterNode> ParseFilter(const element& value, const std::string& path, int depth) {
+  if (depth > kMaxFilterDepth) return Invalid(path, "filter nested too deeply");
+  if (!value.is_object()) return Invalid(path, "must be an object");
+  FilterNode node;
+  for (auto [key, kind] : {std::pair<std::string_view, FilterNode::Kind>{"all", FilterNode::Kind::kAll},
+                           {"any", FilterNode::Kind::kAny}}) {
+    auto list = Member(value, key);
+    if (!list) continue;
+    simdjson::dom::array array;
+    if (list->get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid(Join(path, key), "must be an array of filters");
+    }
+    node.kind = kind;
+    size_t index = 0;
+    for (element child : array) {
+      auto parsed = ParseFilter(child, Join(path, key) + "[" + std::to_string(index++) + "]",
+                                depth + 1);
+      if (!parsed.ok()) return parsed.status();
+      node.children.push_back(std::move(*parsed));
+    }
+    return node;
+  }
+  if (auto negated = Member(value, "not")) {
+    auto parsed = ParseFilter(*negated, Join(path, "not"), depth + 1);
+    if (!parsed.ok()) return parsed.status();
+    node.kind = FilterNode::Kind::kNot;
+    node.children.push_back(std::move(*parsed));
+    return node;
+  }
+  node.kind = FilterNode::Kind::kCondition;
+  auto property = GetString(value, "property", path, true);
+  if (!property.ok()) return property.status();
+  auto ref = ParsePropertyRef(*property, Join(path, "property"));
+  if (!ref.ok()) return ref.status();
+  node.condition.property = *ref;
+  auto op_text = GetString(value, "op", path, true);
+  if (!op_text.ok()) return op_text.status();
+  auto op = ParseOp(*op_text);
+  if (!op) {
+    return Invalid(Join(path, "op"), "unknown operator \"" + *op_text +
+                                         "\" (=, !=, >, >=, <, <=, between, in, not_in, "
+                                         "contains, is_set, not_set)");
+  }
+  node.condition.op = *op;
+  const std::string value_path = Join(path, "value");
+  auto literal_value = Member(value, "value");
+  switch (*op) {
+    case CompareOp::kIsSet:
+    case CompareOp::kNotSet:
+      break;
+    case CompareOp::kBetween:
+    case CompareOp::kIn:
+    case CompareOp::kNotIn: {
+      simdjson::dom::array array;
+      if (!literal_value || literal_value->get_array().get(array) != simdjson::SUCCESS) {
+        return Invalid(value_path, "must be an array");
+      }
+      size_t index = 0;
+      for (element item : array) {
+        auto literal = ParseLiteral(item, value_path + "[" + std::to_string(index++) + "]");
+        if (!literal.ok()) return literal.status();
+        node.condition.values.push_back(std::move(*literal));
+      }
+      if (*op == CompareOp::kBetween && node.condition.values.size() != 2) {
+        return Invalid(value_path, "between takes [low, high]");
+      }
+      break;
+    }
+    default: {
+      if (!literal_value) return Invalid(value_path, "required");
+      auto literal = ParseLiteral(*literal_value, value_path);
+      if (!literal.ok()) return literal.status();
+      if (*op == CompareOp::kContains && literal->kind != Literal::Kind::kString) {
+        return Invalid(value_path, "contains takes a string");
+      }
+      node.condition.values.push_back(std::move(*literal));
+    }
+  }
+  return node;
+}
+
+Result<std::optional<FilterNode>> OptionalFilter(const element& object, const std::string& path) {
+  auto value = Member(object, "filter");
+  if (!value || value->is_null()) return std::optional<FilterNode>();
+  auto parsed = ParseFilter(*value, Join(path, "filter"), 0);
+  if (!parsed.ok()) return parsed.status();
+  return std::optional<FilterNode>(std::move(*parsed));
+}
+
+Result<DayRange> ParseRange(const element& root, int32_t today) {
+  DayRange range;
+  if (auto last = Member(root, "last")) {
+    std::string_view text;
+    if (last->get_string().get(text) != simdjson::SUCCESS || text.size() < 2) {
+      return Invalid("last", "must be like \"30d\" or \"4w\"");
+    }
+    int64_t count = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size() - 1, count);
+    const char unit = text.back();
+    if (error != std::errc() || end != text.data() + text.size() - 1 || count < 1 ||
+        count > 3660 || (unit != 'd' && unit != 'w')) {
+      return Invalid("last", "must be like \"30d\" or \"4w\" (1 to 3660 days)");
+    }
+    const int64_t days = unit == 'w' ? count * 7 : count;
+    range.last_day = today;
+    range.first_day = static_cast<int32_t>(today - days + 1);
+    return range;
+  }
+  for (auto [key, target] : {std::pair<std::string_view, int32_t*>{"from", &range.first_day},
+                             {"to", &range.last_day}}) {
+    auto value = Member(root, key);
+    std::string_view text;
+    if (!value) return Invalid(std::string(key), "required (or give \"last\")");
+    if (value->get_string().get(text) != simdjson::SUCCESS) {
+      return Invalid(std::string(key), "must be a date \"YYYY-MM-DD\"");
+    }
+    auto day = ParseDate(text);
+    if (!day) return Invalid(std::string(key), "must be a date \"YYYY-MM-DD\", got \"" +
+                                                   std::string(text) + "\"");
+    *target = *day;
+  }
+  if (range.last_day < range.first_day) return Invalid("to", "is before from");
+  if (range.last_day - range.first_day > 3660) return Invalid("to", "range longer than 10 years");
+  return range;
+}
+
+Result<TimeUnit> ParseUnit(const element& root, std::string_view fallback, bool allow_hour_total) {
+  auto text = GetString(root, "unit", "", false);
+  if (!text.ok()) return text.status();
+  std::string unit = text->empty() ? std::string(fallback) : *text;
+  if (unit == "day") return TimeUnit::kDay;
+  if (unit == "week") return TimeUnit::kWeek;
+  if (unit == "month") return TimeUnit::kMonth;
+  if (allow_hour_total && unit == "hour") return TimeUnit::kHour;
+  if (allow_hour_total && unit == "total") return TimeUnit::kTotal;
+  return Invalid("unit", std::string("must be ") +
+                             (allow_hour_total ? "hour, day, week, month or total"
+                                               : "day, week or month"));
+}
+
+Result<FunnelStep> ParseStep(const element& value, const std::string& path) {
+  if (!value.is_object()) return Invalid(path, "must be an object {\"event\": ...}");
+  FunnelStep step;
+  auto event = GetString(value, "event", path, true);
+  if (!event.ok()) return event.status();
+  if (event->empty()) return Invalid(Join(path, "event"), "is empty");
+  step.event = *event;
+  auto filter = OptionalFilter(value, path);
+  if (!filter.ok()) return filter.status();
+  step.filter = std::move(*filter);
+  return step;
+}
+
+Result<Aggregator> ParseAggregator(std::string_view text, const std::string& path) {
+  static const std::pair<std::string_view, Aggregator> kAggregators[] = {
+      {"count", Aggregator::kCount},  {"uniq_users", Aggregator::kUniqUsers},
+      {"per_user_avg", Aggregator::kPerUserAvg}, {"sum", Aggregator::kSum},
+      {"avg", Aggregator::kAvg},      {"min", Aggregator::kMin},
+      {"max", Aggregator::kMax},      {"distinct", Aggregator::kDistinct},
+  };
+  for (const auto& [name, value] : kAggregators) {
+    if (name == text) return value;
+  }
+  return Invalid(path, "unknown aggregator \"" + std::string(text) +
+                           "\" (count, uniq_users, per_user_avg, sum, avg, min, max, distinct)");
+}
+
+Status ParseEvents(const element& root, QuerySpec* spec) {
+  auto unit = ParseUnit(root, "day", true);
+  if (!unit.ok()) return unit.status();
+  spec->events.unit = *unit;
+  auto limit = GetInteger(root, "limit", "", 1000, 1, 100000);
+  if (!limit.ok()) return limit.status();
+  spec->events.limit = static_cast<size_t>(*limit);
+  auto measures = Member(root, "measures");
+  simdjson::dom::array array;
+  if (!measures || measures->get_array().get(array) != simdjson::SUCCESS || array.size() == 0) {
+    return Invalid("measures", "must be a non-empty array");
+  }
+  if (array.size() > 64) return Invalid("measures", "at most 64 measures");
+  size_t index = 0;
+  for (element item : array) {
+    const std::string path = "measures[" + std::to_string(index++) + "]";
+    if (!item.is_object()) return Invalid(path, "must be an object");
+    Measure measure;
+    auto event = GetString(item, "event", path, true);
+    if (!event.ok()) return event.status();
+    measure.event = *event;
+    auto aggregator_text = GetString(item, "aggregator", path, false);
+    if (!aggregator_text.ok()) return aggregator_text.status();
+    auto aggregator = ParseAggregator(aggregator_text->empty() ? "count" : *aggregator_text,
+                                      Join(path, "aggregator"));
+    if (!aggregator.ok()) return aggregator.status();
+    measure.aggregator = *aggregator;
+    auto property = GetString(item, "property", path, false);
+    if (!property.ok()) return property.status();
+    if (!property->empty()) {
+      std::string text = *property;
+      if (!text.starts_with("event.") && !text.starts_with("user.")) text = "event." + text;
+      auto ref = ParsePropertyRef(text, Join(path, "property"));
+      if (!ref.ok()) return ref.status();
+      if (ref->user) return Invalid(Join(path, "property"), "must be an event property");
+      measure.property = *ref;
+    }
+    const bool needs_property = measure.aggregator == Aggregator::kSum ||
+                                measure.aggregator == Aggregator::kAvg ||
+                                measure.aggregator == Aggregator::kMin ||
+                                measure.aggregator == Aggregator::kMax ||
+                                measure.aggregator == Aggregator::kDistinct;
+    if (needs_property && !measure.property) {
+      return Invalid(Join(path, "property"), "required by this aggregator");
+    }
+    auto filter = OptionalFilter(item, path);
+    if (!filter.ok()) return filter.status();
+    measure.filter = std::move(*filter);
+    spec->events.measures.push_back(std::move(measure));
+  }
+  return Status::Ok();
+}
+
+Status ParseFunnel(const element& root, QuerySpec* spec) {
+  auto window = GetInteger(root, "window_seconds", "", 86400, 1, 366LL * 86400);
+  if (!window.ok()) return window.status();
+  spec->funnel.window_ms = *window * 1000;
+  auto mode = GetString(root, "mode", "", false);
+  if (!mode.ok()) return mode.status();
+  if (!mode->empty() && *mode != "default" && *mode != "strict") {
+    return Invalid("mode", "must be default or strict");
+  }
+  spec->funnel.strict = *mode == "strict";
+  auto steps = Member(root, "steps");
+  simdjson::dom::array array;
+  if (!steps || steps->get_array().get(array) != simdjson::SUCCESS) {
+    return Invalid("steps", "must be an array");
+  }
+  if (array.size() < 2 || array.size() > 32) return Invalid("steps", "must have 2 to 32 steps");
+  size_t index = 0;
+  for (element item : array) {
+    auto step = ParseStep(item, "steps[" + std::to_string(index++) + "]");
+    if (!step.ok()) return step.status();
+    spec->funnel.steps.push_back(std::move(*step));
+  }
+  return Status::Ok();
+}
+
+Status ParseRetention(const element& root, QuerySpec* spec) {
+  auto unit = ParseUnit(root, "day", false);
+  if (!unit.ok()) return unit.status();
+  spec->retention.unit = *unit;
+  auto periods = GetInteger(root, "periods", "", 7, 1, 365);
+  if (!periods.ok()) return periods.status();
+  spec->retention.periods = static_cast<int>(*periods);
+  for (auto [key, target] : {std::pair<std::string_view, FunnelStep*>{"initial", &spec->retention.initial},
+                             {"return", &spec->retention.return_event}}) {
+    auto value = Member(root, key);
+    if (!value) return Invalid(std::string(key), "required");
+    auto step = ParseStep(*value, std::string(key));
+    if (!step.ok()) return step.status();
+    *target = std::move(*step);
+  }
+  auto first_time = Member(root, "first_time");
+  if (first_time) {
+    bool flag;
+    if (first_time->get_bool().get(flag) != simdjson::SUCCESS) {
+      return Invalid("first_time", "must be true or false");
+    }
+    spec->retention.first_time = flag;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::optional<int32_t> ParseDate(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  int year = 0, month = 0, day = 0;
+  auto digits = [&](size_t begin, size_t count, int* out) {
+    auto [end, error] = std::from_chars(text.data() + begin, text.data() + begin + count, *out);
+    return error == std::errc() && end == text.data() + begin + count;
+  };
+  if (!digits(0, 4, &year) || !digits(5, 2, &month) || !digits(8, 2, &day)) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || year < 1970 || year > 9999) {
+    return std::nullopt;
+  }
+  const int32_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  int check_year;
+  unsigned check_month, check_day;
+  CivilFromDays(days, &check_year, &check_month, &check_day);
+  if (check_day != static_cast<unsigned>(day)) return std::nullopt;  // e.g. 2026-02-30
+  return days;
+}
+
+Result<QuerySpec> ParseQuery(std::string_view json, int32_t today) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
+    return Status(ErrorCode::kBadJson, "query body is not valid JSON");
+  }
+  if (!root.is_object()) return Invalid("$", "query must be a JSON object");
+  QuerySpec spec;
+  auto type = GetString(root, "type", "", true);
+  if (!type.ok()) return type.status();
+  if (*type == "events") {
+    spec.type = QueryType::kEvents;
+  } else if (*type == "funnel") {
+    spec.type = QueryType::kFunnel;
+  } else if (*type == "retention") {
+    spec.type = QueryType::kRetention;
+  } else {
+    return Invalid("type", "unknown query type \"" + *type + "\" (events, funnel, retention)");
+  }
+  auto range = ParseRange(root, today);
+  if (!range.ok()) return range.status();
+  spec.range = *range;
+  auto filter = OptionalFilter(root, "");
+  if (!filter.ok()) return filter.status();
+  spec.filter = std::move(*filter);
+  if (auto by = Member(root, "by")) {
+    simdjson::dom::array array;
+    if (by->get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid("by", "must be an array of \"event.<p>\" / \"user.<p>\"");
+    }
+    if (array.size() > 3) return Invalid("by", "at most three properties");
+    size_t index = 0;
+    for (element item : array) {
+      const std::string path = "by[" + std::to_string(index++) + "]";
+      std::string_view text;
+      if (item.get_string().get(text) != simdjson::SUCCESS) return Invalid(path, "must be a string");
+      auto ref = ParsePropertyRef(text, path);
+      if (!ref.ok()) return ref.status();
+      spec.by.push_back(*ref);
+    }
+  }
+  Status status;
+  switch (spec.type) {
+    case QueryType::kEvents: status = ParseEvents(root, &spec); break;
+    case QueryType::kFunnel: status = ParseFunnel(root, &spec); break;
+    case QueryType::kRetention: status = ParseRetention(root, &spec); break;
+  }
+  if (!status.ok()) return status;
+  return spec;
+}
+
+}  // namespace sextant::query

@@ -1,0 +1,112 @@
+// The analysis query language: the JSON accepted by POST /api/v1/projects/{p}/query and by
+// `sextant query`, parsed into plain structs. Grammar and semantics: docs/query.md.
+//
+// Parsing only checks shape; names are resolved against the project schema when a query is
+// compiled (query_engine.cc). Every error is kInvalidQuery with the JSON path of the field in
+// Status::field() (e.g. "steps[2].filter.all[0].op").
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time_zone.h"
+
+namespace sextant::query {
+
+// A literal of a condition, as written in JSON.
+struct Literal {
+  enum class Kind { kNumber, kString, kBool } kind = Kind::kNumber;
+  double number = 0;
+  std::string string;
+  bool boolean = false;
+};
+
+enum class CompareOp {
+  kEq, kNe, kGt, kGe, kLt, kLe, kBetween, kIn, kNotIn, kContains, kIsSet, kNotSet,
+};
+
+// "event.<name>" or "user.<name>".
+struct PropertyRef {
+  bool user = false;
+  std::string name;
+  std::string Display() const { return (user ? "user." : "event.") + name; }
+};
+
+struct Condition {
+  PropertyRef property;
+  CompareOp op = CompareOp::kEq;
+  std::vector<Literal> values;  // one for comparisons, two for between, any for in/not_in
+};
+
+struct FilterNode {
+  enum class Kind { kAll, kAny, kNot, kCondition } kind = Kind::kAll;
+  std::vector<FilterNode> children;  // kAll / kAny: any number; kNot: exactly one
+  Condition condition;               // kCondition
+};
+
+// Inclusive day range in the project's time zone.
+struct DayRange {
+  int32_t first_day = 0;
+  int32_t last_day = 0;
+};
+
+enum class TimeUnit { kHour, kDay, kWeek, kMonth, kTotal };
+
+enum class Aggregator { kCount, kUniqUsers, kPerUserAvg, kSum, kAvg, kMin, kMax, kDistinct };
+
+struct Measure {
+  std::string event;  // "$any" = every event
+  Aggregator aggregator = Aggregator::kCount;
+  std::optional<PropertyRef> property;  // required by sum/avg/min/max/distinct
+  std::optional<FilterNode> filter;
+};
+
+struct EventsQuery {
+  TimeUnit unit = TimeUnit::kDay;
+  std::vector<Measure> measures;
+  size_t limit = 1000;  // groups kept (by the first measure's total), when `by` is used
+};
+
+struct FunnelStep {
+  std::string event;
+  std::optional<FilterNode> filter;
+};
+
+struct FunnelQuery {
+  int64_t window_ms = 0;
+  bool strict = false;
+  std::vector<FunnelStep> steps;  // 2..32
+};
+
+struct RetentionQuery {
+  TimeUnit unit = TimeUnit::kDay;  // day, week or month
+  int periods = 7;
+  FunnelStep initial;
+  FunnelStep return_event;
+  bool first_time = false;
+};
+
+enum class QueryType { kEvents, kFunnel, kRetention };
+
+struct QuerySpec {
+  QueryType type = QueryType::kEvents;
+  DayRange range;
+  std::optional<FilterNode> filter;  // applies to every event the query reads
+  std::vector<PropertyRef> by;       // up to three
+  EventsQuery events;
+  FunnelQuery funnel;
+  RetentionQuery retention;
+};
+
+// Parses a query. `today` is the current day in the project's time zone (for "last").
+Result<QuerySpec> ParseQuery(std::string_view json, int32_t today);
+
+// "2026-01-31" → day number; nullopt if malformed.
+std::optional<int32_t> ParseDate(std::string_view text);
+
+}  // namespace sextant::query

@@ -1,0 +1,187 @@
+// Retention: cohorts by the period of the initial event, returns k periods later.
+//
+// Per user two bit sets over periods, relative to the first cohort: "did the initial event in
+// period p" (cohort periods only) and "did the return event in period p" (cohort periods plus
+// the `periods` that follow). With first_time, only the period of the user's first initial
+// event ever counts, so the scan starts at the project's first day and a "seen" bit per user
+// remembers earlier initial events. At the end each user adds 1 to retained[c][k] for every
+// cohort c it is in and every k whose return bit c + k is set — the same numbers as
+// ClickHouse's retention(initial in c, return in c+1, ..., return in c+N) per cohort.
+//
+// Cost: O(rows) plus O(users × words); state 2 × ceil((cohorts + periods) / 64) words per user.
+#include <algorithm>
+#include <bit>
+#include <map>
+
+#include "query/analyses.h"
+
+namespace sextant::query {
+
+Status RunRetention(QueryContext& context, JsonWriter* out) {
+  const QuerySpec& spec = context.spec();
+  const RetentionQuery& query = spec.retention;
+  const TimeBuckets cohorts(query.unit, spec.range, context.zone());
+  const size_t cohort_count = cohorts.count();
+  const size_t period_count = cohort_count + static_cast<size_t>(query.periods);
+  const size_t words = (period_count + 63) / 64;
+
+  for (const PropertyRef& ref : spec.by) {
+    if (!ref.user) {
+      return Status(ErrorCode::kInvalidQuery,
+                    "by: retention is grouped by user properties (\"user.<name>\"); " +
+                        ref.Display() + " is an event property",
+                    "by");
+    }
+  }
+  auto global_filter = context.Compile(spec.filter, "");
+  if (!global_filter.ok()) return global_filter.status();
+  auto initial_filter = context.Compile(query.initial.filter, "initial");
+  if (!initial_filter.ok()) return initial_filter.status();
+  auto return_filter = context.Compile(query.return_event.filter, "return");
+  if (!return_filter.ok()) return return_filter.status();
+  const EventId initial_event = context.schema().FindEvent(query.initial.event);
+  const EventId return_event = context.schema().FindEvent(query.return_event.event);
+  SEXTANT_RETURN_IF_ERROR(context.CompileBy());
+  SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
+
+  const auto& by = context.by();
+  std::vector<std::vector<uint32_t>> group_keys;
+  std::vector<uint32_t> group_of_user;
+  if (!by.empty()) {
+    std::map<std::vector<uint32_t>, uint32_t> index;
+    group_of_user.assign(context.user_limit(), 0);
+    for (UserId user = 1; user < context.user_limit(); ++user) {
+      std::vector<uint32_t> key;
+      for (const auto& column : by) key.push_back(column->user_values[user]);
+      auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(group_keys.size()));
+      if (inserted) group_keys.push_back(key);
+      group_of_user[user] = it->second;
+    }
+  } else {
+    group_keys.push_back({});
+  }
+  const size_t group_count = group_keys.size();
+  const size_t width = static_cast<size_t>(query.periods) + 1;
+
+  // Period of an instant relative to the first cohort: by day, Monday week or month.
+  auto period_of = [&](int64_t time) -> int64_t {
+    const int32_t day = cohorts.DayOfMs(time);
+    switch (query.unit) {
+      case TimeUnit::kWeek:
+        return TimeBuckets::WeekOf(day) - TimeBuckets::WeekOf(spec.range.first_day);
+      case TimeUnit::kMonth:
+        return TimeBuckets::MonthOf(day) - TimeBuckets::MonthOf(spec.range.first_day);
+      default: return day - spec.range.first_day;
+    }
+  };
+
+  std::vector<std::vector<uint64_t>> results(context.shard_count());  // [group][cohort][k]
+  Status status = context.ForEachShard([&](size_t shard) -> Status {
+    const UserId user_begin = context.shard_begin(shard);
+    const UserId user_end = context.shard_begin(shard + 1);
+    const size_t users = user_end - user_begin;
+    std::vector<uint64_t> initial_bits(users * words, 0);
+    std::vector<uint64_t> return_bits(users * words, 0);
+    std::vector<uint64_t> seen(query.first_time ? (users + 63) / 64 : 0, 0);
+    std::vector<uint32_t> scratch;
+    for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
+      const DayColumns& day = *context.days()[day_idx];
+      const int64_t day_start = day.day_start_ms();
+      auto global = BoundFilter::Bind(&*global_filter, context, day);
+      if (!global.ok()) return global.status();
+      auto bound_initial = BoundFilter::Bind(&*initial_filter, context, day);
+      if (!bound_initial.ok()) return bound_initial.status();
+      auto bound_return = BoundFilter::Bind(&*return_filter, context, day);
+      if (!bound_return.ok()) return bound_return.status();
+      const auto& events = day.event();
+      const auto& offsets = day.time_offset_ms();
+      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+        const size_t local = user - user_begin;
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const uint32_t row = rows[i];
+          const EventId event = events[row];
+          const bool maybe_initial = event == initial_event && initial_event != 0;
+          const bool maybe_return = event == return_event && return_event != 0;
+          if (!maybe_initial && !maybe_return) continue;
+          if (!global->Matches(row, user)) continue;
+          const int64_t period = period_of(day_start + offsets[row]);
+          if (maybe_initial && bound_initial->Matches(row, user)) {
+            bool counts = true;
+            if (query.first_time) {
+              uint64_t& word = seen[local >> 6];
+              const uint64_t bit = uint64_t{1} << (local & 63);
+              counts = (word & bit) == 0;
+              word |= bit;
+            }
+            if (counts && period >= 0 && period < static_cast<int64_t>(cohort_count)) {
+              initial_bits[local * words + period / 64] |= uint64_t{1} << (period % 64);
+            }
+          }
+          if (maybe_return && period >= 0 && period < static_cast<int64_t>(period_count) &&
+              bound_return->Matches(row, user)) {
+            return_bits[local * words + period / 64] |= uint64_t{1} << (period % 64);
+          }
+        }
+      });
+    }
+    std::vector<uint64_t>& counts = results[shard];
+    counts.assign(group_count * cohort_count * width, 0);
+    auto test = [&](const uint64_t* bits, size_t period) {
+      return (bits[period / 64] >> (period % 64)) & 1;
+    };
+    for (size_t local = 0; local < users; ++local) {
+      const uint64_t* initial = &initial_bits[local * words];
+      const uint64_t* returned = &return_bits[local * words];
+      const size_t group = by.empty() ? 0 : group_of_user[user_begin + local];
+      for (size_t w = 0; w < words; ++w) {
+        for (uint64_t bits = initial[w]; bits != 0; bits &= bits - 1) {
+          const size_t cohort = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+          uint64_t* row = &counts[(group * cohort_count + cohort) * width];
+          ++row[0];
+          for (size_t k = 1; k < width; ++k) row[k] += test(returned, cohort + k);
+        }
+      }
+    }
+    return Status::Ok();
+  });
+  SEXTANT_RETURN_IF_ERROR(status);
+
+  std::vector<uint64_t> counts(group_count * cohort_count * width, 0);
+  for (const auto& result : results) {
+    for (size_t i = 0; i < counts.size(); ++i) counts[i] += result[i];
+  }
+  auto write_cohorts = [&](const uint64_t* table) {
+    out->BeginArray();
+    for (size_t cohort = 0; cohort < cohort_count; ++cohort) {
+      const uint64_t* row = &table[cohort * width];
+      out->BeginObject();
+      out->Key("period").String(cohorts.Label(cohort));
+      out->Key("users").Uint(row[0]);
+      out->Key("retained").BeginArray();
+      for (size_t k = 0; k < width; ++k) out->Uint(row[k]);
+      out->EndArray();
+      out->EndObject();
+    }
+    out->EndArray();
+  };
+  std::vector<uint64_t> total(cohort_count * width, 0);
+  for (size_t g = 0; g < group_count; ++g) {
+    for (size_t i = 0; i < total.size(); ++i) total[i] += counts[g * cohort_count * width + i];
+  }
+  out->Key("cohorts");
+  write_cohorts(total.data());
+  out->Key("groups").BeginArray();
+  if (!by.empty()) {
+    for (size_t g = 0; g < group_count; ++g) {
+      out->BeginObject().Key("values").BeginArray();
+      for (size_t b = 0; b < by.size(); ++b) out->Raw(by[b]->values.Json(group_keys[g][b]));
+      out->EndArray().Key("cohorts");
+      write_cohorts(&counts[g * cohort_count * width]);
+      out->EndObject();
+    }
+  }
+  out->EndArray();
+  return Status::Ok();
+}
+
+}  // namespace sextant::query
