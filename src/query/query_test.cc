@@ -1,4 +1,10 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+
+#include "query/day_columns.h"
 
 #include "query/analyses.h"
 #include "query/query_spec.h"
@@ -64,6 +70,65 @@ TEST(TimeBucketsTest, WeeksStartOnMondayAndMonthsOnTheFirst) {
   const int64_t instant = TimeZone().DayStartMs(thursday) + 13 * 3'600'000 + 1'800'000;
   EXPECT_EQ(hours.BucketOfMs(instant), 13);
   EXPECT_EQ(hours.Label(13), "2026-01-01 13:00");
+}
+
+// A day made of two parts and a head reads as one (user, time)-sorted run, ties in arrival
+// order, and its property columns follow the merged order.
+TEST(DayColumnsTest, MergesPartsAndHeadInUserTimeOrder) {
+  const std::string dir = "/tmp/sextant_query_test_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  store::EventStoreOptions options;
+  options.dir = dir;
+  options.background_maintenance = false;
+  auto opened = store::EventStore::Open(std::move(options));
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+  const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
+  auto row = [&](UserId user, int64_t offset, EventId event, double amount) {
+    store::EventRow r;
+    r.user_id = user;
+    r.time_ms = day_start + offset;
+    r.event_id = event;
+    r.receive_time_ms = r.time_ms;
+    r.properties.push_back({7, Value::Number(amount)});
+    return r;
+  };
+  auto append = [&](std::vector<store::EventRow> rows) {
+    std::promise<Status> done;
+    store->Append(1, std::move(rows), [&](Status status) { done.set_value(status); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  };
+  append({row(2, 500, 1, 1), row(1, 100, 1, 2)});
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  append({row(1, 100, 2, 3), row(2, 50, 1, 4)});
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  append({row(1, 90, 3, 5)});  // stays in the head
+
+  std::vector<store::DaySnapshot> snapshots;
+  ASSERT_TRUE(store->SnapshotDays(1, -100000, 100000, &snapshots).ok());
+  ASSERT_EQ(snapshots.size(), 1u);
+  EXPECT_EQ(snapshots[0].parts.size(), 2u);
+  EXPECT_EQ(snapshots[0].head_rows.size(), 1u);
+  auto day = DayColumns::Build(std::move(snapshots[0]));
+  ASSERT_TRUE(day.ok()) << day.status().ToString();
+  const DayColumns& columns = **day;
+  ASSERT_EQ(columns.rows(), 5u);
+  EXPECT_EQ(columns.run_user(), (std::vector<UserId>{1, 2}));
+  EXPECT_EQ(columns.run_begin(), (std::vector<uint32_t>{0, 3, 5}));
+  EXPECT_EQ(columns.time_offset_ms(), (std::vector<uint32_t>{90, 100, 100, 50, 500}));
+  // User 1 at 100: the first part's row (event 1) arrived before the second's (event 2).
+  EXPECT_EQ(columns.event(), (std::vector<EventId>{3, 1, 2, 1, 1}));
+  auto amount = columns.Property(7);
+  ASSERT_TRUE(amount.ok());
+  ASSERT_NE(*amount, nullptr);
+  std::vector<double> amounts;
+  for (size_t r = 0; r < 5; ++r) amounts.push_back((*amount)->numbers[(*amount)->slot[r]]);
+  EXPECT_EQ(amounts, (std::vector<double>{5, 2, 3, 4, 1}));
+  auto missing = columns.Property(8);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, nullptr);
+  ASSERT_TRUE(store->Close().ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
