@@ -46,5 +46,8 @@ class TimeBuckets {
 Status RunEvents(QueryContext& context, JsonWriter* out);
 Status RunFunnel(QueryContext& context, JsonWriter* out);
 Status RunRetention(QueryContext& context, JsonWriter* out);
+Status RunDistribution(QueryContext& context, JsonWriter* out);
+Status RunInterval(QueryContext& context, JsonWriter* out);
+Status RunPaths(QueryContext& context, JsonWriter* out);
 
 }  // namespace sextant::query

@@ -27,6 +27,9 @@ size_t StateBytesPerUser(const QuerySpec& spec, size_t cohort_count) {
     case QueryType::kFunnel: return spec.funnel.steps.size() * 16 + 1 + 4;
     case QueryType::kRetention:
       return 2 * 8 * ((cohort_count + spec.retention.periods + 63) / 64) + 1 + 4;
+    case QueryType::kDistribution: return 8;
+    case QueryType::kInterval: return 9;
+    case QueryType::kPaths: return static_cast<size_t>(spec.paths.depth) * 4 + 8 + 2;
   }
   return 0;
 }
@@ -61,6 +64,7 @@ Result<std::string> QueryEngine::Run(const state::ProjectInfo& project, std::str
   const TimeBuckets range_buckets(
       spec.type == QueryType::kRetention ? spec.retention.unit : TimeUnit::kDay, spec.range, zone);
   if (spec.type == QueryType::kFunnel) read_end += spec.funnel.window_ms;
+  if (spec.type == QueryType::kInterval) read_end += spec.interval.window_ms;
   if (spec.type == QueryType::kRetention) {
     // Returns are read up to the end of the last cohort's last period.
     const int32_t last_cohort_end = [&] {
@@ -137,6 +141,9 @@ Result<std::string> QueryEngine::Run(const state::ProjectInfo& project, std::str
     case QueryType::kEvents: status = RunEvents(context, &out); break;
     case QueryType::kFunnel: status = RunFunnel(context, &out); break;
     case QueryType::kRetention: status = RunRetention(context, &out); break;
+    case QueryType::kDistribution: status = RunDistribution(context, &out); break;
+    case QueryType::kInterval: status = RunInterval(context, &out); break;
+    case QueryType::kPaths: status = RunPaths(context, &out); break;
   }
   SEXTANT_RETURN_IF_ERROR(status);
   const double elapsed_ms =

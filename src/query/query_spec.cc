@@ -379,6 +379,114 @@ Status ParseRetention(const element& root, QuerySpec* spec) {
   return Status::Ok();
 }
 
+Result<std::vector<int64_t>> ParseBounds(const element& root, std::string_view key,
+                                         std::vector<int64_t> fallback, int64_t min_first) {
+  auto value = Member(root, key);
+  if (!value) return fallback;
+  simdjson::dom::array array;
+  const std::string path(key);
+  if (value->get_array().get(array) != simdjson::SUCCESS || array.size() == 0 ||
+      array.size() > 1000) {
+    return Invalid(path, "must be an array of 1 to 1000 ascending integers");
+  }
+  std::vector<int64_t> bounds;
+  for (element item : array) {
+    int64_t bound;
+    if (item.get_int64().get(bound) != simdjson::SUCCESS) {
+      return Invalid(path, "must be an array of 1 to 1000 ascending integers");
+    }
+    if (!bounds.empty() && bound <= bounds.back()) return Invalid(path, "must ascend");
+    bounds.push_back(bound);
+  }
+  if (bounds[0] < min_first) {
+    return Invalid(path, "must start at " + std::to_string(min_first) + " or more");
+  }
+  return bounds;
+}
+
+Status ParseDistribution(const element& root, QuerySpec* spec) {
+  auto value = Member(root, "event");
+  if (!value) return Invalid("event", "required");
+  // "event" is a name, or a step object {"event", "filter"}.
+  std::string_view name;
+  if (value->get_string().get(name) == simdjson::SUCCESS) {
+    if (name.empty()) return Invalid("event", "is empty");
+    spec->distribution.event.event = std::string(name);
+  } else {
+    auto step = ParseStep(*value, "event");
+    if (!step.ok()) return step.status();
+    spec->distribution.event = std::move(*step);
+  }
+  auto measure = GetString(root, "measure", "", false);
+  if (!measure.ok()) return measure.status();
+  if (!measure->empty() && *measure != "times" && *measure != "days") {
+    return Invalid("measure", "must be times or days");
+  }
+  spec->distribution.distinct_days = *measure == "days";
+  auto bounds = ParseBounds(root, "buckets", spec->distribution.bounds, 1);
+  if (!bounds.ok()) return bounds.status();
+  spec->distribution.bounds = std::move(*bounds);
+  return Status::Ok();
+}
+
+Status ParseInterval(const element& root, QuerySpec* spec) {
+  for (auto [key, target] : {std::pair<std::string_view, FunnelStep*>{"from_event", &spec->interval.from_event},
+                             {"to_event", &spec->interval.to_event}}) {
+    auto value = Member(root, key);
+    if (!value) return Invalid(std::string(key), "required");
+    auto step = ParseStep(*value, std::string(key));
+    if (!step.ok()) return step.status();
+    *target = std::move(*step);
+  }
+  auto window = GetInteger(root, "window_seconds", "", 30 * 86400, 1, 366LL * 86400);
+  if (!window.ok()) return window.status();
+  spec->interval.window_ms = *window * 1000;
+  auto bounds = ParseBounds(root, "buckets_seconds", spec->interval.bounds_seconds, 0);
+  if (!bounds.ok()) return bounds.status();
+  if ((*bounds)[0] != 0) return Invalid("buckets_seconds", "must start at 0");
+  spec->interval.bounds_seconds = std::move(*bounds);
+  return Status::Ok();
+}
+
+Status ParsePaths(const element& root, QuerySpec* spec) {
+  PathsQuery& paths = spec->paths;
+  if (auto anchor = Member(root, "anchor")) {
+    auto step = ParseStep(*anchor, "anchor");
+    if (!step.ok()) return step.status();
+    paths.anchor = std::move(*step);
+  }
+  auto direction = GetString(root, "direction", "", false);
+  if (!direction.ok()) return direction.status();
+  if (!direction->empty() && *direction != "after" && *direction != "before") {
+    return Invalid("direction", "must be after or before");
+  }
+  paths.before = *direction == "before";
+  if (paths.before && !paths.anchor) return Invalid("anchor", "required with direction before");
+  auto depth = GetInteger(root, "depth", "", 5, 2, 10);
+  if (!depth.ok()) return depth.status();
+  paths.depth = static_cast<int>(*depth);
+  auto gap = GetInteger(root, "session_gap_seconds", "", 1800, 1, 86400);
+  if (!gap.ok()) return gap.status();
+  paths.session_gap_ms = *gap * 1000;
+  auto top = GetInteger(root, "top", "", 20, 1, 1000);
+  if (!top.ok()) return top.status();
+  paths.top = static_cast<size_t>(*top);
+  if (auto events = Member(root, "events")) {
+    simdjson::dom::array array;
+    if (events->get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid("events", "must be an array of event names");
+    }
+    for (element item : array) {
+      std::string_view name;
+      if (item.get_string().get(name) != simdjson::SUCCESS) {
+        return Invalid("events", "must be an array of event names");
+      }
+      paths.events.emplace_back(name);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::optional<int32_t> ParseDate(std::string_view text) {
@@ -416,8 +524,15 @@ Result<QuerySpec> ParseQuery(std::string_view json, int32_t today) {
     spec.type = QueryType::kFunnel;
   } else if (*type == "retention") {
     spec.type = QueryType::kRetention;
+  } else if (*type == "distribution") {
+    spec.type = QueryType::kDistribution;
+  } else if (*type == "interval") {
+    spec.type = QueryType::kInterval;
+  } else if (*type == "paths") {
+    spec.type = QueryType::kPaths;
   } else {
-    return Invalid("type", "unknown query type \"" + *type + "\" (events, funnel, retention)");
+    return Invalid("type", "unknown query type \"" + *type +
+                               "\" (events, funnel, retention, distribution, interval, paths)");
   }
   auto range = ParseRange(root, today);
   if (!range.ok()) return range.status();
@@ -446,6 +561,9 @@ Result<QuerySpec> ParseQuery(std::string_view json, int32_t today) {
     case QueryType::kEvents: status = ParseEvents(root, &spec); break;
     case QueryType::kFunnel: status = ParseFunnel(root, &spec); break;
     case QueryType::kRetention: status = ParseRetention(root, &spec); break;
+    case QueryType::kDistribution: status = ParseDistribution(root, &spec); break;
+    case QueryType::kInterval: status = ParseInterval(root, &spec); break;
+    case QueryType::kPaths: status = ParsePaths(root, &spec); break;
   }
   if (!status.ok()) return status;
   return spec;

@@ -91,7 +91,34 @@ struct RetentionQuery {
   bool first_time = false;
 };
 
-enum class QueryType { kEvents, kFunnel, kRetention };
+// Per-user frequency of an event in the range, in buckets.
+struct DistributionQuery {
+  FunnelStep event;
+  bool distinct_days = false;  // "measure": "days" (else "times")
+  // Bucket lower bounds, ascending, first >= 1; bucket i = [bounds[i], bounds[i+1]).
+  std::vector<int64_t> bounds = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50, 100};
+};
+
+// Time from an event A (in the range) to the user's next event B.
+struct IntervalQuery {
+  FunnelStep from_event;
+  FunnelStep to_event;
+  int64_t window_ms = 30LL * 86'400'000;  // longer intervals are not counted
+  // Bucket lower bounds in seconds, ascending, first 0.
+  std::vector<int64_t> bounds_seconds = {0, 60, 300, 1800, 3600, 21600, 86400, 259200, 604800};
+};
+
+// Session paths around an anchor event.
+struct PathsQuery {
+  std::optional<FunnelStep> anchor;  // none = paths from session start
+  bool before = false;               // paths ending at the anchor instead of starting there
+  int depth = 5;                     // events per path, anchor included (2..10)
+  int64_t session_gap_ms = 1'800'000;
+  std::vector<std::string> events;   // only these events take part (empty = all)
+  size_t top = 20;
+};
+
+enum class QueryType { kEvents, kFunnel, kRetention, kDistribution, kInterval, kPaths };
 
 struct QuerySpec {
   QueryType type = QueryType::kEvents;
@@ -101,6 +128,9 @@ struct QuerySpec {
   EventsQuery events;
   FunnelQuery funnel;
   RetentionQuery retention;
+  DistributionQuery distribution;
+  IntervalQuery interval;
+  PathsQuery paths;
 };
 
 // Parses a query. `today` is the current day in the project's time zone (for "last").
