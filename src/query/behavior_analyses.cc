@@ -90,11 +90,15 @@ Status RunDistribution(QueryContext& context, JsonWriter* out) {
     }
     std::vector<uint64_t>& histogram = results[shard];
     histogram.assign(query.bounds.size() + 1, 0);  // last slot: total users
-    for (uint32_t count : counts) {
+    for (size_t local = 0; local < counts.size(); ++local) {
+      const uint32_t count = counts[local];
       if (count == 0) continue;
       const int bucket = BucketOf(query.bounds, count);
       if (bucket >= 0) ++histogram[bucket];
       ++histogram.back();
+      if (context.drilling() && bucket == static_cast<int>(spec.users.bucket)) {
+        context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
+      }
     }
     return Status::Ok();
   });

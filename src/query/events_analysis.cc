@@ -112,6 +112,26 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
   const bool grouped = !context.by().empty();
   const auto& by = context.by();
 
+  // The drilled cell: bucket, group key and measure.
+  int64_t drill_bucket = -1;
+  GroupKey drill_key{0, 0, 0};
+  const UserDrill& drill = spec.users;
+  if (drill.enabled) {
+    for (size_t b = 0; b < bucket_count; ++b) {
+      if (buckets.Label(b) == drill.time) drill_bucket = static_cast<int64_t>(b);
+    }
+    if (drill_bucket < 0) {
+      return Status(ErrorCode::kInvalidQuery,
+                    "users.cell.time: \"" + drill.time + "\" is not a time of the answer",
+                    "users.cell.time");
+    }
+    if (drill.measure >= measure_count) {
+      return Status(ErrorCode::kInvalidQuery, "users.cell.measure: no such measure",
+                    "users.cell.measure");
+    }
+    for (size_t b = 0; b < by.size(); ++b) drill_key[b] = by[b]->values.Intern(drill.group[b]);
+  }
+
   std::vector<ShardResult> results(context.shard_count());
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
@@ -133,6 +153,7 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
         if (measures[m].needs_uniq) last_bucket[m].assign(user_end - user_begin, -1);
       }
     }
+    std::vector<uint8_t> in_cell(drill.enabled ? user_end - user_begin : 0, 0);
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
       const DayColumns& day = *context.days()[day_idx];
@@ -192,8 +213,8 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           }
           if (!global->Matches(row, user)) continue;
           size_t group = 0;
+          GroupKey key{0, 0, 0};
           if (grouped) {
-            GroupKey key{0, 0, 0};
             for (size_t b = 0; b < by.size(); ++b) {
               if (by[b]->ref.user) {
                 key[b] = user < by[b]->user_values.size() ? by[b]->user_values[user] : 0;
@@ -214,6 +235,9 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
             if (!measure_filters[m].Matches(row, user)) continue;
             Cell& cell = cells[m];
             cell.count += 1;
+            if (drill.enabled && m == drill.measure && bucket == drill_bucket && key == drill_key) {
+              in_cell[local_user] = 1;
+            }
             if (measures[m].needs_uniq) {
               if (grouped) {
                 if (!cell.users) cell.users = std::make_unique<Roaring>();
@@ -242,6 +266,9 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           }
         }
       });
+    }
+    for (size_t local = 0; local < in_cell.size(); ++local) {
+      if (in_cell[local]) context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
     }
     return Status::Ok();
   });

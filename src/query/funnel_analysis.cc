@@ -75,6 +75,21 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     group_keys.push_back({});
   }
   const size_t group_count = group_keys.size();
+  // The drilled group: -1 = every group.
+  int64_t drill_group = -1;
+  if (spec.users.enabled && spec.users.has_group) {
+    drill_group = static_cast<int64_t>(group_count);  // matches nothing unless found
+    for (size_t g = 0; g < group_count; ++g) {
+      bool same = true;
+      for (size_t b = 0; b < by.size(); ++b) same &= by[b]->values.Json(group_keys[g][b]) == spec.users.group[b];
+      if (same) drill_group = static_cast<int64_t>(g);
+    }
+  }
+  if (spec.users.enabled && spec.users.step >= steps) {
+    return Status(ErrorCode::kInvalidQuery, "users.cell.step: the funnel has " +
+                                                std::to_string(steps) + " steps",
+                  "users.cell.step");
+  }
 
   struct ShardResult {
     std::vector<uint64_t> reached;               // [group][step]
@@ -174,6 +189,11 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       }
       if (level == 0) continue;
       const size_t group = by.empty() ? 0 : group_of_user[user_begin + local];
+      if (context.drilling() && (drill_group < 0 || static_cast<size_t>(drill_group) == group)) {
+        const size_t step = context.spec().users.step;
+        const bool in_cell = context.spec().users.lost ? level == step + 1 : level >= step + 1;
+        if (in_cell) context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
+      }
       for (size_t k = 0; k < level; ++k) ++result.reached[group * steps + k];
       for (size_t k = 1; k < level; ++k) {
         const int64_t convert = first_convert[local * steps + k];

@@ -375,6 +375,7 @@ void QueryContext::SetUsers(UserId user_limit,
   for (uint64_t s = 0; s <= shards; ++s) {
     shard_bounds_.push_back(static_cast<UserId>(1 + span * s / shards));
   }
+  drilled_.assign(shards, {});
 }
 
 uint64_t QueryContext::rows_scanned() const {

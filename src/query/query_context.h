@@ -26,7 +26,10 @@ namespace sextant::query {
 // Interns JSON renderings of property values ("\"bond\"", "12.5"); id 0 is null (absent).
 class ValueInterner {
  public:
-  ValueInterner() { json_.push_back("null"); }
+  ValueInterner() {
+    json_.push_back("null");
+    ids_.emplace("null", 0);
+  }
   uint32_t Intern(const std::string& json);
   std::string Json(uint32_t id) const;
 
@@ -132,6 +135,11 @@ class QueryContext {
   UserId shard_begin(size_t shard) const { return shard_bounds_[shard]; }
   uint64_t rows_scanned() const;
 
+  // Users of the drilled cell (spec().users), filled by the analysis, one ascending list per
+  // shard (each shard thread writes only its own list).
+  std::vector<UserId>& drilled(size_t shard) const { return drilled_[shard]; }
+  bool drilling() const { return spec_.users.enabled; }
+
   // Runs fn(shard) on one thread per shard; returns the first error.
   Status ForEachShard(const std::function<Status(size_t shard)>& fn) const;
 
@@ -181,6 +189,7 @@ class QueryContext {
   std::vector<std::shared_ptr<const DayColumns>> days_;
   UserId user_limit_ = 1;
   std::vector<UserId> shard_bounds_ = {1, 1};
+  mutable std::vector<std::vector<UserId>> drilled_ = {{}};
 
   // ID-Mapping merges: merged user → its user now; `special_` marks both sides.
   std::unordered_map<UserId, UserId> merged_into_;

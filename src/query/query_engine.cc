@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "common/json_writer.h"
+#include "common/value_codec.h"
+#include "profile/profile_store.h"
 #include "query/analyses.h"
 #include "query/query_context.h"
 
@@ -51,7 +53,7 @@ QueryEngine::QueryEngine(store::EventStore* events, state::SchemaRegistry* schem
   }
 }
 
-Result<std::string> QueryEngine::Run(const state::ProjectInfo& project, std::string_view json) {
+Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::string_view json) {
   const auto started = std::chrono::steady_clock::now();
   const TimeZone& zone = project.time_zone;
   auto parsed = ParseQuery(json, zone.DayOf(clock_->NowMs()));
@@ -148,6 +150,7 @@ Result<std::string> QueryEngine::Run(const state::ProjectInfo& project, std::str
   SEXTANT_RETURN_IF_ERROR(status);
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (spec.users.enabled) return WriteUsers(project, context, elapsed_ms);
   out.Key("meta").BeginObject();
   out.Key("rows_scanned").Uint(context.rows_scanned());
   out.Key("days_scanned").Uint(context.days().size());
@@ -158,7 +161,114 @@ Result<std::string> QueryEngine::Run(const state::ProjectInfo& project, std::str
   out.Key("elapsed_ms").Double(elapsed_ms);
   out.EndObject();
   out.EndObject();
-  return out.Take();
+  return QueryAnswer{out.Take()};
+}
+
+Result<QueryAnswer> QueryEngine::WriteUsers(const state::ProjectInfo& project,
+                                            const QueryContext& context, double elapsed_ms) {
+  const UserDrill& drill = context.spec().users;
+  size_t total = 0;
+  for (size_t shard = 0; shard < context.shard_count(); ++shard) total += context.drilled(shard).size();
+  // Shards are ascending id ranges, so their lists concatenate in id order.
+  std::vector<UserId> page;
+  size_t index = 0;
+  for (size_t shard = 0; shard < context.shard_count() && page.size() < drill.limit; ++shard) {
+    for (UserId user : context.drilled(shard)) {
+      if (index++ < drill.offset) continue;
+      page.push_back(user);
+      if (page.size() == drill.limit) break;
+    }
+  }
+  profile::ProfileStore profiles(kv_);
+  struct Person {
+    UserId user;
+    std::string distinct_id;
+    std::vector<const Value*> columns;
+    PropertyMap profile;
+  };
+  std::vector<Person> people;
+  people.reserve(page.size());
+  for (UserId user : page) {
+    Person& person = people.emplace_back();
+    person.user = user;
+    auto identities = identities_->IdentitiesOf(project.id, user);
+    if (!identities.ok()) return identities.status();
+    // The login id when there is one, else the first id the person was seen with.
+    for (const Identity& identity : *identities) {
+      if (identity.key == "$identity_login_id") person.distinct_id = identity.value;
+    }
+    if (person.distinct_id.empty() && !identities->empty()) {
+      person.distinct_id = identities->front().value;
+    }
+    auto profile = profiles.GetProfile(project.id, user);
+    if (profile.ok()) {
+      person.profile = std::move(*profile);
+    } else if (profile.status().code() != ErrorCode::kNotFound) {
+      return profile.status();
+    }
+  }
+  auto column_value = [](const Person& person, const std::string& name) -> const Value* {
+    for (const auto& [key, value] : person.profile) {
+      if (key == name) return &value;
+    }
+    return nullptr;
+  };
+  if (drill.csv) {
+    auto csv_field = [](std::string text) {
+      if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+      std::string quoted = "\"";
+      for (char c : text) {
+        if (c == '"') quoted += '"';
+        quoted += c;
+      }
+      return quoted + "\"";
+    };
+    std::string csv = "user_id,distinct_id";
+    for (const std::string& name : drill.columns) csv += "," + csv_field(name);
+    csv += "\n";
+    for (const Person& person : people) {
+      csv += std::to_string(person.user) + "," + csv_field(person.distinct_id);
+      for (const std::string& name : drill.columns) {
+        csv += ",";
+        const Value* value = column_value(person, name);
+        if (value == nullptr) continue;
+        std::string json = QueryContext::ValueJson(*value, project.time_zone);
+        // Strings without their JSON quotes; other values as JSON.
+        if (value->type() == ValueType::kString) json = value->str();
+        csv += csv_field(json);
+      }
+      csv += "\n";
+    }
+    return QueryAnswer{std::move(csv), "text/csv; charset=utf-8"};
+  }
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("total").Uint(total);
+  out.Key("offset").Uint(drill.offset);
+  out.Key("limit").Uint(drill.limit);
+  out.Key("users").BeginArray();
+  for (const Person& person : people) {
+    out.BeginObject();
+    out.Key("user_id").Uint(person.user);
+    out.Key("distinct_id").String(person.distinct_id);
+    for (const std::string& name : drill.columns) {
+      out.Key("user." + name);
+      const Value* value = column_value(person, name);
+      if (value == nullptr) {
+        out.Null();
+      } else {
+        out.PropertyValue(*value, project.time_zone);
+      }
+    }
+    out.EndObject();
+  }
+  out.EndArray();
+  out.Key("meta").BeginObject();
+  out.Key("rows_scanned").Uint(context.rows_scanned());
+  out.Key("elapsed_ms").Double(elapsed_ms);
+  out.EndObject();
+  out.EndObject();
+  return QueryAnswer{out.Take()};
 }
 
 }  // namespace sextant::query

@@ -23,6 +23,7 @@
 #include "common/status.h"
 #include "identity/identity_store.h"
 #include "query/day_columns.h"
+#include "query/query_context.h"
 #include "query/query_spec.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
@@ -42,15 +43,21 @@ struct QueryEngineOptions {
   TimeZone store_time_zone;
 };
 
+struct QueryAnswer {
+  std::string body;
+  std::string content_type = "application/json";
+};
+
 class QueryEngine {
  public:
   QueryEngine(store::EventStore* events, state::SchemaRegistry* schemas,
               identity::IdentityStore* identities, state::KvStore* kv, Clock* clock,
               QueryEngineOptions options);
 
-  // Runs the query `json` on `project` and returns the answer as JSON. Errors:
-  // kBadJson / kInvalidQuery (with the field), kQueryTooLarge, store errors.
-  Result<std::string> Run(const state::ProjectInfo& project, std::string_view json);
+  // Runs the query `json` on `project` and returns the answer: JSON, or with "users" the page
+  // of people behind the named cell (JSON or CSV). Errors: kBadJson / kInvalidQuery (with the
+  // field), kQueryTooLarge, store errors.
+  Result<QueryAnswer> Run(const state::ProjectInfo& project, std::string_view json);
 
   // Drops cached day columns (tests, benchmarks of cold runs).
   void ClearCache() { cache_.Clear(); }
@@ -63,6 +70,10 @@ class QueryEngine {
   Clock* clock_;
   QueryEngineOptions options_;
   DayColumnsCache cache_;
+
+  // The requested page of drilled users with their distinct id and profile columns.
+  Result<QueryAnswer> WriteUsers(const state::ProjectInfo& project, const QueryContext& context,
+                                 double elapsed_ms);
 };
 
 }  // namespace sextant::query

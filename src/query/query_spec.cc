@@ -487,6 +487,77 @@ Status ParsePaths(const element& root, QuerySpec* spec) {
   return Status::Ok();
 }
 
+Status ParseUserDrill(const element& root, QuerySpec* spec) {
+  auto value = Member(root, "users");
+  if (!value) return Status::Ok();
+  if (!value->is_object()) return Invalid("users", "must be an object");
+  UserDrill& drill = spec->users;
+  drill.enabled = true;
+  if (spec->type == QueryType::kInterval || spec->type == QueryType::kPaths) {
+    return Invalid("users", "interval and paths answers have no per-person cells");
+  }
+  auto cell = Member(*value, "cell");
+  if (!cell || !cell->is_object()) return Invalid("users.cell", "required (an object)");
+  auto integer = [&](std::string_view key, size_t* out, int64_t max) -> Status {
+    auto number = GetInteger(*cell, key, "users.cell", 0, 0, max);
+    if (!number.ok()) return number.status();
+    *out = static_cast<size_t>(*number);
+    return Status::Ok();
+  };
+  auto time = GetString(*cell, "time", "users.cell", spec->type == QueryType::kEvents);
+  if (!time.ok()) return time.status();
+  drill.time = *time;
+  SEXTANT_RETURN_IF_ERROR(integer("measure", &drill.measure, 63));
+  SEXTANT_RETURN_IF_ERROR(integer("step", &drill.step, 31));
+  SEXTANT_RETURN_IF_ERROR(integer("period", &drill.period, 365));
+  SEXTANT_RETURN_IF_ERROR(integer("bucket", &drill.bucket, 999));
+  auto cohort = GetString(*cell, "cohort", "users.cell", spec->type == QueryType::kRetention);
+  if (!cohort.ok()) return cohort.status();
+  drill.cohort = *cohort;
+  if (auto lost = Member(*cell, "lost")) {
+    if (lost->get_bool().get(drill.lost) != simdjson::SUCCESS) {
+      return Invalid("users.cell.lost", "must be true or false");
+    }
+  }
+  if (auto group = Member(*cell, "group")) {
+    simdjson::dom::array array;
+    if (group->get_array().get(array) != simdjson::SUCCESS || array.size() != spec->by.size()) {
+      return Invalid("users.cell.group", "must be an array with one value per `by` property");
+    }
+    drill.has_group = true;
+    for (element item : array) drill.group.push_back(simdjson::minify(item));
+  } else if (!spec->by.empty() && spec->type == QueryType::kEvents) {
+    return Invalid("users.cell.group", "required when the query has `by`");
+  }
+  auto offset = GetInteger(*value, "offset", "users", 0, 0, INT64_MAX / 2);
+  if (!offset.ok()) return offset.status();
+  drill.offset = static_cast<size_t>(*offset);
+  auto limit = GetInteger(*value, "limit", "users", 100, 1, 1'000'000);
+  if (!limit.ok()) return limit.status();
+  drill.limit = static_cast<size_t>(*limit);
+  auto format = GetString(*value, "format", "users", false);
+  if (!format.ok()) return format.status();
+  if (!format->empty() && *format != "json" && *format != "csv") {
+    return Invalid("users.format", "must be json or csv");
+  }
+  drill.csv = *format == "csv";
+  if (auto columns = Member(*value, "columns")) {
+    simdjson::dom::array array;
+    if (columns->get_array().get(array) != simdjson::SUCCESS) {
+      return Invalid("users.columns", "must be an array of profile property names");
+    }
+    for (element item : array) {
+      std::string_view name;
+      if (item.get_string().get(name) != simdjson::SUCCESS || name.empty()) {
+        return Invalid("users.columns", "must be an array of profile property names");
+      }
+      if (name.starts_with("user.")) name.remove_prefix(5);
+      drill.columns.emplace_back(name);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::optional<int32_t> ParseDate(std::string_view text) {
@@ -566,6 +637,7 @@ Result<QuerySpec> ParseQuery(std::string_view json, int32_t today) {
     case QueryType::kPaths: status = ParsePaths(root, &spec); break;
   }
   if (!status.ok()) return status;
+  SEXTANT_RETURN_IF_ERROR(ParseUserDrill(root, &spec));
   return spec;
 }
 

@@ -120,6 +120,25 @@ struct PathsQuery {
 
 enum class QueryType { kEvents, kFunnel, kRetention, kDistribution, kInterval, kPaths };
 
+// "users": drill into the people behind one number of the answer (docs/query.md, "Users
+// behind a number"). The cell fields used depend on the query type.
+struct UserDrill {
+  bool enabled = false;
+  std::string time;                // events: the row's time label
+  bool has_group = false;
+  std::vector<std::string> group;  // values of the `by` columns, as minified JSON
+  size_t measure = 0;              // events: measure index
+  size_t step = 0;                 // funnel: step index (0-based)
+  bool lost = false;               // funnel: reached `step` but not the next one
+  std::string cohort;              // retention: cohort period label
+  size_t period = 0;               // retention: k of retained[k]
+  size_t bucket = 0;               // distribution: bucket index
+  size_t offset = 0;
+  size_t limit = 100;
+  bool csv = false;
+  std::vector<std::string> columns;  // profile properties to add ("user.<name>" or "<name>")
+};
+
 struct QuerySpec {
   QueryType type = QueryType::kEvents;
   DayRange range;
@@ -131,6 +150,7 @@ struct QuerySpec {
   DistributionQuery distribution;
   IntervalQuery interval;
   PathsQuery paths;
+  UserDrill users;
 };
 
 // Parses a query. `today` is the current day in the project's time zone (for "last").

@@ -62,6 +62,33 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   }
   const size_t group_count = group_keys.size();
   const size_t width = static_cast<size_t>(query.periods) + 1;
+  // The drilled cell: cohort index and group (-1 = every group).
+  size_t drill_cohort = cohort_count;
+  int64_t drill_group = -1;
+  if (spec.users.enabled) {
+    for (size_t c = 0; c < cohort_count; ++c) {
+      if (cohorts.Label(c) == spec.users.cohort) drill_cohort = c;
+    }
+    if (drill_cohort == cohort_count) {
+      return Status(ErrorCode::kInvalidQuery,
+                    "users.cell.cohort: \"" + spec.users.cohort + "\" is not a cohort of the range",
+                    "users.cell.cohort");
+    }
+    if (spec.users.period >= width) {
+      return Status(ErrorCode::kInvalidQuery, "users.cell.period: beyond `periods`",
+                    "users.cell.period");
+    }
+    if (spec.users.has_group) {
+      drill_group = static_cast<int64_t>(group_count);
+      for (size_t g = 0; g < group_count; ++g) {
+        bool same = true;
+        for (size_t b = 0; b < by.size(); ++b) {
+          same &= by[b]->values.Json(group_keys[g][b]) == spec.users.group[b];
+        }
+        if (same) drill_group = static_cast<int64_t>(g);
+      }
+    }
+  }
 
   // Period of an instant relative to the first cohort: by day, Monday week or month.
   auto period_of = [&](int64_t time) -> int64_t {
@@ -133,6 +160,11 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
       const uint64_t* initial = &initial_bits[local * words];
       const uint64_t* returned = &return_bits[local * words];
       const size_t group = by.empty() ? 0 : group_of_user[user_begin + local];
+      if (context.drilling() && (drill_group < 0 || static_cast<size_t>(drill_group) == group) &&
+          test(initial, drill_cohort) &&
+          (spec.users.period == 0 || test(returned, drill_cohort + spec.users.period))) {
+        context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
+      }
       for (size_t w = 0; w < words; ++w) {
         for (uint64_t bits = initial[w]; bits != 0; bits &= bits - 1) {
           const size_t cohort = w * 64 + static_cast<size_t>(std::countr_zero(bits));

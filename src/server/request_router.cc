@@ -489,10 +489,13 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
                     respond = std::move(respond)]() mutable {
       auto answer = app_->queries().Run(*project, request_copy.body());
       if (!answer.ok()) return respond(Error(request_copy, answer.status()));
-      respond(Json(request_copy, 200, std::move(*answer)));
+      respond(MakeResponse(request_copy, http::status::ok, answer->content_type,
+                           std::move(answer->body)));
     });
     return;
   }
+  if (parts.size() >= 3 && (parts[2] == "metrics" || parts[2] == "dashboards"))
+    return HandleCatalog(request, project, parts, std::move(respond));
   if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
 
   if (parts.size() == 3 && parts[2] == "schema") {
@@ -648,6 +651,151 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     return respond(Json(request, 200, R"({"events":[]})"));
   }
   not_found();
+}
+
+void RequestRouter::HandleCatalog(HttpRequest& request,
+                                  std::shared_ptr<const state::ProjectInfo> project,
+                                  const std::vector<std::string>& parts, Responder respond) {
+  // parts: projects, {p}, metrics|dashboards [, {id} [, run]].
+  const bool metrics = parts[2] == "metrics";
+  const std::string kind = metrics ? "metric" : "dashboard";
+  catalog::CatalogStore& store = app_->catalog();
+  const http::verb method = request.method();
+  auto fail = [&](const Status& status) { respond(Error(request, status)); };
+  auto wrong_method = [&](const std::string& allowed) {
+    fail(Status(ErrorCode::kMethodNotAllowed, "use " + allowed));
+  };
+  // The inner object of an error answer, for one result of a dashboard run.
+  auto write_error = [](JsonWriter& writer, const Status& status) {
+    writer.BeginObject();
+    writer.Key("code").Int(static_cast<int>(status.code()));
+    writer.Key("name").String(ErrorCodeName(status.code()));
+    writer.Key("message").String(status.message());
+    if (!status.field().empty()) writer.Key("field").String(status.field());
+    writer.EndObject();
+  };
+
+  if (parts.size() == 3) {
+    if (method == http::verb::get) {
+      JsonWriter writer;
+      writer.BeginObject().Key(parts[2]).BeginArray();
+      if (metrics) {
+        auto list = store.ListMetrics(project->id);
+        if (!list.ok()) return fail(list.status());
+        for (const catalog::Metric& metric : *list) catalog::WriteJson(metric, &writer);
+      } else {
+        auto list = store.ListDashboards(project->id);
+        if (!list.ok()) return fail(list.status());
+        for (const catalog::Dashboard& dashboard : *list) catalog::WriteJson(dashboard, &writer);
+      }
+      writer.EndArray().EndObject();
+      return respond(Json(request, 200, writer.Take()));
+    }
+    if (method != http::verb::post) return wrong_method("GET or POST");
+    if (metrics) {
+      auto created = store.CreateMetric(*project, request.body());
+      if (!created.ok()) return fail(created.status());
+      return respond(Json(request, 201, catalog::ToJson(*created)));
+    }
+    auto created = store.CreateDashboard(project->id, request.body());
+    if (!created.ok()) return fail(created.status());
+    return respond(Json(request, 201, catalog::ToJson(*created)));
+  }
+
+  // Ids are 1..2^32-1; anything else names nothing.
+  const std::string& id_text = parts[3];
+  uint32_t id = 0;
+  auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (ec != std::errc() || end != id_text.data() + id_text.size() || id == 0) {
+    return fail(Status(ErrorCode::kNotFound,
+                       "no " + kind + " with id " + id_text.substr(0, 40) +
+                           " (ids are positive integers)"));
+  }
+
+  if (parts.size() == 4) {
+    if (method == http::verb::get) {
+      if (metrics) {
+        auto metric = store.GetMetric(project->id, id);
+        if (!metric.ok()) return fail(metric.status());
+        return respond(Json(request, 200, catalog::ToJson(*metric)));
+      }
+      auto dashboard = store.GetDashboard(project->id, id);
+      if (!dashboard.ok()) return fail(dashboard.status());
+      return respond(Json(request, 200, catalog::ToJson(*dashboard)));
+    }
+    if (method == http::verb::put) {
+      if (metrics) {
+        auto metric = store.ReplaceMetric(*project, id, request.body());
+        if (!metric.ok()) return fail(metric.status());
+        return respond(Json(request, 200, catalog::ToJson(*metric)));
+      }
+      auto dashboard = store.ReplaceDashboard(project->id, id, request.body());
+      if (!dashboard.ok()) return fail(dashboard.status());
+      return respond(Json(request, 200, catalog::ToJson(*dashboard)));
+    }
+    if (method == http::verb::delete_) {
+      Status deleted = metrics ? store.DeleteMetric(project->id, id)
+                               : store.DeleteDashboard(project->id, id);
+      if (!deleted.ok()) return fail(deleted);
+      return respond(MakeResponse(request, http::status::no_content, "application/json", ""));
+    }
+    return wrong_method("GET, PUT or DELETE");
+  }
+
+  if (parts.size() != 5 || parts[4] != "run") {
+    return fail(Status(ErrorCode::kNotFound, "no such endpoint under " + parts[2]));
+  }
+  if (metrics) {
+    if (method != http::verb::post) return wrong_method("POST");
+    auto metric = store.GetMetric(project->id, id);
+    if (!metric.ok()) return fail(metric.status());
+    // The saved query runs on the query pool, exactly as POST /query would run it.
+    app_->RunQuery([this, request_copy = HttpRequest(request.base()), project,
+                    query = std::move(metric->query), respond = std::move(respond)]() mutable {
+      auto answer = app_->queries().Run(*project, query);
+      if (!answer.ok()) return respond(Error(request_copy, catalog::InMetricQuery(answer.status())));
+      respond(MakeResponse(request_copy, http::status::ok, answer->content_type,
+                           std::move(answer->body)));
+    });
+    return;
+  }
+  if (method != http::verb::get) return wrong_method("GET");
+  auto dashboard = store.GetDashboard(project->id, id);
+  if (!dashboard.ok()) return fail(dashboard.status());
+  // One job runs the dashboard's metrics in order: a dashboard takes one slot of the query
+  // pool, and a failing metric gives its own error without failing the others.
+  app_->RunQuery([this, request_copy = HttpRequest(request.base()), project,
+                  dashboard = std::move(*dashboard), write_error,
+                  respond = std::move(respond)]() mutable {
+    JsonWriter writer;
+    writer.BeginObject().Key("dashboard");
+    catalog::WriteJson(dashboard, &writer);
+    writer.Key("results").BeginArray();
+    for (const catalog::DashboardItem& item : dashboard.items) {
+      writer.BeginObject().Key("metric_id").Uint(item.metric_id);
+      auto metric = app_->catalog().GetMetric(project->id, item.metric_id);
+      Status status = metric.status();
+      if (metric.ok()) {
+        auto answer = app_->queries().Run(*project, metric->query);
+        status = catalog::InMetricQuery(answer.status());
+        if (answer.ok() && !answer->content_type.starts_with("application/json")) {
+          status = Status(ErrorCode::kInvalidQuery,
+                          "the metric's query answers " + answer->content_type +
+                              ", not JSON; run it with POST /metrics/{id}/run",
+                          "query");
+        } else if (answer.ok()) {
+          writer.Key("answer").Raw(answer->body);
+        }
+      }
+      if (!status.ok()) {
+        writer.Key("error");
+        write_error(writer, status);
+      }
+      writer.EndObject();
+    }
+    writer.EndArray().EndObject();
+    respond(Json(request_copy, 200, writer.Take()));
+  });
 }
 
 std::string RequestRouter::Metrics() const {
