@@ -49,5 +49,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out);
 Status RunDistribution(QueryContext& context, JsonWriter* out);
 Status RunInterval(QueryContext& context, JsonWriter* out);
 Status RunPaths(QueryContext& context, JsonWriter* out);
+Status RunAttribution(QueryContext& context, JsonWriter* out);
+Status RunStages(QueryContext& context, JsonWriter* out);
 
 }  // namespace sextant::query

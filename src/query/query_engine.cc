@@ -32,6 +32,8 @@ size_t StateBytesPerUser(const QuerySpec& spec, size_t cohort_count) {
     case QueryType::kDistribution: return 8;
     case QueryType::kInterval: return 9;
     case QueryType::kPaths: return static_cast<size_t>(spec.paths.depth) * 4 + 8 + 2;
+    case QueryType::kAttribution: return 24;
+    case QueryType::kStages: return 2;
   }
   return 0;
 }
@@ -67,6 +69,7 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
       spec.type == QueryType::kRetention ? spec.retention.unit : TimeUnit::kDay, spec.range, zone);
   if (spec.type == QueryType::kFunnel) read_end += spec.funnel.window_ms;
   if (spec.type == QueryType::kInterval) read_end += spec.interval.window_ms;
+  if (spec.type == QueryType::kAttribution) read_start -= spec.attribution.window_ms;
   if (spec.type == QueryType::kRetention) {
     // Returns are read up to the end of the last cohort's last period.
     const int32_t last_cohort_end = [&] {
@@ -84,8 +87,9 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
   }
   int32_t first_store_day = options_.store_time_zone.DayOf(read_start);
   const int32_t last_store_day = options_.store_time_zone.DayOf(read_end);
-  if (spec.type == QueryType::kRetention && spec.retention.first_time) {
-    // "First time ever" needs every earlier day.
+  if ((spec.type == QueryType::kRetention && spec.retention.first_time) ||
+      spec.type == QueryType::kStages) {
+    // "First time ever" and stages reached need every earlier day.
     auto days = events_->DayRange(project.id);
     if (days) first_store_day = std::min(first_store_day, days->first);
   }
@@ -146,6 +150,8 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
     case QueryType::kDistribution: status = RunDistribution(context, &out); break;
     case QueryType::kInterval: status = RunInterval(context, &out); break;
     case QueryType::kPaths: status = RunPaths(context, &out); break;
+    case QueryType::kAttribution: status = RunAttribution(context, &out); break;
+    case QueryType::kStages: status = RunStages(context, &out); break;
   }
   SEXTANT_RETURN_IF_ERROR(status);
   const double elapsed_ms =

@@ -487,14 +487,99 @@ Status ParsePaths(const element& root, QuerySpec* spec) {
   return Status::Ok();
 }
 
+Status ParseAttribution(const element& root, QuerySpec* spec) {
+  AttributionQuery& query = spec->attribution;
+  auto conversion = Member(root, "conversion");
+  if (!conversion) return Invalid("conversion", "required");
+  auto step = ParseStep(*conversion, "conversion");
+  if (!step.ok()) return step.status();
+  query.conversion = std::move(*step);
+  auto touches = Member(root, "touches");
+  simdjson::dom::array array;
+  if (!touches || touches->get_array().get(array) != simdjson::SUCCESS || array.size() == 0 ||
+      array.size() > 32) {
+    return Invalid("touches", "must be an array of 1 to 32 steps");
+  }
+  size_t index = 0;
+  for (element item : array) {
+    auto touch = ParseStep(item, "touches[" + std::to_string(index++) + "]");
+    if (!touch.ok()) return touch.status();
+    query.touches.push_back(std::move(*touch));
+  }
+  for (auto [key, target] : {std::pair<std::string_view, std::string*>{"touch_property", &query.touch_property},
+                             {"value_property", &query.value_property}}) {
+    auto text = GetString(root, key, "", false);
+    if (!text.ok()) return text.status();
+    *target = *text;
+    if (target->starts_with("event.")) target->erase(0, 6);
+  }
+  auto window = GetInteger(root, "window_seconds", "", 7 * 86400, 1, 366LL * 86400);
+  if (!window.ok()) return window.status();
+  query.window_ms = *window * 1000;
+  auto half_life = GetInteger(root, "half_life_seconds", "", 7 * 86400, 1, 366LL * 86400);
+  if (!half_life.ok()) return half_life.status();
+  query.half_life_ms = *half_life * 1000;
+  auto model = GetString(root, "model", "", false);
+  if (!model.ok()) return model.status();
+  static const std::pair<std::string_view, AttributionModel> kModels[] = {
+      {"first", AttributionModel::kFirst},       {"last", AttributionModel::kLast},
+      {"linear", AttributionModel::kLinear},     {"position", AttributionModel::kPosition},
+      {"time_decay", AttributionModel::kTimeDecay},
+  };
+  if (!model->empty()) {
+    bool found = false;
+    for (const auto& [name, value] : kModels) {
+      if (name == *model) {
+        query.model = value;
+        found = true;
+      }
+    }
+    if (!found) return Invalid("model", "must be first, last, linear, position or time_decay");
+  }
+  return Status::Ok();
+}
+
+Status ParseStages(const element& root, QuerySpec* spec) {
+  auto stages = Member(root, "stages");
+  simdjson::dom::array array;
+  if (!stages || stages->get_array().get(array) != simdjson::SUCCESS || array.size() < 2 ||
+      array.size() > 32) {
+    return Invalid("stages", "must be an array of 2 to 32 stages");
+  }
+  size_t index = 0;
+  for (element item : array) {
+    const std::string path = "stages[" + std::to_string(index++) + "]";
+    if (!item.is_object()) return Invalid(path, "must be an object");
+    StagesQuery::Stage stage;
+    auto name = GetString(item, "name", path, true);
+    if (!name.ok()) return name.status();
+    stage.name = *name;
+    auto events = Member(item, "events");
+    simdjson::dom::array list;
+    if (!events || events->get_array().get(list) != simdjson::SUCCESS || list.size() == 0) {
+      return Invalid(path + ".events", "must be a non-empty array of steps");
+    }
+    size_t event_index = 0;
+    for (element event : list) {
+      auto step = ParseStep(event, path + ".events[" + std::to_string(event_index++) + "]");
+      if (!step.ok()) return step.status();
+      stage.events.push_back(std::move(*step));
+    }
+    spec->stages.stages.push_back(std::move(stage));
+  }
+  return Status::Ok();
+}
+
 Status ParseUserDrill(const element& root, QuerySpec* spec) {
   auto value = Member(root, "users");
   if (!value) return Status::Ok();
   if (!value->is_object()) return Invalid("users", "must be an object");
   UserDrill& drill = spec->users;
   drill.enabled = true;
-  if (spec->type == QueryType::kInterval || spec->type == QueryType::kPaths) {
-    return Invalid("users", "interval and paths answers have no per-person cells");
+  if (spec->type == QueryType::kInterval || spec->type == QueryType::kPaths ||
+      spec->type == QueryType::kAttribution || spec->type == QueryType::kStages) {
+    return Invalid("users", "interval, paths, attribution and stages answers have no "
+                            "per-person cells");
   }
   auto cell = Member(*value, "cell");
   if (!cell || !cell->is_object()) return Invalid("users.cell", "required (an object)");
@@ -601,9 +686,13 @@ Result<QuerySpec> ParseQuery(std::string_view json, int32_t today) {
     spec.type = QueryType::kInterval;
   } else if (*type == "paths") {
     spec.type = QueryType::kPaths;
+  } else if (*type == "attribution") {
+    spec.type = QueryType::kAttribution;
+  } else if (*type == "stages") {
+    spec.type = QueryType::kStages;
   } else {
     return Invalid("type", "unknown query type \"" + *type +
-                               "\" (events, funnel, retention, distribution, interval, paths)");
+                               "\" (events, funnel, retention, distribution, interval, paths, attribution, stages)");
   }
   auto range = ParseRange(root, today);
   if (!range.ok()) return range.status();
@@ -635,6 +724,8 @@ Result<QuerySpec> ParseQuery(std::string_view json, int32_t today) {
     case QueryType::kDistribution: status = ParseDistribution(root, &spec); break;
     case QueryType::kInterval: status = ParseInterval(root, &spec); break;
     case QueryType::kPaths: status = ParsePaths(root, &spec); break;
+    case QueryType::kAttribution: status = ParseAttribution(root, &spec); break;
+    case QueryType::kStages: status = ParseStages(root, &spec); break;
   }
   if (!status.ok()) return status;
   SEXTANT_RETURN_IF_ERROR(ParseUserDrill(root, &spec));

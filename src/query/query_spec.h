@@ -118,7 +118,31 @@ struct PathsQuery {
   size_t top = 20;
 };
 
-enum class QueryType { kEvents, kFunnel, kRetention, kDistribution, kInterval, kPaths };
+enum class AttributionModel { kFirst, kLast, kLinear, kPosition, kTimeDecay };
+
+// Conversions credited to the touches before them.
+struct AttributionQuery {
+  FunnelStep conversion;
+  std::vector<FunnelStep> touches;
+  std::string touch_property;     // event property that tells touches apart (e.g. strategy_id)
+  std::string value_property;     // NUMBER property of the conversion to credit (optional)
+  int64_t window_ms = 7LL * 86'400'000;
+  AttributionModel model = AttributionModel::kLast;
+  int64_t half_life_ms = 7LL * 86'400'000;  // time decay
+};
+
+// A journey stage map: ordered stages, each reached by its events.
+struct StagesQuery {
+  struct Stage {
+    std::string name;
+    std::vector<FunnelStep> events;  // any of them reaches the stage
+  };
+  std::vector<Stage> stages;
+};
+
+enum class QueryType {
+  kEvents, kFunnel, kRetention, kDistribution, kInterval, kPaths, kAttribution, kStages,
+};
 
 // "users": drill into the people behind one number of the answer (docs/query.md, "Users
 // behind a number"). The cell fields used depend on the query type.
@@ -150,6 +174,8 @@ struct QuerySpec {
   DistributionQuery distribution;
   IntervalQuery interval;
   PathsQuery paths;
+  AttributionQuery attribution;
+  StagesQuery stages;
   UserDrill users;
 };
 
