@@ -89,6 +89,7 @@ Status Application::Start() {
   query_options.cache_budget_bytes = options_.query_cache_bytes;
   queries_ = std::make_unique<query::QueryEngine>(events_.get(), schemas_.get(), identities_.get(),
                                                   kv_.get(), clock_, query_options);
+  catalog_ = std::make_unique<catalog::CatalogStore>(kv_.get(), clock_);
   query_pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options_.concurrent_queries)));
 

@@ -15,6 +15,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "catalog/catalog_store.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -75,6 +76,7 @@ class Application {
   store::EventStore& events() { return *events_; }
   ingest::IngestPipeline& pipeline() { return *pipeline_; }
   query::QueryEngine& queries() { return *queries_; }
+  catalog::CatalogStore& catalog() { return *catalog_; }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
   void RunQuery(std::function<void()> job);
   state::KvStore& kv() { return *kv_; }
@@ -99,6 +101,7 @@ class Application {
   std::unique_ptr<store::EventStore> events_;
   std::unique_ptr<ingest::IngestPipeline> pipeline_;
   std::unique_ptr<query::QueryEngine> queries_;
+  std::unique_ptr<catalog::CatalogStore> catalog_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;
   std::unique_ptr<HttpServer> http_;

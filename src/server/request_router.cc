@@ -737,7 +737,7 @@ void RequestRouter::HandleCatalog(HttpRequest& request,
       Status deleted = metrics ? store.DeleteMetric(project->id, id)
                                : store.DeleteDashboard(project->id, id);
       if (!deleted.ok()) return fail(deleted);
-      return respond(MakeResponse(request, http::status::no_content, "application/json", ""));
+      return respond(MakeResponse(request, http::status::no_content, "", ""));
     }
     return wrong_method("GET, PUT or DELETE");
   }
@@ -753,7 +753,9 @@ void RequestRouter::HandleCatalog(HttpRequest& request,
     app_->RunQuery([this, request_copy = HttpRequest(request.base()), project,
                     query = std::move(metric->query), respond = std::move(respond)]() mutable {
       auto answer = app_->queries().Run(*project, query);
-      if (!answer.ok()) return respond(Error(request_copy, catalog::InMetricQuery(answer.status())));
+      if (!answer.ok()) {
+        return respond(Error(request_copy, catalog::InMetricQuery(answer.status())));
+      }
       respond(MakeResponse(request_copy, http::status::ok, answer->content_type,
                            std::move(answer->body)));
     });

@@ -5,9 +5,12 @@
 // Thread-safety: thread-safe; Handle() is called from every I/O thread.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "server/http_server.h"
+#include "state/project_registry.h"
 
 namespace sextant::server {
 
@@ -27,6 +30,9 @@ class RequestRouter {
                  std::string_view query, Responder respond);
   void HandleRecords(HttpRequest& request, const RequestInfo& info, const std::string& project,
                      Responder respond);
+  // /api/v1/projects/{p}/metrics[/{id}[/run]] and /dashboards[/{id}[/run]] (docs/query.md).
+  void HandleCatalog(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
+                     const std::vector<std::string>& parts, Responder respond);
   std::string Metrics() const;
 
   Application* app_;
