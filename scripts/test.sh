@@ -2,13 +2,14 @@
 # Runs every test:
 #   1. optimised build (warnings are errors): unit tests with ctest (including fuzz-corpus
 #      replays), then the black-box and end-to-end suites (real binary, real SDKs, real headless
-#      Chromium) with Node's test runner;
+#      Chromium) and the differential test of the analysis engine against ClickHouse 18.16
+#      (tests/differential/) with Node's test runner;
 #   2. the same unit tests and suites once more on an AddressSanitizer + UndefinedBehaviorSanitizer
 #      build (any report aborts the test that hit it). SEXTANT_SKIP_SANITIZERS=1 skips this stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh --with-browser
+scripts/install-deps.sh --all   # --all: Chromium and clickhouse-server for the test suites
 jobs=$(nproc)
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_WERROR=ON >/dev/null

@@ -43,6 +43,16 @@ class TimeBuckets {
   size_t count_ = 1;
 };
 
+// "$any" in a step, initial / return, anchor, touch or conversion matches every event.
+inline constexpr EventId kAnyEvent = UINT32_MAX;
+// The event id of `name` (kAnyEvent for "$any"; 0 if never seen, which matches nothing).
+inline EventId ResolveEvent(const state::ProjectSchema& schema, const std::string& name) {
+  return name == "$any" ? kAnyEvent : schema.FindEvent(name);
+}
+inline bool EventMatches(EventId wanted, EventId event) {
+  return wanted == kAnyEvent || (wanted != 0 && wanted == event);
+}
+
 Status RunEvents(QueryContext& context, JsonWriter* out);
 Status RunFunnel(QueryContext& context, JsonWriter* out);
 Status RunRetention(QueryContext& context, JsonWriter* out);

@@ -53,7 +53,7 @@ Status RunDistribution(QueryContext& context, JsonWriter* out) {
   auto event_filter = context.Compile(query.event.filter, "event");
   if (!event_filter.ok()) return event_filter.status();
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
-  const EventId event = context.schema().FindEvent(query.event.event);
+  const EventId event = ResolveEvent(context.schema(), query.event.event);
   const TimeBuckets range(TimeUnit::kDay, spec.range, context.zone());
 
   std::vector<std::vector<uint64_t>> results(context.shard_count());
@@ -75,7 +75,7 @@ Status RunDistribution(QueryContext& context, JsonWriter* out) {
         const size_t local = user - user_begin;
         for (size_t i = 0; i < rows.size(); ++i) {
           const uint32_t row = rows[i];
-          if (events[row] != event) continue;
+          if (!EventMatches(event, events[row])) continue;
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time < range.range_start_ms() || time > range.range_end_ms()) continue;
           if (!global->Matches(row, user) || !step->Matches(row, user)) continue;
@@ -125,8 +125,8 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
   auto to_filter = context.Compile(query.to_event.filter, "to_event");
   if (!to_filter.ok()) return to_filter.status();
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
-  const EventId from_event = context.schema().FindEvent(query.from_event.event);
-  const EventId to_event = context.schema().FindEvent(query.to_event.event);
+  const EventId from_event = ResolveEvent(context.schema(), query.from_event.event);
+  const EventId to_event = ResolveEvent(context.schema(), query.to_event.event);
   const TimeBuckets range(TimeUnit::kDay, spec.range, context.zone());
 
   struct ShardResult {
@@ -157,11 +157,13 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
         for (size_t i = 0; i < rows.size(); ++i) {
           const uint32_t row = rows[i];
           const EventId event = events[row];
-          if ((event != from_event && event != to_event) || event == 0) continue;
+          const bool is_from = EventMatches(from_event, event);
+          const bool is_to = EventMatches(to_event, event);
+          if (!is_from && !is_to) continue;
           if (!global->Matches(row, user)) continue;
           const int64_t time = day.day_start_ms() + offsets[row];
           // B first: an event that is both A and B closes the pending interval, then opens one.
-          if (event == to_event && pending[local] >= 0 && bound_to->Matches(row, user)) {
+          if (is_to && pending[local] >= 0 && bound_to->Matches(row, user)) {
             const int64_t interval = time - pending[local];
             if (interval <= query.window_ms) {
               result.intervals.push_back(interval);
@@ -172,7 +174,7 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
             }
             pending[local] = -1;
           }
-          if (event == from_event && pending[local] < 0 && time >= range.range_start_ms() &&
+          if (is_from && pending[local] < 0 && time >= range.range_start_ms() &&
               time <= range.range_end_ms() && bound_from->Matches(row, user)) {
             pending[local] = time;
           }
@@ -239,7 +241,7 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
     auto compiled = context.Compile(query.anchor->filter, "anchor");
     if (!compiled.ok()) return compiled.status();
     anchor_filter = std::move(*compiled);
-    anchor = context.schema().FindEvent(query.anchor->event);
+    anchor = ResolveEvent(context.schema(), query.anchor->event);
   }
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
   // Which events take part in paths.
@@ -251,7 +253,7 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
       if (included.size() <= event) included.resize(event + 1, 0);
       included[event] = 1;
     }
-    if (anchor != 0) {
+    if (anchor != 0 && anchor != kAnyEvent) {
       if (included.size() <= anchor) included.resize(anchor + 1, 0);
       included[anchor] = 1;
     }
@@ -312,7 +314,7 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
           }
           last_time[local] = time;
           const bool is_anchor =
-              query.anchor ? (event == anchor && bound_anchor->Matches(row, user)) : false;
+              query.anchor ? (EventMatches(anchor, event) && bound_anchor->Matches(row, user)) : false;
           if (query.before) {
             if (phase[local] == 2) continue;
             // Keep the last `depth` events; at the session's first anchor, emit them.

@@ -42,6 +42,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
   if (!global_filter.ok()) return global_filter.status();
   std::vector<CompiledFilter> step_filters(steps);
   std::vector<uint32_t> step_mask_of_event;
+  uint32_t any_event_steps = 0;  // steps of "$any"
   uint32_t filtered_steps = 0;
   for (size_t k = 0; k < steps; ++k) {
     const std::string path = "steps[" + std::to_string(k) + "]";
@@ -49,8 +50,9 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     if (!filter.ok()) return filter.status();
     step_filters[k] = std::move(*filter);
     if (!step_filters[k].matches_all()) filtered_steps |= 1u << k;
-    const EventId event = context.schema().FindEvent(query.steps[k].event);
-    if (event == 0) continue;
+    const EventId event = ResolveEvent(context.schema(), query.steps[k].event);
+    if (event == kAnyEvent) any_event_steps |= 1u << k;
+    if (event == 0 || event == kAnyEvent) continue;
     if (step_mask_of_event.size() <= event) step_mask_of_event.resize(event + 1, 0);
     step_mask_of_event[event] |= 1u << k;
   }
@@ -127,8 +129,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
         for (size_t i = 0; i < rows.size(); ++i) {
           const uint32_t row = rows[i];
           const EventId event = events[row];
-          if (event >= event_limit) continue;
-          uint32_t mask = step_mask_of_event[event];
+          uint32_t mask = (event < event_limit ? step_mask_of_event[event] : 0) | any_event_steps;
           if (mask == 0) continue;
           const int64_t time = day_start + offsets[row];
           if ((mask & 1u) && (time < range_start || time > range_end)) mask &= ~1u;
@@ -227,9 +228,9 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       out->Key("lost").Uint(k + 1 < steps ? users - reached[group * steps + k + 1] : 0);
       if (with_median) {
         out->Key("median_seconds_to_convert");
-        if (k == 0) {
+        if (k == 0 && users > 0) {
           out->Int(0);
-        } else if (convert[k].empty()) {
+        } else if (k == 0 || convert[k].empty()) {
           out->Null();
         } else {
           // Median of the users' first conversion times (lower median for even counts).

@@ -38,10 +38,10 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
     auto filter = context.Compile(query.touches[t].filter, "touches[" + std::to_string(t) + "]");
     if (!filter.ok()) return filter.status();
     touch_filters.push_back(std::move(*filter));
-    touch_events.push_back(context.schema().FindEvent(query.touches[t].event));
+    touch_events.push_back(ResolveEvent(context.schema(), query.touches[t].event));
   }
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
-  const EventId conversion_event = context.schema().FindEvent(query.conversion.event);
+  const EventId conversion_event = ResolveEvent(context.schema(), query.conversion.event);
   auto property_id = [&](const std::string& name) -> PropertyId {
     if (name.empty()) return 0;
     auto entry = context.schema().Find(state::SchemaKind::kEventProperty, name);
@@ -109,7 +109,8 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
           if (event == 0) continue;
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time > range_end) continue;
-          if (event == conversion_event && time >= range_start && global->Matches(row, user) &&
+          if (EventMatches(conversion_event, event) && time >= range_start &&
+              global->Matches(row, user) &&
               conversion->Matches(row, user)) {
             double value = 0;
             if (value_column != nullptr && value_column->slot[row] >= 0 &&
@@ -165,7 +166,7 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
             continue;
           }
           for (size_t t = 0; t < touch_events.size(); ++t) {
-            if (event != touch_events[t] || !global->Matches(row, user) ||
+            if (!EventMatches(touch_events[t], event) || !global->Matches(row, user) ||
                 !touches[t].Matches(row, user)) {
               continue;
             }
@@ -249,14 +250,19 @@ Status RunStages(QueryContext& context, JsonWriter* out) {
       auto filter = context.Compile(
           step.filter, "stages[" + std::to_string(s) + "].events[" + std::to_string(e) + "]");
       if (!filter.ok()) return filter.status();
-      rules.push_back(Rule{s, context.schema().FindEvent(step.event), std::move(*filter)});
+      rules.push_back(Rule{s, ResolveEvent(context.schema(), step.event), std::move(*filter)});
     }
   }
   std::vector<std::vector<size_t>> rules_of_event;
+  std::vector<size_t> any_event_rules;
   for (size_t r = 0; r < rules.size(); ++r) {
-    if (rules[r].event == 0) continue;
+    if (rules[r].event == kAnyEvent) any_event_rules.push_back(r);
+    if (rules[r].event == 0 || rules[r].event == kAnyEvent) continue;
     if (rules_of_event.size() <= rules[r].event) rules_of_event.resize(rules[r].event + 1);
     rules_of_event[rules[r].event].push_back(r);
+  }
+  for (auto& list : rules_of_event) {
+    list.insert(list.end(), any_event_rules.begin(), any_event_rules.end());
   }
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
   const int64_t range_start = context.zone().DayStartMs(spec.range.first_day);
@@ -288,11 +294,13 @@ Status RunStages(QueryContext& context, JsonWriter* out) {
         for (size_t i = 0; i < rows.size(); ++i) {
           const uint32_t row = rows[i];
           const EventId event = events[row];
-          if (event >= rules_of_event.size() || rules_of_event[event].empty()) continue;
+          const std::vector<size_t>& event_rules =
+              event < rules_of_event.size() ? rules_of_event[event] : any_event_rules;
+          if (event_rules.empty()) continue;
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time > range_end || !global->Matches(row, user)) continue;
           uint8_t reached = 0;
-          for (size_t r : rules_of_event[event]) {
+          for (size_t r : event_rules) {
             if (rules[r].stage + 1 > reached && bound[r].Matches(row, user)) {
               reached = static_cast<uint8_t>(rules[r].stage + 1);
             }

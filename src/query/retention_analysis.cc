@@ -39,8 +39,8 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   if (!initial_filter.ok()) return initial_filter.status();
   auto return_filter = context.Compile(query.return_event.filter, "return");
   if (!return_filter.ok()) return return_filter.status();
-  const EventId initial_event = context.schema().FindEvent(query.initial.event);
-  const EventId return_event = context.schema().FindEvent(query.return_event.event);
+  const EventId initial_event = ResolveEvent(context.schema(), query.initial.event);
+  const EventId return_event = ResolveEvent(context.schema(), query.return_event.event);
   SEXTANT_RETURN_IF_ERROR(context.CompileBy());
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
 
@@ -127,8 +127,8 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
         for (size_t i = 0; i < rows.size(); ++i) {
           const uint32_t row = rows[i];
           const EventId event = events[row];
-          const bool maybe_initial = event == initial_event && initial_event != 0;
-          const bool maybe_return = event == return_event && return_event != 0;
+          const bool maybe_initial = EventMatches(initial_event, event);
+          const bool maybe_return = EventMatches(return_event, event);
           if (!maybe_initial && !maybe_return) continue;
           if (!global->Matches(row, user)) continue;
           const int64_t period = period_of(day_start + offsets[row]);
