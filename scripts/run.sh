@@ -48,6 +48,8 @@ Sextant is running.
   Health / metrics      : $url/healthz  $url/metrics
   Admin token           : $token
   Data directory        : $data_dir   (server log: $log)
+  Analysis queries      : $bin query --project default --server $url --token $token \\
+                            examples/queries/fund_funnel.json      (more in examples/queries/)
 Press Ctrl-C to stop.
 INFO
 wait $server
