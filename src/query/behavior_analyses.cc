@@ -69,24 +69,22 @@ Status RunDistribution(QueryContext& context, JsonWriter* out) {
       if (!global.ok()) return global.status();
       auto step = BoundFilter::Bind(&*event_filter, context, day);
       if (!step.ok()) return step.status();
-      const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
-        const size_t local = user - user_begin;
-        for (size_t i = 0; i < rows.size(); ++i) {
-          const uint32_t row = rows[i];
-          if (!EventMatches(event, events[row])) continue;
-          const int64_t time = day.day_start_ms() + offsets[row];
-          if (time < range.range_start_ms() || time > range.range_end_ms()) continue;
-          if (!global->Matches(row, user) || !step->Matches(row, user)) continue;
-          if (query.distinct_days) {
-            const int32_t local_day = range.DayOfMs(time);
-            if (last_day[local] == local_day) continue;
-            last_day[local] = local_day;
-          }
-          ++counts[local];
-        }
-      });
+      context.ForEachTaggedRow(
+          day_idx, user_begin, user_end, &scratch,
+          [&](EventId row_event) { return EventMatches(event, row_event); },
+          [&](UserId user, uint32_t row, bool) {
+            const size_t local = user - user_begin;
+            const int64_t time = day.day_start_ms() + offsets[row];
+            if (time < range.range_start_ms() || time > range.range_end_ms()) return;
+            if (!global->Matches(row, user) || !step->Matches(row, user)) return;
+            if (query.distinct_days) {
+              const int32_t local_day = range.DayOfMs(time);
+              if (last_day[local] == local_day) return;
+              last_day[local] = local_day;
+            }
+            ++counts[local];
+          });
     }
     std::vector<uint64_t>& histogram = results[shard];
     histogram.assign(query.bounds.size() + 1, 0);  // last slot: total users
@@ -150,17 +148,17 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
       if (!bound_from.ok()) return bound_from.status();
       auto bound_to = BoundFilter::Bind(&*to_filter, context, day);
       if (!bound_to.ok()) return bound_to.status();
-      const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+      auto tag_of = [&](EventId event) -> uint32_t {
+        return (EventMatches(from_event, event) ? 1u : 0u) | (EventMatches(to_event, event) ? 2u : 0u);
+      };
+      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row, uint32_t tag) {
         const size_t local = user - user_begin;
-        for (size_t i = 0; i < rows.size(); ++i) {
-          const uint32_t row = rows[i];
-          const EventId event = events[row];
-          const bool is_from = EventMatches(from_event, event);
-          const bool is_to = EventMatches(to_event, event);
-          if (!is_from && !is_to) continue;
-          if (!global->Matches(row, user)) continue;
+        {
+          const bool is_from = (tag & 1u) != 0;
+          const bool is_to = (tag & 2u) != 0;
+          if (!global->Matches(row, user)) return;
           const int64_t time = day.day_start_ms() + offsets[row];
           // B first: an event that is both A and B closes the pending interval, then opens one.
           if (is_to && pending[local] >= 0 && bound_to->Matches(row, user)) {

@@ -195,23 +195,26 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           }
         }
       }
-      const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+      // Tag of an event: the list of measures it feeds (null = none).
+      auto tag_of = [&](EventId event) -> const std::vector<uint16_t>* {
+        const std::vector<uint16_t>& list =
+            event < measures_of_event.size() ? measures_of_event[event] : any_event_measures;
+        return list.empty() ? nullptr : &list;
+      };
+      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row,
+                                   const std::vector<uint16_t>* measure_list) {
         const uint32_t local_user = user - user_begin;
-        for (size_t k = 0; k < rows.size(); ++k) {
-          const uint32_t row = rows[k];
-          const EventId event = events[row];
-          const std::vector<uint16_t>& row_measures =
-              event < measures_of_event.size() ? measures_of_event[event] : any_event_measures;
-          if (row_measures.empty()) continue;
+        const std::vector<uint16_t>& row_measures = *measure_list;
+        {
           int32_t bucket = day_bucket;
           if (!constant_bucket) {
             const int64_t time = day_start + offsets[row];
-            if (time < buckets.range_start_ms() || time > buckets.range_end_ms()) continue;
+            if (time < buckets.range_start_ms() || time > buckets.range_end_ms()) return;
             bucket = buckets.BucketOfMs(time);
           }
-          if (!global->Matches(row, user)) continue;
+          if (!global->Matches(row, user)) return;
           size_t group = 0;
           GroupKey key{0, 0, 0};
           if (grouped) {

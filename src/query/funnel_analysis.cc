@@ -119,18 +119,18 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
         bound_steps.push_back(std::move(*bound));
       }
       const bool global_all = global->matches_all();
-      const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
       const size_t event_limit = step_mask_of_event.size();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+      const uint32_t* mask_of_event = step_mask_of_event.data();
+      auto tag_of = [&](EventId event) -> uint32_t {
+        return (event < event_limit ? mask_of_event[event] : 0) | any_event_steps;
+      };
+      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row, uint32_t mask) {
         const size_t local = user - user_begin;
         int64_t* starts = &chain_start[local * steps];
         int64_t* converts = &first_convert[local * steps];
-        for (size_t i = 0; i < rows.size(); ++i) {
-          const uint32_t row = rows[i];
-          const EventId event = events[row];
-          uint32_t mask = (event < event_limit ? step_mask_of_event[event] : 0) | any_event_steps;
-          if (mask == 0) continue;
+        {
           const int64_t time = day_start + offsets[row];
           if ((mask & 1u) && (time < range_start || time > range_end)) mask &= ~1u;
           if (mask & filtered_steps) {
@@ -139,7 +139,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
               if (!bound_steps[k].Matches(row, user)) mask &= ~(1u << k);
             }
           }
-          if (mask == 0 || (!global_all && !global->Matches(row, user))) continue;
+          if (mask == 0 || (!global_all && !global->Matches(row, user))) return;
           if (!query.strict) {
             // Highest step first: one event advances a chain by one step at most.
             for (uint32_t bits = mask; bits != 0;) {
@@ -152,7 +152,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
                 if (converts[k] < 0) converts[k] = time - starts[k];
               }
             }
-            continue;
+            return;
           }
           for (int k = static_cast<int>(steps) - 1; k >= 1; --k) {
             if (starts[k - 1] < 0) continue;

@@ -101,14 +101,20 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
       }
       const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+      auto tag_of = [&](EventId event) -> bool {
+        if (EventMatches(conversion_event, event)) return true;
+        for (EventId touch : touch_events) {
+          if (EventMatches(touch, event)) return true;
+        }
+        return false;
+      };
+      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row, bool) {
         std::vector<Touch>& list = pending[user - user_begin];
-        for (size_t i = 0; i < rows.size(); ++i) {
-          const uint32_t row = rows[i];
+        {
           const EventId event = events[row];
-          if (event == 0) continue;
           const int64_t time = day.day_start_ms() + offsets[row];
-          if (time > range_end) continue;
+          if (time > range_end) return;
           if (EventMatches(conversion_event, event) && time >= range_start &&
               global->Matches(row, user) &&
               conversion->Matches(row, user)) {
@@ -163,7 +169,7 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
               }
             }
             list.clear();
-            continue;
+            return;
           }
           for (size_t t = 0; t < touch_events.size(); ++t) {
             if (!EventMatches(touch_events[t], event) || !global->Matches(row, user) ||
@@ -287,25 +293,26 @@ Status RunStages(QueryContext& context, JsonWriter* out) {
         if (!filter.ok()) return filter.status();
         bound.push_back(std::move(*filter));
       }
-      const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+      auto tag_of = [&](EventId event) -> const std::vector<size_t>* {
+        const std::vector<size_t>& list =
+            event < rules_of_event.size() ? rules_of_event[event] : any_event_rules;
+        return list.empty() ? nullptr : &list;
+      };
+      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row, const std::vector<size_t>* rule_list) {
         const size_t local = user - user_begin;
-        for (size_t i = 0; i < rows.size(); ++i) {
-          const uint32_t row = rows[i];
-          const EventId event = events[row];
-          const std::vector<size_t>& event_rules =
-              event < rules_of_event.size() ? rules_of_event[event] : any_event_rules;
-          if (event_rules.empty()) continue;
+        {
+          const std::vector<size_t>& event_rules = *rule_list;
           const int64_t time = day.day_start_ms() + offsets[row];
-          if (time > range_end || !global->Matches(row, user)) continue;
+          if (time > range_end || !global->Matches(row, user)) return;
           uint8_t reached = 0;
           for (size_t r : event_rules) {
             if (rules[r].stage + 1 > reached && bound[r].Matches(row, user)) {
               reached = static_cast<uint8_t>(rules[r].stage + 1);
             }
           }
-          if (reached == 0) continue;
+          if (reached == 0) return;
           after[local] = std::max(after[local], reached);
           if (time < range_start) before[local] = std::max(before[local], reached);
         }

@@ -150,6 +150,16 @@ class QueryContext {
   void ForEachUser(size_t day_idx, UserId user_begin, UserId user_end,
                    std::vector<uint32_t>* scratch, Visit&& visit) const;
 
+  // Calls visit(user, row, tag) for every row of day `day_idx` of the users in
+  // [user_begin, user_end) whose event has a non-zero tag (tag_of(event_id)), each user's rows
+  // in time order; users ascend, except that users with ID-Mapping merges come last.
+  // This is the hot loop of most analyses: it reads the event column sequentially and touches
+  // the user runs only for tagged rows, so rows of events a query ignores cost one table
+  // lookup each.
+  template <class TagOf, class Visit>
+  void ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId user_end,
+                        std::vector<uint32_t>* scratch, TagOf&& tag_of, Visit&& visit) const;
+
   // `by` support.
   struct ByColumn {
     PropertyRef ref;
@@ -237,6 +247,49 @@ void QueryContext::ForEachUser(size_t day_idx, UserId user_begin, UserId user_en
     std::stable_sort(scratch->begin(), scratch->end(),
                      [&](uint32_t a, uint32_t b) { return offsets[a] < offsets[b]; });
     visit(user, IndexedRows{scratch->data(), scratch->size()});
+  }
+}
+
+template <class TagOf, class Visit>
+void QueryContext::ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId user_end,
+                                    std::vector<uint32_t>* scratch, TagOf&& tag_of,
+                                    Visit&& visit) const {
+  const DayColumns& day = *days_[day_idx];
+  const std::vector<UserId>& users = day.run_user();
+  const std::vector<uint32_t>& begins = day.run_begin();
+  const EventId* events = day.event().data();
+  size_t run = std::lower_bound(users.begin(), users.end(), user_begin) - users.begin();
+  const size_t run_end = std::lower_bound(users.begin(), users.end(), user_end) - users.begin();
+  if (run == run_end) return;
+  const bool merges = !merged_into_.empty();
+  const uint32_t row_end = begins[run_end];
+  for (uint32_t row = begins[run]; row < row_end; ++row) {
+    const auto tag = tag_of(events[row]);
+    if (!tag) continue;
+    while (begins[run + 1] <= row) ++run;
+    const UserId user = users[run];
+    if (merges && IsSpecial(user)) continue;
+    visit(user, row, tag);
+  }
+  if (!merges) return;
+  const auto& specials = special_runs_[day_idx];
+  auto it = std::lower_bound(specials.begin(), specials.end(),
+                             std::make_pair(user_begin, uint32_t{0}));
+  const std::vector<uint32_t>& offsets = day.time_offset_ms();
+  while (it != specials.end() && it->first < user_end) {
+    const UserId user = it->first;
+    scratch->clear();
+    for (; it != specials.end() && it->first == user; ++it) {
+      for (uint32_t row = begins[it->second]; row < begins[it->second + 1]; ++row) {
+        scratch->push_back(row);
+      }
+    }
+    std::stable_sort(scratch->begin(), scratch->end(),
+                     [&](uint32_t a, uint32_t b) { return offsets[a] < offsets[b]; });
+    for (uint32_t row : *scratch) {
+      const auto tag = tag_of(events[row]);
+      if (tag) visit(user, row, tag);
+    }
   }
 }
 

@@ -120,17 +120,18 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
       if (!bound_initial.ok()) return bound_initial.status();
       auto bound_return = BoundFilter::Bind(&*return_filter, context, day);
       if (!bound_return.ok()) return bound_return.status();
-      const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
-      context.ForEachUser(day_idx, user_begin, user_end, &scratch, [&](UserId user, auto rows) {
+      auto tag_of = [&](EventId event) -> uint32_t {
+        return (EventMatches(initial_event, event) ? 1u : 0u) |
+               (EventMatches(return_event, event) ? 2u : 0u);
+      };
+      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row, uint32_t tag) {
         const size_t local = user - user_begin;
-        for (size_t i = 0; i < rows.size(); ++i) {
-          const uint32_t row = rows[i];
-          const EventId event = events[row];
-          const bool maybe_initial = EventMatches(initial_event, event);
-          const bool maybe_return = EventMatches(return_event, event);
-          if (!maybe_initial && !maybe_return) continue;
-          if (!global->Matches(row, user)) continue;
+        {
+          const bool maybe_initial = (tag & 1u) != 0;
+          const bool maybe_return = (tag & 2u) != 0;
+          if (!global->Matches(row, user)) return;
           const int64_t period = period_of(day_start + offsets[row]);
           if (maybe_initial && bound_initial->Matches(row, user)) {
             bool counts = true;
