@@ -46,6 +46,16 @@ Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot s
   day->parts_ = std::move(snapshot.parts);
   day->head_rows_ = std::move(snapshot.head_rows);
 
+  // One part and no head (every compacted day): decode straight into the day's columns.
+  if (day->parts_.size() == 1 && day->head_rows_.empty()) {
+    store::CompactColumns compact;
+    SEXTANT_RETURN_IF_ERROR(day->parts_[0]->ReadCompact(&compact));
+    day->run_user_ = std::move(compact.run_user);
+    day->run_begin_ = std::move(compact.run_begin);
+    day->time_offset_ms_ = std::move(compact.time_offset_ms);
+    day->event_ = std::move(compact.event);
+    return std::shared_ptr<const DayColumns>(std::move(day));
+  }
   // Base columns of every source.
   std::vector<store::PartColumns> part_columns(day->parts_.size());
   for (size_t part_idx = 0; part_idx < day->parts_.size(); ++part_idx) {
@@ -71,12 +81,7 @@ Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot s
     day->event_.push_back(event);
   };
 
-  if (source_count == 1 && !day->parts_.empty()) {
-    const store::PartColumns& columns = part_columns[0];
-    for (size_t row = 0; row < columns.rows; ++row) {
-      emit(columns.users[row], columns.times[row], columns.events[row]);
-    }
-  } else {
+  {
     // k-way merge by (user, time, source); k is small (a few parts and a head), so a linear
     // pick of the minimum is cheaper than a heap.
     struct Cursor {

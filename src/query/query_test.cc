@@ -131,5 +131,48 @@ TEST(DayColumnsTest, MergesPartsAndHeadInUserTimeOrder) {
   std::filesystem::remove_all(dir);
 }
 
+// A day of exactly one part is decoded by Part::ReadCompact: same rows as the merge path.
+TEST(DayColumnsTest, SinglePartDayDecodesCompactColumns) {
+  const std::string dir = "/tmp/sextant_query_test_single_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  store::EventStoreOptions options;
+  options.dir = dir;
+  options.background_maintenance = false;
+  auto opened = store::EventStore::Open(std::move(options));
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+  const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
+  std::vector<store::EventRow> rows;
+  for (UserId user : {3u, 1u, 2u, 1u, 3u}) {
+    store::EventRow row;
+    row.user_id = user;
+    row.time_ms = day_start + 86'399'999 - user * 1000 - static_cast<int64_t>(rows.size());
+    row.event_id = 10 + static_cast<EventId>(rows.size());
+    row.receive_time_ms = row.time_ms;
+    rows.push_back(row);
+  }
+  std::promise<Status> done;
+  store->Append(1, rows, [&](Status status) { done.set_value(status); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  std::vector<store::DaySnapshot> snapshots;
+  ASSERT_TRUE(store->SnapshotDays(1, -100000, 100000, &snapshots).ok());
+  ASSERT_EQ(snapshots.size(), 1u);
+  ASSERT_EQ(snapshots[0].parts.size(), 1u);
+  ASSERT_TRUE(snapshots[0].head_rows.empty());
+  auto day = DayColumns::Build(std::move(snapshots[0]));
+  ASSERT_TRUE(day.ok());
+  EXPECT_EQ((*day)->run_user(), (std::vector<UserId>{1, 2, 3}));
+  EXPECT_EQ((*day)->run_begin(), (std::vector<uint32_t>{0, 2, 3, 5}));
+  // Within a user, ascending time: user 1's rows 3 (later index, earlier time) then 1.
+  EXPECT_EQ((*day)->event(), (std::vector<EventId>{13, 11, 12, 14, 10}));
+  EXPECT_EQ((*day)->time_offset_ms(),
+            (std::vector<uint32_t>{86'399'999 - 1000 - 3, 86'399'999 - 1000 - 1,
+                                   86'399'999 - 2000 - 2, 86'399'999 - 3000 - 4,
+                                   86'399'999 - 3000 - 0}));
+  ASSERT_TRUE(store->Close().ok());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sextant::query

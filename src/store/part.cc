@@ -517,6 +517,79 @@ bool DecodePropColumn(std::string_view in, size_t rows, ValueType type, PropColu
 
 }  // namespace
 
+namespace {
+
+// One varint at p (before end); false when truncated or longer than 10 bytes. Inline, because
+// this runs once per row and column when the analysis engine loads a part.
+inline bool NextVarint(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
+  if (p < end && *p < 0x80) {
+    *v = *p++;
+    return true;
+  }
+  uint64_t result = 0;
+  for (int shift = 0; p < end && shift <= 63; shift += 7) {
+    const uint8_t byte = *p++;
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Status Part::ReadCompact(CompactColumns* out) const {
+  constexpr int64_t kDayMs = 86'400'000;
+  const size_t rows = info_.rows;
+  out->run_user.clear();
+  out->run_begin.clear();
+  out->time_offset_ms.resize(rows);
+  out->event.resize(rows);
+  std::string raw;
+  uint64_t v;
+
+  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kUser), &raw));
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = p + raw.size();
+  UserId user = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    if (!NextVarint(p, end, &v) || v > UINT32_MAX - user) return Corrupt("bad user column");
+    user += static_cast<UserId>(v);
+    if (i == 0 || v != 0) {
+      out->run_user.push_back(user);
+      out->run_begin.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  out->run_begin.push_back(static_cast<uint32_t>(rows));
+
+  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kTime), &raw));
+  p = reinterpret_cast<const uint8_t*>(raw.data());
+  end = p + raw.size();
+  size_t next_run = 0;
+  int64_t offset = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    if (!NextVarint(p, end, &v)) return Corrupt("bad time column");
+    if (next_run < out->run_begin.size() && i == out->run_begin[next_run]) {
+      offset = UnZigZag(v);  // first row of a user run: relative to the day start
+      ++next_run;
+    } else {
+      offset += UnZigZag(v);
+    }
+    out->time_offset_ms[i] = static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1));
+  }
+
+  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kEvent), &raw));
+  p = reinterpret_cast<const uint8_t*>(raw.data());
+  end = p + raw.size();
+  for (size_t i = 0; i < rows; ++i) {
+    if (!NextVarint(p, end, &v) || v > UINT32_MAX) return Corrupt("bad event column");
+    out->event[i] = static_cast<EventId>(v);
+  }
+  return Status::Ok();
+}
+
 Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
   const size_t rows = info_.rows;
   out->rows = rows;

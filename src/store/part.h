@@ -131,6 +131,16 @@ struct PartColumns {
   std::vector<std::vector<PropColumn>> properties;
 };
 
+// The user, time and event columns of a part in the fixed-width form the analysis engine
+// reads: one entry per user run (run_user, run_begin with a final sentinel = rows), and per row
+// the time as ms after the part's day start and the event code.
+struct CompactColumns {
+  std::vector<UserId> run_user;
+  std::vector<uint32_t> run_begin;
+  std::vector<uint32_t> time_offset_ms;
+  std::vector<EventId> event;
+};
+
 class Part {
  public:
   // Opens and validates the footer. `project`, `day`, `seq` identify the part in the manifest.
@@ -147,6 +157,9 @@ class Part {
   const PartInfo& info() const { return info_; }
 
   Status Read(const ColumnRequest& request, PartColumns* out) const;
+  // The base columns decoded straight into CompactColumns (no 64-bit intermediate). Times
+  // outside [day start, day start + 24 h) — which the store never writes — are clamped.
+  Status ReadCompact(CompactColumns* out) const;
 
   // The file is deleted when this object is destroyed.
   void MarkObsolete() const { obsolete_.store(true); }
