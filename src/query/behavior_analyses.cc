@@ -54,6 +54,12 @@ Status RunDistribution(QueryContext& context, JsonWriter* out) {
   if (!event_filter.ok()) return event_filter.status();
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
   const EventId event = ResolveEvent(context.schema(), query.event.event);
+  if (spec.users.enabled && spec.users.bucket >= query.bounds.size()) {
+    return Status(ErrorCode::kInvalidQuery,
+                  "users.cell.bucket: the answer has " + std::to_string(query.bounds.size()) +
+                      " buckets",
+                  "users.cell.bucket");
+  }
   const TimeBuckets range(TimeUnit::kDay, spec.range, context.zone());
 
   std::vector<std::vector<uint64_t>> results(context.shard_count());

@@ -115,9 +115,12 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
           const EventId event = events[row];
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time > range_end) return;
-          if (EventMatches(conversion_event, event) && time >= range_start &&
-              global->Matches(row, user) &&
+          if (EventMatches(conversion_event, event) && global->Matches(row, user) &&
               conversion->Matches(row, user)) {
+            if (time < range_start) {
+              list.clear();  // a conversion before the range still uses up its touches
+              return;
+            }
             double value = 0;
             if (value_column != nullptr && value_column->slot[row] >= 0 &&
                 value_column->type == ValueType::kNumber) {

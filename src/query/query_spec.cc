@@ -425,6 +425,7 @@ Status ParseDistribution(const element& root, QuerySpec* spec) {
   spec->distribution.distinct_days = *measure == "days";
   auto bounds = ParseBounds(root, "buckets", spec->distribution.bounds, 1);
   if (!bounds.ok()) return bounds.status();
+  if ((*bounds)[0] != 1) return Invalid("buckets", "must start at 1 (everyone counted is in a bucket)");
   spec->distribution.bounds = std::move(*bounds);
   return Status::Ok();
 }

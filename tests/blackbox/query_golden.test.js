@@ -5,13 +5,19 @@
 //   {"description": "...", "defaults": {...optional query fields...},
 //    "time_zone": "UTC" (optional project time zone, default Asia/Shanghai),
 //    "records": [...Sensors records, loaded in order as one NDJSON batch...],
-//    "cases": [{"name": "...", "query": {...} | "body": "<raw text>", "status": 400,
-//               "unordered": ["rows", "groups"], "expect": {...}}]}
+//    "cases": [{"name": "...", "query": {...} | "body": "<raw text>" | "get": "users/alice",
+//               "status": 400, "unordered": ["rows", "groups"], "expect": {...},
+//               "content_type": "text/csv", "expect_text": "a,b\n1,2"}]}
 // Each file gets a fresh project on one shared server. A record `time` may be a string
 // "YYYY-MM-DD HH:MM:SS[.mmm]" (wall time at UTC+8, i.e. Asia/Shanghai, whatever the project's
 // zone) or with an explicit "Z" / "±HH:MM" suffix; it is turned into epoch ms here. Records get
 // `time_free: true` so the ingest time window (2 years back) never refuses the fixed 2026 dates.
-// A case's query is `{...defaults, ...query}`.
+// A case's query is `{...defaults, ...query}`. A case with `get` instead sends
+// `GET /api/v1/projects/<project>/<get>` (e.g. the users API, to check which user id a
+// distinct_id has). `expect_text` compares the raw answer text (for the CSV export of "Users
+// behind a number"), line by line: "\r\n" and "\n" end lines alike and one final line end is
+// optional; `content_type` is the expected start of the Content-Type header. `expect` may then
+// be left out.
 //
 // The answer is compared with `expect` recursively: `meta` and keys absent from `expect` are
 // ignored; arrays must have the same length (element by element, or as a multiset for the keys
@@ -169,14 +175,32 @@ for (const file of files) {
     await load(project, golden.records || []);
     for (const c of golden.cases) {
       await t.test(c.name, async () => {
-        const body = c.body !== undefined ? c.body : JSON.stringify({ ...(golden.defaults || {}), ...c.query });
-        const r = await srv.api('POST', `/api/v1/projects/${project}/query`, body,
-          { headers: { 'Content-Type': 'application/json' } });
+        let r;
+        let shown;
+        if (c.get !== undefined) {
+          r = await srv.api('GET', `/api/v1/projects/${project}/${c.get}`);
+          shown = `GET ${c.get}\nanswer (${r.status}): ${r.text}`;
+        } else {
+          const body = c.body !== undefined ? c.body : JSON.stringify({ ...(golden.defaults || {}), ...c.query });
+          r = await srv.api('POST', `/api/v1/projects/${project}/query`, body,
+            { headers: { 'Content-Type': 'application/json' } });
+          shown = `query: ${body}\nanswer (${r.status}): ${r.text}`;
+        }
         const wantStatus = c.status || 200;
-        const shown = `query: ${body}\nanswer (${r.status}): ${r.text}`;
         assert.equal(r.status, wantStatus, `HTTP status ${r.status}, expected ${wantStatus}\n${shown}`);
-        const diffs = compare(c.expect, r.body, '$', c.unordered || [], []);
-        assert.ok(diffs.length === 0, `${base} / ${c.name}\n  ${diffs.join('\n  ')}\n${shown}`);
+        if (c.content_type !== undefined) {
+          const ct = r.headers.get('content-type') || '';
+          assert.ok(ct.startsWith(c.content_type), `Content-Type "${ct}", expected "${c.content_type}..."\n${shown}`);
+        }
+        if (c.expect_text !== undefined) {
+          const lines = (t) => t.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+          assert.deepEqual(lines(r.text), lines(c.expect_text), `${base} / ${c.name}: answer text\n${shown}`);
+        }
+        assert.ok(c.expect !== undefined || c.expect_text !== undefined, `${base} / ${c.name}: no expect`);
+        if (c.expect !== undefined) {
+          const diffs = compare(c.expect, r.body, '$', c.unordered || [], []);
+          assert.ok(diffs.length === 0, `${base} / ${c.name}\n  ${diffs.join('\n  ')}\n${shown}`);
+        }
       });
     }
   });
