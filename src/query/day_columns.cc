@@ -245,6 +245,17 @@ void DayColumnsCache::EvictLocked() {
   }
 }
 
+bool DayColumnsCache::Contains(store::ProjectId project, const store::DaySnapshot& snapshot) {
+  if (!snapshot.head_rows.empty()) return false;
+  std::lock_guard lock(mu_);
+  auto it = entries_.find({project, snapshot.day});
+  if (it == entries_.end() || it->second.part_seqs.size() != snapshot.parts.size()) return false;
+  for (size_t i = 0; i < snapshot.parts.size(); ++i) {
+    if (it->second.part_seqs[i] != snapshot.parts[i]->seq()) return false;
+  }
+  return true;
+}
+
 void DayColumnsCache::Clear() {
   std::lock_guard lock(mu_);
   entries_.clear();

@@ -88,6 +88,8 @@ class DayColumnsCache {
   Result<std::shared_ptr<const DayColumns>> Get(store::ProjectId project,
                                                 store::DaySnapshot snapshot);
   void Clear();
+  // True when Get would answer `snapshot` from the cache.
+  bool Contains(store::ProjectId project, const store::DaySnapshot& snapshot);
 
  private:
   struct Entry {

@@ -112,7 +112,14 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
                       std::to_string(options_.max_state_bytes >> 20) + " MiB");
   }
 
-  // Day columns, built (or taken from the cache) by all threads.
+  // Day columns, built (or taken from the cache). Parts not in the cache get their I/O
+  // started for all days at once; building is I/O-bound when cold, so more threads than
+  // cores keep more reads in flight.
+  for (const store::DaySnapshot& snapshot : snapshots) {
+    if (!cache_.Contains(project.id, snapshot)) {
+      for (const auto& part : snapshot.parts) part->PrefetchBase();
+    }
+  }
   std::vector<std::shared_ptr<const DayColumns>> days(snapshots.size());
   std::vector<Status> errors(snapshots.size());
   std::atomic<size_t> next{0};
@@ -128,7 +135,8 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
   };
   {
     std::vector<std::thread> threads;
-    for (int t = 1; t < options_.threads && static_cast<size_t>(t) < snapshots.size(); ++t) {
+    const int build_threads = std::max(options_.threads, 8);
+    for (int t = 1; t < build_threads && static_cast<size_t>(t) < snapshots.size(); ++t) {
       threads.emplace_back(build);
     }
     build();

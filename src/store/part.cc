@@ -540,6 +540,15 @@ inline bool NextVarint(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
 
 }  // namespace
 
+void Part::PrefetchBase() const {
+  for (BuiltinColumn column : {BuiltinColumn::kUser, BuiltinColumn::kTime, BuiltinColumn::kEvent}) {
+    if (const ColumnEntry* entry = Builtin(column)) {
+      (void)::posix_fadvise(fd_, static_cast<off_t>(entry->offset),
+                            static_cast<off_t>(entry->stored_bytes), POSIX_FADV_WILLNEED);
+    }
+  }
+}
+
 Status Part::ReadCompact(CompactColumns* out) const {
   constexpr int64_t kDayMs = 86'400'000;
   const size_t rows = info_.rows;

@@ -160,6 +160,9 @@ class Part {
   // The base columns decoded straight into CompactColumns (no 64-bit intermediate). Times
   // outside [day start, day start + 24 h) — which the store never writes — are clamped.
   Status ReadCompact(CompactColumns* out) const;
+  // Asks the kernel to start reading the user, time and event blocks now (posix_fadvise
+  // WILLNEED), so a reader about to load many parts has their I/O in flight at once.
+  void PrefetchBase() const;
 
   // The file is deleted when this object is destroyed.
   void MarkObsolete() const { obsolete_.store(true); }
