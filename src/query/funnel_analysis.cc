@@ -11,8 +11,10 @@
 // Strict mode additionally breaks a chain when an event of any other funnel step (not the
 // chain's current step, not its next) arrives before the next step.
 //
-// Cost: O(rows) with per-user state in flat arrays (steps × 8 bytes for chain starts, plus the
-// same for first-conversion times), touched in user order: no hash table, no sort.
+// Cost: O(rows). Per user a 4-byte slot index (flat array, touched in user order); people who
+// start a chain get a slot of steps × 16 bytes (chain starts and first-conversion times) in a
+// pool, so memory and cache traffic follow the people in the funnel, not the user-id space.
+// No hash table, no sort.
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -102,9 +104,13 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
     const size_t users = user_end - user_begin;
-    // chain_start[user * steps + k]; -1 = no chain at step k.
-    std::vector<int64_t> chain_start(users * steps, -1);
-    std::vector<int64_t> first_convert(users * steps, -1);
+    // slot_of[local] = 1 + the user's slot in `pool`, 0 = no chain started yet. A slot holds
+    // `steps` chain starts (-1 = no chain at that step), then `steps` first-conversion times.
+    std::vector<uint32_t> slot_of(users, 0);
+    std::vector<int64_t> pool;
+    // Address space for everyone; pages are touched only as slots are handed out, and the
+    // pool never moves.
+    pool.reserve(users * 2 * steps);
     std::vector<uint8_t> max_level(query.strict ? users : 0, 0);
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
@@ -128,11 +134,11 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                [&](UserId user, uint32_t row, uint32_t mask) {
         const size_t local = user - user_begin;
-        int64_t* starts = &chain_start[local * steps];
-        int64_t* converts = &first_convert[local * steps];
         {
           const int64_t time = day_start + offsets[row];
           if ((mask & 1u) && (time < range_start || time > range_end)) mask &= ~1u;
+          // Without a started chain only a first step matters.
+          if (slot_of[local] == 0 && (mask & 1u) == 0) return;
           if (mask & filtered_steps) {
             for (uint32_t bits = mask & filtered_steps; bits != 0; bits &= bits - 1) {
               const int k = std::countr_zero(bits);
@@ -140,6 +146,13 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
             }
           }
           if (mask == 0 || (!global_all && !global->Matches(row, user))) return;
+          if (slot_of[local] == 0) {
+            if ((mask & 1u) == 0) return;
+            for (size_t i = 0; i < 2 * steps; ++i) pool.push_back(-1);
+            slot_of[local] = static_cast<uint32_t>(pool.size() / (2 * steps));
+          }
+          int64_t* starts = &pool[(slot_of[local] - 1) * 2 * steps];
+          int64_t* converts = starts + steps;
           if (!query.strict) {
             // Highest step first: one event advances a chain by one step at most.
             for (uint32_t bits = mask; bits != 0;) {
@@ -177,12 +190,15 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     result.reached.assign(group_count * steps, 0);
     result.convert.resize(steps);
     for (size_t local = 0; local < users; ++local) {
+      if (slot_of[local] == 0) continue;
+      const int64_t* starts = &pool[(slot_of[local] - 1) * 2 * steps];
+      const int64_t* converts = starts + steps;
       size_t level = 0;
       if (query.strict) {
         level = max_level[local];
       } else {
         for (size_t k = steps; k > 0; --k) {
-          if (chain_start[local * steps + k - 1] >= 0) {
+          if (starts[k - 1] >= 0) {
             level = k;
             break;
           }
@@ -197,7 +213,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       }
       for (size_t k = 0; k < level; ++k) ++result.reached[group * steps + k];
       for (size_t k = 1; k < level; ++k) {
-        const int64_t convert = first_convert[local * steps + k];
+        const int64_t convert = converts[k];
         if (convert >= 0) result.convert[k].push_back(convert);
       }
     }

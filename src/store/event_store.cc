@@ -84,6 +84,7 @@ struct DayData {
   std::vector<std::shared_ptr<Head>> sealed;       // being flushed, oldest first
   std::shared_ptr<Head> active;
   uint64_t flushed_lsn = 0;
+  int64_t last_part_added_ms = 0;  // clock time of the last flush into this day (0 = at open)
   bool empty() const { return parts.empty() && sealed.empty() && active == nullptr; }
 };
 
@@ -923,6 +924,7 @@ Status EventStoreImpl::FlushHeads(bool force) {
     std::lock_guard<std::mutex> lock(mu_);
     DayData& day = days_[key];
     day.parts.push_back(std::move(part.value()));
+    day.last_part_added_ms = options_.clock->NowMs();
     day.flushed_lsn = std::max(day.flushed_lsn, head->max_lsn);
     day.sealed.erase(std::find(day.sealed.begin(), day.sealed.end(), head));
   }
@@ -962,8 +964,12 @@ Status EventStoreImpl::CompactOnce() {
   std::vector<std::shared_ptr<const Part>> inputs;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now_ms = options_.clock->NowMs();
     for (const auto& [day_key, day] : days_) {
-      if (day.parts.size() > options_.compaction_trigger_parts) {
+      const bool settled = options_.compaction_quiet_ms > 0 && day.parts.size() > 1 &&
+                           day.active == nullptr && day.sealed.empty() &&
+                           now_ms - day.last_part_added_ms >= options_.compaction_quiet_ms;
+      if (day.parts.size() > options_.compaction_trigger_parts || settled) {
         key = day_key;
         inputs = day.parts;
         break;

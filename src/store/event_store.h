@@ -47,6 +47,10 @@ struct EventStoreOptions {
   int64_t head_flush_age_ms = 60'000;
   // A day with more than this many parts gets its parts merged in the background.
   size_t compaction_trigger_parts = 4;
+  // A day with more than one part and no rows in memory is merged into one part once no part
+  // has been added to it for this long (a settled day reads as one sorted run; a day still
+  // receiving a history import is not rewritten again and again). 0 = never.
+  int64_t compaction_quiet_ms = 300'000;
   // Days whose end is older than this many days before now are deleted; 0 = keep forever.
   int retention_days = 0;
   // Called on the commit thread before each WAL fsync; an error fails that group.

@@ -517,6 +517,33 @@ bool DecodePropColumn(std::string_view in, size_t rows, ValueType type, PropColu
 
 }  // namespace
 
+Status Part::ReadBlockView(const ColumnEntry& entry, std::string_view* raw) const {
+  thread_local std::string stored_buffer, raw_buffer;
+  auto ensure = [](std::string* buffer, size_t bytes) {
+    if (buffer->size() < bytes) buffer->resize(bytes);
+  };
+  ensure(&stored_buffer, entry.stored_bytes);
+  SEXTANT_RETURN_IF_ERROR(PReadExact(fd_, entry.offset, entry.stored_bytes, stored_buffer.data()));
+  const std::string_view stored(stored_buffer.data(), entry.stored_bytes);
+  if (Crc32(stored) != entry.crc) {
+    return Corrupt("column checksum mismatch at offset " + std::to_string(entry.offset));
+  }
+  if (entry.compression == 0) {
+    *raw = stored;
+    return Status::Ok();
+  }
+  ensure(&raw_buffer, entry.raw_bytes);
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
+                                                                        ZSTD_freeDCtx);
+  const size_t n = ZSTD_decompressDCtx(dctx.get(), raw_buffer.data(), entry.raw_bytes,
+                                       stored.data(), stored.size());
+  if (ZSTD_isError(n) || n != entry.raw_bytes) {
+    return Corrupt("column decompression failed at offset " + std::to_string(entry.offset));
+  }
+  *raw = std::string_view(raw_buffer.data(), entry.raw_bytes);
+  return Status::Ok();
+}
+
 namespace {
 
 // One varint at p (before end); false when truncated or longer than 10 bytes. Inline, because
@@ -554,12 +581,15 @@ Status Part::ReadCompact(CompactColumns* out) const {
   const size_t rows = info_.rows;
   out->run_user.clear();
   out->run_begin.clear();
-  out->time_offset_ms.resize(rows);
-  out->event.resize(rows);
-  std::string raw;
+  // reserve + push_back: every byte is written once (no zero-fill of fresh pages first).
+  out->time_offset_ms.clear();
+  out->time_offset_ms.reserve(rows);
+  out->event.clear();
+  out->event.reserve(rows);
+  std::string_view raw;
   uint64_t v;
 
-  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kUser), &raw));
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kUser), &raw));
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   const uint8_t* end = p + raw.size();
   UserId user = 0;
@@ -573,7 +603,7 @@ Status Part::ReadCompact(CompactColumns* out) const {
   }
   out->run_begin.push_back(static_cast<uint32_t>(rows));
 
-  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kTime), &raw));
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kTime), &raw));
   p = reinterpret_cast<const uint8_t*>(raw.data());
   end = p + raw.size();
   size_t next_run = 0;
@@ -586,15 +616,15 @@ Status Part::ReadCompact(CompactColumns* out) const {
     } else {
       offset += UnZigZag(v);
     }
-    out->time_offset_ms[i] = static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1));
+    out->time_offset_ms.push_back(static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1)));
   }
 
-  SEXTANT_RETURN_IF_ERROR(ReadBlock(*Builtin(BuiltinColumn::kEvent), &raw));
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kEvent), &raw));
   p = reinterpret_cast<const uint8_t*>(raw.data());
   end = p + raw.size();
   for (size_t i = 0; i < rows; ++i) {
     if (!NextVarint(p, end, &v) || v > UINT32_MAX) return Corrupt("bad event column");
-    out->event[i] = static_cast<EventId>(v);
+    out->event.push_back(static_cast<EventId>(v));
   }
   return Status::Ok();
 }

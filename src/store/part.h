@@ -180,6 +180,9 @@ class Part {
   };
   Part() = default;
   Status ReadBlock(const ColumnEntry& entry, std::string* raw) const;
+  // Like ReadBlock, into per-thread buffers that only grow (no zero-fill, no fresh pages per
+  // block); the view is valid until the thread's next ReadBlockView.
+  Status ReadBlockView(const ColumnEntry& entry, std::string_view* raw) const;
   const ColumnEntry* Builtin(BuiltinColumn column) const;
   Status Corrupt(const std::string& what) const;
 

@@ -327,6 +327,30 @@ TEST_F(StoreTest, PartialFlushDoesNotDuplicateOnRecovery) {
   EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(all));
 }
 
+TEST_F(StoreTest, SettledDayIsMergedIntoOnePartAfterTheQuietPeriod) {
+  SimulatedClock clock(kDay0Ms);
+  EventStoreOptions options = Options(dir_);
+  options.clock = &clock;
+  options.compaction_quiet_ms = 60'000;
+  auto store = OpenStore(options);
+  std::vector<EventRow> all;
+  for (int64_t batch = 0; batch < 2; ++batch) {
+    std::vector<EventRow> rows = {MakeRow(2, kDay0Ms + 10 - batch, 1, 10 + batch),
+                                  MakeRow(1, kDay0Ms + 20 + batch, 2, 20 + batch)};
+    all.insert(all.end(), rows.begin(), rows.end());
+    ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+    ASSERT_TRUE(store->FlushHeads(true).ok());
+  }
+  EXPECT_EQ(store->Stats().parts, 2u);
+  clock.AdvanceMs(59'000);
+  ASSERT_TRUE(store->CompactOnce().ok());
+  EXPECT_EQ(store->Stats().parts, 2u);  // a part was added less than the quiet period ago
+  clock.AdvanceMs(1'000);
+  ASSERT_TRUE(store->CompactOnce().ok());
+  EXPECT_EQ(store->Stats().parts, 1u);
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));
+}
+
 TEST_F(StoreTest, TornWalTailIsTruncatedOnOpen) {
   std::vector<EventRow> rows = MakeRows(50);
   auto store = OpenStore(Options(dir_));
