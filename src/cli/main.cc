@@ -39,11 +39,19 @@ int RunServe(int argc, char** argv) {
   app.add_option("--retention-days", options.retention_days,
                  "Delete event days older than this (0 = keep)")
       ->capture_default_str();
+  size_t query_cache_mb = options.query_cache_bytes >> 20;
+  app.add_option("--query-cache-mb", query_cache_mb,
+                 "Memory for cached day columns of the analysis engine")
+      ->capture_default_str();
+  app.add_option("--concurrent-queries", options.concurrent_queries,
+                 "Analysis queries run at once")
+      ->capture_default_str()->check(CLI::Range(1, 64));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  options.query_cache_bytes = query_cache_mb << 20;
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
     std::cerr << "sextant: --listen must be host:port\n";

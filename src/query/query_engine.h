@@ -36,9 +36,10 @@ struct QueryEngineOptions {
   // Threads per query (shards of the user-id space); 0 = hardware concurrency.
   int threads = 0;
   // Memory for cached day columns.
-  size_t cache_budget_bytes = size_t{6} << 30;
+  // Together with max_state_bytes this keeps a query's memory under 8 GiB.
+  size_t cache_budget_bytes = size_t{4} << 30;
   // Upper bound of one query's per-user state (arrays sized by the user-id space).
-  size_t max_state_bytes = size_t{4} << 30;
+  size_t max_state_bytes = size_t{3} << 30;
   // The time zone the event store cuts day partitions in.
   TimeZone store_time_zone;
 };

@@ -49,7 +49,7 @@ struct ServeOptions {
   std::vector<std::string> projects;
   // Analysis queries: how many run at once, and the memory for cached day columns.
   int concurrent_queries = 2;
-  size_t query_cache_bytes = size_t{6} << 30;
+  size_t query_cache_bytes = size_t{4} << 30;
 };
 
 class RequestRouter;
