@@ -95,7 +95,18 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
                   "users.cell.step");
   }
 
+  // Trend by entry day: for each day d of the range, the same funnel with its first step
+  // restricted to day d. Per person, one chain set per entry day still inside its window
+  // (at most window / 1 day + 2 at once), kept in a per-shard pool.
+  const TimeBuckets entry_days(TimeUnit::kDay, spec.range, context.zone());
+  const size_t trend_days = query.trend ? entry_days.count() : 0;
+  struct TrendChains {
+    int32_t day;      // entry day index in the range
+    uint32_t offset;  // first of `steps` chain starts in the shard's trend pool
+  };
+
   struct ShardResult {
+    std::vector<uint64_t> trend;                 // [entry day][step]
     std::vector<uint64_t> reached;               // [group][step]
     std::vector<std::vector<int64_t>> convert;   // [step] times to convert (ms)
   };
@@ -112,6 +123,20 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     // pool never moves.
     pool.reserve(users * 2 * steps);
     std::vector<uint8_t> max_level(query.strict ? users : 0, 0);
+    std::vector<std::vector<TrendChains>> trend_chains(query.trend ? users : 0);
+    std::vector<int64_t> trend_pool;
+    std::vector<uint64_t> trend_counts(trend_days * steps, 0);
+    auto close_trend = [&](const TrendChains& chains) {
+      const int64_t* chain_starts = &trend_pool[chains.offset];
+      size_t level = 0;
+      for (size_t k = steps; k > 0; --k) {
+        if (chain_starts[k - 1] >= 0) {
+          level = k;
+          break;
+        }
+      }
+      for (size_t k = 0; k < level; ++k) ++trend_counts[chains.day * steps + k];
+    };
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
       const DayColumns& day = *context.days()[day_idx];
@@ -146,6 +171,35 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
             }
           }
           if (mask == 0 || (!global_all && !global->Matches(row, user))) return;
+          if (query.trend) {
+            auto& chains = trend_chains[local];
+            // Entry days whose last possible chain start is more than a window ago are done.
+            while (!chains.empty() &&
+                   entry_days.range_start_ms() + (chains.front().day + 1) * 86'400'000LL - 1 +
+                           window < time) {
+              close_trend(chains.front());
+              chains.erase(chains.begin());
+            }
+            const int32_t entry = (mask & 1u) ? entry_days.BucketOfMs(time) : -1;
+            if (entry >= 0 && (chains.empty() || chains.back().day != entry)) {
+              chains.push_back({entry, static_cast<uint32_t>(trend_pool.size())});
+              for (size_t i = 0; i < steps; ++i) trend_pool.push_back(-1);
+            }
+            for (const TrendChains& chain : chains) {
+              int64_t* chain_starts = &trend_pool[chain.offset];
+              // The first step only starts chains of its own entry day.
+              uint32_t bits = chain.day == entry ? mask : (mask & ~1u);
+              while (bits != 0) {
+                const int k = 31 - std::countl_zero(bits);
+                bits &= ~(1u << k);
+                if (k == 0) {
+                  chain_starts[0] = time;
+                } else if (chain_starts[k - 1] >= 0 && time <= chain_starts[k - 1] + window) {
+                  chain_starts[k] = chain_starts[k - 1];
+                }
+              }
+            }
+          }
           if (slot_of[local] == 0) {
             if ((mask & 1u) == 0) return;
             for (size_t i = 0; i < 2 * steps; ++i) pool.push_back(-1);
@@ -187,6 +241,10 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       });
     }
     ShardResult& result = results[shard];
+    for (const auto& chains : trend_chains) {
+      for (const TrendChains& chain : chains) close_trend(chain);
+    }
+    result.trend = std::move(trend_counts);
     result.reached.assign(group_count * steps, 0);
     result.convert.resize(steps);
     for (size_t local = 0; local < users; ++local) {
@@ -222,8 +280,10 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
   SEXTANT_RETURN_IF_ERROR(status);
 
   std::vector<uint64_t> reached(group_count * steps, 0);
+  std::vector<uint64_t> trend(trend_days * steps, 0);
   std::vector<std::vector<int64_t>> convert(steps);
   for (ShardResult& result : results) {
+    for (size_t i = 0; i < trend.size(); ++i) trend[i] += result.trend[i];
     for (size_t i = 0; i < reached.size(); ++i) reached[i] += result.reached[i];
     for (size_t k = 0; k < steps; ++k) {
       convert[k].insert(convert[k].end(), result.convert[k].begin(), result.convert[k].end());
@@ -270,6 +330,15 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
   }
   out->Key("steps");
   write_steps(by.empty() ? 0 : group_count, true);
+  if (query.trend) {
+    out->Key("trend").BeginArray();
+    for (size_t d = 0; d < trend_days; ++d) {
+      out->BeginObject().Key("date").String(entry_days.Label(d)).Key("users").BeginArray();
+      for (size_t k = 0; k < steps; ++k) out->Uint(trend[d * steps + k]);
+      out->EndArray().EndObject();
+    }
+    out->EndArray();
+  }
   out->Key("groups").BeginArray();
   if (!by.empty()) {
     for (size_t g = 0; g < group_count; ++g) {

@@ -338,6 +338,14 @@ Status ParseFunnel(const element& root, QuerySpec* spec) {
     return Invalid("mode", "must be default or strict");
   }
   spec->funnel.strict = *mode == "strict";
+  if (auto trend = Member(root, "trend")) {
+    if (trend->get_bool().get(spec->funnel.trend) != simdjson::SUCCESS) {
+      return Invalid("trend", "must be true or false");
+    }
+    if (spec->funnel.trend && spec->funnel.strict) {
+      return Invalid("trend", "is computed for the default mode only");
+    }
+  }
   auto steps = Member(root, "steps");
   simdjson::dom::array array;
   if (!steps || steps->get_array().get(array) != simdjson::SUCCESS) {

@@ -80,6 +80,7 @@ struct FunnelStep {
 struct FunnelQuery {
   int64_t window_ms = 0;
   bool strict = false;
+  bool trend = false;             // also the funnel of each entry day (default mode only)
   std::vector<FunnelStep> steps;  // 2..32
 };
 
