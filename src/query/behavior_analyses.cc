@@ -310,7 +310,7 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time < range.range_start_ms() || time > range.range_end_ms()) continue;
           if (!global->Matches(row, user)) continue;
-          if (time - last_time[local] > query.session_gap_ms) {
+          if (last_time[local] == INT64_MIN || time - last_time[local] > query.session_gap_ms) {
             // A new session: a path still recording ends here.
             if (!query.before && phase[local] == 1) emit(local);
             phase[local] = 0;
