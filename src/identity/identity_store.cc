@@ -136,19 +136,23 @@ void IdentityStore::WriteUserLocked(ProjectId project, UserId user, const UserIn
   batch->Put(UidKey(project, user), bytes);
 }
 
+Status IdentityStore::LoadNextUserLocked(ProjectId project, ProjectState& state) {
+  if (state.next_loaded) return Status::Ok();
+  // Every user has a uid record, written in the same batch that creates the user: the next id
+  // follows the last one.
+  const std::string prefix = "uid/" + std::to_string(project) + "/";
+  Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+    state.next_user = state::ReadBigEndian32(key.substr(prefix.size())) + 1;
+    return false;
+  }, /*reverse=*/true);
+  if (!scan.ok()) return scan;
+  state.next_loaded = true;
+  return Status::Ok();
+}
+
 Result<UserId> IdentityStore::NewUserLocked(ProjectId project, ProjectState& state,
                                             state::KvStore::Batch* batch) {
-  if (!state.next_loaded) {
-    // Every user has a uid record, written in the same batch that creates the user: the
-    // next id follows the last one.
-    std::string prefix = "uid/" + std::to_string(project) + "/";
-    Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
-      state.next_user = state::ReadBigEndian32(key.substr(prefix.size())) + 1;
-      return false;
-    }, /*reverse=*/true);
-    if (!scan.ok()) return scan;
-    state.next_loaded = true;
-  }
+  SEXTANT_RETURN_IF_ERROR(LoadNextUserLocked(project, state));
   UserId user = state.next_user++;
   // A new user has no stored record to read.
   if (state.users.size() <= user) state.users.resize(std::max<size_t>(user + 1, state.users.size() * 2));
@@ -403,15 +407,7 @@ Result<std::vector<std::pair<UserId, UserId>>> IdentityStore::MergeMap(ProjectId
 Result<UserId> IdentityStore::UserIdLimit(ProjectId project) {
   ProjectState& state = StateOf(project);
   std::lock_guard lock(state.mu);
-  if (!state.next_loaded) {
-    std::string prefix = "uid/" + std::to_string(project) + "/";
-    Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
-      state.next_user = state::ReadBigEndian32(key.substr(prefix.size())) + 1;
-      return false;
-    }, /*reverse=*/true);
-    if (!scan.ok()) return scan;
-    state.next_loaded = true;
-  }
+  SEXTANT_RETURN_IF_ERROR(LoadNextUserLocked(project, state));
   return state.next_user;
 }
 

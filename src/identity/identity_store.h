@@ -142,6 +142,8 @@ class IdentityStore {
   Status LoadIdMapLocked(ProjectId project, ProjectState& state);
   Result<UserInfo*> UserLocked(ProjectId project, ProjectState& state, UserId user);
   Result<UserId> NewUserLocked(ProjectId project, ProjectState& state, state::KvStore::Batch* batch);
+  // Reads the next free user id once (state.next_user).
+  Status LoadNextUserLocked(ProjectId project, ProjectState& state);
   void WriteUserLocked(ProjectId project, UserId user, const UserInfo& info,
                        state::KvStore::Batch* batch);
   // Moves every id of `from` (an anonymous-only user) to `into` and records the merge.

@@ -53,6 +53,28 @@ inline bool EventMatches(EventId wanted, EventId event) {
   return wanted == kAnyEvent || (wanted != 0 && wanted == event);
 }
 
+// For analyses that take no `by`: an error naming the field when the query has one.
+inline Status RejectBy(const QuerySpec& spec, const char* type) {
+  if (spec.by.empty()) return Status::Ok();
+  return Status(ErrorCode::kInvalidQuery,
+                std::string("by: a ") + type + " query takes no by (filter by a property instead)",
+                "by");
+}
+
+// For analyses that group people (a person is in one group): `by` must name user properties.
+inline Status RequireUserBy(const QuerySpec& spec, const char* type) {
+  for (const PropertyRef& ref : spec.by) {
+    if (!ref.user) {
+      return Status(ErrorCode::kInvalidQuery,
+                    std::string("by: a ") + type +
+                        " is grouped by user properties (\"user.<name>\"); " + ref.Display() +
+                        " is an event property",
+                    "by");
+    }
+  }
+  return Status::Ok();
+}
+
 Status RunEvents(QueryContext& context, JsonWriter* out);
 Status RunFunnel(QueryContext& context, JsonWriter* out);
 Status RunRetention(QueryContext& context, JsonWriter* out);

@@ -11,12 +11,6 @@
 namespace sextant::query {
 namespace {
 
-Status RejectBy(const QuerySpec& spec, const char* type) {
-  if (spec.by.empty()) return Status::Ok();
-  return Status(ErrorCode::kInvalidQuery,
-                std::string("by: a ") + type + " query takes no by (filter by a property instead)",
-                "by");
-}
 
 // The bucket of `value` among ascending lower bounds, or -1 below the first.
 int BucketOf(const std::vector<int64_t>& bounds, int64_t value) {

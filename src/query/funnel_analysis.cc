@@ -32,14 +32,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
   const int64_t range_start = context.zone().DayStartMs(spec.range.first_day);
   const int64_t range_end = context.zone().DayStartMs(spec.range.last_day + 1) - 1;
 
-  for (const PropertyRef& ref : spec.by) {
-    if (!ref.user) {
-      return Status(ErrorCode::kInvalidQuery,
-                    "by: a funnel is grouped by user properties (\"user.<name>\"); " +
-                        ref.Display() + " is an event property",
-                    "by");
-    }
-  }
+  SEXTANT_RETURN_IF_ERROR(RequireUserBy(spec, "funnel"));
   auto global_filter = context.Compile(spec.filter, "");
   if (!global_filter.ok()) return global_filter.status();
   std::vector<CompiledFilter> step_filters(steps);
@@ -63,32 +56,10 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
 
   // Groups: the combination of the user's `by` values.
   const auto& by = context.by();
-  std::vector<std::vector<uint32_t>> group_keys;  // group → value ids
-  std::vector<uint32_t> group_of_user;
-  if (!by.empty()) {
-    std::map<std::vector<uint32_t>, uint32_t> index;
-    group_of_user.assign(context.user_limit(), 0);
-    for (UserId user = 1; user < context.user_limit(); ++user) {
-      std::vector<uint32_t> key;
-      for (const auto& column : by) key.push_back(column->user_values[user]);
-      auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(group_keys.size()));
-      if (inserted) group_keys.push_back(key);
-      group_of_user[user] = it->second;
-    }
-  } else {
-    group_keys.push_back({});
-  }
+  const QueryContext::UserGroups groups = context.GroupUsers();
+  const std::vector<std::vector<uint32_t>>& group_keys = groups.keys;
   const size_t group_count = group_keys.size();
-  // The drilled group: -1 = every group.
-  int64_t drill_group = -1;
-  if (spec.users.enabled && spec.users.has_group) {
-    drill_group = static_cast<int64_t>(group_count);  // matches nothing unless found
-    for (size_t g = 0; g < group_count; ++g) {
-      bool same = true;
-      for (size_t b = 0; b < by.size(); ++b) same &= by[b]->values.Json(group_keys[g][b]) == spec.users.group[b];
-      if (same) drill_group = static_cast<int64_t>(g);
-    }
-  }
+  const int64_t drill_group = context.FindGroup(groups);  // -1 = every group
   if (spec.users.enabled && spec.users.step >= steps) {
     return Status(ErrorCode::kInvalidQuery, "users.cell.step: the funnel has " +
                                                 std::to_string(steps) + " steps",
@@ -263,7 +234,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
         }
       }
       if (level == 0) continue;
-      const size_t group = by.empty() ? 0 : group_of_user[user_begin + local];
+      const size_t group = groups.GroupOf(user_begin + static_cast<UserId>(local));
       if (context.drilling() && (drill_group < 0 || static_cast<size_t>(drill_group) == group)) {
         const size_t step = context.spec().users.step;
         const bool in_cell = context.spec().users.lost ? level == step + 1 : level >= step + 1;

@@ -14,16 +14,6 @@
 #include "query/analyses.h"
 
 namespace sextant::query {
-namespace {
-
-Status RejectBy(const QuerySpec& spec, const char* type) {
-  if (spec.by.empty()) return Status::Ok();
-  return Status(ErrorCode::kInvalidQuery, std::string("by: a ") + type + " query takes no by",
-                "by");
-}
-
-}  // namespace
-
 Status RunAttribution(QueryContext& context, JsonWriter* out) {
   const QuerySpec& spec = context.spec();
   const AttributionQuery& query = spec.attribution;

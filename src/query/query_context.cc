@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <thread>
 
 #include "common/json_writer.h"
@@ -281,6 +282,37 @@ bool QueryContext::by_has_event_property() const {
     if (!column->ref.user) return true;
   }
   return false;
+}
+
+QueryContext::UserGroups QueryContext::GroupUsers() const {
+  UserGroups groups;
+  if (by_.empty()) {
+    groups.keys.push_back({});
+    return groups;
+  }
+  std::map<std::vector<uint32_t>, uint32_t> index;
+  groups.group_of_user.assign(user_limit_, 0);
+  std::vector<uint32_t> key;
+  for (UserId user = 1; user < user_limit_; ++user) {
+    key.clear();
+    for (const auto& column : by_) key.push_back(column->user_values[user]);
+    auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(groups.keys.size()));
+    if (inserted) groups.keys.push_back(key);
+    groups.group_of_user[user] = it->second;
+  }
+  return groups;
+}
+
+int64_t QueryContext::FindGroup(const UserGroups& groups) const {
+  if (!spec_.users.enabled || !spec_.users.has_group) return -1;
+  for (size_t g = 0; g < groups.keys.size(); ++g) {
+    bool same = true;
+    for (size_t b = 0; b < by_.size(); ++b) {
+      same &= by_[b]->values.Json(groups.keys[g][b]) == spec_.users.group[b];
+    }
+    if (same) return static_cast<int64_t>(g);
+  }
+  return static_cast<int64_t>(groups.keys.size());
 }
 
 std::string QueryContext::ValueJson(const Value& value, const TimeZone& zone) {

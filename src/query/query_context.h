@@ -177,6 +177,18 @@ class QueryContext {
     return user_condition_bits_;
   }
 
+  // People grouped by their `by` values (user properties only): group_of_user[user] indexes
+  // keys[g] (value ids per `by` column). Without `by`: one group, and group_of_user is empty.
+  struct UserGroups {
+    std::vector<std::vector<uint32_t>> keys;
+    std::vector<uint32_t> group_of_user;
+    uint32_t GroupOf(UserId user) const { return group_of_user.empty() ? 0 : group_of_user[user]; }
+  };
+  UserGroups GroupUsers() const;
+  // The group whose values render as `json_values` (the drill-down's cell.group); -1 without
+  // a cell group (every group), keys.size() when no group has those values.
+  int64_t FindGroup(const UserGroups& groups) const;
+
   // Renders a value of a day's property column as JSON and interns it.
   static std::string ValueJson(const Value& value, const TimeZone& zone);
 
@@ -184,6 +196,11 @@ class QueryContext {
   Status CompileNode(const FilterNode& node, const std::string& path, CompiledFilter* out,
                      int* index);
   Result<CompiledCondition> CompileCondition(const Condition& condition, const std::string& path);
+  // For each person of [user_begin, user_end) with ID-Mapping merges and rows in the day: fills
+  // *scratch with their rows of the day in time order and calls fn(person).
+  template <class Fn>
+  void ForEachMergedUser(size_t day_idx, UserId user_begin, UserId user_end,
+                         std::vector<uint32_t>* scratch, Fn&& fn) const;
   bool IsSpecial(UserId user) const {
     return user < special_.size() * 64 && ((special_[user >> 6] >> (user & 63)) & 1);
   }
@@ -232,10 +249,20 @@ void QueryContext::ForEachUser(size_t day_idx, UserId user_begin, UserId user_en
     if (IsSpecial(users[run])) continue;
     visit(users[run], ContiguousRows{begins[run], begins[run + 1]});
   }
+  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
+    visit(user, IndexedRows{scratch->data(), scratch->size()});
+  });
+}
+
+template <class Fn>
+void QueryContext::ForEachMergedUser(size_t day_idx, UserId user_begin, UserId user_end,
+                                     std::vector<uint32_t>* scratch, Fn&& fn) const {
+  const DayColumns& day = *days_[day_idx];
+  const std::vector<uint32_t>& begins = day.run_begin();
+  const std::vector<uint32_t>& offsets = day.time_offset_ms();
   const auto& specials = special_runs_[day_idx];
   auto it = std::lower_bound(specials.begin(), specials.end(),
                              std::make_pair(user_begin, uint32_t{0}));
-  const std::vector<uint32_t>& offsets = day.time_offset_ms();
   while (it != specials.end() && it->first < user_end) {
     const UserId user = it->first;
     scratch->clear();
@@ -246,7 +273,7 @@ void QueryContext::ForEachUser(size_t day_idx, UserId user_begin, UserId user_en
     }
     std::stable_sort(scratch->begin(), scratch->end(),
                      [&](uint32_t a, uint32_t b) { return offsets[a] < offsets[b]; });
-    visit(user, IndexedRows{scratch->data(), scratch->size()});
+    fn(user);
   }
 }
 
@@ -272,25 +299,12 @@ void QueryContext::ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId us
     visit(user, row, tag);
   }
   if (!merges) return;
-  const auto& specials = special_runs_[day_idx];
-  auto it = std::lower_bound(specials.begin(), specials.end(),
-                             std::make_pair(user_begin, uint32_t{0}));
-  const std::vector<uint32_t>& offsets = day.time_offset_ms();
-  while (it != specials.end() && it->first < user_end) {
-    const UserId user = it->first;
-    scratch->clear();
-    for (; it != specials.end() && it->first == user; ++it) {
-      for (uint32_t row = begins[it->second]; row < begins[it->second + 1]; ++row) {
-        scratch->push_back(row);
-      }
-    }
-    std::stable_sort(scratch->begin(), scratch->end(),
-                     [&](uint32_t a, uint32_t b) { return offsets[a] < offsets[b]; });
+  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
     for (uint32_t row : *scratch) {
       const auto tag = tag_of(events[row]);
       if (tag) visit(user, row, tag);
     }
-  }
+  });
 }
 
 }  // namespace sextant::query

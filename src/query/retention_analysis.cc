@@ -25,14 +25,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   const size_t period_count = cohort_count + static_cast<size_t>(query.periods);
   const size_t words = (period_count + 63) / 64;
 
-  for (const PropertyRef& ref : spec.by) {
-    if (!ref.user) {
-      return Status(ErrorCode::kInvalidQuery,
-                    "by: retention is grouped by user properties (\"user.<name>\"); " +
-                        ref.Display() + " is an event property",
-                    "by");
-    }
-  }
+  SEXTANT_RETURN_IF_ERROR(RequireUserBy(spec, "retention"));
   auto global_filter = context.Compile(spec.filter, "");
   if (!global_filter.ok()) return global_filter.status();
   auto initial_filter = context.Compile(query.initial.filter, "initial");
@@ -45,21 +38,8 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
 
   const auto& by = context.by();
-  std::vector<std::vector<uint32_t>> group_keys;
-  std::vector<uint32_t> group_of_user;
-  if (!by.empty()) {
-    std::map<std::vector<uint32_t>, uint32_t> index;
-    group_of_user.assign(context.user_limit(), 0);
-    for (UserId user = 1; user < context.user_limit(); ++user) {
-      std::vector<uint32_t> key;
-      for (const auto& column : by) key.push_back(column->user_values[user]);
-      auto [it, inserted] = index.try_emplace(key, static_cast<uint32_t>(group_keys.size()));
-      if (inserted) group_keys.push_back(key);
-      group_of_user[user] = it->second;
-    }
-  } else {
-    group_keys.push_back({});
-  }
+  const QueryContext::UserGroups groups = context.GroupUsers();
+  const std::vector<std::vector<uint32_t>>& group_keys = groups.keys;
   const size_t group_count = group_keys.size();
   const size_t width = static_cast<size_t>(query.periods) + 1;
   // The drilled cell: cohort index and group (-1 = every group).
@@ -78,16 +58,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
       return Status(ErrorCode::kInvalidQuery, "users.cell.period: beyond `periods`",
                     "users.cell.period");
     }
-    if (spec.users.has_group) {
-      drill_group = static_cast<int64_t>(group_count);
-      for (size_t g = 0; g < group_count; ++g) {
-        bool same = true;
-        for (size_t b = 0; b < by.size(); ++b) {
-          same &= by[b]->values.Json(group_keys[g][b]) == spec.users.group[b];
-        }
-        if (same) drill_group = static_cast<int64_t>(g);
-      }
-    }
+    drill_group = context.FindGroup(groups);
   }
 
   // Period of an instant relative to the first cohort: by day, Monday week or month.
@@ -160,7 +131,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     for (size_t local = 0; local < users; ++local) {
       const uint64_t* initial = &initial_bits[local * words];
       const uint64_t* returned = &return_bits[local * words];
-      const size_t group = by.empty() ? 0 : group_of_user[user_begin + local];
+      const size_t group = groups.GroupOf(user_begin + static_cast<UserId>(local));
       if (context.drilling() && (drill_group < 0 || static_cast<size_t>(drill_group) == group) &&
           test(initial, drill_cohort) &&
           (spec.users.period == 0 || test(returned, drill_cohort + spec.users.period))) {
