@@ -397,10 +397,10 @@ def ch_optimize(ch):
     t0 = time.time()
     for _ in range(3):
         parts = ch_parts(ch)
-        todo = [p for p, n in parts.items() if n > 1]
-        if not todo:
+        to_merge = [p for p, n in parts.items() if n > 1]
+        if not to_merge:
             break
-        for p in sorted(todo):
+        for p in sorted(to_merge):
             ch.q(f"OPTIMIZE TABLE bench.events PARTITION {p} FINAL")
     if any(n > 1 for n in ch_parts(ch).values()):
         log(f"clickhouse: partitions still have several parts: {ch_parts(ch)}")
