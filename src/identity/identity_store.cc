@@ -438,6 +438,15 @@ Result<UserId> IdentityStore::LookupDistinctId(ProjectId project, std::string_vi
   return found;
 }
 
+Result<std::string> IdentityStore::DistinctIdOf(ProjectId project, UserId user) {
+  auto identities = IdentitiesOf(project, user);
+  if (!identities.ok()) return identities.status();
+  for (const Identity& identity : *identities) {
+    if (identity.key == "$identity_login_id") return identity.value;
+  }
+  return identities->empty() ? std::string() : identities->front().value;
+}
+
 Result<std::vector<Identity>> IdentityStore::IdentitiesOf(ProjectId project, UserId user) {
   ProjectState& state = StateOf(project);
   std::lock_guard lock(state.mu);

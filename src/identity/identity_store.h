@@ -73,6 +73,9 @@ class IdentityStore {
   // A distinct_id as the SDKs use it: login id, then anonymous id, then any other key.
   Result<UserId> LookupDistinctId(ProjectId project, std::string_view distinct_id);
   Result<std::vector<Identity>> IdentitiesOf(ProjectId project, UserId user);
+  // The id to show (and to send events as) for `user`: the login id when there is one, else
+  // the first id the person was seen with; "" for an unknown user.
+  Result<std::string> DistinctIdOf(ProjectId project, UserId user);
 
   // The user a (possibly merged) user id now belongs to: itself unless it was merged into
   // another user. Stored events keep the id they were written with; readers map it here.

@@ -131,16 +131,27 @@ bool EvaluateValue(const CompiledCondition& condition, const Value* value) {
 
 Result<CompiledCondition> QueryContext::CompileCondition(const Condition& condition,
                                                          const std::string& path) {
+  auto entry = schema_->Find(
+      condition.property.user ? state::SchemaKind::kUserProperty : state::SchemaKind::kEventProperty,
+      condition.property.name);
+  auto compiled = CompileLiterals(condition, entry ? entry->type : ValueType::kString, zone(), path);
+  if (!compiled.ok()) return compiled.status();
+  CompiledCondition out = std::move(*compiled);
+  if (entry && !out.user) out.property = entry->id;
+  if (out.user) {
+    out.user_index = static_cast<int>(user_conditions_.size());
+    user_conditions_.push_back(out);
+    user_condition_names_.push_back(condition.property.name);
+  }
+  return out;
+}
+
+Result<CompiledCondition> CompileLiterals(const Condition& condition, ValueType type,
+                                          const TimeZone& zone, const std::string& path) {
   CompiledCondition out;
   out.op = condition.op;
   out.user = condition.property.user;
-  auto entry = schema_->Find(
-      out.user ? state::SchemaKind::kUserProperty : state::SchemaKind::kEventProperty,
-      condition.property.name);
-  if (entry) {
-    out.type = entry->type;
-    if (!out.user) out.property = entry->id;
-  }
+  out.type = type;
   // An unknown property is absent everywhere; literals are then kept as strings/numbers.
   const std::string value_path = path + ".value";
   for (size_t i = 0; i < condition.values.size(); ++i) {
@@ -196,7 +207,7 @@ Result<CompiledCondition> QueryContext::CompileCondition(const Condition& condit
           break;
         }
         std::optional<int64_t> ms;
-        if (literal.kind == Literal::Kind::kString) ms = ParseDatetimeLiteral(literal.string, zone());
+        if (literal.kind == Literal::Kind::kString) ms = ParseDatetimeLiteral(literal.string, zone);
         if (!ms) {
           return Invalid(item_path, condition.property.Display() +
                                         " is a time: give \"YYYY-MM-DD[ HH:MM:SS]\" or a number");
@@ -205,7 +216,7 @@ Result<CompiledCondition> QueryContext::CompileCondition(const Condition& condit
           out.numbers.push_back(static_cast<double>(*ms));
         } else {
           out.numbers.push_back(static_cast<double>(
-              std::floor(static_cast<double>(*ms + zone().offset_ms()) / 86'400'000.0)));
+              std::floor(static_cast<double>(*ms + zone.offset_ms()) / 86'400'000.0)));
         }
         break;
       }
@@ -216,11 +227,6 @@ Result<CompiledCondition> QueryContext::CompileCondition(const Condition& condit
     return Invalid(path + ".op", "contains needs a STRING or LIST property, " +
                                      condition.property.Display() + " is " +
                                      std::string(ValueTypeName(out.type)));
-  }
-  if (out.user) {
-    out.user_index = static_cast<int>(user_conditions_.size());
-    user_conditions_.push_back(out);
-    user_condition_names_.push_back(condition.property.name);
   }
   return out;
 }

@@ -61,6 +61,11 @@ struct CompiledFilter {
   bool matches_all() const { return root < 0; }
 };
 
+// The literals of `condition` typed as `type` (a property unknown to the schema is compiled as
+// STRING: it is absent everywhere). Errors name `path` (the condition's JSON path).
+Result<CompiledCondition> CompileLiterals(const Condition& condition, ValueType type,
+                                          const TimeZone& zone, const std::string& path);
+
 // True when `value` (nullptr = absent) satisfies `condition`.
 bool EvaluateValue(const CompiledCondition& condition, const Value* value);
 

@@ -85,11 +85,53 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
     }();
     read_end = zone.DayStartMs(last_cohort_end + 1) - 1;
   }
-  int32_t first_store_day = options_.store_time_zone.DayOf(read_start);
-  const int32_t last_store_day = options_.store_time_zone.DayOf(read_end);
-  if ((spec.type == QueryType::kRetention && spec.retention.first_time) ||
-      spec.type == QueryType::kStages) {
-    // "First time ever" and stages reached need every earlier day.
+  const bool from_first_day = (spec.type == QueryType::kRetention && spec.retention.first_time) ||
+                              spec.type == QueryType::kStages;
+  auto loaded = LoadDays(project, read_start, read_end, from_first_day,
+                         StateBytesPerUser(spec, range_buckets.count()));
+  if (!loaded.ok()) return loaded.status();
+  const UserId user_limit = loaded->user_limit;
+
+  QueryContext context(project, schemas_->ForProject(project), kv_, spec);
+  context.SetDays(std::move(loaded->days));
+  context.SetUsers(loaded->user_limit, loaded->merges, options_.threads);
+
+  JsonWriter out;
+  out.BeginObject();
+  Status status;
+  switch (spec.type) {
+    case QueryType::kEvents: status = RunEvents(context, &out); break;
+    case QueryType::kFunnel: status = RunFunnel(context, &out); break;
+    case QueryType::kRetention: status = RunRetention(context, &out); break;
+    case QueryType::kDistribution: status = RunDistribution(context, &out); break;
+    case QueryType::kInterval: status = RunInterval(context, &out); break;
+    case QueryType::kPaths: status = RunPaths(context, &out); break;
+    case QueryType::kAttribution: status = RunAttribution(context, &out); break;
+    case QueryType::kStages: status = RunStages(context, &out); break;
+  }
+  SEXTANT_RETURN_IF_ERROR(status);
+  const double elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (spec.users.enabled) return WriteUsers(project, context, elapsed_ms);
+  out.Key("meta").BeginObject();
+  out.Key("rows_scanned").Uint(context.rows_scanned());
+  out.Key("days_scanned").Uint(context.days().size());
+  out.Key("users").Uint(user_limit - 1);
+  out.Key("from").String(FormatDate(spec.range.first_day));
+  out.Key("to").String(FormatDate(spec.range.last_day));
+  out.Key("time_zone").String(zone.name());
+  out.Key("elapsed_ms").Double(elapsed_ms);
+  out.EndObject();
+  out.EndObject();
+  return QueryAnswer{out.Take()};
+}
+
+Result<LoadedDays> QueryEngine::LoadDays(const state::ProjectInfo& project, int64_t read_start_ms,
+                                         int64_t read_end_ms, bool from_first_day,
+                                         size_t state_bytes_per_user) {
+  int32_t first_store_day = options_.store_time_zone.DayOf(read_start_ms);
+  const int32_t last_store_day = options_.store_time_zone.DayOf(read_end_ms);
+  if (from_first_day) {
     auto days = events_->DayRange(project.id);
     if (days) first_store_day = std::min(first_store_day, days->first);
   }
@@ -103,8 +145,7 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
   auto merges = identities_->MergeMap(project.id);
   if (!merges.ok()) return merges.status();
 
-  const size_t state_bytes =
-      StateBytesPerUser(spec, range_buckets.count()) * static_cast<size_t>(*user_limit);
+  const size_t state_bytes = state_bytes_per_user * static_cast<size_t>(*user_limit);
   if (state_bytes > options_.max_state_bytes) {
     return Status(ErrorCode::kQueryTooLarge,
                   "the query needs " + std::to_string(state_bytes >> 20) +
@@ -143,39 +184,7 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
     for (auto& thread : threads) thread.join();
   }
   for (const Status& error : errors) SEXTANT_RETURN_IF_ERROR(error);
-
-  QueryContext context(project, schemas_->ForProject(project), kv_, spec);
-  context.SetDays(std::move(days));
-  context.SetUsers(*user_limit, *merges, options_.threads);
-
-  JsonWriter out;
-  out.BeginObject();
-  Status status;
-  switch (spec.type) {
-    case QueryType::kEvents: status = RunEvents(context, &out); break;
-    case QueryType::kFunnel: status = RunFunnel(context, &out); break;
-    case QueryType::kRetention: status = RunRetention(context, &out); break;
-    case QueryType::kDistribution: status = RunDistribution(context, &out); break;
-    case QueryType::kInterval: status = RunInterval(context, &out); break;
-    case QueryType::kPaths: status = RunPaths(context, &out); break;
-    case QueryType::kAttribution: status = RunAttribution(context, &out); break;
-    case QueryType::kStages: status = RunStages(context, &out); break;
-  }
-  SEXTANT_RETURN_IF_ERROR(status);
-  const double elapsed_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (spec.users.enabled) return WriteUsers(project, context, elapsed_ms);
-  out.Key("meta").BeginObject();
-  out.Key("rows_scanned").Uint(context.rows_scanned());
-  out.Key("days_scanned").Uint(context.days().size());
-  out.Key("users").Uint(*user_limit - 1);
-  out.Key("from").String(FormatDate(spec.range.first_day));
-  out.Key("to").String(FormatDate(spec.range.last_day));
-  out.Key("time_zone").String(zone.name());
-  out.Key("elapsed_ms").Double(elapsed_ms);
-  out.EndObject();
-  out.EndObject();
-  return QueryAnswer{out.Take()};
+  return LoadedDays{std::move(days), *user_limit, std::move(*merges)};
 }
 
 Result<QueryAnswer> QueryEngine::WriteUsers(const state::ProjectInfo& project,
@@ -205,15 +214,9 @@ Result<QueryAnswer> QueryEngine::WriteUsers(const state::ProjectInfo& project,
   for (UserId user : page) {
     Person& person = people.emplace_back();
     person.user = user;
-    auto identities = identities_->IdentitiesOf(project.id, user);
-    if (!identities.ok()) return identities.status();
-    // The login id when there is one, else the first id the person was seen with.
-    for (const Identity& identity : *identities) {
-      if (identity.key == "$identity_login_id") person.distinct_id = identity.value;
-    }
-    if (person.distinct_id.empty() && !identities->empty()) {
-      person.distinct_id = identities->front().value;
-    }
+    auto distinct_id = identities_->DistinctIdOf(project.id, user);
+    if (!distinct_id.ok()) return distinct_id.status();
+    person.distinct_id = std::move(*distinct_id);
     auto profile = profiles.GetProfile(project.id, user);
     if (profile.ok()) {
       person.profile = std::move(*profile);

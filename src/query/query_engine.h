@@ -49,6 +49,13 @@ struct QueryAnswer {
   std::string content_type = "application/json";
 };
 
+// The day columns an analysis reads, with the user-id space they were cut from.
+struct LoadedDays {
+  std::vector<std::shared_ptr<const DayColumns>> days;  // ascending store days
+  UserId user_limit = 1;                                 // every user id in `days` is below it
+  std::vector<std::pair<UserId, UserId>> merges;         // ID-Mapping merges (merged, into)
+};
+
 class QueryEngine {
  public:
   QueryEngine(store::EventStore* events, state::SchemaRegistry* schemas,
@@ -59,6 +66,16 @@ class QueryEngine {
   // of people behind the named cell (JSON or CSV). Errors: kBadJson / kInvalidQuery (with the
   // field), kQueryTooLarge, store errors.
   Result<QueryAnswer> Run(const state::ProjectInfo& project, std::string_view json);
+
+  // Day columns of every store day touching [read_start_ms, read_end_ms] (or, with
+  // from_first_day, from the first stored day), from the cache or built (in parallel), then
+  // the user-id limit and merges. kQueryTooLarge when state_bytes_per_user × users exceeds
+  // the per-query state bound. Used by Run and by the segment and tag engine.
+  Result<LoadedDays> LoadDays(const state::ProjectInfo& project, int64_t read_start_ms,
+                              int64_t read_end_ms, bool from_first_day,
+                              size_t state_bytes_per_user);
+
+  int threads() const { return options_.threads; }
 
   // Drops cached day columns (tests, benchmarks of cold runs).
   void ClearCache() { cache_.Clear(); }

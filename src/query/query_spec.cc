@@ -2,12 +2,10 @@
 
 #include <charconv>
 
-#include <simdjson.h>
+#include "query/spec_json.h"
 
 namespace sextant::query {
-namespace {
-
-using simdjson::dom::element;
+namespace spec_json {
 
 Status Invalid(const std::string& path, const std::string& why) {
   return Status(ErrorCode::kInvalidQuery, path + ": " + why, path);
@@ -108,7 +106,8 @@ std::optional<CompareOp> ParseOp(std::string_view op) {
 
 constexpr int kMaxFilterDepth = 16;
 
-Result<FilterNode> ParseFilter(const element& value, const std::string& path, int depth) {
+Result<FilterNode> ParseFilter(const element& value, const std::string& path, int depth,
+                               bool bare_names_are_event) {
   if (depth > kMaxFilterDepth) return Invalid(path, "filter nested too deeply");
   if (!value.is_object()) return Invalid(path, "must be an object");
   FilterNode node;
@@ -124,14 +123,14 @@ Result<FilterNode> ParseFilter(const element& value, const std::string& path, in
     size_t index = 0;
     for (element child : array) {
       auto parsed = ParseFilter(child, Join(path, key) + "[" + std::to_string(index++) + "]",
-                                depth + 1);
+                                depth + 1, bare_names_are_event);
       if (!parsed.ok()) return parsed.status();
       node.children.push_back(std::move(*parsed));
     }
     return node;
   }
   if (auto negated = Member(value, "not")) {
-    auto parsed = ParseFilter(*negated, Join(path, "not"), depth + 1);
+    auto parsed = ParseFilter(*negated, Join(path, "not"), depth + 1, bare_names_are_event);
     if (!parsed.ok()) return parsed.status();
     node.kind = FilterNode::Kind::kNot;
     node.children.push_back(std::move(*parsed));
@@ -140,9 +139,19 @@ Result<FilterNode> ParseFilter(const element& value, const std::string& path, in
   node.kind = FilterNode::Kind::kCondition;
   auto property = GetString(value, "property", path, true);
   if (!property.ok()) return property.status();
-  auto ref = ParsePropertyRef(*property, Join(path, "property"));
-  if (!ref.ok()) return ref.status();
-  node.condition.property = *ref;
+  if (bare_names_are_event && property->find('.') == std::string::npos) {
+    if (property->empty()) return Invalid(Join(path, "property"), "property name is empty");
+    node.condition.property = PropertyRef{false, *property};
+  } else {
+    auto ref = ParsePropertyRef(*property, Join(path, "property"));
+    if (!ref.ok()) return ref.status();
+    node.condition.property = *ref;
+  }
+  SEXTANT_RETURN_IF_ERROR(ParseConditionBody(value, path, &node.condition));
+  return node;
+}
+
+Status ParseConditionBody(const element& value, const std::string& path, Condition* condition) {
   auto op_text = GetString(value, "op", path, true);
   if (!op_text.ok()) return op_text.status();
   auto op = ParseOp(*op_text);
@@ -151,7 +160,7 @@ Result<FilterNode> ParseFilter(const element& value, const std::string& path, in
                                          "\" (=, !=, >, >=, <, <=, between, in, not_in, "
                                          "contains, is_set, not_set)");
   }
-  node.condition.op = *op;
+  condition->op = *op;
   const std::string value_path = Join(path, "value");
   auto literal_value = Member(value, "value");
   switch (*op) {
@@ -169,9 +178,9 @@ Result<FilterNode> ParseFilter(const element& value, const std::string& path, in
       for (element item : array) {
         auto literal = ParseLiteral(item, value_path + "[" + std::to_string(index++) + "]");
         if (!literal.ok()) return literal.status();
-        node.condition.values.push_back(std::move(*literal));
+        condition->values.push_back(std::move(*literal));
       }
-      if (*op == CompareOp::kBetween && node.condition.values.size() != 2) {
+      if (*op == CompareOp::kBetween && condition->values.size() != 2) {
         return Invalid(value_path, "between takes [low, high]");
       }
       break;
@@ -183,10 +192,10 @@ Result<FilterNode> ParseFilter(const element& value, const std::string& path, in
       if (*op == CompareOp::kContains && literal->kind != Literal::Kind::kString) {
         return Invalid(value_path, "contains takes a string");
       }
-      node.condition.values.push_back(std::move(*literal));
+      condition->values.push_back(std::move(*literal));
     }
   }
-  return node;
+  return Status::Ok();
 }
 
 Result<std::optional<FilterNode>> OptionalFilter(const element& object, const std::string& path) {
@@ -196,6 +205,12 @@ Result<std::optional<FilterNode>> OptionalFilter(const element& object, const st
   if (!parsed.ok()) return parsed.status();
   return std::optional<FilterNode>(std::move(*parsed));
 }
+
+}  // namespace spec_json
+
+namespace {
+
+using namespace spec_json;
 
 Result<DayRange> ParseRange(const element& root, int32_t today) {
   DayRange range;
