@@ -209,22 +209,36 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   struct Pending {
     std::vector<store::EventRow> rows;
     state::ProjectId project;
+    std::shared_ptr<CommittedChanges> observed;  // for the commit observer, if it wants any
   };
   std::vector<Pending> pending;
   for (const Group& group : groups) {
     std::vector<store::EventRow> rows;
+    std::vector<store::UserId> profile_users;
     {
       std::lock_guard lock(ProjectLock(group.project->id));
       state::KvStore::Batch batch;
       rows = ApplyGroup(*group.project, records, group.indexes, context, now_ms, outcome.get(),
-                        &batch);
+                        &batch, &profile_users);
       write = kv_->Write(&batch);
     }
     if (!write.ok()) {
       done(IngestOutcome(), write);
       return;
     }
-    pending.push_back({std::move(rows), group.project->id});
+    std::shared_ptr<CommittedChanges> observed;
+    if (observer_ != nullptr) {
+      if (auto interest = observer_->InterestOf(group.project->id)) {
+        observed = std::make_shared<CommittedChanges>();
+        observed->project = group.project->id;
+        for (const store::EventRow& row : rows) {
+          if (interest->Wants(row.event_id)) observed->events.push_back(row);
+        }
+        observed->profile_users = std::move(profile_users);
+        if (observed->events.empty() && observed->profile_users.empty()) observed.reset();
+      }
+    }
+    pending.push_back({std::move(rows), group.project->id, std::move(observed)});
   }
   metrics_.records_accepted.Add(context.source, outcome->accepted);
   std::stable_sort(outcome->rejected.begin(), outcome->rejected.end(),
@@ -235,7 +249,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     done(std::move(*outcome), Status::Ok());
     return;
   }
-  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0});
+  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0, nullptr});
 
   struct Join {
     std::atomic<size_t> remaining;
@@ -249,7 +263,13 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   join->outcome = outcome;
   join->done = std::move(done);
   for (Pending& item : pending) {
-    events_->Append(item.project, std::move(item.rows), [join](Status status) {
+    events_->Append(item.project, std::move(item.rows),
+                    [join, observed = std::move(item.observed), observer = observer_,
+                     clock = clock_](Status status) {
+      if (status.ok() && observed) {
+        observed->committed_us = clock->MonotonicMicros();
+        observer->OnCommitted(std::move(*observed));
+      }
       if (!status.ok()) {
         std::lock_guard lock(join->mu);
         if (join->first_error.ok()) join->first_error = status;
@@ -271,7 +291,8 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
                                                         const std::vector<size_t>& indexes,
                                                         const RequestContext& context,
                                                         int64_t now_ms, IngestOutcome* outcome,
-                                                        state::KvStore::Batch* batch) {
+                                                        state::KvStore::Batch* batch,
+                                                        std::vector<store::UserId>* profile_users) {
   std::vector<store::EventRow> rows;
   state::ProjectSchema* schema = schemas_->ForProject(project);
   for (size_t index : indexes) {
@@ -332,6 +353,7 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
           reject(std::move(applied));
           continue;
         }
+        profile_users->push_back(user);
         if (checked) {
           for (const auto& [name, value] : record.properties)
             schema->Register(kind, name, value.type(), now_ms, batch);

@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "decode/record_validator.h"
 #include "identity/identity_store.h"
+#include "ingest/commit_observer.h"
 #include "ingest/dedupe_filter.h"
 #include "profile/profile_store.h"
 #include "state/ingest_error_log.h"
@@ -110,6 +111,9 @@ class IngestPipeline {
   // Address the request came from: X-Forwarded-For's first entry if the peer is trusted.
   std::string ClientIp(const RequestContext& context) const;
 
+  // Receives durable changes (set before serving; null = nobody).
+  void SetCommitObserver(CommitObserver* observer) { observer_ = observer; }
+
   IngestMetrics& metrics() { return metrics_; }
   const DedupeFilter& dedupe() const { return dedupe_; }
 
@@ -123,7 +127,8 @@ class IngestPipeline {
                                           std::vector<RecordInput>& records,
                                           const std::vector<size_t>& indexes,
                                           const RequestContext& context, int64_t now_ms,
-                                          IngestOutcome* outcome, state::KvStore::Batch* batch);
+                                          IngestOutcome* outcome, state::KvStore::Batch* batch,
+                                          std::vector<store::UserId>* profile_users);
   void Reject(const state::ProjectInfo* project, size_t index, const RecordInput& input,
               Status status, const RequestContext& context, int64_t now_ms, IngestOutcome* outcome,
               state::KvStore::Batch* batch);
@@ -141,6 +146,7 @@ class IngestPipeline {
   store::EventStore* events_;
   DedupeFilter dedupe_;
   IngestMetrics metrics_;
+  CommitObserver* observer_ = nullptr;
   std::mutex locks_mu_;
   std::unordered_map<state::ProjectId, std::unique_ptr<std::mutex>> project_locks_;  // guarded by locks_mu_
 };

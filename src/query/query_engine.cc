@@ -55,7 +55,8 @@ QueryEngine::QueryEngine(store::EventStore* events, state::SchemaRegistry* schem
   }
 }
 
-Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::string_view json) {
+Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::string_view json,
+                                     std::vector<UserId>* all_drilled) {
   const auto started = std::chrono::steady_clock::now();
   const TimeZone& zone = project.time_zone;
   auto parsed = ParseQuery(json, zone.DayOf(clock_->NowMs()));
@@ -112,6 +113,17 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
   SEXTANT_RETURN_IF_ERROR(status);
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (spec.users.enabled && all_drilled != nullptr) {
+    for (size_t shard = 0; shard < context.shard_count(); ++shard) {
+      const auto& users = context.drilled(shard);
+      all_drilled->insert(all_drilled->end(), users.begin(), users.end());
+    }
+    return QueryAnswer{};
+  }
+  if (all_drilled != nullptr) {
+    return Status(ErrorCode::kInvalidQuery, "users: required, naming the cell to drill into",
+                  "users");
+  }
   if (spec.users.enabled) return WriteUsers(project, context, elapsed_ms);
   out.Key("meta").BeginObject();
   out.Key("rows_scanned").Uint(context.rows_scanned());

@@ -65,7 +65,11 @@ class QueryEngine {
   // Runs the query `json` on `project` and returns the answer: JSON, or with "users" the page
   // of people behind the named cell (JSON or CSV). Errors: kBadJson / kInvalidQuery (with the
   // field), kQueryTooLarge, store errors.
-  Result<QueryAnswer> Run(const state::ProjectInfo& project, std::string_view json);
+  // With `all_drilled` (and a query with "users"), every drilled person is stored there in id
+  // order instead of a page being rendered (static segments from a drill-down); the answer is
+  // then empty.
+  Result<QueryAnswer> Run(const state::ProjectInfo& project, std::string_view json,
+                          std::vector<UserId>* all_drilled = nullptr);
 
   // Day columns of every store day touching [read_start_ms, read_end_ms] (or, with
   // from_first_day, from the first stored day), from the cache or built (in parallel), then

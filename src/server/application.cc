@@ -90,6 +90,12 @@ Status Application::Start() {
   queries_ = std::make_unique<query::QueryEngine>(events_.get(), schemas_.get(), identities_.get(),
                                                   kv_.get(), clock_, query_options);
   catalog_ = std::make_unique<catalog::CatalogStore>(kv_.get(), clock_);
+  audience_ = std::make_unique<audience::AudienceEngine>(queries_.get(), schemas_.get(),
+                                                         identities_.get(), projects_.get(),
+                                                         kv_.get(), clock_);
+  audience_->SetPipeline(pipeline_.get());
+  pipeline_->SetCommitObserver(audience_.get());
+  audience_->Start();
   query_pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options_.concurrent_queries)));
 
@@ -140,6 +146,9 @@ void Application::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (http_) http_->Stop();
   if (query_pool_) query_pool_->join();  // running queries finish before the stores close
+  // Applies what ingest handed over and saves realtime membership; its last membership events
+  // are appended before the event store closes.
+  if (audience_) audience_->Stop();
   if (events_) (void)events_->Close();
   if (schemas_) (void)schemas_->SaveCounts();
   if (kv_) {

@@ -15,6 +15,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "audience/audience_engine.h"
 #include "catalog/catalog_store.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -77,6 +78,7 @@ class Application {
   ingest::IngestPipeline& pipeline() { return *pipeline_; }
   query::QueryEngine& queries() { return *queries_; }
   catalog::CatalogStore& catalog() { return *catalog_; }
+  audience::AudienceEngine& audience() { return *audience_; }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
   void RunQuery(std::function<void()> job);
   state::KvStore& kv() { return *kv_; }
@@ -102,6 +104,7 @@ class Application {
   std::unique_ptr<ingest::IngestPipeline> pipeline_;
   std::unique_ptr<query::QueryEngine> queries_;
   std::unique_ptr<catalog::CatalogStore> catalog_;
+  std::unique_ptr<audience::AudienceEngine> audience_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;
   std::unique_ptr<HttpServer> http_;

@@ -496,6 +496,10 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   }
   if (parts.size() >= 3 && (parts[2] == "metrics" || parts[2] == "dashboards"))
     return HandleCatalog(request, project, parts, std::move(respond));
+  if (parts.size() >= 3 && (parts[2] == "segments" || parts[2] == "tags" ||
+                            (parts[2] == "users" && parts.size() == 5 && parts[4] == "segments"))) {
+    return HandleAudience(request, project, parts, query, std::move(respond));
+  }
   if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
 
   if (parts.size() == 3 && parts[2] == "schema") {
@@ -583,6 +587,9 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
       writer.EndArray();
       writer.Key("profile");
       WriteProperties(writer, profile.ok() ? *profile : PropertyMap(), zone);
+      writer.Key("tags");
+      Status tags = app_->audience().WriteUserTags(*project, *user, writer);
+      if (!tags.ok()) return respond(Error(request, tags));
       writer.EndObject();
       return respond(Json(request, 200, writer.Take()));
     }
@@ -651,6 +658,181 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     return respond(Json(request, 200, R"({"events":[]})"));
   }
   not_found();
+}
+
+void RequestRouter::HandleAudience(HttpRequest& request,
+                                   std::shared_ptr<const state::ProjectInfo> project,
+                                   const std::vector<std::string>& parts, std::string_view query,
+                                   Responder respond) {
+  // Everything runs on the query pool: computing a segment or a tag scans events.
+  using audience::AudienceAnswer;
+  using Handler = std::function<Result<AudienceAnswer>(audience::AudienceEngine&, const HttpRequest&)>;
+  Handler handler;
+  const http::verb method = request.method();
+  const bool get = method == http::verb::get;
+  const bool post = method == http::verb::post;
+  const bool put = method == http::verb::put;
+  const bool del = method == http::verb::delete_;
+  const state::ProjectInfo& info = *project;
+  const std::string query_text(query);
+  auto method_error = [&](const char* allowed) {
+    respond(Error(request, Status(ErrorCode::kMethodNotAllowed, std::string("use ") + allowed)));
+  };
+  const std::string id = parts.size() >= 4 ? parts[3] : std::string();
+  const std::string action = parts.size() >= 5 ? parts[4] : std::string();
+
+  if (parts[2] == "users") {
+    if (!get) return method_error("GET");
+    std::string key = QueryParam(query, "key");
+    auto user = key.empty() ? app_->identities().LookupDistinctId(project->id, parts[3])
+                            : app_->identities().Lookup(project->id, key, parts[3]);
+    if (!user.ok()) return respond(Error(request, user.status()));
+    if (*user == 0) {
+      return respond(Error(request, Status(ErrorCode::kNotFound, "no user with id " + parts[3])));
+    }
+    const store::UserId user_id = *user;
+    handler = [&info, user_id](audience::AudienceEngine& engine, const HttpRequest&) {
+      return engine.UserSegments(info, user_id);
+    };
+  } else if (parts[2] == "segments") {
+    if (parts.size() == 3) {
+      if (get) {
+        handler = [&info](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.ListSegments(info);
+        };
+      } else if (post) {
+        const bool csv = Header(request, http::field::content_type).find("csv") != std::string::npos;
+        if (csv) {
+          handler = [&info, query_text](audience::AudienceEngine& engine, const HttpRequest& r) {
+            return engine.CreateStaticSegment(info, QueryParam(query_text, "name"),
+                                              QueryParam(query_text, "description"), r.body());
+          };
+        } else {
+          handler = [&info](audience::AudienceEngine& engine, const HttpRequest& r) {
+            simdjson::dom::parser parser;
+            simdjson::dom::element root, inner;
+            const bool from_query = parser.parse(r.body()).get(root) == simdjson::SUCCESS &&
+                                    root.is_object() && root["query"].get(inner) == simdjson::SUCCESS;
+            return from_query ? engine.CreateSegmentFromQuery(info, r.body())
+                              : engine.CreateSegment(info, r.body());
+          };
+        }
+      } else {
+        return method_error("GET or POST");
+      }
+    } else if (parts.size() == 4 && id == "estimate") {
+      if (!post) return method_error("POST");
+      handler = [&info](audience::AudienceEngine& engine, const HttpRequest& r) {
+        return engine.EstimateSegment(info, r.body());
+      };
+    } else if (parts.size() == 4) {
+      if (get) {
+        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.GetSegment(info, id);
+        };
+      } else if (put) {
+        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest& r) {
+          return engine.UpdateSegment(info, id, r.body());
+        };
+      } else if (del) {
+        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.DeleteSegment(info, id);
+        };
+      } else {
+        return method_error("GET, PUT or DELETE");
+      }
+    } else if (parts.size() == 5 && (action == "refresh" || action == "insight" || action == "lookalike")) {
+      if (!post) return method_error("POST");
+      handler = [&info, id, action](audience::AudienceEngine& engine, const HttpRequest& r) {
+        if (action == "refresh") return engine.RefreshSegment(info, id);
+        if (action == "insight") return engine.SegmentInsight(info, id, r.body());
+        return engine.SegmentLookalike(info, id, r.body());
+      };
+    } else if (parts.size() == 5 && (action == "users" || action == "history")) {
+      if (!get) return method_error("GET");
+      handler = [&info, id, action, query_text](audience::AudienceEngine& engine, const HttpRequest&) {
+        if (action == "history") return engine.SegmentHistory(info, id);
+        size_t offset = 0;
+        const std::string offset_text = QueryParam(query_text, "offset");
+        if (!offset_text.empty()) {
+          std::from_chars(offset_text.data(), offset_text.data() + offset_text.size(), offset);
+        }
+        std::vector<std::string> columns;
+        const std::string column_text = QueryParam(query_text, "columns");
+        for (size_t begin = 0; begin < column_text.size();) {
+          size_t end = column_text.find(',', begin);
+          if (end == std::string::npos) end = column_text.size();
+          if (end > begin) columns.push_back(column_text.substr(begin, end - begin));
+          begin = end + 1;
+        }
+        const bool csv = QueryParam(query_text, "format") == "csv";
+        return engine.SegmentUsers(info, id, offset,
+                                   LimitParam(query_text, csv ? 1'000'000 : 100, csv ? 100'000'000 : 10'000),
+                                   columns, csv);
+      };
+    }
+  } else {  // tags
+    if (parts.size() == 3) {
+      if (get) {
+        handler = [&info](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.ListTags(info);
+        };
+      } else if (post) {
+        handler = [&info](audience::AudienceEngine& engine, const HttpRequest& r) {
+          return engine.CreateTag(info, r.body());
+        };
+      } else {
+        return method_error("GET or POST");
+      }
+    } else if (parts.size() == 4 && id == "categories") {
+      if (!get) return method_error("GET");
+      handler = [&info](audience::AudienceEngine& engine, const HttpRequest&) {
+        return engine.TagCategories(info);
+      };
+    } else if (parts.size() == 4) {
+      if (get) {
+        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.GetTag(info, id);
+        };
+      } else if (put) {
+        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest& r) {
+          return engine.UpdateTag(info, id, r.body());
+        };
+      } else if (del) {
+        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.DeleteTag(info, id);
+        };
+      } else {
+        return method_error("GET, PUT or DELETE");
+      }
+    } else if (parts.size() == 5 && action == "run") {
+      if (!post) return method_error("POST");
+      handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
+        return engine.RunTag(info, id);
+      };
+    } else if (parts.size() == 5 && action == "history") {
+      if (!get) return method_error("GET");
+      handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
+        return engine.TagHistory(info, id);
+      };
+    } else if (parts.size() == 5 && action == "values") {
+      if (!post) return method_error("POST");
+      const bool merge = QueryParam(query, "mode") == "merge";
+      handler = [&info, id, merge](audience::AudienceEngine& engine, const HttpRequest& r) {
+        return engine.ImportTagValues(info, id, r.body(), merge);
+      };
+    }
+  }
+  if (!handler) {
+    return respond(Error(request, Status(ErrorCode::kNotFound, "no such endpoint")));
+  }
+  app_->RunQuery([this, request_copy = HttpRequest(request), project,
+                  handler = std::move(handler), respond = std::move(respond)]() mutable {
+    auto answer = handler(app_->audience(), request_copy);
+    if (!answer.ok()) return respond(Error(request_copy, answer.status()));
+    respond(MakeResponse(request_copy, static_cast<http::status>(answer->status),
+                         answer->content_type, std::move(answer->body)));
+  });
 }
 
 void RequestRouter::HandleCatalog(HttpRequest& request,

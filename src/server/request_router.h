@@ -33,6 +33,10 @@ class RequestRouter {
   // /api/v1/projects/{p}/metrics[/{id}[/run]] and /dashboards[/{id}[/run]] (docs/query.md).
   void HandleCatalog(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
                      const std::vector<std::string>& parts, Responder respond);
+  // /segments/..., /tags/... and /users/{id}/segments of a project (docs/segments.md).
+  void HandleAudience(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
+                      const std::vector<std::string>& parts, std::string_view query,
+                      Responder respond);
   std::string Metrics() const;
 
   Application* app_;

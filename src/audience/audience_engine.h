@@ -1,0 +1,260 @@
+// AudienceEngine: tags (标签) and segments (客群) of every project — definitions, computation,
+// materialised membership, event-driven updates, insight and lookalike. Semantics and JSON:
+// docs/segments.md.
+//
+// Model:
+//  * A segment's members are a Roaring bitmap over dense user ids. A rule segment is computed
+//    in full by evaluating each leaf condition to a bitmap (profile and tag conditions scan an
+//    in-memory column; behaviour conditions scan the window's day columns once, through the
+//    analysis engine's cache) and combining them with set algebra. Static segments hold the
+//    ids they were given.
+//  * Realtime segments keep, per behaviour condition, each person's count or sum in the window
+//    as of the last full computation; an ingested event that matches adds to it, and the
+//    person's membership is re-evaluated from the leaf bitmaps at once. Profile changes
+//    re-evaluate profile conditions the same way, membership changes of a segment propagate to
+//    segments that refer to it. The trailing edge of relative windows (events ageing out) is
+//    applied by the next full refresh, which by default runs at midnight in the project's time
+//    zone (calendar-day windows change only then). Every change after the first computation is
+//    recorded as an event, $segment_enter or $segment_exit, ingested for the person.
+//  * A tag's values are a UserColumn; each run stores a dated snapshot (one per day, the last
+//    run of the day wins) with its coverage and distribution. Statistic tags (count, sum, min,
+//    max) and first/last tags are also updated as events arrive.
+//
+// Persistence (state store): definitions "aud/<pid>/seg/<id>", "aud/<pid>/tag/<id>" (JSON);
+// members "aud/<pid>/segm/<id>" (portable Roaring); size history "aud/<pid>/segh/<id>/<ms BE64>";
+// tag snapshots "aud/<pid>/tagv/<id>/<day BE32>" and their statistics "aud/<pid>/tags/<id>/<day
+// BE32>"; id sequence "aud/<pid>/seq". Realtime changes to members are saved by the next full
+// refresh or by SaveDirty (periodically and at Stop); after a crash they are rebuilt by the
+// refresh that runs at start for segments whose saved members are older than their schedule.
+//
+// Thread-safety: every public method may be called from any thread. Each project's state is
+// guarded by one mutex; a full computation holds it, so events of that project wait for it.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <optional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <roaring/roaring.hh>
+
+#include "audience/definitions.h"
+#include "audience/user_column.h"
+#include "common/clock.h"
+#include "common/json_writer.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "identity/identity_store.h"
+#include "ingest/commit_observer.h"
+#include "ingest/ingest_pipeline.h"
+#include "query/query_engine.h"
+#include "state/kv_store.h"
+#include "state/project_registry.h"
+#include "state/schema_registry.h"
+#include "store/event_row.h"
+#include "store/event_store.h"
+
+
+namespace sextant::audience {
+
+using ingest::CommittedChanges;
+using ingest::EventInterest;
+
+struct CompiledRule;  // audience_internal.h
+
+struct AudienceAnswer {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+class AudienceEngine final : public ingest::CommitObserver {
+ public:
+  AudienceEngine(query::QueryEngine* queries, state::SchemaRegistry* schemas,
+                 identity::IdentityStore* identities, state::ProjectRegistry* projects,
+                 state::KvStore* kv, Clock* clock);
+  ~AudienceEngine();
+
+  // Membership events are ingested through `pipeline` (null: not recorded).
+  void SetPipeline(ingest::IngestPipeline* pipeline) { pipeline_ = pipeline; }
+  // Starts the worker that applies ingested changes and the scheduler of refreshes and runs.
+  void Start();
+  // Applies what is queued, saves realtime changes, stops the threads. Idempotent.
+  void Stop();
+
+  // --- ingest hook (called by the ingest pipeline) ---
+  std::shared_ptr<const EventInterest> InterestOf(state::ProjectId project) override;
+  // Queues durable changes; returns at once.
+  void OnCommitted(CommittedChanges changes) override;
+  // Blocks until every change queued before the call has been applied.
+  void Drain();
+
+  // --- segments (answers are JSON documents, docs/segments.md) ---
+  Result<AudienceAnswer> CreateSegment(const state::ProjectInfo& project, std::string_view body);
+  // A static segment from a CSV upload (first column: distinct ids; a header row is skipped
+  // when its first cell is not a known id).
+  Result<AudienceAnswer> CreateStaticSegment(const state::ProjectInfo& project,
+                                             const std::string& name,
+                                             const std::string& description,
+                                             std::string_view csv);
+  Result<AudienceAnswer> ListSegments(const state::ProjectInfo& project);
+  Result<AudienceAnswer> GetSegment(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> UpdateSegment(const state::ProjectInfo& project, const std::string& id,
+                                       std::string_view body);
+  Result<AudienceAnswer> DeleteSegment(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> RefreshSegment(const state::ProjectInfo& project, const std::string& id);
+  // Members in id order: JSON {"total", "users": [...]} or CSV with `columns` (profile
+  // properties) after distinct_id.
+  Result<AudienceAnswer> SegmentUsers(const state::ProjectInfo& project, const std::string& id,
+                                      size_t offset, size_t limit,
+                                      const std::vector<std::string>& columns, bool csv);
+  Result<AudienceAnswer> SegmentHistory(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> EstimateSegment(const state::ProjectInfo& project, std::string_view body);
+  Result<AudienceAnswer> SegmentInsight(const state::ProjectInfo& project, const std::string& id,
+                                        std::string_view body);
+  Result<AudienceAnswer> SegmentLookalike(const state::ProjectInfo& project,
+                                          const std::string& id, std::string_view body);
+  Result<AudienceAnswer> UserSegments(const state::ProjectInfo& project, UserId user);
+
+  // --- tags ---
+  Result<AudienceAnswer> CreateTag(const state::ProjectInfo& project, std::string_view body);
+  Result<AudienceAnswer> ListTags(const state::ProjectInfo& project);
+  Result<AudienceAnswer> TagCategories(const state::ProjectInfo& project);
+  Result<AudienceAnswer> GetTag(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> UpdateTag(const state::ProjectInfo& project, const std::string& id,
+                                   std::string_view body);
+  Result<AudienceAnswer> DeleteTag(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> RunTag(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> TagHistory(const state::ProjectInfo& project, const std::string& id);
+  // Imported tags: CSV rows "distinct_id,value" (a header row is skipped as above).
+  // `merge`: keep the values of people the file does not name (else they are cleared).
+  Result<AudienceAnswer> ImportTagValues(const state::ProjectInfo& project,
+                                         const std::string& id, std::string_view csv, bool merge);
+  // Writes {"<tag name>": value, ...} of `user` (the user read API's "tags").
+  Status WriteUserTags(const state::ProjectInfo& project, UserId user, JsonWriter& out);
+
+  // Static segment from the people behind a number of an analysis query (its "users" part).
+  Result<AudienceAnswer> CreateSegmentFromQuery(const state::ProjectInfo& project,
+                                                std::string_view body);
+
+  // Seconds from ingest commit to the membership change it caused (realtime segments).
+  Histogram& membership_latency() { return membership_latency_; }
+
+  // Runs due scheduled refreshes and tag runs now (the scheduler calls it every second).
+  void RunDue();
+
+ private:
+  struct ProjectState;
+  struct SegmentState;
+  struct TagState;
+  struct Leaf;
+  friend struct CompiledRule;
+
+  struct CsvIds {
+    std::vector<std::pair<UserId, std::string>> rows;  // user, second cell
+    size_t unmatched = 0;
+    std::vector<std::string> unmatched_examples;
+  };
+  struct RefreshResult {
+    uint64_t size = 0, entered = 0, exited = 0;
+    double elapsed_ms = 0;
+  };
+  struct MembershipChange {
+    std::string segment_id;
+    UserId user = 0;
+    bool enter = false;
+  };
+  using TouchedUsers = std::map<std::string, std::vector<UserId>>;  // segment id → people
+
+  ProjectState& StateOf(const state::ProjectInfo& project);
+  // Every method named *Locked requires the project's mutex.
+  Status LoadLocked(ProjectState& state);
+  void ScheduleLocked(ProjectState& state, SegmentState& segment, int64_t now);
+  void RebuildInterestLocked(ProjectState& state);
+  Result<UserColumn*> ProfileColumnLocked(ProjectState& state, const std::string& name);
+
+  // Rules (rule_evaluator.cc).
+  Status CompileRuleLocked(ProjectState& state, const RuleNode& root, const std::string& self_id,
+                           CompiledRule* out);
+  bool DependsOnLocked(ProjectState& state, const std::string& segment_id,
+                       const std::string& target_id);
+  Result<Roaring> UniverseLocked(ProjectState& state, UserId* user_limit);
+  Status EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, bool keep_aggregates,
+                                 UserId user_limit);
+  Result<Roaring> EvaluateLocked(ProjectState& state, CompiledRule& rule, bool keep_aggregates);
+  static bool MemberOf(const CompiledRule& rule, int node, UserId user);
+
+  // Segments (audience_engine.cc).
+  void WriteSegmentLocked(const SegmentState& segment, JsonWriter& out);
+  Status SaveSegmentLocked(ProjectState& state, SegmentState& segment, bool with_members);
+  Status AppendHistoryLocked(ProjectState& state, SegmentState& segment, std::string_view trigger,
+                             uint64_t entered, uint64_t exited, double elapsed_ms);
+  void SaveDirty();
+  Result<SegmentState*> FindSegmentLocked(ProjectState& state, const std::string& id);
+  Status CheckSegmentNameLocked(ProjectState& state, const std::string& name,
+                                const std::string& except_id);
+  // `extra_json` (an object, may be empty) is added to the answer under `extra_key`.
+  Result<AudienceAnswer> CreateStaticLocked(ProjectState& state, const std::string& name,
+                                            const std::string& description, std::string source,
+                                            Roaring members, std::string_view extra_key,
+                                            const std::string& extra_json);
+  Result<CsvIds> ReadCsvIdsLocked(ProjectState& state, std::string_view csv, bool with_values);
+  Result<RefreshResult> RefreshLocked(ProjectState& state, SegmentState& segment,
+                                      std::string_view trigger);
+  void EmitMembershipEventsLocked(ProjectState& state, const std::vector<MembershipChange>& changes);
+  void ApplyChanges(const CommittedChanges& changes);
+  void ApplyProfileChangeLocked(ProjectState& state, UserId user, TouchedUsers* touched);
+  void ReevaluateLocked(ProjectState& state, TouchedUsers& touched,
+                        std::vector<MembershipChange>* membership);
+
+  // Tags (tag_runner.cc).
+  Result<UserColumn*> TagColumnLocked(ProjectState& state, const std::string& name);
+  Status LoadTagValuesLocked(ProjectState& state, TagState& tag);
+  void PrepareTagLocked(ProjectState& state, TagState& tag);
+  Status ComputeEventTagLocked(ProjectState& state, TagState& tag, const Roaring& universe,
+                               UserId user_limit, UserColumn* out);
+  Status RunTagLocked(ProjectState& state, TagState& tag);
+  Status SaveTagSnapshotLocked(ProjectState& state, TagState& tag);
+  void ApplyEventToTagsLocked(ProjectState& state, const store::EventRow& row, int64_t now,
+                              TouchedUsers* touched);
+  void WriteTagLocked(const TagState& tag, JsonWriter& out);
+  Result<TagState*> FindTagLocked(ProjectState& state, const std::string& id);
+
+  // Lookalike (audience_analytics.cc): scores of every user from a model trained on the seed;
+  // `report` (if given) receives the model's quality as an object.
+  Result<UserColumn> LookalikeScoresLocked(ProjectState& state, const std::string& seed_id,
+                                           const std::string& options_json, JsonWriter* report);
+
+  void WorkerLoop();
+  void SchedulerLoop();
+
+  query::QueryEngine* queries_;
+  state::SchemaRegistry* schemas_;
+  identity::IdentityStore* identities_;
+  state::ProjectRegistry* projects_;
+  state::KvStore* kv_;
+  Clock* clock_;
+  ingest::IngestPipeline* pipeline_ = nullptr;
+
+  std::mutex projects_mu_;
+  std::map<state::ProjectId, std::unique_ptr<ProjectState>> states_;  // guarded by projects_mu_
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable drained_cv_;
+  std::deque<CommittedChanges> queue_;  // guarded by queue_mu_
+  uint64_t queued_ = 0, applied_ = 0;   // guarded by queue_mu_
+  bool stopping_ = false;               // guarded by queue_mu_
+  std::thread worker_;
+  std::thread scheduler_;
+
+  Histogram membership_latency_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1}};
+};
+
+}  // namespace sextant::audience

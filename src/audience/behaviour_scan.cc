@@ -1,0 +1,62 @@
+#include "audience/behaviour_scan.h"
+
+namespace sextant::audience {
+namespace {
+
+bool Evaluate(const query::CompiledFilter& filter, int node_index, const store::EventRow& row) {
+  const query::CompiledFilter::Node& node = filter.nodes[node_index];
+  switch (node.kind) {
+    case query::FilterNode::Kind::kAll:
+      for (int child : node.children) {
+        if (!Evaluate(filter, child, row)) return false;
+      }
+      return true;
+    case query::FilterNode::Kind::kAny:
+      for (int child : node.children) {
+        if (Evaluate(filter, child, row)) return true;
+      }
+      return false;
+    case query::FilterNode::Kind::kNot: return !Evaluate(filter, node.children[0], row);
+    case query::FilterNode::Kind::kCondition: {
+      const query::CompiledCondition& condition = filter.conditions[node.condition];
+      const Value* value = nullptr;
+      if (condition.property != 0) {
+        for (const store::PropertyCell& cell : row.properties) {
+          if (cell.property_id == condition.property) {
+            value = &cell.value;
+            break;
+          }
+        }
+      }
+      return query::EvaluateValue(condition, value);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& step,
+                                 const std::string& path) {
+  CompiledStep out;
+  out.event = query::ResolveEvent(context.schema(), step.event);
+  auto where = context.Compile(step.where, path + ".where");
+  if (!where.ok()) return where.status();
+  for (const query::CompiledCondition& condition : where->conditions) {
+    if (condition.user) {
+      return Status(ErrorCode::kInvalidQuery,
+                    path + ".where: takes event properties; put user properties in a profile "
+                           "condition",
+                    path + ".where");
+    }
+  }
+  out.where = std::move(*where);
+  return out;
+}
+
+bool RowMatches(const CompiledStep& step, const store::EventRow& row) {
+  if (!query::EventMatches(step.event, row.event_id)) return false;
+  return step.where.matches_all() || Evaluate(step.where, step.where.root, row);
+}
+
+}  // namespace sextant::audience

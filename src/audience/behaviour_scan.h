@@ -1,0 +1,110 @@
+// BehaviourScan: the one pass over stored events that behaviour conditions of segments and
+// event-based tags need. It reads the day columns of a QueryContext (so it shares the analysis
+// engine's cache, shards and ID-Mapping handling) and calls back, per shard thread, for each
+// row that matches one of a few event patterns inside a time interval, each person's rows in
+// time order.
+//
+// Thread-safety: Run calls `visit` concurrently from one thread per shard; a shard's calls
+// are sequential and cover users [shard_begin(s), shard_begin(s + 1)) only, so per-user state
+// indexed by (user - shard_begin) needs no locking.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "audience/definitions.h"
+#include "query/analyses.h"
+#include "query/query_context.h"
+
+namespace sextant::audience {
+
+using store::EventId;
+using store::PropertyId;
+using store::UserId;
+
+// An event pattern compiled against a project schema.
+struct CompiledStep {
+  EventId event = 0;            // query::kAnyEvent, an event id, or 0 (never seen: no match)
+  query::CompiledFilter where;  // event properties only
+};
+
+// Compiles `step` for `context` (its where clause may name event properties only).
+Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& step,
+                                 const std::string& path);
+
+// True when `row` (a freshly ingested event, properties by id) matches `step`'s where clause.
+bool RowMatches(const CompiledStep& step, const store::EventRow& row);
+
+// Per-row view handed to visitors: the day and the row inside it.
+struct MatchedRow {
+  const query::DayColumns* day;
+  uint32_t row;
+  int64_t time_ms;
+  uint32_t step_mask;  // bit i: the row matches steps[i]
+};
+
+// Runs visit(shard, user, MatchedRow) for every row of the context's days inside `interval`
+// that matches at least one of `steps` (at most 32). Rows of one person arrive in time order.
+template <class Visit>
+Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledStep>& steps,
+                 Interval interval, Visit&& visit);
+
+// ---- template implementation ----
+
+template <class Visit>
+Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledStep>& steps,
+                 Interval interval, Visit&& visit) {
+  // Per event id: the steps whose event matches (before their where clauses).
+  EventId max_event = 0;
+  uint32_t any_mask = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].event == query::kAnyEvent) {
+      any_mask |= 1u << i;
+    } else {
+      max_event = std::max(max_event, steps[i].event);
+    }
+  }
+  const auto& days = context.days();
+  // Events above the table (none of the named ones) match only the "$any" steps.
+  std::vector<uint32_t> mask_of(max_event + 1, any_mask);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].event != query::kAnyEvent && steps[i].event != 0) mask_of[steps[i].event] |= 1u << i;
+  }
+  const size_t table = mask_of.size();
+  auto tag_of = [&](EventId event) -> uint32_t {
+    return event < table ? mask_of[event] : any_mask;
+  };
+  return context.ForEachShard([&](size_t shard) -> Status {
+    std::vector<uint32_t> scratch;
+    const UserId begin = context.shard_begin(shard);
+    const UserId end = context.shard_begin(shard + 1);
+    for (size_t d = 0; d < days.size(); ++d) {
+      const query::DayColumns& day = *days[d];
+      const int64_t day_start = day.day_start_ms();
+      if (day_start + 86'400'000 <= interval.start_ms || day_start >= interval.end_ms) continue;
+      std::vector<query::BoundFilter> filters;
+      filters.reserve(steps.size());
+      for (const CompiledStep& step : steps) {
+        auto bound = query::BoundFilter::Bind(&step.where, context, day);
+        if (!bound.ok()) return bound.status();
+        filters.push_back(std::move(*bound));
+      }
+      const uint32_t* offsets = day.time_offset_ms().data();
+      context.ForEachTaggedRow(d, begin, end, &scratch, tag_of,
+                               [&](UserId user, uint32_t row, uint32_t mask) {
+        const int64_t time_ms = day_start + offsets[row];
+        if (!interval.Contains(time_ms)) return;
+        uint32_t matched = 0;
+        for (uint32_t bits = mask; bits != 0; bits &= bits - 1) {
+          const int i = __builtin_ctz(bits);
+          if (filters[i].Matches(row, user)) matched |= 1u << i;
+        }
+        if (matched != 0) visit(shard, user, MatchedRow{&day, row, time_ms, matched});
+      });
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace sextant::audience

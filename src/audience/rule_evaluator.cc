@@ -1,0 +1,382 @@
+// Rules: compiling a RuleNode tree against a project, evaluating it in full to a bitmap, and
+// re-evaluating it for one person from the leaf bitmaps.
+#include <algorithm>
+
+#include "audience/audience_internal.h"
+#include "query/analyses.h"
+
+namespace sextant::audience {
+namespace {
+
+Status Invalid(const std::string& path, const std::string& why) {
+  return Status(ErrorCode::kInvalidQuery, path + ": " + why, path);
+}
+
+bool NumberMatches(const query::CompiledCondition& condition, double number) {
+  const Value value = Value::Number(number);
+  return query::EvaluateValue(condition, &value);
+}
+
+}  // namespace
+
+// ---- UserValueMap ----
+
+double UserValueMap::Get(UserId user) const {
+  if (keys_.empty()) return 0;
+  const size_t mask = keys_.size() - 1;
+  for (size_t i = (user * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
+    if (keys_[i] == user) return values_[i];
+    if (keys_[i] == 0) return 0;
+  }
+}
+
+double& UserValueMap::operator[](UserId user) {
+  if ((size_ + 1) * 2 > keys_.size()) Grow();
+  const size_t mask = keys_.size() - 1;
+  for (size_t i = (user * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
+    if (keys_[i] == user) return values_[i];
+    if (keys_[i] == 0) {
+      keys_[i] = user;
+      values_[i] = 0;
+      ++size_;
+      return values_[i];
+    }
+  }
+}
+
+void UserValueMap::Grow() {
+  std::vector<UserId> keys = std::move(keys_);
+  std::vector<double> values = std::move(values_);
+  keys_.assign(std::max<size_t>(16, keys.size() * 2), 0);
+  values_.assign(keys_.size(), 0);
+  size_ = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] != 0) (*this)[keys[i]] = values[i];
+  }
+}
+
+std::string AudienceKey(state::ProjectId project, std::string_view space, std::string_view id) {
+  std::string key = "aud/" + std::to_string(project) + "/" + std::string(space);
+  if (!id.empty()) {
+    key += '/';
+    key += id;
+  }
+  return key;
+}
+
+// ---- compiling ----
+
+Status AudienceEngine::CompileRuleLocked(ProjectState& state, const RuleNode& root,
+                                         const std::string& self_id, CompiledRule* out) {
+  out->nodes.clear();
+  out->leaves.clear();
+  const state::ProjectInfo& project = *state.project;
+  state::ProjectSchema* schema = schemas_->ForProject(project);
+  // A context without days: used only to compile event filters.
+  query::QuerySpec spec;
+  query::QueryContext context(project, schema, kv_, spec);
+
+  std::function<Result<int>(const RuleNode&)> compile = [&](const RuleNode& node) -> Result<int> {
+    const int index = static_cast<int>(out->nodes.size());
+    out->nodes.emplace_back();
+    out->nodes[index].kind = node.kind;
+    switch (node.kind) {
+      case RuleNode::Kind::kAll:
+      case RuleNode::Kind::kAny:
+      case RuleNode::Kind::kNot:
+        for (const RuleNode& child : node.children) {
+          auto compiled = compile(child);
+          if (!compiled.ok()) return compiled.status();
+          out->nodes[index].children.push_back(*compiled);
+        }
+        return index;
+      default: break;
+    }
+    auto leaf = std::make_unique<Leaf>();
+    leaf->node = &node;
+    leaf->kind = node.kind;
+    switch (node.kind) {
+      case RuleNode::Kind::kProfile: {
+        auto entry = schema->Find(state::SchemaKind::kUserProperty, node.name);
+        auto condition = query::CompileLiterals(node.condition,
+                                                entry ? entry->type : ValueType::kString,
+                                                project.time_zone, node.path);
+        if (!condition.ok()) return condition.status();
+        leaf->condition = std::move(*condition);
+        leaf->column = node.name;
+        break;
+      }
+      case RuleNode::Kind::kTag: {
+        TagState* tag = nullptr;
+        for (auto& [id, candidate] : state.tags) {
+          if (candidate->definition.name == node.name) tag = candidate.get();
+        }
+        if (tag == nullptr) return Invalid(node.path + ".tag", "no tag named \"" + node.name + "\"");
+        auto condition = query::CompileLiterals(node.condition, tag->definition.value_type,
+                                                project.time_zone, node.path);
+        if (!condition.ok()) return condition.status();
+        leaf->condition = std::move(*condition);
+        leaf->column = node.name;
+        break;
+      }
+      case RuleNode::Kind::kDid: {
+        auto step = CompileStep(context, node.step, node.path);
+        if (!step.ok()) return step.status();
+        leaf->steps.push_back(std::move(*step));
+        if (node.measure == RuleNode::Measure::kSum) {
+          auto entry = schema->Find(state::SchemaKind::kEventProperty, node.sum_property);
+          if (entry && entry->type != ValueType::kNumber) {
+            return Invalid(node.path + ".sum.property",
+                           node.sum_property + " is " + std::string(ValueTypeName(entry->type)) +
+                               ", sum needs a NUMBER property");
+          }
+          leaf->sum_property = entry ? entry->id : 0;
+        }
+        auto threshold = query::CompileLiterals(node.threshold, ValueType::kNumber,
+                                                project.time_zone,
+                                                node.path + (node.measure == RuleNode::Measure::kSum
+                                                                 ? ".sum" : ".count"));
+        if (!threshold.ok()) return threshold.status();
+        leaf->threshold = std::move(*threshold);
+        leaf->zero_matches = NumberMatches(leaf->threshold, 0);
+        break;
+      }
+      case RuleNode::Kind::kSequence: {
+        for (size_t i = 0; i < node.steps.size(); ++i) {
+          auto step = CompileStep(context, node.steps[i],
+                                  node.path + ".sequence[" + std::to_string(i) + "]");
+          if (!step.ok()) return step.status();
+          leaf->steps.push_back(std::move(*step));
+        }
+        break;
+      }
+      case RuleNode::Kind::kSegment: {
+        auto found = state.segments.find(node.name);
+        if (found == state.segments.end()) {
+          // Segments may also be named by name.
+          for (auto& [id, segment] : state.segments) {
+            if (segment->definition.name == node.name) found = state.segments.find(id);
+          }
+        }
+        if (found == state.segments.end()) {
+          return Invalid(node.path + ".segment", "no segment \"" + node.name + "\"");
+        }
+        if (!self_id.empty() && DependsOnLocked(state, found->first, self_id)) {
+          return Invalid(node.path + ".segment",
+                         "segment \"" + node.name + "\" refers back to this segment");
+        }
+        leaf->segment_id = found->first;
+        break;
+      }
+      default: break;
+    }
+    out->nodes[index].leaf = static_cast<int>(out->leaves.size());
+    out->leaves.push_back(std::move(leaf));
+    return index;
+  };
+  auto root_index = compile(root);
+  return root_index.ok() ? Status::Ok() : root_index.status();
+}
+
+bool AudienceEngine::DependsOnLocked(ProjectState& state, const std::string& segment_id,
+                                     const std::string& target_id) {
+  if (segment_id == target_id) return true;
+  auto found = state.segments.find(segment_id);
+  if (found == state.segments.end()) return false;
+  for (const auto& leaf : found->second->rule.leaves) {
+    if (leaf->kind == RuleNode::Kind::kSegment &&
+        DependsOnLocked(state, leaf->segment_id, target_id)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---- evaluating in full ----
+
+Result<Roaring> AudienceEngine::UniverseLocked(ProjectState& state, UserId* user_limit) {
+  auto limit = identities_->UserIdLimit(state.project->id);
+  if (!limit.ok()) return limit.status();
+  auto merges = identities_->MergeMap(state.project->id);
+  if (!merges.ok()) return merges.status();
+  Roaring universe;
+  if (*limit > 1) universe.addRange(1, *limit);
+  for (const auto& [merged, into] : *merges) universe.remove(merged);
+  universe.runOptimize();
+  *user_limit = *limit;
+  return universe;
+}
+
+Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, bool keep_aggregates,
+                                               UserId user_limit) {
+  const state::ProjectInfo& project = *state.project;
+  const RuleNode& node = *leaf.node;
+  const int64_t now = clock_->NowMs();
+  const Interval interval = Resolve(node.within, now, project.time_zone);
+  const bool all_history = node.within.kind == Window::Kind::kAll;
+  const int64_t read_start = all_history ? now : interval.start_ms;
+  const int64_t read_end = all_history ? now + 86'400'000 : interval.end_ms - 1;
+  const size_t state_bytes = leaf.kind == RuleNode::Kind::kDid ? 12 : 8 * leaf.steps.size() + 1;
+  auto loaded = queries_->LoadDays(project, read_start, std::max(read_start, read_end), all_history,
+                                   state_bytes);
+  if (!loaded.ok()) return loaded.status();
+  query::QuerySpec spec;
+  query::QueryContext context(project, schemas_->ForProject(project), kv_, spec);
+  context.SetDays(std::move(loaded->days));
+  const UserId limit = std::max(user_limit, loaded->user_limit);
+  context.SetUsers(limit, loaded->merges, queries_->threads());
+  const size_t shards = context.shard_count();
+
+  leaf.bits = Roaring();
+  leaf.aggregates.Clear();
+  if (leaf.kind == RuleNode::Kind::kDid) {
+    // Per shard: count or sum per person, and who had any matching event.
+    std::vector<std::vector<double>> measure(shards);
+    std::vector<std::vector<uint8_t>> seen(shards);
+    for (size_t s = 0; s < shards; ++s) {
+      measure[s].assign(context.shard_begin(s + 1) - context.shard_begin(s), 0);
+      seen[s].assign(measure[s].size(), 0);
+    }
+    const bool sum = node.measure == RuleNode::Measure::kSum;
+    const PropertyId sum_property = leaf.sum_property;
+    // Sum columns per day, read lazily per shard thread (DayColumns::Property is thread-safe).
+    SEXTANT_RETURN_IF_ERROR(ScanSteps(context, leaf.steps, interval,
+        [&](size_t shard, UserId user, const MatchedRow& match) {
+          const size_t slot = user - context.shard_begin(shard);
+          seen[shard][slot] = 1;
+          if (!sum) {
+            measure[shard][slot] += 1;
+            return;
+          }
+          if (sum_property == 0) return;
+          auto column = match.day->Property(sum_property);
+          if (!column.ok() || *column == nullptr) return;
+          const int32_t value = (*column)->slot[match.row];
+          if (value >= 0 && (*column)->type == ValueType::kNumber) {
+            measure[shard][slot] += (*column)->numbers[value];
+          }
+        }));
+    // Those with events: by their measure. Those without: all or none, by the threshold at 0.
+    std::vector<uint32_t> pass, fail;
+    for (size_t s = 0; s < shards; ++s) {
+      const UserId begin = context.shard_begin(s);
+      for (size_t slot = 0; slot < measure[s].size(); ++slot) {
+        if (!seen[s][slot]) continue;
+        const UserId user = begin + static_cast<UserId>(slot);
+        const double value = measure[s][slot];
+        if (keep_aggregates) leaf.aggregates[user] = value;
+        (NumberMatches(leaf.threshold, value) ? pass : fail).push_back(user);
+      }
+    }
+    if (leaf.zero_matches) {
+      if (limit > 1) leaf.bits.addRange(1, limit);
+      for (uint32_t user : fail) leaf.bits.remove(user);
+    } else {
+      leaf.bits.addMany(pass.size(), pass.data());
+    }
+  } else {
+    // Sequences: per person and step, the latest start time of a chain that reached the step
+    // (a later start leaves the most room for the rest of the window).
+    const size_t steps = leaf.steps.size();
+    const int64_t window = node.step_window_ms > 0 ? node.step_window_ms : INT64_MAX;
+    std::vector<std::vector<int64_t>> chain(shards);
+    std::vector<std::vector<uint32_t>> done(shards);
+    for (size_t s = 0; s < shards; ++s) {
+      chain[s].assign((context.shard_begin(s + 1) - context.shard_begin(s)) * steps, INT64_MIN);
+    }
+    SEXTANT_RETURN_IF_ERROR(ScanSteps(context, leaf.steps, interval,
+        [&](size_t shard, UserId user, const MatchedRow& match) {
+          int64_t* starts = &chain[shard][(user - context.shard_begin(shard)) * steps];
+          if (starts[steps - 1] != INT64_MIN) return;
+          // Highest step first, so that one event never serves as two consecutive steps.
+          for (size_t k = steps; k-- > 0;) {
+            if (!(match.step_mask >> k & 1)) continue;
+            if (k == 0) {
+              starts[0] = match.time_ms;
+            } else if (starts[k - 1] != INT64_MIN && match.time_ms - starts[k - 1] <= window) {
+              starts[k] = std::max(starts[k], starts[k - 1]);
+              if (k == steps - 1) done[shard].push_back(user);
+            }
+          }
+        }));
+    for (size_t s = 0; s < shards; ++s) {
+      std::sort(done[s].begin(), done[s].end());
+      leaf.bits.addMany(done[s].size(), done[s].data());
+    }
+  }
+  leaf.bits.runOptimize();
+  return Status::Ok();
+}
+
+Result<Roaring> AudienceEngine::EvaluateLocked(ProjectState& state, CompiledRule& rule,
+                                               bool keep_aggregates) {
+  UserId user_limit = 1;
+  auto universe = UniverseLocked(state, &user_limit);
+  if (!universe.ok()) return universe.status();
+  for (auto& leaf : rule.leaves) {
+    switch (leaf->kind) {
+      case RuleNode::Kind::kProfile: {
+        auto column = ProfileColumnLocked(state, leaf->column);
+        if (!column.ok()) return column.status();
+        leaf->bits = (*column)->Select(leaf->condition, user_limit);
+        break;
+      }
+      case RuleNode::Kind::kTag: {
+        auto column = TagColumnLocked(state, leaf->column);
+        if (!column.ok()) return column.status();
+        leaf->bits = (*column)->Select(leaf->condition, user_limit);
+        break;
+      }
+      case RuleNode::Kind::kDid:
+      case RuleNode::Kind::kSequence:
+        SEXTANT_RETURN_IF_ERROR(EvaluateBehaviourLocked(state, *leaf, keep_aggregates, user_limit));
+        break;
+      case RuleNode::Kind::kSegment: {
+        auto found = state.segments.find(leaf->segment_id);
+        leaf->bits = found == state.segments.end() ? Roaring() : found->second->members;
+        break;
+      }
+      default: break;
+    }
+  }
+  std::function<Roaring(int)> combine = [&](int index) -> Roaring {
+    const CompiledRule::Node& node = rule.nodes[index];
+    switch (node.kind) {
+      case RuleNode::Kind::kAll: {
+        Roaring out = combine(node.children[0]);
+        for (size_t i = 1; i < node.children.size(); ++i) out &= combine(node.children[i]);
+        return out;
+      }
+      case RuleNode::Kind::kAny: {
+        Roaring out = combine(node.children[0]);
+        for (size_t i = 1; i < node.children.size(); ++i) out |= combine(node.children[i]);
+        return out;
+      }
+      case RuleNode::Kind::kNot: return *universe - combine(node.children[0]);
+      default: return rule.leaves[node.leaf]->bits & *universe;
+    }
+  };
+  Roaring members = combine(0);
+  members.runOptimize();
+  return members;
+}
+
+bool AudienceEngine::MemberOf(const CompiledRule& rule, int index, UserId user) {
+  const CompiledRule::Node& node = rule.nodes[index];
+  switch (node.kind) {
+    case RuleNode::Kind::kAll:
+      for (int child : node.children) {
+        if (!MemberOf(rule, child, user)) return false;
+      }
+      return true;
+    case RuleNode::Kind::kAny:
+      for (int child : node.children) {
+        if (MemberOf(rule, child, user)) return true;
+      }
+      return false;
+    case RuleNode::Kind::kNot: return !MemberOf(rule, node.children[0], user);
+    default: return rule.leaves[node.leaf]->bits.contains(user);
+  }
+}
+
+}  // namespace sextant::audience
