@@ -90,6 +90,7 @@ void AudienceEngine::Stop() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  scheduler_cv_.notify_all();
   worker_.join();
   scheduler_.join();
   SaveDirty();
@@ -1076,7 +1077,7 @@ void AudienceEngine::SchedulerLoop() {
   int64_t last_save = clock_->NowMs();
   std::unique_lock lock(queue_mu_);
   while (!stopping_) {
-    queue_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+    scheduler_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     RunDue();

@@ -248,6 +248,7 @@ class AudienceEngine final : public ingest::CommitObserver {
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
+  std::condition_variable scheduler_cv_;  // the scheduler's sleep (never shares queue_cv_)
   std::deque<CommittedChanges> queue_;  // guarded by queue_mu_
   uint64_t queued_ = 0, applied_ = 0;   // guarded by queue_mu_
   bool stopping_ = false;               // guarded by queue_mu_
