@@ -38,6 +38,7 @@ class Histogram {
   // `upper_bounds` ascending, in the unit observed (e.g. seconds).
   explicit Histogram(std::vector<double> upper_bounds);
   void Observe(double value);
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   // Appends Prometheus text lines for this histogram named `name` (with HELP/TYPE lines).
   void Render(const std::string& name, const std::string& help, std::string* out) const;
 
