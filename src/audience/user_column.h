@@ -57,8 +57,8 @@ class UserColumn {
   size_t dictionary_size() const { return dictionary_.size(); }
 
   // Users in [1, user_limit) whose value satisfies `condition` (its user/property fields are
-  // ignored; op and literals are used). Absent values satisfy only not_set, ne and not_in,
-  // as in the query language (docs/query.md, "Absent values").
+  // ignored; op and literals are used). A condition on an absent value is false except
+  // not_set, as in the query language (docs/query.md).
   Roaring Select(const query::CompiledCondition& condition, UserId user_limit) const;
   // Users that have a value.
   Roaring Present() const;
