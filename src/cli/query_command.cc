@@ -7,30 +7,13 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+
+#include "import/admin_request.h"
 
 namespace sextant::cli {
-namespace {
-
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
-
-std::string Trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  return text;
-}
-
-}  // namespace
 
 int RunQueryCommand(int argc, char** argv) {
   CLI::App app{"Run an analysis query (docs/query.md) on a running sextant server and print the "
@@ -59,51 +42,22 @@ int RunQueryCommand(int argc, char** argv) {
     }
     body.assign(std::istreambuf_iterator<char>(in), {});
   }
-  if (token.empty()) {
-    if (const char* env = std::getenv("SEXTANT_ADMIN_TOKEN")) token = env;
-  }
-  if (token.empty()) {
-    std::ifstream in(data_dir + "/admin_token");
-    std::getline(in, token);
-    token = Trim(token);
-  }
+  token = import::FindAdminToken(token, data_dir);
   if (token.empty()) {
     std::fprintf(stderr, "sextant query: no admin token: pass --token, set SEXTANT_ADMIN_TOKEN, "
                          "or --data-dir of the server\n");
     return 2;
   }
-  std::string rest = server;
-  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  const size_t colon = rest.rfind(':');
-  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::string_body> request(http::verb::post,
-                                             "/api/v1/projects/" + project + "/query", 11);
-    request.set(http::field::host, host);
-    request.set(http::field::authorization, "Bearer " + token);
-    request.set(http::field::content_type, "application/json");
-    request.body() = std::move(body);
-    request.prepare_payload();
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    std::fwrite(response.body().data(), 1, response.body().size(), stdout);
-    std::fputc('\n', stdout);
-    if (response.result_int() != 200) {
-      std::fprintf(stderr, "sextant query: HTTP %d\n", response.result_int());
-      return 1;
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sextant query: %s: %s\n", server.c_str(), e.what());
+  auto response = import::PostAdmin(server, "/api/v1/projects/" + project + "/query", token,
+                                    "application/json", std::move(body));
+  if (!response.ok()) {
+    std::fprintf(stderr, "sextant query: %s\n", response.status().message().c_str());
+    return 1;
+  }
+  std::fwrite(response->body.data(), 1, response->body.size(), stdout);
+  std::fputc('\n', stdout);
+  if (response->status != 200) {
+    std::fprintf(stderr, "sextant query: HTTP %d\n", response->status);
     return 1;
   }
   return 0;

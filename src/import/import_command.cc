@@ -3,13 +3,47 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "import/admin_request.h"
 #include "import/importer.h"
 
 namespace sextant::import {
+
+namespace {
+
+// `--tag`: each file is posted as it is to the tag's values endpoint (one snapshot per run; a
+// second file merges into the first).
+int ImportTagValues(const ImportOptions& options, const std::string& tag, bool merge,
+                    const std::string& data_dir) {
+  const std::string token = FindAdminToken(options.token, data_dir);
+  if (token.empty()) {
+    std::fprintf(stderr, "sextant import: no admin token: pass --token, set SEXTANT_ADMIN_TOKEN, "
+                         "or point --data-dir at the server's data directory\n");
+    return 2;
+  }
+  for (size_t i = 0; i < options.files.size(); ++i) {
+    std::ifstream in(options.files[i], std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool keep = merge || i > 0;
+    auto response = PostAdmin(options.server,
+                              "/api/v1/projects/" + options.project + "/tags/" + tag + "/values" +
+                                  (keep ? "?mode=merge" : ""),
+                              token, "text/csv", std::move(body));
+    if (!response.ok()) {
+      std::fprintf(stderr, "sextant import: %s\n", response.status().message().c_str());
+      return 1;
+    }
+    std::printf("%s: %s\n", options.files[i].c_str(), response->body.c_str());
+    if (response->status != 200) return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int RunImportCommand(int argc, char** argv) {
   CLI::App app{"Import CSV or JSON-lines files (events, customer profiles, items, or Sensors "
@@ -40,12 +74,19 @@ int RunImportCommand(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
   app.add_flag("--dry-run", options.dry_run,
                "convert only: write the records as NDJSON to stdout instead of sending them");
+  std::string tag;
+  bool merge = false;
+  app.add_option("--tag", tag,
+                 "import the values of an imported tag (CSV rows distinct_id,value) instead of "
+                 "records; see docs/segments.md");
+  app.add_flag("--merge", merge, "with --tag: keep the values of people the files do not name");
   app.add_option("files", options.files, "input files")->required()->check(CLI::ExistingFile);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (!tag.empty()) return ImportTagValues(options, tag, merge, data_dir);
   ParseImportKind(kind, &options.kind);
   if (delimiter == "\\t" || delimiter == "tab") delimiter = "\t";
   if (delimiter.size() != 1) {

@@ -7,7 +7,11 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, waitFor, uniqueName } = require('../lib/server');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startServer, waitFor, uniqueName, BIN } = require('../lib/server');
 
 let srv;
 before(async () => { srv = await startServer(); });
@@ -305,4 +309,26 @@ test('errors name their field; unknown ids are 404', async () => {
   assertError(await srv.api('POST', `${base(p)}/tags`, { name: 'ok', kind: 'statistic', event: 'X', aggregate: 'sum' }), 400, 3007, 'property');
   assertError(await srv.api('POST', `${base(p)}/tags`, { name: 'ok', kind: 'nope' }), 400, 3007, 'kind');
   assertError(await srv.api('GET', `${base(p)}/users/nobody/segments`), 404, 3004);
+});
+
+test('sextant import --tag loads an imported tag from CSV', async () => {
+  const p = uniqueName('tag');
+  await srv.createProject(p);
+  await loadPeople(p);
+  const tag = await srv.api('POST', `${base(p)}/tags`, { name: 'credit_score', kind: 'imported', value_type: 'NUMBER' });
+  assert.equal(tag.status, 201, tag.text);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-tag-')), 'scores.csv');
+  fs.writeFileSync(file, 'distinct_id,score\nu1,720\nu2,655.5\n');
+  const out = execFileSync(BIN, ['import', '--project', p, '--server', srv.url, '--token', srv.token, '--tag', 'credit_score', file]).toString();
+  assert.match(out, /"imported":2/);
+  assert.equal((await srv.user(p, 'u2')).body.tags.credit_score, 655.5);
+  fs.writeFileSync(file, 'u3,600\n');
+  execFileSync(BIN, ['import', '--project', p, '--server', srv.url, '--token', srv.token, '--tag', 'credit_score', '--merge', file]);
+  assert.equal((await srv.user(p, 'u1')).body.tags.credit_score, 720);
+  assert.equal((await srv.user(p, 'u3')).body.tags.credit_score, 600);
+  fs.writeFileSync(file, 'u3,lots\n');
+  assert.throws(() => execFileSync(BIN, ['import', '--project', p, '--server', srv.url, '--token', srv.token, '--tag', 'credit_score', file], { stdio: 'pipe' }));
+  const history = await srv.api('GET', `${base(p)}/tags/credit_score/history`);
+  assert.equal(history.body.snapshots.length, 1);  // one per day: the last import of the day
+  assert.equal(history.body.snapshots[0].coverage, 3);
 });
