@@ -995,6 +995,9 @@ std::string RequestRouter::Metrics() const {
               static_cast<double>(app_->pipeline().dedupe().size()), &out);
   app_->request_latency().Render("sextant_http_request_duration_seconds",
                                  "HTTP request latency from parsed request to response.", &out);
+  app_->audience().membership_latency().Render(
+      "sextant_segment_membership_seconds",
+      "Time from an ingest commit to the realtime segment membership change it caused.", &out);
   store::StoreStats stats = app_->events().Stats();
   out += "# HELP sextant_wal_fsync_duration_seconds WAL fsync latency.\n"
          "# TYPE sextant_wal_fsync_duration_seconds histogram\n";
