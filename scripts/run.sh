@@ -35,6 +35,14 @@ if [[ ! -f "$data_dir/.demo-loaded" ]]; then
   SEXTANT_ADMIN_TOKEN="$token" "$bin" import --project default --kind records \
     --server "$url" --errors "$data_dir/demo-import-errors.txt" "$data_dir/demo.jsonl" || true
   rm -f "$data_dir/demo.jsonl"
+  # Demo tags and segments (docs/segments.md): files named N-tag-*.json / N-segment-*.json,
+  # created in order (segments may use the tags before them).
+  for file in examples/audience/*.json; do
+    kind=tags
+    [[ $file == *-segment-* ]] && kind=segments
+    curl -sf -o /dev/null -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+      --data-binary "@$file" "$url/api/v1/projects/default/$kind" || echo "could not create $file"
+  done
   touch "$data_dir/.demo-loaded"
 fi
 
@@ -50,6 +58,8 @@ Sextant is running.
   Data directory        : $data_dir   (server log: $log)
   Analysis queries      : $bin query --project default --server $url --token $token \\
                             examples/queries/fund_funnel.json      (more in examples/queries/)
+  Tags and segments     : curl -H "Authorization: Bearer $token" $url/api/v1/projects/default/segments
+                            (…/tags, …/segments/{id}/users; docs/segments.md)
 Press Ctrl-C to stop.
 INFO
 wait $server
