@@ -424,6 +424,16 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
   const double auc = AreaUnderRoc(holdout_scores, holdout_labels);
   const size_t lift_n = std::max<size_t>(1, holdout.rows / 10);
   const double lift = LiftAtTop(holdout_scores, holdout_labels, lift_n);
+  // Lift at the expansion's size: "top N of the others" is the same share of the held-out rows.
+  int64_t expansion = 0;
+  if (!OptionalInt(options, "top", &expansion)) return Invalid("top", "must be an integer");
+  double lift_at_n = std::nan("");
+  if (expansion > 0) {
+    const double share = std::min(1.0, static_cast<double>(expansion) /
+                                           static_cast<double>(others.cardinality()));
+    const size_t n = std::max<size_t>(1, static_cast<size_t>(std::llround(share * holdout.rows)));
+    lift_at_n = LiftAtTop(holdout_scores, holdout_labels, n);
+  }
 
   UserColumn scores(ValueType::kNumber);
   std::vector<float> row(matrix.cols);
@@ -443,6 +453,8 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
     WriteNumberOrNull(*report, auc);
     report->Key("lift_at_top_10_percent");
     WriteNumberOrNull(*report, lift);
+    report->Key("lift_at_n");
+    WriteNumberOrNull(*report, lift_at_n);
     report->Key("epochs").Int(model->epochs);
     report->Key("top_features").BeginArray();
     for (const FeatureWeight& feature : TopFeatures(*model, matrix.names, 10)) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include <simdjson.h>
 
@@ -228,13 +229,31 @@ Result<UserColumn*> AudienceEngine::ProfileColumnLocked(ProjectState& state,
                                                         const std::string& name) {
   auto found = state.profile_columns.find(name);
   if (found != state.profile_columns.end()) return found->second.get();
-  auto entry = schemas_->ForProject(*state.project)->Find(state::SchemaKind::kUserProperty, name);
-  auto column = std::make_unique<UserColumn>(entry ? entry->type : ValueType::kString);
-  if (entry) {
+  // One scan of every profile fills this column and every other profile column a definition
+  // of the project uses, so that a project's rules cost one pass over the profiles.
+  std::set<std::string> wanted = {name};
+  std::function<void(const RuleNode&)> collect = [&](const RuleNode& node) {
+    if (node.kind == RuleNode::Kind::kProfile) wanted.insert(node.name);
+    for (const RuleNode& child : node.children) collect(child);
+  };
+  for (auto& [id, segment] : state.segments) collect(segment->definition.rule);
+  for (auto& [id, tag] : state.tags) {
+    for (const auto& value : tag->definition.values) collect(value.rule);
+  }
+  state::ProjectSchema* schema = schemas_->ForProject(*state.project);
+  std::vector<std::pair<std::string, UserColumn*>> loading;
+  for (const std::string& property : wanted) {
+    if (state.profile_columns.count(property)) continue;
+    auto entry = schema->Find(state::SchemaKind::kUserProperty, property);
+    auto column = std::make_unique<UserColumn>(entry ? entry->type : ValueType::kString);
+    if (entry) loading.emplace_back(property, column.get());
+    state.profile_columns[property] = std::move(column);
+  }
+  if (!loading.empty()) {
     const std::string prefix = "prof/" + std::to_string(state.project->id) + "/";
     PropertyMap properties;
     Status error;
-    SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
       if (key.size() != prefix.size() + 4) return true;
       const UserId user = state::ReadBigEndian32(key.substr(prefix.size()));
       properties.clear();
@@ -243,15 +262,18 @@ Result<UserColumn*> AudienceEngine::ProfileColumnLocked(ProjectState& state,
         return false;
       }
       for (const auto& [property, property_value] : properties) {
-        if (property == name) column->Set(user, &property_value);
+        for (auto& [wanted_name, column] : loading) {
+          if (property == wanted_name) column->Set(user, &property_value);
+        }
       }
       return true;
-    }));
-    SEXTANT_RETURN_IF_ERROR(error);
+    });
+    if (!scan.ok() || !error.ok()) {
+      for (auto& [property, column] : loading) state.profile_columns.erase(property);
+      return scan.ok() ? error : scan;
+    }
   }
-  UserColumn* out = column.get();
-  state.profile_columns[name] = std::move(column);
-  return out;
+  return state.profile_columns[name].get();
 }
 
 // ---- rendering ----
