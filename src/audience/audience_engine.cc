@@ -113,6 +113,18 @@ AudienceEngine::ProjectState& AudienceEngine::StateOf(const state::ProjectInfo& 
 Status AudienceEngine::LoadLocked(ProjectState& state) {
   if (state.loaded) return Status::Ok();
   const state::ProjectId pid = state.project->id;
+  // The membership events get their event ids now, so that rules compiled from here on know
+  // them ("$any" leaves them out, see CompiledStep::any_excludes).
+  {
+    state::KvStore::Batch batch;
+    state::ProjectSchema* schema = schemas_->ForProject(*state.project);
+    for (const char* own : {"$segment_enter", "$segment_exit"}) {
+      if (schema->FindEvent(own) == 0) {
+        schema->Register(state::SchemaKind::kEvent, own, ValueType::kString, clock_->NowMs(), &batch);
+      }
+    }
+    if (!batch.empty()) SEXTANT_RETURN_IF_ERROR(kv_->Write(&batch));
+  }
   auto seq = kv_->Get(AudienceKey(pid, "seq", ""));
   if (seq.ok() && seq->size() == 8) state.next_id = state::ReadBigEndian64(*seq);
   Status error;
@@ -156,7 +168,8 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
       segment->computed = true;
     }
   }
-  // Compile in dependency order: a segment's references are compiled first by retrying.
+  // Every segment is loaded before any is compiled, so references resolve (cycles were refused
+  // when the definitions were saved).
   for (auto& [id, segment] : state.segments) {
     if (segment->definition.kind != SegmentDefinition::Kind::kRule) continue;
     Status compiled = CompileRuleLocked(state, segment->definition.rule, id, &segment->rule);
@@ -640,9 +653,22 @@ Result<AudienceAnswer> AudienceEngine::DeleteSegment(const state::ProjectInfo& p
       }
     }
   }
+  const std::string& name = (*found)->definition.name;
+  std::function<bool(const RuleNode&)> refers = [&](const RuleNode& node) {
+    if (node.kind == RuleNode::Kind::kSegment && (node.name == id || node.name == name)) return true;
+    for (const RuleNode& child : node.children) {
+      if (refers(child)) return true;
+    }
+    return false;
+  };
   for (auto& [tag_id, tag] : state.tags) {
     if (tag->definition.kind == TagKind::kLookalike && tag->definition.seed_segment == id) {
       return Status(ErrorCode::kConflict, "tag " + tag->definition.name + " uses it as its seed");
+    }
+    for (const auto& value : tag->definition.values) {
+      if (refers(value.rule)) {
+        return Status(ErrorCode::kConflict, "tag " + tag->definition.name + "'s rules use it");
+      }
     }
   }
   const state::ProjectId pid = state.project->id;
@@ -773,13 +799,9 @@ Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& pr
     if (offset < total) {
       uint32_t first = 0;
       members.select(static_cast<uint32_t>(offset), &first);
-      for (auto it = members.begin(); it != members.end() && page.size() < limit; ++it) {
-        if (*it < first) {
-          it.equalorlarger(first);
-          if (it == members.end()) break;
-        }
-        page.push_back(*it);
-      }
+      auto it = members.begin();
+      it.equalorlarger(first);
+      for (; it != members.end() && page.size() < limit; ++it) page.push_back(*it);
     }
   }
   profile::ProfileStore profiles(kv_);
@@ -1016,7 +1038,7 @@ void AudienceEngine::ApplyChanges(const CommittedChanges& changes) {
       }
       if (changed) touched[id].push_back(user);
     }
-    ApplyEventToTagsLocked(*state, row, now, &touched);
+    ApplyEventToTagsLocked(*state, row, changes.sequence, now, &touched);
   }
   for (UserId user : changes.profile_users) {
     ApplyProfileChangeLocked(*state, user, &touched);
@@ -1118,6 +1140,9 @@ void AudienceEngine::RunDue() {
     ProjectState& state = StateOf(*project);
     std::lock_guard lock(state.mu);
     if (!state.loaded) {
+      // Probed once: a project without definitions gets them through the API, which loads it.
+      if (state.probed) continue;
+      state.probed = true;
       bool any = false;
       (void)kv_->ScanPrefix(AudienceKey(project->id, "", ""), [&](std::string_view, std::string_view) {
         any = true;

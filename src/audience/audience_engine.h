@@ -221,8 +221,8 @@ class AudienceEngine final : public ingest::CommitObserver {
                                UserId user_limit, UserColumn* out);
   Status RunTagLocked(ProjectState& state, TagState& tag);
   Status SaveTagSnapshotLocked(ProjectState& state, TagState& tag);
-  void ApplyEventToTagsLocked(ProjectState& state, const store::EventRow& row, int64_t now,
-                              TouchedUsers* touched);
+  void ApplyEventToTagsLocked(ProjectState& state, const store::EventRow& row, uint64_t sequence,
+                              int64_t now, TouchedUsers* touched);
   void WriteTagLocked(const TagState& tag, JsonWriter& out);
   Result<TagState*> FindTagLocked(ProjectState& state, const std::string& id);
 

@@ -106,12 +106,14 @@ struct AudienceEngine::TagState {
   CompiledStep step;
   PropertyId property = 0;
   UserColumn last_times{ValueType::kDatetime};  // first/last tags of a property: the event time
+  uint64_t applied_from_seq = 0;  // as SegmentState::applied_from_seq, for the last run
 };
 
 struct AudienceEngine::ProjectState {
   std::mutex mu;
   std::shared_ptr<const state::ProjectInfo> project;
   bool loaded = false;
+  bool probed = false;  // the scheduler looked for stored definitions once
   uint64_t next_id = 1;
   std::map<std::string, std::unique_ptr<SegmentState>, std::less<>> segments;  // by id
   std::map<std::string, std::unique_ptr<TagState>, std::less<>> tags;          // by id

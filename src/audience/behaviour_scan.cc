@@ -40,6 +40,11 @@ Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& 
                                  const std::string& path) {
   CompiledStep out;
   out.event = query::ResolveEvent(context.schema(), step.event);
+  if (out.event == query::kAnyEvent) {
+    for (const char* own : {"$segment_enter", "$segment_exit"}) {
+      if (EventId id = context.schema().FindEvent(own); id != 0) out.any_excludes.push_back(id);
+    }
+  }
   auto where = context.Compile(step.where, path + ".where");
   if (!where.ok()) return where.status();
   for (const query::CompiledCondition& condition : where->conditions) {
@@ -56,6 +61,9 @@ Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& 
 
 bool RowMatches(const CompiledStep& step, const store::EventRow& row) {
   if (!query::EventMatches(step.event, row.event_id)) return false;
+  for (EventId excluded : step.any_excludes) {
+    if (row.event_id == excluded) return false;
+  }
   return step.where.matches_all() || Evaluate(step.where, step.where.root, row);
 }
 

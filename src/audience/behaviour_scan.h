@@ -27,6 +27,10 @@ using store::UserId;
 struct CompiledStep {
   EventId event = 0;            // query::kAnyEvent, an event id, or 0 (never seen: no match)
   query::CompiledFilter where;  // event properties only
+  // "$any" leaves out the audience engine's own $segment_enter / $segment_exit events: they
+  // are not customer behaviour, and counting them would let a segment's changes feed back
+  // into itself. They still match when named.
+  std::vector<EventId> any_excludes;
 };
 
 // Compiles `step` for `context` (its where clause may name event properties only).
@@ -66,8 +70,14 @@ Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledS
     }
   }
   const auto& days = context.days();
-  // Events above the table (none of the named ones) match only the "$any" steps.
+  for (const CompiledStep& step : steps) {
+    for (EventId excluded : step.any_excludes) max_event = std::max(max_event, excluded);
+  }
+  // Events above the table (none of the named or excluded ones) match only the "$any" steps.
   std::vector<uint32_t> mask_of(max_event + 1, any_mask);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    for (EventId excluded : steps[i].any_excludes) mask_of[excluded] &= ~(1u << i);
+  }
   for (size_t i = 0; i < steps.size(); ++i) {
     if (steps[i].event != query::kAnyEvent && steps[i].event != 0) mask_of[steps[i].event] |= 1u << i;
   }

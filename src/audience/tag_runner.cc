@@ -335,6 +335,10 @@ Status AudienceEngine::RunTagLocked(ProjectState& state, TagState& tag) {
     case TagKind::kStatistic:
     case TagKind::kFirstLast:
     case TagKind::kPreference:
+      {
+        std::lock_guard queue_lock(queue_mu_);
+        tag.applied_from_seq = queued_;
+      }
       tag.last_times = UserColumn(ValueType::kDatetime);
       SEXTANT_RETURN_IF_ERROR(ComputeEventTagLocked(state, tag, *universe, user_limit, &values));
       break;
@@ -442,11 +446,12 @@ Status AudienceEngine::SaveTagSnapshotLocked(ProjectState& state, TagState& tag)
 }
 
 void AudienceEngine::ApplyEventToTagsLocked(ProjectState& state, const store::EventRow& row,
-                                            int64_t now,
+                                            uint64_t sequence, int64_t now,
                                             TouchedUsers* touched) {
   const UserId user = row.user_id;
   for (auto& [id, tag] : state.tags) {
     if (!tag->incremental || !tag->values_loaded || tag->last_run_ms == 0) continue;
+    if (sequence <= tag->applied_from_seq) continue;  // in the last run's scan
     const TagDefinition& definition = tag->definition;
     if (!RowMatches(tag->step, row)) continue;
     if (!Resolve(definition.within, now, state.project->time_zone).Contains(row.time_ms)) continue;
