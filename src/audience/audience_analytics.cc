@@ -1,10 +1,10 @@
 // Segment insight (TGI per value of tags and profile properties) and lookalike expansion
 // (logistic regression, seed vs. sampled others, scored over every user).
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
-
-#include <simdjson.h>
 
 #include "audience/audience_internal.h"
 #include "audience/insight.h"
@@ -22,7 +22,8 @@ Status Invalid(const std::string& path, const std::string& why) {
 }
 
 double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 void WriteNumberOrNull(JsonWriter& out, double value) {
@@ -33,14 +34,6 @@ void WriteNumberOrNull(JsonWriter& out, double value) {
   }
 }
 
-std::string Display(const Value& value, const TimeZone& zone) {
-  JsonWriter out;
-  out.PropertyValue(value, zone);
-  std::string text = out.Take();
-  if (value.type() == ValueType::kString && text.size() >= 2) text = text.substr(1, text.size() - 2);
-  return text;
-}
-
 // String list member `key` of `object` (absent = empty).
 Result<std::vector<std::string>> StringList(const simdjson::dom::element& object, const char* key,
                                             const std::string& path) {
@@ -48,7 +41,8 @@ Result<std::vector<std::string>> StringList(const simdjson::dom::element& object
   simdjson::dom::element value;
   if (object[key].get(value) != simdjson::SUCCESS) return out;
   simdjson::dom::array array;
-  if (value.get_array().get(array) != simdjson::SUCCESS) return Invalid(path + key, "must be a list of names");
+  if (value.get_array().get(array) != simdjson::SUCCESS)
+    return Invalid(path + key, "must be a list of names");
   for (simdjson::dom::element item : array) {
     std::string_view text;
     if (item.get_string().get(text) != simdjson::SUCCESS) {
@@ -119,10 +113,12 @@ Result<AudienceAnswer> AudienceEngine::SegmentInsight(const state::ProjectInfo& 
     const std::string path = "dimensions[" + std::to_string(index++) + "]";
     std::string_view tag_name, profile_name;
     const bool is_tag = dimension["tag"].get_string().get(tag_name) == simdjson::SUCCESS;
-    const bool is_profile = dimension["profile"].get_string().get(profile_name) == simdjson::SUCCESS;
+    const bool is_profile =
+        dimension["profile"].get_string().get(profile_name) == simdjson::SUCCESS;
     if (is_tag == is_profile) return Invalid(path, "give {\"tag\": name} or {\"profile\": name}");
     int64_t buckets = 5;
-    if (!OptionalInt(dimension, "buckets", &buckets)) return Invalid(path + ".buckets", "must be an integer");
+    if (!OptionalInt(dimension, "buckets", &buckets))
+      return Invalid(path + ".buckets", "must be an integer");
     if (buckets < 1 || buckets > 50) return Invalid(path + ".buckets", "must be 1 to 50");
     Result<UserColumn*> column = is_tag ? TagColumnLocked(state, std::string(tag_name))
                                         : ProfileColumnLocked(state, std::string(profile_name));
@@ -155,8 +151,8 @@ Result<AudienceAnswer> AudienceEngine::SegmentInsight(const state::ProjectInfo& 
       for (UserId user : base) ++base_counts[values.Code(user)];
       for (uint32_t code = 1; code <= values.dictionary_size(); ++code) {
         if (segment_counts[code] == 0 && base_counts[code] == 0) continue;
-        counts.push_back({Display(values.Dictionary(code), project.time_zone), segment_counts[code],
-                          base_counts[code]});
+        counts.push_back({ValueText(values.Dictionary(code), project.time_zone),
+                          segment_counts[code], base_counts[code]});
       }
     }
     const std::vector<InsightRow> rows = ComputeInsight(counts, segment_total, base_total);
@@ -275,12 +271,14 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
       for (uint32_t code = 1; code < counts.size(); ++code) {
         if (counts[code] > 0) codes.push_back(code);
       }
-      std::sort(codes.begin(), codes.end(),
-                [&](uint32_t a, uint32_t b) { return counts[a] != counts[b] ? counts[a] > counts[b] : a < b; });
+      std::sort(codes.begin(), codes.end(), [&](uint32_t a, uint32_t b) {
+        return counts[a] != counts[b] ? counts[a] > counts[b] : a < b;
+      });
       if (codes.size() > kOneHotValues) codes.resize(kOneHotValues);
       source.one_hot_codes = codes;
       for (uint32_t code : codes) {
-        matrix.names.push_back(name + " = " + Display(column->Dictionary(code), project.time_zone));
+        matrix.names.push_back(name + " = " +
+                               ValueText(column->Dictionary(code), project.time_zone));
       }
       matrix.names.push_back(name + " is set");
     }
@@ -312,21 +310,20 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
       if (!step.ok()) return step.status();
       steps.push_back(std::move(*step));
     }
-    const Interval interval = Resolve(window, clock_->NowMs(), project.time_zone);
-    auto loaded = queries_->LoadDays(project, interval.start_ms, interval.end_ms - 1, false,
-                                     4 * steps.size());
-    if (!loaded.ok()) return loaded.status();
-    query::QueryContext context(project, schemas_->ForProject(project), kv_, spec);
-    context.SetDays(std::move(loaded->days));
-    context.SetUsers(std::max(user_limit, loaded->user_limit), loaded->merges, queries_->threads());
+    auto scan = PrepareWindowScanLocked(state, window, user_limit, 4 * steps.size());
+    if (!scan.ok()) return scan.status();
+    const query::QueryContext& context = *(*scan)->context;
+    const Interval interval = (*scan)->interval;
     const size_t events = steps.size();
     event_counts.resize(context.shard_count());
-    for (size_t s = 0; s <= context.shard_count(); ++s) shard_begins.push_back(context.shard_begin(s));
+    for (size_t s = 0; s <= context.shard_count(); ++s)
+      shard_begins.push_back(context.shard_begin(s));
     for (size_t s = 0; s < context.shard_count(); ++s) {
-      event_counts[s].assign(size_t{context.shard_begin(s + 1) - context.shard_begin(s)} * events, 0);
+      event_counts[s].assign(size_t{context.shard_begin(s + 1) - context.shard_begin(s)} * events,
+                             0);
     }
-    SEXTANT_RETURN_IF_ERROR(ScanSteps(context, steps, interval,
-        [&](size_t shard, UserId user, const MatchedRow& match) {
+    SEXTANT_RETURN_IF_ERROR(ScanSteps(
+        context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
           float* counts = &event_counts[shard][size_t{user - context.shard_begin(shard)} * events];
           for (uint32_t bits = match.step_mask; bits != 0; bits &= bits - 1) {
             counts[__builtin_ctz(bits)] += 1;
@@ -349,8 +346,8 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
       if (source.event_index >= 0) {
         float count = 0;
         if (!shard_begins.empty() && user < shard_begins.back()) {
-          const size_t shard =
-              std::upper_bound(shard_begins.begin(), shard_begins.end(), user) - shard_begins.begin() - 1;
+          const size_t shard = std::upper_bound(shard_begins.begin(), shard_begins.end(), user) -
+                               shard_begins.begin() - 1;
           count = event_counts[shard][size_t{user - shard_begins[shard]} * event_total +
                                       source.event_index];
         }
@@ -386,11 +383,12 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
     if (users.size() > count) users.resize(count);
     return users;
   };
-  const size_t positive_count = std::min<size_t>(
-      positives_all.cardinality(), static_cast<size_t>(max_training / (1 + negatives_per_positive)));
+  const size_t positive_count =
+      std::min<size_t>(positives_all.cardinality(),
+                       static_cast<size_t>(max_training / (1 + negatives_per_positive)));
   std::vector<UserId> positives = sample(positives_all, positive_count);
-  std::vector<UserId> negatives =
-      sample(others, std::min<size_t>(others.cardinality(), positive_count * negatives_per_positive));
+  std::vector<UserId> negatives = sample(
+      others, std::min<size_t>(others.cardinality(), positive_count * negatives_per_positive));
   const size_t positive_holdout = std::max<size_t>(1, positives.size() / 5);
   const size_t negative_holdout = std::max<size_t>(1, negatives.size() / 5);
 
@@ -414,13 +412,14 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
   };
   FeatureMatrix train, holdout;
   std::vector<uint8_t> train_labels, holdout_labels;
-  build(positives, positive_holdout, positives.size(), negatives, negative_holdout, negatives.size(),
-        &train, &train_labels);
+  build(positives, positive_holdout, positives.size(), negatives, negative_holdout,
+        negatives.size(), &train, &train_labels);
   build(positives, 0, positive_holdout, negatives, 0, negative_holdout, &holdout, &holdout_labels);
   auto model = TrainLogistic(train, train_labels);
   if (!model.ok()) return model.status();
   std::vector<double> holdout_scores(holdout.rows);
-  for (size_t row = 0; row < holdout.rows; ++row) holdout_scores[row] = Score(*model, holdout.Row(row));
+  for (size_t row = 0; row < holdout.rows; ++row)
+    holdout_scores[row] = Score(*model, holdout.Row(row));
   const double auc = AreaUnderRoc(holdout_scores, holdout_labels);
   const size_t lift_n = std::max<size_t>(1, holdout.rows / 10);
   const double lift = LiftAtTop(holdout_scores, holdout_labels, lift_n);
@@ -429,8 +428,8 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
   if (!OptionalInt(options, "top", &expansion)) return Invalid("top", "must be an integer");
   double lift_at_n = std::nan("");
   if (expansion > 0) {
-    const double share = std::min(1.0, static_cast<double>(expansion) /
-                                           static_cast<double>(others.cardinality()));
+    const double share =
+        std::min(1.0, static_cast<double>(expansion) / static_cast<double>(others.cardinality()));
     const size_t n = std::max<size_t>(1, static_cast<size_t>(std::llround(share * holdout.rows)));
     lift_at_n = LiftAtTop(holdout_scores, holdout_labels, n);
   }
@@ -458,7 +457,12 @@ Result<UserColumn> AudienceEngine::LookalikeScoresLocked(ProjectState& state,
     report->Key("epochs").Int(model->epochs);
     report->Key("top_features").BeginArray();
     for (const FeatureWeight& feature : TopFeatures(*model, matrix.names, 10)) {
-      report->BeginObject().Key("name").String(feature.name).Key("weight").Double(feature.weight).EndObject();
+      report->BeginObject()
+          .Key("name")
+          .String(feature.name)
+          .Key("weight")
+          .Double(feature.weight)
+          .EndObject();
     }
     report->EndArray();
     report->EndObject();
@@ -505,7 +509,9 @@ Result<AudienceAnswer> AudienceEngine::SegmentLookalike(const state::ProjectInfo
   }
   if (has_top && ranked.size() > static_cast<size_t>(top)) {
     std::nth_element(ranked.begin(), ranked.begin() + top, ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+                     [](const auto& a, const auto& b) {
+                       return a.first != b.first ? a.first > b.first : a.second < b.second;
+                     });
     ranked.resize(top);
   }
   Roaring members;

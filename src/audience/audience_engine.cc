@@ -1,10 +1,10 @@
 #include "audience/audience_engine.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
-
-#include <simdjson.h>
 
 #include "audience/audience_internal.h"
 #include "common/value_codec.h"
@@ -21,7 +21,8 @@ constexpr size_t kMembershipEventBatch = 1000;
 Status NotFound(const std::string& what) { return Status(ErrorCode::kNotFound, what); }
 
 double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 std::string SerializeBitmap(const Roaring& bitmap) {
@@ -34,7 +35,8 @@ Result<Roaring> DeserializeBitmap(std::string_view bytes) {
   try {
     return Roaring::readSafe(bytes.data(), bytes.size());
   } catch (const std::exception& error) {
-    return Status(ErrorCode::kCorruption, std::string("undecodable segment members: ") + error.what());
+    return Status(ErrorCode::kCorruption,
+                  std::string("undecodable segment members: ") + error.what());
   }
 }
 
@@ -120,7 +122,8 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
     state::ProjectSchema* schema = schemas_->ForProject(*state.project);
     for (const char* own : {"$segment_enter", "$segment_exit"}) {
       if (schema->FindEvent(own) == 0) {
-        schema->Register(state::SchemaKind::kEvent, own, ValueType::kString, clock_->NowMs(), &batch);
+        schema->Register(state::SchemaKind::kEvent, own, ValueType::kString, clock_->NowMs(),
+                         &batch);
       }
     }
     if (!batch.empty()) SEXTANT_RETURN_IF_ERROR(kv_->Write(&batch));
@@ -128,36 +131,37 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
   auto seq = kv_->Get(AudienceKey(pid, "seq", ""));
   if (seq.ok() && seq->size() == 8) state.next_id = state::ReadBigEndian64(*seq);
   Status error;
-  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(AudienceKey(pid, "tag", "") + "/",
-                                          [&](std::string_view key, std::string_view value) {
-    auto stored = DecodeStoredTag(value);
-    if (!stored.ok()) {
-      error = Status(ErrorCode::kCorruption, "undecodable tag definition " + std::string(key));
-      return false;
-    }
-    auto tag = std::make_unique<TagState>();
-    tag->definition = std::move(stored->definition);
-    tag->last_run_ms = stored->last_run_ms;
-    tag->last_run_elapsed_ms = stored->last_run_elapsed_ms;
-    tag->coverage = stored->coverage;
-    state.tags[tag->definition.id] = std::move(tag);
-    return true;
-  }));
+  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(
+      AudienceKey(pid, "tag", "") + "/", [&](std::string_view key, std::string_view value) {
+        auto stored = DecodeStoredTag(value);
+        if (!stored.ok()) {
+          error = Status(ErrorCode::kCorruption, "undecodable tag definition " + std::string(key));
+          return false;
+        }
+        auto tag = std::make_unique<TagState>();
+        tag->definition = std::move(stored->definition);
+        tag->last_run_ms = stored->last_run_ms;
+        tag->last_run_elapsed_ms = stored->last_run_elapsed_ms;
+        tag->coverage = stored->coverage;
+        state.tags[tag->definition.id] = std::move(tag);
+        return true;
+      }));
   SEXTANT_RETURN_IF_ERROR(error);
-  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(AudienceKey(pid, "seg", "") + "/",
-                                          [&](std::string_view key, std::string_view value) {
-    auto stored = DecodeStoredSegment(value);
-    if (!stored.ok()) {
-      error = Status(ErrorCode::kCorruption, "undecodable segment definition " + std::string(key));
-      return false;
-    }
-    auto segment = std::make_unique<SegmentState>();
-    segment->definition = std::move(stored->definition);
-    segment->last_refresh_ms = stored->last_refresh_ms;
-    segment->last_refresh_elapsed_ms = stored->last_refresh_elapsed_ms;
-    state.segments[segment->definition.id] = std::move(segment);
-    return true;
-  }));
+  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(
+      AudienceKey(pid, "seg", "") + "/", [&](std::string_view key, std::string_view value) {
+        auto stored = DecodeStoredSegment(value);
+        if (!stored.ok()) {
+          error =
+              Status(ErrorCode::kCorruption, "undecodable segment definition " + std::string(key));
+          return false;
+        }
+        auto segment = std::make_unique<SegmentState>();
+        segment->definition = std::move(stored->definition);
+        segment->last_refresh_ms = stored->last_refresh_ms;
+        segment->last_refresh_elapsed_ms = stored->last_refresh_elapsed_ms;
+        state.segments[segment->definition.id] = std::move(segment);
+        return true;
+      }));
   SEXTANT_RETURN_IF_ERROR(error);
   for (auto& [id, segment] : state.segments) {
     auto bytes = kv_->Get(AudienceKey(pid, "segm", id));
@@ -186,7 +190,8 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
   // saved members may also miss changes made while the server was down. Both are fixed by a
   // refresh, which the scheduler runs at once.
   for (auto& [id, segment] : state.segments) {
-    if (segment->definition.kind == SegmentDefinition::Kind::kRule && segment->definition.realtime) {
+    if (segment->definition.kind == SegmentDefinition::Kind::kRule &&
+        segment->definition.realtime) {
       segment->next_refresh_ms = 0;
     }
   }
@@ -271,7 +276,8 @@ Result<UserColumn*> AudienceEngine::ProfileColumnLocked(ProjectState& state,
       const UserId user = state::ReadBigEndian32(key.substr(prefix.size()));
       properties.clear();
       if (!DecodePropertyMap(value, &properties)) {
-        error = Status(ErrorCode::kCorruption, "undecodable profile of user " + std::to_string(user));
+        error =
+            Status(ErrorCode::kCorruption, "undecodable profile of user " + std::to_string(user));
         return false;
       }
       for (const auto& [property, property_value] : properties) {
@@ -422,8 +428,8 @@ Result<AudienceAnswer> AudienceEngine::CreateSegment(const state::ProjectInfo& p
   SegmentState& created = *segment;
   state.segments[stored.id] = std::move(segment);
   SEXTANT_RETURN_IF_ERROR(SaveSegmentLocked(state, created, true));
-  SEXTANT_RETURN_IF_ERROR(AppendHistoryLocked(state, created, "create", created.members.cardinality(),
-                                              0, created.last_refresh_elapsed_ms));
+  SEXTANT_RETURN_IF_ERROR(AppendHistoryLocked(
+      state, created, "create", created.members.cardinality(), 0, created.last_refresh_elapsed_ms));
   RebuildInterestLocked(state);
   JsonWriter out;
   WriteSegmentLocked(created, out);
@@ -558,31 +564,27 @@ Result<AudienceAnswer> AudienceEngine::CreateSegmentFromQuery(const state::Proje
 }
 
 Result<AudienceAnswer> AudienceEngine::ListSegments(const state::ProjectInfo& project) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  JsonWriter out;
-  out.BeginObject().Key("segments").BeginArray();
-  for (auto& [id, segment] : state.segments) WriteSegmentLocked(*segment, out);
-  out.EndArray().EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    JsonWriter out;
+    out.BeginObject().Key("segments").BeginArray();
+    for (auto& [id, segment] : state.segments) WriteSegmentLocked(*segment, out);
+    out.EndArray().EndObject();
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 Result<AudienceAnswer> AudienceEngine::GetSegment(const state::ProjectInfo& project,
                                                   const std::string& id) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  auto segment = FindSegmentLocked(state, id);
-  if (!segment.ok()) return segment.status();
-  JsonWriter out;
-  WriteSegmentLocked(**segment, out);
-  return AudienceAnswer{200, out.Take()};
+  return WithSegment(project, id,
+                     [&](ProjectState& state, SegmentState& segment) -> Result<AudienceAnswer> {
+                       JsonWriter out;
+                       WriteSegmentLocked(segment, out);
+                       return AudienceAnswer{200, out.Take()};
+                     });
 }
 
 Result<AudienceAnswer> AudienceEngine::UpdateSegment(const state::ProjectInfo& project,
-                                                     const std::string& id,
-                                                     std::string_view body) {
+                                                     const std::string& id, std::string_view body) {
   auto definition = ParseSegmentDefinition(body);
   if (!definition.ok()) return definition.status();
   ProjectState& state = StateOf(project);
@@ -655,7 +657,8 @@ Result<AudienceAnswer> AudienceEngine::DeleteSegment(const state::ProjectInfo& p
   }
   const std::string& name = (*found)->definition.name;
   std::function<bool(const RuleNode&)> refers = [&](const RuleNode& node) {
-    if (node.kind == RuleNode::Kind::kSegment && (node.name == id || node.name == name)) return true;
+    if (node.kind == RuleNode::Kind::kSegment && (node.name == id || node.name == name))
+      return true;
     for (const RuleNode& child : node.children) {
       if (refers(child)) return true;
     }
@@ -677,8 +680,8 @@ Result<AudienceAnswer> AudienceEngine::DeleteSegment(const state::ProjectInfo& p
   batch.Delete(AudienceKey(pid, "segm", id));
   SEXTANT_RETURN_IF_ERROR(kv_->Write(&batch));
   SEXTANT_RETURN_IF_ERROR(kv_->SyncWal());
-  SEXTANT_RETURN_IF_ERROR(kv_->DeleteRange(AudienceKey(pid, "segh", id + "/"),
-                                           AudienceKey(pid, "segh", id + "0")));
+  SEXTANT_RETURN_IF_ERROR(
+      kv_->DeleteRange(AudienceKey(pid, "segh", id + "/"), AudienceKey(pid, "segh", id + "0")));
   state.segments.erase(id);
   RebuildInterestLocked(state);
   return AudienceAnswer{200, R"({"deleted":true})"};
@@ -694,8 +697,8 @@ Result<AudienceEngine::RefreshResult> AudienceEngine::RefreshLocked(ProjectState
     return result;
   }
   // Recompile: names the rule uses may have appeared (or gone) since.
-  Status compiled = CompileRuleLocked(state, segment.definition.rule, segment.definition.id,
-                                      &segment.rule);
+  Status compiled =
+      CompileRuleLocked(state, segment.definition.rule, segment.definition.id, &segment.rule);
   segment.compiled = compiled.ok();
   if (!compiled.ok()) return compiled;
   {
@@ -731,22 +734,20 @@ Result<AudienceEngine::RefreshResult> AudienceEngine::RefreshLocked(ProjectState
 
 Result<AudienceAnswer> AudienceEngine::RefreshSegment(const state::ProjectInfo& project,
                                                       const std::string& id) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  auto found = FindSegmentLocked(state, id);
-  if (!found.ok()) return found.status();
-  auto result = RefreshLocked(state, **found, "refresh");
-  if (!result.ok()) return result.status();
-  JsonWriter out;
-  out.BeginObject();
-  out.Key("id").String(id);
-  out.Key("size").Uint(result->size);
-  out.Key("entered").Uint(result->entered);
-  out.Key("exited").Uint(result->exited);
-  out.Key("elapsed_ms").Double(result->elapsed_ms);
-  out.EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithSegment(project, id,
+                     [&](ProjectState& state, SegmentState& segment) -> Result<AudienceAnswer> {
+                       auto result = RefreshLocked(state, segment, "refresh");
+                       if (!result.ok()) return result.status();
+                       JsonWriter out;
+                       out.BeginObject();
+                       out.Key("id").String(id);
+                       out.Key("size").Uint(result->size);
+                       out.Key("entered").Uint(result->entered);
+                       out.Key("exited").Uint(result->exited);
+                       out.Key("elapsed_ms").Double(result->elapsed_ms);
+                       out.EndObject();
+                       return AudienceAnswer{200, out.Take()};
+                     });
 }
 
 Result<AudienceAnswer> AudienceEngine::EstimateSegment(const state::ProjectInfo& project,
@@ -845,14 +846,7 @@ Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& pr
         text += ",";
         const Value* value = find(column);
         if (value == nullptr) continue;
-        JsonWriter cell;
-        cell.PropertyValue(*value, project.time_zone);
-        std::string rendered = cell.Take();
-        if (value->type() != ValueType::kNumber && value->type() != ValueType::kBool &&
-            value->type() != ValueType::kList && rendered.size() >= 2) {
-          rendered = rendered.substr(1, rendered.size() - 2);  // strings and times unquoted
-        }
-        text += csv_cell(rendered);
+        text += csv_cell(ValueText(*value, project.time_zone));
       }
       text += "\n";
     } else {
@@ -880,38 +874,35 @@ Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& pr
 
 Result<AudienceAnswer> AudienceEngine::SegmentHistory(const state::ProjectInfo& project,
                                                       const std::string& id) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  auto found = FindSegmentLocked(state, id);
-  if (!found.ok()) return found.status();
-  JsonWriter out;
-  out.BeginObject().Key("id").String(id).Key("history").BeginArray();
-  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(AudienceKey(state.project->id, "segh", id + "/"),
-                                          [&](std::string_view, std::string_view value) {
-    out.Raw(value);
-    return true;
-  }));
-  out.EndArray().EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithSegment(
+      project, id, [&](ProjectState& state, SegmentState& segment) -> Result<AudienceAnswer> {
+        JsonWriter out;
+        out.BeginObject().Key("id").String(id).Key("history").BeginArray();
+        SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(AudienceKey(state.project->id, "segh", id + "/"),
+                                                [&](std::string_view, std::string_view value) {
+                                                  out.Raw(value);
+                                                  return true;
+                                                }));
+        out.EndArray().EndObject();
+        return AudienceAnswer{200, out.Take()};
+      });
 }
 
 Result<AudienceAnswer> AudienceEngine::UserSegments(const state::ProjectInfo& project,
                                                     UserId user) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  JsonWriter out;
-  out.BeginObject().Key("user_id").Uint(user).Key("segments").BeginArray();
-  for (auto& [id, segment] : state.segments) {
-    if (!segment->members.contains(user)) continue;
-    out.BeginObject();
-    out.Key("id").String(id);
-    out.Key("name").String(segment->definition.name);
-    out.EndObject();
-  }
-  out.EndArray().EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    JsonWriter out;
+    out.BeginObject().Key("user_id").Uint(user).Key("segments").BeginArray();
+    for (auto& [id, segment] : state.segments) {
+      if (!segment->members.contains(user)) continue;
+      out.BeginObject();
+      out.Key("id").String(id);
+      out.Key("name").String(segment->definition.name);
+      out.EndObject();
+    }
+    out.EndArray().EndObject();
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 // ---- membership events ----
@@ -943,7 +934,8 @@ void AudienceEngine::EmitMembershipEventsLocked(ProjectState& state,
     record.has_time = true;
     record.properties.emplace_back("segment_id", Value::String(change.segment_id));
     if (segment != state.segments.end()) {
-      record.properties.emplace_back("segment_name", Value::String(segment->second->definition.name));
+      record.properties.emplace_back("segment_name",
+                                     Value::String(segment->second->definition.name));
     }
     ingest::RecordInput input;
     input.parsed = std::move(record);
@@ -1083,8 +1075,7 @@ void AudienceEngine::ApplyProfileChangeLocked(ProjectState& state, UserId user,
   }
 }
 
-void AudienceEngine::ReevaluateLocked(ProjectState& state,
-                                      TouchedUsers& touched,
+void AudienceEngine::ReevaluateLocked(ProjectState& state, TouchedUsers& touched,
                                       std::vector<MembershipChange>* membership) {
   // Segments referring to a changed segment are re-evaluated after it, until nothing changes
   // (references are acyclic, so this ends).
@@ -1144,10 +1135,11 @@ void AudienceEngine::RunDue() {
       if (state.probed) continue;
       state.probed = true;
       bool any = false;
-      (void)kv_->ScanPrefix(AudienceKey(project->id, "", ""), [&](std::string_view, std::string_view) {
-        any = true;
-        return false;
-      });
+      (void)kv_->ScanPrefix(AudienceKey(project->id, "", ""),
+                            [&](std::string_view, std::string_view) {
+                              any = true;
+                              return false;
+                            });
       if (!any) continue;
       if (!LoadLocked(state).ok()) continue;
     }

@@ -34,15 +34,14 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <roaring/roaring.hh>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <roaring/roaring.hh>
 
 #include "audience/definitions.h"
 #include "audience/user_column.h"
@@ -60,13 +59,13 @@
 #include "store/event_row.h"
 #include "store/event_store.h"
 
-
 namespace sextant::audience {
 
 using ingest::CommittedChanges;
 using ingest::EventInterest;
 
 struct CompiledRule;  // audience_internal.h
+struct WindowScan;    // audience_internal.h
 
 struct AudienceAnswer {
   int status = 200;
@@ -101,8 +100,7 @@ class AudienceEngine final : public ingest::CommitObserver {
   // when its first cell is not a known id).
   Result<AudienceAnswer> CreateStaticSegment(const state::ProjectInfo& project,
                                              const std::string& name,
-                                             const std::string& description,
-                                             std::string_view csv);
+                                             const std::string& description, std::string_view csv);
   Result<AudienceAnswer> ListSegments(const state::ProjectInfo& project);
   Result<AudienceAnswer> GetSegment(const state::ProjectInfo& project, const std::string& id);
   Result<AudienceAnswer> UpdateSegment(const state::ProjectInfo& project, const std::string& id,
@@ -118,8 +116,8 @@ class AudienceEngine final : public ingest::CommitObserver {
   Result<AudienceAnswer> EstimateSegment(const state::ProjectInfo& project, std::string_view body);
   Result<AudienceAnswer> SegmentInsight(const state::ProjectInfo& project, const std::string& id,
                                         std::string_view body);
-  Result<AudienceAnswer> SegmentLookalike(const state::ProjectInfo& project,
-                                          const std::string& id, std::string_view body);
+  Result<AudienceAnswer> SegmentLookalike(const state::ProjectInfo& project, const std::string& id,
+                                          std::string_view body);
   Result<AudienceAnswer> UserSegments(const state::ProjectInfo& project, UserId user);
 
   // --- tags ---
@@ -134,8 +132,8 @@ class AudienceEngine final : public ingest::CommitObserver {
   Result<AudienceAnswer> TagHistory(const state::ProjectInfo& project, const std::string& id);
   // Imported tags: CSV rows "distinct_id,value" (a header row is skipped as above).
   // `merge`: keep the values of people the file does not name (else they are cleared).
-  Result<AudienceAnswer> ImportTagValues(const state::ProjectInfo& project,
-                                         const std::string& id, std::string_view csv, bool merge);
+  Result<AudienceAnswer> ImportTagValues(const state::ProjectInfo& project, const std::string& id,
+                                         std::string_view csv, bool merge);
   // Writes {"<tag name>": value, ...} of `user` (the user read API's "tags").
   Status WriteUserTags(const state::ProjectInfo& project, UserId user, JsonWriter& out);
 
@@ -173,6 +171,15 @@ class AudienceEngine final : public ingest::CommitObserver {
   using TouchedUsers = std::map<std::string, std::vector<UserId>>;  // segment id → people
 
   ProjectState& StateOf(const state::ProjectInfo& project);
+  // fn(state) / fn(state, segment) / fn(state, tag) with the project's state loaded and its
+  // mutex held; an unknown segment or tag id is kNotFound. Defined in audience_internal.h.
+  template <class Fn>
+  Result<AudienceAnswer> WithProject(const state::ProjectInfo& project, Fn&& fn);
+  template <class Fn>
+  Result<AudienceAnswer> WithSegment(const state::ProjectInfo& project, const std::string& id,
+                                     Fn&& fn);
+  template <class Fn>
+  Result<AudienceAnswer> WithTag(const state::ProjectInfo& project, const std::string& id, Fn&& fn);
   // Every method named *Locked requires the project's mutex.
   Status LoadLocked(ProjectState& state);
   void ScheduleLocked(ProjectState& state, SegmentState& segment, int64_t now);
@@ -185,6 +192,12 @@ class AudienceEngine final : public ingest::CommitObserver {
   bool DependsOnLocked(ProjectState& state, const std::string& segment_id,
                        const std::string& target_id);
   Result<Roaring> UniverseLocked(ProjectState& state, UserId* user_limit);
+  // Loads the day columns of `window` (all history for Window::kAll) and shards the user ids
+  // [1, max(user_limit, the store's)); kQueryTooLarge beyond the per-query state bound.
+  Result<std::unique_ptr<WindowScan>> PrepareWindowScanLocked(ProjectState& state,
+                                                              const Window& window,
+                                                              UserId user_limit,
+                                                              size_t state_bytes_per_user);
   Status EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, bool keep_aggregates,
                                  UserId user_limit);
   Result<Roaring> EvaluateLocked(ProjectState& state, CompiledRule& rule, bool keep_aggregates);
@@ -207,7 +220,8 @@ class AudienceEngine final : public ingest::CommitObserver {
   Result<CsvIds> ReadCsvIdsLocked(ProjectState& state, std::string_view csv, bool with_values);
   Result<RefreshResult> RefreshLocked(ProjectState& state, SegmentState& segment,
                                       std::string_view trigger);
-  void EmitMembershipEventsLocked(ProjectState& state, const std::vector<MembershipChange>& changes);
+  void EmitMembershipEventsLocked(ProjectState& state,
+                                  const std::vector<MembershipChange>& changes);
   void ApplyChanges(const CommittedChanges& changes);
   void ApplyProfileChangeLocked(ProjectState& state, UserId user, TouchedUsers* touched);
   void ReevaluateLocked(ProjectState& state, TouchedUsers& touched,
@@ -249,9 +263,9 @@ class AudienceEngine final : public ingest::CommitObserver {
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
   std::condition_variable scheduler_cv_;  // the scheduler's sleep (never shares queue_cv_)
-  std::deque<CommittedChanges> queue_;  // guarded by queue_mu_
-  uint64_t queued_ = 0, applied_ = 0;   // guarded by queue_mu_
-  bool stopping_ = false;               // guarded by queue_mu_
+  std::deque<CommittedChanges> queue_;    // guarded by queue_mu_
+  uint64_t queued_ = 0, applied_ = 0;     // guarded by queue_mu_
+  bool stopping_ = false;                 // guarded by queue_mu_
   std::thread worker_;
   std::thread scheduler_;
 

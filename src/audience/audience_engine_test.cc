@@ -5,12 +5,12 @@
 //  * lookalike: on generated people whose seed membership is decided by hidden profile
 //    features, the model's held-out AUC is well above 0.5 and its expansion finds the hidden
 //    members far above their base rate.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
 #include <filesystem>
 #include <future>
 #include <random>
-
-#include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include "server/application.h"
 
@@ -62,7 +62,8 @@ class AudienceEngineTest : public ::testing::Test {
                             });
     auto [outcome, status] = done.get_future().get();
     ASSERT_TRUE(status.ok()) << status.message();
-    ASSERT_EQ(outcome.accepted, count) << (outcome.rejected.empty() ? "" : outcome.rejected[0].status.message());
+    ASSERT_EQ(outcome.accepted, count)
+        << (outcome.rejected.empty() ? "" : outcome.rejected[0].status.message());
   }
 
   static Record Event(const std::string& user, const std::string& event, int64_t time_ms,
@@ -77,7 +78,8 @@ class AudienceEngineTest : public ::testing::Test {
     record.properties = std::move(properties);
     return record;
   }
-  static Record Profile(const std::string& user, std::vector<std::pair<std::string, Value>> properties) {
+  static Record Profile(const std::string& user,
+                        std::vector<std::pair<std::string, Value>> properties) {
     Record record = Event(user, "", 0, std::move(properties));
     record.type = RecordType::kProfileSet;
     record.event.clear();
@@ -136,7 +138,8 @@ TEST_F(AudienceEngineTest, RealtimeMembershipEqualsFullRecomputeAfterRandomStrea
   };
   std::vector<std::string> ids;
   for (size_t i = 0; i < std::size(kRules); ++i) {
-    const std::string body = "{\"name\": \"s" + std::to_string(i + 1) + "\", \"rule\": " + kRules[i] + "}";
+    const std::string body =
+        "{\"name\": \"s" + std::to_string(i + 1) + "\", \"rule\": " + kRules[i] + "}";
     auto created = engine.CreateSegment(*project_, body);
     ASSERT_TRUE(created.ok()) << created.status().message();
     simdjson::dom::parser parser;
@@ -148,7 +151,8 @@ TEST_F(AudienceEngineTest, RealtimeMembershipEqualsFullRecomputeAfterRandomStrea
     std::vector<Record> records;
     for (int i = 0; i < 40; ++i) records.push_back(random_event());
     for (int i = 0; i < 4; ++i) {
-      records.push_back(Profile(user(), {{"aum", Value::Number(static_cast<double>(random() % 1'000'000))}}));
+      records.push_back(
+          Profile(user(), {{"aum", Value::Number(static_cast<double>(random() % 1'000'000))}}));
     }
     // Sent as several requests, as clients would.
     for (size_t begin = 0; begin < records.size(); begin += 11) {
@@ -194,8 +198,10 @@ TEST_F(AudienceEngineTest, LookalikeFindsHiddenMembersFromProfileFeatures) {
     const double noise1 = normal(random), noise2 = normal(random);
     positive[u] = 0.8 * f1 - 0.5 * f2 + 0.3 * normal(random) > 0.9;
     const std::string id = "p" + std::to_string(u);
-    profiles.push_back(Profile(id, {{"f1", Value::Number(f1)}, {"f2", Value::Number(f2)},
-                                    {"n1", Value::Number(noise1)}, {"n2", Value::Number(noise2)}}));
+    profiles.push_back(Profile(id, {{"f1", Value::Number(f1)},
+                                    {"f2", Value::Number(f2)},
+                                    {"n1", Value::Number(noise1)},
+                                    {"n2", Value::Number(noise2)}}));
     // Half of the positives form the seed; the other half is what expansion should find.
     if (positive[u]) {
       if (random() % 2 == 0) {
@@ -214,7 +220,8 @@ TEST_F(AudienceEngineTest, LookalikeFindsHiddenMembersFromProfileFeatures) {
   ASSERT_TRUE(seed.ok()) << seed.status().message();
   simdjson::dom::parser parser;
   const std::string seed_id(parser.parse(seed->body)["segment"]["id"].get_string().value());
-  auto expanded = engine.SegmentLookalike(*project_, seed_id,
+  auto expanded = engine.SegmentLookalike(
+      *project_, seed_id,
       R"({"name": "lookalike", "top": 200, "features": {"profiles": ["f1", "f2", "n1", "n2"]}})");
   ASSERT_TRUE(expanded.ok()) << expanded.status().message();
   auto doc = parser.parse(expanded->body);
@@ -227,8 +234,9 @@ TEST_F(AudienceEngineTest, LookalikeFindsHiddenMembersFromProfileFeatures) {
   std::vector<std::string> names;
   for (auto feature : top) names.emplace_back(feature["name"].get_string().value());
   ASSERT_GE(names.size(), 2u);
-  EXPECT_TRUE((names[0].find("f1") != std::string::npos && names[1].find("f2") != std::string::npos) ||
-              (names[0].find("f2") != std::string::npos && names[1].find("f1") != std::string::npos))
+  EXPECT_TRUE(
+      (names[0].find("f1") != std::string::npos && names[1].find("f2") != std::string::npos) ||
+      (names[0].find("f2") != std::string::npos && names[1].find("f1") != std::string::npos))
       << expanded->body;
   // Precision of the expansion on the hidden positives, against their base rate among
   // non-seed people.

@@ -7,11 +7,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <roaring/roaring.hh>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <roaring/roaring.hh>
 
 #include "audience/audience_engine.h"
 #include "audience/behaviour_scan.h"
@@ -83,8 +82,8 @@ struct AudienceEngine::SegmentState {
   CompiledRule rule;  // kRule only; rebuilt when the definition or the names it uses change
   bool compiled = false;
   Roaring members;
-  bool dirty = false;       // members changed since they were saved
-  bool computed = false;    // members reflect at least one full computation (or the upload)
+  bool dirty = false;     // members changed since they were saved
+  bool computed = false;  // members reflect at least one full computation (or the upload)
   int64_t last_refresh_ms = 0;
   double last_refresh_elapsed_ms = 0;
   int64_t next_refresh_ms = INT64_MAX;
@@ -122,6 +121,50 @@ struct AudienceEngine::ProjectState {
   std::shared_ptr<const EventInterest> interest = std::make_shared<EventInterest>();
   std::mutex interest_mu;  // guards `interest` (read by ingest threads without `mu`)
 };
+
+// ---- AudienceEngine's lock helpers (templates, so defined where the state types are) ----
+
+template <class Fn>
+Result<AudienceAnswer> AudienceEngine::WithProject(const state::ProjectInfo& project, Fn&& fn) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
+  return fn(state);
+}
+
+template <class Fn>
+Result<AudienceAnswer> AudienceEngine::WithSegment(const state::ProjectInfo& project,
+                                                   const std::string& id, Fn&& fn) {
+  return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    auto segment = FindSegmentLocked(state, id);
+    if (!segment.ok()) return segment.status();
+    return fn(state, **segment);
+  });
+}
+
+template <class Fn>
+Result<AudienceAnswer> AudienceEngine::WithTag(const state::ProjectInfo& project,
+                                               const std::string& id, Fn&& fn) {
+  return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    auto tag = FindTagLocked(state, id);
+    if (!tag.ok()) return tag.status();
+    return fn(state, **tag);
+  });
+}
+
+// The day columns of a window, ready for ScanSteps: a QueryContext over them (which refers to
+// `spec`, hence the fixed address) and the window's instants.
+struct WindowScan {
+  query::QuerySpec spec;
+  std::unique_ptr<query::QueryContext> context;
+  Interval interval;
+  WindowScan() = default;
+  WindowScan(const WindowScan&) = delete;
+  WindowScan& operator=(const WindowScan&) = delete;
+};
+
+// A value as a person reads it: strings as they are, everything else as its JSON rendering.
+std::string ValueText(const Value& value, const TimeZone& zone);
 
 // "aud/<pid>/<space>[/<id>]".
 std::string AudienceKey(state::ProjectId project, std::string_view space, std::string_view id);

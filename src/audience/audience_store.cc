@@ -1,12 +1,11 @@
 // How audience definitions are stored in the state store: JSON documents that carry the
 // definition as the user gave it plus the fields the engine assigns.
-#include <cstring>
-
 #include <simdjson.h>
 
-#include "common/value_codec.h"
+#include <cstring>
 
 #include "audience/audience_internal.h"
+#include "common/value_codec.h"
 
 namespace sextant::audience {
 namespace {
@@ -21,6 +20,16 @@ int64_t IntMember(const simdjson::dom::element& root, const char* key) {
 }
 
 }  // namespace
+
+std::string ValueText(const Value& value, const TimeZone& zone) {
+  if (value.type() == ValueType::kString) return value.str();
+  JsonWriter out;
+  out.PropertyValue(value, zone);
+  std::string text = out.Take();
+  // DATETIME and DATE render as JSON strings: without the quotes.
+  if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
+  return text;
+}
 
 std::string EncodeStoredSegment(const SegmentDefinition& definition, int64_t last_refresh_ms,
                                 double last_refresh_elapsed_ms) {
@@ -55,7 +64,8 @@ Result<StoredSegment> DecodeStoredSegment(std::string_view bytes) {
   StoredSegment stored;
   stored.definition = std::move(*definition);
   std::string_view text;
-  if (root["id"].get_string().get(text) == simdjson::SUCCESS) stored.definition.id = std::string(text);
+  if (root["id"].get_string().get(text) == simdjson::SUCCESS)
+    stored.definition.id = std::string(text);
   if (root["source"].get_string().get(text) == simdjson::SUCCESS) {
     stored.definition.source = std::string(text);
   }
@@ -98,7 +108,8 @@ Result<StoredTag> DecodeStoredTag(std::string_view bytes) {
   StoredTag stored;
   stored.definition = std::move(*tag);
   std::string_view text;
-  if (root["id"].get_string().get(text) == simdjson::SUCCESS) stored.definition.id = std::string(text);
+  if (root["id"].get_string().get(text) == simdjson::SUCCESS)
+    stored.definition.id = std::string(text);
   stored.definition.created_ms = IntMember(root, "created_ms");
   stored.definition.updated_ms = IntMember(root, "updated_ms");
   stored.last_run_ms = IntMember(root, "last_run_ms");

@@ -16,7 +16,8 @@ bool Evaluate(const query::CompiledFilter& filter, int node_index, const store::
         if (Evaluate(filter, child, row)) return true;
       }
       return false;
-    case query::FilterNode::Kind::kNot: return !Evaluate(filter, node.children[0], row);
+    case query::FilterNode::Kind::kNot:
+      return !Evaluate(filter, node.children[0], row);
     case query::FilterNode::Kind::kCondition: {
       const query::CompiledCondition& condition = filter.conditions[node.condition];
       const Value* value = nullptr;
@@ -50,8 +51,9 @@ Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& 
   for (const query::CompiledCondition& condition : where->conditions) {
     if (condition.user) {
       return Status(ErrorCode::kInvalidQuery,
-                    path + ".where: takes event properties; put user properties in a profile "
-                           "condition",
+                    path +
+                        ".where: takes event properties; put user properties in a profile "
+                        "condition",
                     path + ".where");
     }
   }

@@ -79,7 +79,8 @@ Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledS
     for (EventId excluded : steps[i].any_excludes) mask_of[excluded] &= ~(1u << i);
   }
   for (size_t i = 0; i < steps.size(); ++i) {
-    if (steps[i].event != query::kAnyEvent && steps[i].event != 0) mask_of[steps[i].event] |= 1u << i;
+    if (steps[i].event != query::kAnyEvent && steps[i].event != 0)
+      mask_of[steps[i].event] |= 1u << i;
   }
   const size_t table = mask_of.size();
   auto tag_of = [&](EventId event) -> uint32_t {
@@ -103,15 +104,16 @@ Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledS
       const uint32_t* offsets = day.time_offset_ms().data();
       context.ForEachTaggedRow(d, begin, end, &scratch, tag_of,
                                [&](UserId user, uint32_t row, uint32_t mask) {
-        const int64_t time_ms = day_start + offsets[row];
-        if (!interval.Contains(time_ms)) return;
-        uint32_t matched = 0;
-        for (uint32_t bits = mask; bits != 0; bits &= bits - 1) {
-          const int i = __builtin_ctz(bits);
-          if (filters[i].Matches(row, user)) matched |= 1u << i;
-        }
-        if (matched != 0) visit(shard, user, MatchedRow{&day, row, time_ms, matched});
-      });
+                                 const int64_t time_ms = day_start + offsets[row];
+                                 if (!interval.Contains(time_ms)) return;
+                                 uint32_t matched = 0;
+                                 for (uint32_t bits = mask; bits != 0; bits &= bits - 1) {
+                                   const int i = __builtin_ctz(bits);
+                                   if (filters[i].Matches(row, user)) matched |= 1u << i;
+                                 }
+                                 if (matched != 0)
+                                   visit(shard, user, MatchedRow{&day, row, time_ms, matched});
+                               });
     }
     return Status::Ok();
   });

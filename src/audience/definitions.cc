@@ -32,7 +32,8 @@ Result<Window> ParseWindow(const element& object, const std::string& path) {
   auto value = Member(object, "within");
   if (!value || value->is_null()) return window;
   const std::string within = Join(path, "within");
-  if (!value->is_object()) return Invalid(within, "must be {\"last\": \"30d\"} or {\"from\", \"to\"}");
+  if (!value->is_object())
+    return Invalid(within, "must be {\"last\": \"30d\"} or {\"from\", \"to\"}");
   if (auto last = Member(*value, "last")) {
     std::string_view text;
     if (last->get_string().get(text) != simdjson::SUCCESS || text.size() < 2) {
@@ -51,7 +52,8 @@ Result<Window> ParseWindow(const element& object, const std::string& path) {
       return window;
     }
     auto ms = ParseDuration(text);
-    if (!ms) return Invalid(Join(within, "last"), "must be like \"30d\", \"4w\", \"12h\" or \"90m\"");
+    if (!ms)
+      return Invalid(Join(within, "last"), "must be like \"30d\", \"4w\", \"12h\" or \"90m\"");
     window.kind = Window::Kind::kLastMs;
     window.ms = *ms;
     return window;
@@ -62,7 +64,8 @@ Result<Window> ParseWindow(const element& object, const std::string& path) {
     auto text = GetString(*value, key, within, true);
     if (!text.ok()) return text.status();
     auto day = query::ParseDate(*text);
-    if (!day) return Invalid(Join(within, key), "must be a date \"YYYY-MM-DD\", got \"" + *text + "\"");
+    if (!day)
+      return Invalid(Join(within, key), "must be a date \"YYYY-MM-DD\", got \"" + *text + "\"");
     *target = *day;
   }
   if (window.last_day < window.first_day) return Invalid(Join(within, "to"), "is before from");
@@ -71,7 +74,8 @@ Result<Window> ParseWindow(const element& object, const std::string& path) {
 
 // "where": a list of conditions (all must hold) or one filter object; bare property names are
 // event properties.
-Result<std::optional<query::FilterNode>> ParseWhere(const element& object, const std::string& path) {
+Result<std::optional<query::FilterNode>> ParseWhere(const element& object,
+                                                    const std::string& path) {
   auto value = Member(object, "where");
   if (!value || value->is_null()) return std::optional<query::FilterNode>();
   const std::string where = Join(path, "where");
@@ -88,8 +92,8 @@ Result<std::optional<query::FilterNode>> ParseWhere(const element& object, const
   all.kind = query::FilterNode::Kind::kAll;
   size_t index = 0;
   for (element item : array) {
-    auto filter = query::spec_json::ParseFilter(item, where + "[" + std::to_string(index++) + "]",
-                                                1, true);
+    auto filter =
+        query::spec_json::ParseFilter(item, where + "[" + std::to_string(index++) + "]", 1, true);
     if (!filter.ok()) return filter.status();
     all.children.push_back(std::move(*filter));
   }
@@ -142,7 +146,8 @@ Result<RuleNode> ParseRule(const element& value, const std::string& path, int de
     node.kind = kind;
     size_t index = 0;
     for (element child : array) {
-      auto parsed = ParseRule(child, Join(path, key) + "[" + std::to_string(index++) + "]", depth + 1);
+      auto parsed =
+          ParseRule(child, Join(path, key) + "[" + std::to_string(index++) + "]", depth + 1);
       if (!parsed.ok()) return parsed.status();
       node.children.push_back(std::move(*parsed));
     }
@@ -156,8 +161,9 @@ Result<RuleNode> ParseRule(const element& value, const std::string& path, int de
     node.children.push_back(std::move(*parsed));
     return node;
   }
-  for (auto [key, kind] : {std::pair<std::string_view, RuleNode::Kind>{"profile", RuleNode::Kind::kProfile},
-                           {"tag", RuleNode::Kind::kTag}}) {
+  for (auto [key, kind] :
+       {std::pair<std::string_view, RuleNode::Kind>{"profile", RuleNode::Kind::kProfile},
+        {"tag", RuleNode::Kind::kTag}}) {
     if (!Member(value, key)) continue;
     auto name = GetString(value, key, path, true);
     if (!name.ok()) return name.status();
@@ -241,7 +247,8 @@ Result<RuleNode> ParseRule(const element& value, const std::string& path, int de
       std::string_view text;
       std::optional<int64_t> ms;
       if (window->get_string().get(text) == simdjson::SUCCESS) ms = ParseDuration(text);
-      if (!ms) return Invalid(Join(path, "window"), "must be a duration like \"1d\", \"2h\" or \"30m\"");
+      if (!ms)
+        return Invalid(Join(path, "window"), "must be a duration like \"1d\", \"2h\" or \"30m\"");
       node.step_window_ms = *ms;
     }
     auto within = ParseWindow(value, path);
@@ -249,7 +256,8 @@ Result<RuleNode> ParseRule(const element& value, const std::string& path, int de
     node.within = *within;
     return node;
   }
-  return Invalid(path, "must be one of all, any, not, profile, tag, did, did_not, sequence, segment");
+  return Invalid(path,
+                 "must be one of all, any, not, profile, tag, did, did_not, sequence, segment");
 }
 
 Result<Schedule> ParseSchedule(const element& root, std::string_view key) {
@@ -313,15 +321,27 @@ std::optional<int64_t> ParseDuration(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   int64_t count = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size() - 1, count);
-  if (error != std::errc() || end != text.data() + text.size() - 1 || count < 1) return std::nullopt;
+  if (error != std::errc() || end != text.data() + text.size() - 1 || count < 1)
+    return std::nullopt;
   int64_t unit_ms = 0;
   switch (text.back()) {
-    case 's': unit_ms = 1000; break;
-    case 'm': unit_ms = 60'000; break;
-    case 'h': unit_ms = 3'600'000; break;
-    case 'd': unit_ms = 86'400'000; break;
-    case 'w': unit_ms = 7 * 86'400'000LL; break;
-    default: return std::nullopt;
+    case 's':
+      unit_ms = 1000;
+      break;
+    case 'm':
+      unit_ms = 60'000;
+      break;
+    case 'h':
+      unit_ms = 3'600'000;
+      break;
+    case 'd':
+      unit_ms = 86'400'000;
+      break;
+    case 'w':
+      unit_ms = 7 * 86'400'000LL;
+      break;
+    default:
+      return std::nullopt;
   }
   if (count > 3660LL * 86'400'000 / unit_ms) return std::nullopt;
   return count * unit_ms;
@@ -329,12 +349,14 @@ std::optional<int64_t> ParseDuration(std::string_view text) {
 
 Interval Resolve(const Window& window, int64_t now_ms, const TimeZone& zone) {
   switch (window.kind) {
-    case Window::Kind::kAll: return Interval{};
+    case Window::Kind::kAll:
+      return Interval{};
     case Window::Kind::kLastDays: {
       const int32_t today = zone.DayOf(now_ms);
       return Interval{zone.DayStartMs(today - window.days + 1), zone.DayStartMs(today + 1)};
     }
-    case Window::Kind::kLastMs: return Interval{now_ms - window.ms + 1, now_ms + 1};
+    case Window::Kind::kLastMs:
+      return Interval{now_ms - window.ms + 1, now_ms + 1};
     case Window::Kind::kDays:
       return Interval{zone.DayStartMs(window.first_day), zone.DayStartMs(window.last_day + 1)};
   }
@@ -343,7 +365,8 @@ Interval Resolve(const Window& window, int64_t now_ms, const TimeZone& zone) {
 
 int64_t Schedule::NextAfter(int64_t after_ms, const TimeZone& zone) const {
   switch (kind) {
-    case Kind::kManual: return INT64_MAX;
+    case Kind::kManual:
+      return INT64_MAX;
     case Kind::kEveryMinutes: {
       const int64_t period = int64_t{minutes} * 60'000;
       return (after_ms / period + 1) * period;
@@ -359,8 +382,12 @@ int64_t Schedule::NextAfter(int64_t after_ms, const TimeZone& zone) const {
 
 void Schedule::Write(JsonWriter& out) const {
   switch (kind) {
-    case Kind::kManual: out.String("manual"); break;
-    case Kind::kEveryMinutes: out.BeginObject().Key("every_minutes").Int(minutes).EndObject(); break;
+    case Kind::kManual:
+      out.String("manual");
+      break;
+    case Kind::kEveryMinutes:
+      out.BeginObject().Key("every_minutes").Int(minutes).EndObject();
+      break;
     case Kind::kDailyAt: {
       char text[16];
       std::snprintf(text, sizeof(text), "%02d:%02d", minute_of_day / 60, minute_of_day % 60);
@@ -372,21 +399,30 @@ void Schedule::Write(JsonWriter& out) const {
 
 std::string_view TagKindName(TagKind kind) {
   switch (kind) {
-    case TagKind::kRule: return "rule";
-    case TagKind::kStatistic: return "statistic";
-    case TagKind::kFirstLast: return "first_last";
-    case TagKind::kPreference: return "preference";
-    case TagKind::kImported: return "imported";
-    case TagKind::kLookalike: return "lookalike";
+    case TagKind::kRule:
+      return "rule";
+    case TagKind::kStatistic:
+      return "statistic";
+    case TagKind::kFirstLast:
+      return "first_last";
+    case TagKind::kPreference:
+      return "preference";
+    case TagKind::kImported:
+      return "imported";
+    case TagKind::kLookalike:
+      return "lookalike";
   }
   return "";
 }
 
 std::string_view TagStatusName(TagStatus status) {
   switch (status) {
-    case TagStatus::kDraft: return "draft";
-    case TagStatus::kApproved: return "approved";
-    case TagStatus::kOffline: return "offline";
+    case TagStatus::kDraft:
+      return "draft";
+    case TagStatus::kApproved:
+      return "approved";
+    case TagStatus::kOffline:
+      return "offline";
   }
   return "";
 }
@@ -426,7 +462,8 @@ Result<SegmentDefinition> ParseSegmentDefinition(std::string_view json) {
   definition.refresh_given = Member(*root, "refresh").has_value();
   if (auto realtime = Member(*root, "realtime")) {
     bool flag;
-    if (realtime->get_bool().get(flag) != simdjson::SUCCESS) return Invalid("realtime", "must be true or false");
+    if (realtime->get_bool().get(flag) != simdjson::SUCCESS)
+      return Invalid("realtime", "must be true or false");
     definition.realtime = flag;
   }
   return definition;
@@ -441,12 +478,15 @@ Result<TagDefinition> ParseTagDefinition(std::string_view json) {
   auto name = GetName(*root, "name", true);
   if (!name.ok()) return name.status();
   if (!IsIdentifier(*name)) {
-    return Invalid("name", "must be an identifier: letters, digits and '_', not starting with a digit");
+    return Invalid("name",
+                   "must be an identifier: letters, digits and '_', not starting with a digit");
   }
   tag.name = std::move(*name);
-  for (auto [key, target] : {std::pair<std::string_view, std::string*>{"display_name", &tag.display_name},
-                             {"category", &tag.category}, {"description", &tag.description},
-                             {"owner", &tag.owner}}) {
+  for (auto [key, target] :
+       {std::pair<std::string_view, std::string*>{"display_name", &tag.display_name},
+        {"category", &tag.category},
+        {"description", &tag.description},
+        {"owner", &tag.owner}}) {
     auto text = GetName(*root, key, false);
     if (!text.ok()) return text.status();
     *target = std::move(*text);
@@ -470,9 +510,12 @@ Result<TagDefinition> ParseTagDefinition(std::string_view json) {
   auto kind = GetString(*root, "kind", "", true);
   if (!kind.ok()) return kind.status();
   static const std::pair<std::string_view, TagKind> kKinds[] = {
-      {"rule", TagKind::kRule},           {"statistic", TagKind::kStatistic},
-      {"first_last", TagKind::kFirstLast}, {"preference", TagKind::kPreference},
-      {"imported", TagKind::kImported},   {"lookalike", TagKind::kLookalike}};
+      {"rule", TagKind::kRule},
+      {"statistic", TagKind::kStatistic},
+      {"first_last", TagKind::kFirstLast},
+      {"preference", TagKind::kPreference},
+      {"imported", TagKind::kImported},
+      {"lookalike", TagKind::kLookalike}};
   bool known = false;
   for (auto [text, value] : kKinds) {
     if (text == *kind) {
@@ -481,7 +524,8 @@ Result<TagDefinition> ParseTagDefinition(std::string_view json) {
     }
   }
   if (!known) {
-    return Invalid("kind", "must be rule, statistic, first_last, preference, imported or lookalike");
+    return Invalid("kind",
+                   "must be rule, statistic, first_last, preference, imported or lookalike");
   }
 
   switch (tag.kind) {

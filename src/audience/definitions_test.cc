@@ -1,10 +1,11 @@
 // Segment and tag definitions: parsing (every rule kind and its errors with the field path),
 // window boundaries, schedules, and UserColumn selection with absent values.
-#include <cmath>
+#include "audience/definitions.h"
 
 #include <gtest/gtest.h>
 
-#include "audience/definitions.h"
+#include <cmath>
+
 #include "audience/user_column.h"
 
 namespace sextant::audience {
@@ -85,15 +86,21 @@ TEST(SegmentDefinitionTest, ErrorsNameTheField) {
       {R"({"name": "x", "rule": {"all": []}})", "rule.all"},
       {R"({"name": "x", "rule": {"all": [{"profile": "a", "op": "~"}]}})", "rule.all[0].op"},
       {R"({"name": "x", "rule": {"profile": "a", "op": "in", "value": 3}})", "rule.value"},
-      {R"({"name": "x", "rule": {"did": "E", "count": {"op": ">", "value": "2"}}})", "rule.count.value"},
+      {R"({"name": "x", "rule": {"did": "E", "count": {"op": ">", "value": "2"}}})",
+       "rule.count.value"},
       {R"({"name": "x", "rule": {"did": "E", "count": {"op": ">"}, "sum": {}}})", "rule"},
       {R"({"name": "x", "rule": {"did": "E", "within": {"last": "0d"}}})", "rule.within.last"},
-      {R"({"name": "x", "rule": {"did": "E", "within": {"from": "2026-02-01", "to": "2026-01-01"}}})", "rule.within.to"},
-      {R"({"name": "x", "rule": {"did": "E", "where": [{"property": "a", "op": "=", "value": {}}]}})", "rule.where[0].value"},
-      {R"({"name": "x", "rule": {"sequence": [{"event": "A"}, {"event": "B"}], "window": "soon"}})", "rule.window"},
+      {R"({"name": "x", "rule": {"did": "E", "within": {"from": "2026-02-01", "to": "2026-01-01"}}})",
+       "rule.within.to"},
+      {R"({"name": "x", "rule": {"did": "E", "where": [{"property": "a", "op": "=", "value": {}}]}})",
+       "rule.where[0].value"},
+      {R"({"name": "x", "rule": {"sequence": [{"event": "A"}, {"event": "B"}], "window": "soon"}})",
+       "rule.window"},
       {R"({"name": "x", "rule": {"not": {"segment": true}}})", "rule.not.segment"},
-      {R"({"name": "x", "rule": {"profile": "a", "op": "=", "value": 1}, "refresh": {"daily_at": "25:00"}})", "refresh.daily_at"},
-      {R"({"name": "x", "rule": {"profile": "a", "op": "=", "value": 1}, "realtime": "yes"})", "realtime"},
+      {R"({"name": "x", "rule": {"profile": "a", "op": "=", "value": 1}, "refresh": {"daily_at": "25:00"}})",
+       "refresh.daily_at"},
+      {R"({"name": "x", "rule": {"profile": "a", "op": "=", "value": 1}, "realtime": "yes"})",
+       "realtime"},
   };
   for (const Case& c : cases) {
     Status status = ParseError(c.json);
@@ -120,15 +127,25 @@ TEST(TagDefinitionTest, ParsesKindsAndDerivesValueTypes) {
   ASSERT_TRUE(statistic.ok());
   EXPECT_EQ(statistic->aggregate, StatisticAggregate::kDistinct);
   EXPECT_EQ(statistic->within.days, 28);
-  auto first = ParseTagDefinition(R"({"name": "f", "kind": "first_last", "event": "E", "which": "first"})");
+  auto first =
+      ParseTagDefinition(R"({"name": "f", "kind": "first_last", "event": "E", "which": "first"})");
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->first);
   EXPECT_EQ(first->value_type, ValueType::kDatetime);
-  EXPECT_EQ(ParseTagDefinition(R"({"name": "p", "kind": "preference", "event": "E"})").status().field(), "property");
+  EXPECT_EQ(
+      ParseTagDefinition(R"({"name": "p", "kind": "preference", "event": "E"})").status().field(),
+      "property");
   EXPECT_EQ(ParseTagDefinition(R"({"name": "x y", "kind": "imported"})").status().field(), "name");
-  EXPECT_EQ(ParseTagDefinition(R"({"name": "i", "kind": "imported", "value_type": "LIST"})").status().field(), "value_type");
+  EXPECT_EQ(ParseTagDefinition(R"({"name": "i", "kind": "imported", "value_type": "LIST"})")
+                .status()
+                .field(),
+            "value_type");
   EXPECT_EQ(ParseTagDefinition(R"({"name": "l", "kind": "lookalike"})").status().field(), "seed");
-  EXPECT_EQ(ParseTagDefinition(R"({"name": "s", "kind": "statistic", "event": "E", "status": "live"})").status().field(), "status");
+  EXPECT_EQ(
+      ParseTagDefinition(R"({"name": "s", "kind": "statistic", "event": "E", "status": "live"})")
+          .status()
+          .field(),
+      "status");
 }
 
 TEST(WindowTest, LastDaysAreCalendarDaysIncludingToday) {

@@ -23,10 +23,10 @@ struct FeatureMatrix {
 };
 
 struct TrainOptions {
-  double l2 = 1e-3;            // L2 penalty on the weights (not the bias)
-  int max_epochs = 300;        // full-batch gradient steps (or passes of the chosen optimiser)
-  double tolerance = 1e-6;     // stop when the loss improves by less than this
-  uint64_t seed = 42;          // for any shuffling / initialisation
+  double l2 = 1e-3;         // L2 penalty on the weights (not the bias)
+  int max_epochs = 300;     // full-batch gradient steps (or passes of the chosen optimiser)
+  double tolerance = 1e-6;  // stop when the loss improves by less than this
+  uint64_t seed = 42;       // for any shuffling / initialisation
 };
 
 struct LogisticModel {
@@ -36,8 +36,8 @@ struct LogisticModel {
   // z = (x - mean) / scale, scale 1 for constant columns.
   std::vector<double> mean;
   std::vector<double> scale;
-  int epochs = 0;               // epochs actually run
-  double final_loss = 0;        // mean log-loss on the training rows, penalty included
+  int epochs = 0;         // epochs actually run
+  double final_loss = 0;  // mean log-loss on the training rows, penalty included
 };
 
 // Fits the model to (x, labels) with labels 0/1 (both classes must be present, else

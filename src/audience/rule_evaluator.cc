@@ -90,7 +90,8 @@ Status AudienceEngine::CompileRuleLocked(ProjectState& state, const RuleNode& ro
           out->nodes[index].children.push_back(*compiled);
         }
         return index;
-      default: break;
+      default:
+        break;
     }
     auto leaf = std::make_unique<Leaf>();
     leaf->node = &node;
@@ -98,9 +99,8 @@ Status AudienceEngine::CompileRuleLocked(ProjectState& state, const RuleNode& ro
     switch (node.kind) {
       case RuleNode::Kind::kProfile: {
         auto entry = schema->Find(state::SchemaKind::kUserProperty, node.name);
-        auto condition = query::CompileLiterals(node.condition,
-                                                entry ? entry->type : ValueType::kString,
-                                                project.time_zone, node.path);
+        auto condition = query::CompileLiterals(
+            node.condition, entry ? entry->type : ValueType::kString, project.time_zone, node.path);
         if (!condition.ok()) return condition.status();
         leaf->condition = std::move(*condition);
         leaf->column = node.name;
@@ -111,7 +111,8 @@ Status AudienceEngine::CompileRuleLocked(ProjectState& state, const RuleNode& ro
         for (auto& [id, candidate] : state.tags) {
           if (candidate->definition.name == node.name) tag = candidate.get();
         }
-        if (tag == nullptr) return Invalid(node.path + ".tag", "no tag named \"" + node.name + "\"");
+        if (tag == nullptr)
+          return Invalid(node.path + ".tag", "no tag named \"" + node.name + "\"");
         auto condition = query::CompileLiterals(node.condition, tag->definition.value_type,
                                                 project.time_zone, node.path);
         if (!condition.ok()) return condition.status();
@@ -132,10 +133,9 @@ Status AudienceEngine::CompileRuleLocked(ProjectState& state, const RuleNode& ro
           }
           leaf->sum_property = entry ? entry->id : 0;
         }
-        auto threshold = query::CompileLiterals(node.threshold, ValueType::kNumber,
-                                                project.time_zone,
-                                                node.path + (node.measure == RuleNode::Measure::kSum
-                                                                 ? ".sum" : ".count"));
+        auto threshold = query::CompileLiterals(
+            node.threshold, ValueType::kNumber, project.time_zone,
+            node.path + (node.measure == RuleNode::Measure::kSum ? ".sum" : ".count"));
         if (!threshold.ok()) return threshold.status();
         leaf->threshold = std::move(*threshold);
         leaf->zero_matches = NumberMatches(leaf->threshold, 0);
@@ -168,7 +168,8 @@ Status AudienceEngine::CompileRuleLocked(ProjectState& state, const RuleNode& ro
         leaf->segment_id = found->first;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     out->nodes[index].leaf = static_cast<int>(out->leaves.size());
     out->leaves.push_back(std::move(leaf));
@@ -207,24 +208,15 @@ Result<Roaring> AudienceEngine::UniverseLocked(ProjectState& state, UserId* user
   return universe;
 }
 
-Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, bool keep_aggregates,
-                                               UserId user_limit) {
-  const state::ProjectInfo& project = *state.project;
+Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
+                                               bool keep_aggregates, UserId user_limit) {
   const RuleNode& node = *leaf.node;
-  const int64_t now = clock_->NowMs();
-  const Interval interval = Resolve(node.within, now, project.time_zone);
-  const bool all_history = node.within.kind == Window::Kind::kAll;
-  const int64_t read_start = all_history ? now : interval.start_ms;
-  const int64_t read_end = all_history ? now + 86'400'000 : interval.end_ms - 1;
   const size_t state_bytes = leaf.kind == RuleNode::Kind::kDid ? 12 : 8 * leaf.steps.size() + 1;
-  auto loaded = queries_->LoadDays(project, read_start, std::max(read_start, read_end), all_history,
-                                   state_bytes);
-  if (!loaded.ok()) return loaded.status();
-  query::QuerySpec spec;
-  query::QueryContext context(project, schemas_->ForProject(project), kv_, spec);
-  context.SetDays(std::move(loaded->days));
-  const UserId limit = std::max(user_limit, loaded->user_limit);
-  context.SetUsers(limit, loaded->merges, queries_->threads());
+  auto scan = PrepareWindowScanLocked(state, node.within, user_limit, state_bytes);
+  if (!scan.ok()) return scan.status();
+  const query::QueryContext& context = *(*scan)->context;
+  const Interval interval = (*scan)->interval;
+  const UserId limit = context.user_limit();
   const size_t shards = context.shard_count();
 
   leaf.bits = Roaring();
@@ -241,21 +233,21 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, 
     const PropertyId sum_property = leaf.sum_property;
     // Sum columns per day, read lazily per shard thread (DayColumns::Property is thread-safe).
     SEXTANT_RETURN_IF_ERROR(ScanSteps(context, leaf.steps, interval,
-        [&](size_t shard, UserId user, const MatchedRow& match) {
-          const size_t slot = user - context.shard_begin(shard);
-          seen[shard][slot] = 1;
-          if (!sum) {
-            measure[shard][slot] += 1;
-            return;
-          }
-          if (sum_property == 0) return;
-          auto column = match.day->Property(sum_property);
-          if (!column.ok() || *column == nullptr) return;
-          const int32_t value = (*column)->slot[match.row];
-          if (value >= 0 && (*column)->type == ValueType::kNumber) {
-            measure[shard][slot] += (*column)->numbers[value];
-          }
-        }));
+                                      [&](size_t shard, UserId user, const MatchedRow& match) {
+                                        const size_t slot = user - context.shard_begin(shard);
+                                        seen[shard][slot] = 1;
+                                        if (!sum) {
+                                          measure[shard][slot] += 1;
+                                          return;
+                                        }
+                                        if (sum_property == 0) return;
+                                        auto column = match.day->Property(sum_property);
+                                        if (!column.ok() || *column == nullptr) return;
+                                        const int32_t value = (*column)->slot[match.row];
+                                        if (value >= 0 && (*column)->type == ValueType::kNumber) {
+                                          measure[shard][slot] += (*column)->numbers[value];
+                                        }
+                                      }));
     // Those with events: by their measure. Those without: all or none, by the threshold at 0.
     std::vector<uint32_t> pass, fail;
     for (size_t s = 0; s < shards; ++s) {
@@ -284,8 +276,8 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, 
     for (size_t s = 0; s < shards; ++s) {
       chain[s].assign((context.shard_begin(s + 1) - context.shard_begin(s)) * steps, INT64_MIN);
     }
-    SEXTANT_RETURN_IF_ERROR(ScanSteps(context, leaf.steps, interval,
-        [&](size_t shard, UserId user, const MatchedRow& match) {
+    SEXTANT_RETURN_IF_ERROR(ScanSteps(
+        context, leaf.steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
           int64_t* starts = &chain[shard][(user - context.shard_begin(shard)) * steps];
           if (starts[steps - 1] != INT64_MIN) return;
           // Highest step first, so that one event never serves as two consecutive steps.
@@ -306,6 +298,26 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, 
   }
   leaf.bits.runOptimize();
   return Status::Ok();
+}
+
+Result<std::unique_ptr<WindowScan>> AudienceEngine::PrepareWindowScanLocked(
+    ProjectState& state, const Window& window, UserId user_limit, size_t state_bytes_per_user) {
+  const state::ProjectInfo& project = *state.project;
+  const int64_t now = clock_->NowMs();
+  auto scan = std::make_unique<WindowScan>();
+  scan->interval = Resolve(window, now, project.time_zone);
+  const bool all_history = window.kind == Window::Kind::kAll;
+  const int64_t read_start = all_history ? now : scan->interval.start_ms;
+  const int64_t read_end = all_history ? now + 86'400'000 : scan->interval.end_ms - 1;
+  auto loaded = queries_->LoadDays(project, read_start, std::max(read_start, read_end), all_history,
+                                   state_bytes_per_user);
+  if (!loaded.ok()) return loaded.status();
+  scan->context = std::make_unique<query::QueryContext>(project, schemas_->ForProject(project), kv_,
+                                                        scan->spec);
+  scan->context->SetDays(std::move(loaded->days));
+  scan->context->SetUsers(std::max(user_limit, loaded->user_limit), loaded->merges,
+                          queries_->threads());
+  return scan;
 }
 
 Result<Roaring> AudienceEngine::EvaluateLocked(ProjectState& state, CompiledRule& rule,
@@ -336,7 +348,8 @@ Result<Roaring> AudienceEngine::EvaluateLocked(ProjectState& state, CompiledRule
         leaf->bits = found == state.segments.end() ? Roaring() : found->second->members;
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   std::function<Roaring(int)> combine = [&](int index) -> Roaring {
@@ -352,8 +365,10 @@ Result<Roaring> AudienceEngine::EvaluateLocked(ProjectState& state, CompiledRule
         for (size_t i = 1; i < node.children.size(); ++i) out |= combine(node.children[i]);
         return out;
       }
-      case RuleNode::Kind::kNot: return *universe - combine(node.children[0]);
-      default: return rule.leaves[node.leaf]->bits & *universe;
+      case RuleNode::Kind::kNot:
+        return *universe - combine(node.children[0]);
+      default:
+        return rule.leaves[node.leaf]->bits & *universe;
     }
   };
   Roaring members = combine(0);
@@ -374,8 +389,10 @@ bool AudienceEngine::MemberOf(const CompiledRule& rule, int index, UserId user) 
         if (MemberOf(rule, child, user)) return true;
       }
       return false;
-    case RuleNode::Kind::kNot: return !MemberOf(rule, node.children[0], user);
-    default: return rule.leaves[node.leaf]->bits.contains(user);
+    case RuleNode::Kind::kNot:
+      return !MemberOf(rule, node.children[0], user);
+    default:
+      return rule.leaves[node.leaf]->bits.contains(user);
   }
 }
 

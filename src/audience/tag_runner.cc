@@ -1,11 +1,11 @@
 // Tags: computing a tag's values (every kind), dated snapshots with statistics, realtime
 // updates of statistic and first/last tags, and the tag API.
+#include <simdjson.h>
+#include <zstd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-
-#include <simdjson.h>
-#include <zstd.h>
 
 #include "audience/audience_internal.h"
 #include "audience/insight.h"
@@ -20,7 +20,8 @@ constexpr int kDistributionValues = 20;
 constexpr int kDistributionBuckets = 10;
 
 double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 std::string DayKey(const std::string& id, int32_t day) {
@@ -43,7 +44,8 @@ Result<std::string> Decompress(std::string_view bytes) {
   }
   std::string out(size, '\0');
   const size_t got = ZSTD_decompress(out.data(), out.size(), bytes.data(), bytes.size());
-  if (ZSTD_isError(got) || got != size) return Status(ErrorCode::kCorruption, "undecodable tag snapshot");
+  if (ZSTD_isError(got) || got != size)
+    return Status(ErrorCode::kCorruption, "undecodable tag snapshot");
   return out;
 }
 
@@ -63,14 +65,6 @@ uint64_t ValueHash(const Value& value) {
   return Hash64(bytes);
 }
 
-std::string DisplayText(const Value& value, const TimeZone& zone) {
-  JsonWriter out;
-  out.PropertyValue(value, zone);
-  std::string text = out.Take();
-  if (value.type() == ValueType::kString && text.size() >= 2) text = text.substr(1, text.size() - 2);
-  return text;
-}
-
 }  // namespace
 
 Result<UserColumn*> AudienceEngine::TagColumnLocked(ProjectState& state, const std::string& name) {
@@ -85,11 +79,13 @@ Result<UserColumn*> AudienceEngine::TagColumnLocked(ProjectState& state, const s
 Status AudienceEngine::LoadTagValuesLocked(ProjectState& state, TagState& tag) {
   if (tag.values_loaded) return Status::Ok();
   std::string latest;
-  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(AudienceKey(state.project->id, "tagv", tag.definition.id + "/"),
-                                          [&](std::string_view, std::string_view value) {
-    latest = std::string(value);
-    return false;  // the newest day comes first
-  }, /*reverse=*/true));
+  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(
+      AudienceKey(state.project->id, "tagv", tag.definition.id + "/"),
+      [&](std::string_view, std::string_view value) {
+        latest = std::string(value);
+        return false;  // the newest day comes first
+      },
+      /*reverse=*/true));
   tag.values = UserColumn(tag.definition.value_type);
   if (!latest.empty()) {
     auto raw = Decompress(latest);
@@ -123,13 +119,12 @@ void AudienceEngine::PrepareTagLocked(ProjectState& state, TagState& tag) {
   auto step = CompileStep(context, definition.step, "");
   if (!step.ok()) return;
   tag.step = std::move(*step);
-  tag.incremental =
-      definition.kind == TagKind::kFirstLast ||
-      (definition.kind == TagKind::kStatistic &&
-       (definition.aggregate == StatisticAggregate::kCount ||
-        definition.aggregate == StatisticAggregate::kSum ||
-        definition.aggregate == StatisticAggregate::kMin ||
-        definition.aggregate == StatisticAggregate::kMax));
+  tag.incremental = definition.kind == TagKind::kFirstLast ||
+                    (definition.kind == TagKind::kStatistic &&
+                     (definition.aggregate == StatisticAggregate::kCount ||
+                      definition.aggregate == StatisticAggregate::kSum ||
+                      definition.aggregate == StatisticAggregate::kMin ||
+                      definition.aggregate == StatisticAggregate::kMax));
 }
 
 Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
@@ -137,19 +132,10 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
                                              UserColumn* out) {
   const TagDefinition& definition = tag.definition;
   const state::ProjectInfo& project = *state.project;
-  const int64_t now = clock_->NowMs();
-  const Interval interval = Resolve(definition.within, now, project.time_zone);
-  const bool all_history = definition.within.kind == Window::Kind::kAll;
-  const int64_t read_start = all_history ? now : interval.start_ms;
-  const int64_t read_end = all_history ? now + 86'400'000 : interval.end_ms - 1;
-  auto loaded = queries_->LoadDays(project, read_start, std::max(read_start, read_end),
-                                   all_history, 40);
-  if (!loaded.ok()) return loaded.status();
-  query::QuerySpec spec;
-  query::QueryContext context(project, schemas_->ForProject(project), kv_, spec);
-  context.SetDays(std::move(loaded->days));
-  const UserId limit = std::max(user_limit, loaded->user_limit);
-  context.SetUsers(limit, loaded->merges, queries_->threads());
+  auto scan = PrepareWindowScanLocked(state, definition.within, user_limit, 40);
+  if (!scan.ok()) return scan.status();
+  const query::QueryContext& context = *(*scan)->context;
+  const Interval interval = (*scan)->interval;
   const size_t shards = context.shard_count();
   PrepareTagLocked(state, tag);
   const std::vector<CompiledStep> steps = {tag.step};
@@ -168,8 +154,8 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
           present[s].assign(slot_count(s), 0);
         }
       }
-      SEXTANT_RETURN_IF_ERROR(ScanSteps(context, steps, interval,
-          [&](size_t shard, UserId user, const MatchedRow& match) {
+      SEXTANT_RETURN_IF_ERROR(ScanSteps(
+          context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
             const size_t slot = user - context.shard_begin(shard);
             count[shard][slot] += 1;
             if (aggregate == StatisticAggregate::kCount) return;
@@ -194,7 +180,8 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
               case StatisticAggregate::kMax:
                 current = std::isnan(current) ? number : std::max(current, number);
                 break;
-              default: break;
+              default:
+                break;
             }
           }));
       // Count, sum and distinct are 0 for people without events; avg, min and max are absent.
@@ -224,7 +211,9 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
           const UserId user = begin + static_cast<UserId>(slot);
           if (count[s][slot] == 0 || !universe.contains(user)) continue;
           switch (aggregate) {
-            case StatisticAggregate::kCount: out->SetNumber(user, count[s][slot]); break;
+            case StatisticAggregate::kCount:
+              out->SetNumber(user, count[s][slot]);
+              break;
             case StatisticAggregate::kSum:
               out->SetNumber(user, std::isnan(value[s][slot]) ? 0 : value[s][slot]);
               break;
@@ -248,8 +237,8 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
       const bool first = definition.first;
       std::vector<std::vector<Chosen>> chosen(shards);
       for (size_t s = 0; s < shards; ++s) chosen[s].resize(slot_count(s));
-      SEXTANT_RETURN_IF_ERROR(ScanSteps(context, steps, interval,
-          [&](size_t shard, UserId user, const MatchedRow& match) {
+      SEXTANT_RETURN_IF_ERROR(ScanSteps(
+          context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
             Chosen& entry = chosen[shard][user - context.shard_begin(shard)];
             // Rows of a person arrive in time order: the first wins for "first", the last for
             // "last".
@@ -277,8 +266,8 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
     case TagKind::kPreference: {
       std::vector<std::vector<std::pair<UserId, uint64_t>>> seen(shards);
       std::vector<std::unordered_map<uint64_t, Value>> values(shards);
-      SEXTANT_RETURN_IF_ERROR(ScanSteps(context, steps, interval,
-          [&](size_t shard, UserId user, const MatchedRow& match) {
+      SEXTANT_RETURN_IF_ERROR(ScanSteps(
+          context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
             std::optional<Value> value = RowValue(*match.day, property, match.row);
             if (!value) return;
             const uint64_t hash = ValueHash(*value);
@@ -299,7 +288,7 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
             while (j < pairs.size() && pairs[j] == pairs[i]) ++j;
             const Value& value = values[s].at(pairs[i].second);
             const size_t n = j - i;
-            std::string text = DisplayText(value, project.time_zone);
+            std::string text = ValueText(value, project.time_zone);
             if (n > best_count || (n == best_count && text < best_text)) {
               best = &value;
               best_count = n;
@@ -319,7 +308,8 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
       }
       return Status::Ok();
     }
-    default: return Status::Ok();
+    default:
+      return Status::Ok();
   }
 }
 
@@ -334,11 +324,10 @@ Status AudienceEngine::RunTagLocked(ProjectState& state, TagState& tag) {
   switch (definition.kind) {
     case TagKind::kStatistic:
     case TagKind::kFirstLast:
-    case TagKind::kPreference:
-      {
-        std::lock_guard queue_lock(queue_mu_);
-        tag.applied_from_seq = queued_;
-      }
+    case TagKind::kPreference: {
+      std::lock_guard queue_lock(queue_mu_);
+      tag.applied_from_seq = queued_;
+    }
       tag.last_times = UserColumn(ValueType::kDatetime);
       SEXTANT_RETURN_IF_ERROR(ComputeEventTagLocked(state, tag, *universe, user_limit, &values));
       break;
@@ -369,8 +358,8 @@ Status AudienceEngine::RunTagLocked(ProjectState& state, TagState& tag) {
       values = tag.values;
       break;
     case TagKind::kLookalike: {
-      auto scores = LookalikeScoresLocked(state, definition.seed_segment, definition.lookalike_json,
-                                          nullptr);
+      auto scores =
+          LookalikeScoresLocked(state, definition.seed_segment, definition.lookalike_json, nullptr);
       if (!scores.ok()) return scores.status();
       values = std::move(*scores);
       break;
@@ -410,7 +399,12 @@ Status AudienceEngine::SaveTagSnapshotLocked(ProjectState& state, TagState& tag)
       if (bucket > 0) ++counts[bucket - 1];
     }
     for (size_t b = 0; b < bounds.size(); ++b) {
-      stats.BeginObject().Key("value").String(BucketLabel(bounds, b)).Key("users").Uint(counts[b]).EndObject();
+      stats.BeginObject()
+          .Key("value")
+          .String(BucketLabel(bounds, b))
+          .Key("users")
+          .Uint(counts[b])
+          .EndObject();
     }
   } else {
     std::vector<uint64_t> counts(tag.values.dictionary_size() + 1, 0);
@@ -446,8 +440,7 @@ Status AudienceEngine::SaveTagSnapshotLocked(ProjectState& state, TagState& tag)
 }
 
 void AudienceEngine::ApplyEventToTagsLocked(ProjectState& state, const store::EventRow& row,
-                                            uint64_t sequence, int64_t now,
-                                            TouchedUsers* touched) {
+                                            uint64_t sequence, int64_t now, TouchedUsers* touched) {
   const UserId user = row.user_id;
   for (auto& [id, tag] : state.tags) {
     if (!tag->incremental || !tag->values_loaded || tag->last_run_ms == 0) continue;
@@ -469,10 +462,17 @@ void AudienceEngine::ApplyEventToTagsLocked(ProjectState& state, const store::Ev
       } else if (property != nullptr && property->type() == ValueType::kNumber) {
         const double number = property->number();
         switch (definition.aggregate) {
-          case StatisticAggregate::kSum: next = (std::isnan(current) ? 0 : current) + number; break;
-          case StatisticAggregate::kMin: next = std::isnan(current) ? number : std::min(current, number); break;
-          case StatisticAggregate::kMax: next = std::isnan(current) ? number : std::max(current, number); break;
-          default: break;
+          case StatisticAggregate::kSum:
+            next = (std::isnan(current) ? 0 : current) + number;
+            break;
+          case StatisticAggregate::kMin:
+            next = std::isnan(current) ? number : std::min(current, number);
+            break;
+          case StatisticAggregate::kMax:
+            next = std::isnan(current) ? number : std::max(current, number);
+            break;
+          default:
+            break;
         }
       }
       if (!(next == current) && !(std::isnan(next) && std::isnan(current))) {
@@ -481,8 +481,9 @@ void AudienceEngine::ApplyEventToTagsLocked(ProjectState& state, const store::Ev
       }
     } else {
       const double chosen_time = tag->last_times.Number(user);
-      const bool replace = std::isnan(chosen_time) ||
-                           (definition.first ? row.time_ms < chosen_time : row.time_ms >= chosen_time);
+      const bool replace =
+          std::isnan(chosen_time) ||
+          (definition.first ? row.time_ms < chosen_time : row.time_ms >= chosen_time);
       if (replace) {
         tag->last_times.SetNumber(user, static_cast<double>(row.time_ms));
         if (definition.property.empty()) {
@@ -559,8 +560,8 @@ Result<AudienceAnswer> AudienceEngine::CreateTag(const state::ProjectInfo& proje
   SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
   for (auto& [id, tag] : state.tags) {
     if (tag->definition.name == definition->name) {
-      return Status(ErrorCode::kConflict, "a tag named " + definition->name + " exists (id " + id + ")",
-                    "name");
+      return Status(ErrorCode::kConflict,
+                    "a tag named " + definition->name + " exists (id " + id + ")", "name");
     }
   }
   if (definition->kind == TagKind::kLookalike &&
@@ -605,7 +606,8 @@ Result<AudienceAnswer> AudienceEngine::UpdateTag(const state::ProjectInfo& proje
   if (!found.ok()) return found.status();
   TagState& tag = **found;
   if (definition->name != tag.definition.name) {
-    return Status(ErrorCode::kInvalidQuery, "name: a tag's name cannot change (rules use it)", "name");
+    return Status(ErrorCode::kInvalidQuery, "name: a tag's name cannot change (rules use it)",
+                  "name");
   }
   for (size_t i = 0; i < definition->values.size(); ++i) {
     CompiledRule rule;
@@ -614,15 +616,15 @@ Result<AudienceAnswer> AudienceEngine::UpdateTag(const state::ProjectInfo& proje
   definition->id = tag.definition.id;
   definition->created_ms = tag.definition.created_ms;
   definition->updated_ms = clock_->NowMs();
-  const bool recompute = definition->kind != TagKind::kImported ||
-                         tag.definition.kind != TagKind::kImported;
+  const bool recompute =
+      definition->kind != TagKind::kImported || tag.definition.kind != TagKind::kImported;
   tag.definition = std::move(*definition);
   if (recompute) {
     SEXTANT_RETURN_IF_ERROR(RunTagLocked(state, tag));
   } else {
-    SEXTANT_RETURN_IF_ERROR(kv_->Put(AudienceKey(state.project->id, "tag", tag.definition.id),
-                                     EncodeStoredTag(tag.definition, tag.last_run_ms,
-                                                     tag.last_run_elapsed_ms, tag.coverage)));
+    SEXTANT_RETURN_IF_ERROR(kv_->Put(
+        AudienceKey(state.project->id, "tag", tag.definition.id),
+        EncodeStoredTag(tag.definition, tag.last_run_ms, tag.last_run_elapsed_ms, tag.coverage)));
   }
   tag.next_run_ms = tag.definition.schedule.NextAfter(clock_->NowMs(), project.time_zone);
   RebuildInterestLocked(state);
@@ -660,108 +662,97 @@ Result<AudienceAnswer> AudienceEngine::DeleteTag(const state::ProjectInfo& proje
 }
 
 Result<AudienceAnswer> AudienceEngine::ListTags(const state::ProjectInfo& project) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  JsonWriter out;
-  out.BeginObject().Key("tags").BeginArray();
-  for (auto& [id, tag] : state.tags) WriteTagLocked(*tag, out);
-  out.EndArray().EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    JsonWriter out;
+    out.BeginObject().Key("tags").BeginArray();
+    for (auto& [id, tag] : state.tags) WriteTagLocked(*tag, out);
+    out.EndArray().EndObject();
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 Result<AudienceAnswer> AudienceEngine::TagCategories(const state::ProjectInfo& project) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  // The category tree: each path "a/b/c" adds a, a/b, a/b/c; tags count at every level.
-  struct Category {
-    std::map<std::string, Category> children;
-    uint64_t tags = 0;
-  };
-  Category root;
-  for (auto& [id, tag] : state.tags) {
-    Category* node = &root;
-    std::string_view path = tag->definition.category;
-    ++root.tags;
-    while (!path.empty()) {
-      const size_t slash = path.find('/');
-      const std::string part(path.substr(0, slash));
-      path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-      if (part.empty()) continue;
-      node = &node->children[part];
-      ++node->tags;
+  return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    // The category tree: each path "a/b/c" adds a, a/b, a/b/c; tags count at every level.
+    struct Category {
+      std::map<std::string, Category> children;
+      uint64_t tags = 0;
+    };
+    Category root;
+    for (auto& [id, tag] : state.tags) {
+      Category* node = &root;
+      std::string_view path = tag->definition.category;
+      ++root.tags;
+      while (!path.empty()) {
+        const size_t slash = path.find('/');
+        const std::string part(path.substr(0, slash));
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+        if (part.empty()) continue;
+        node = &node->children[part];
+        ++node->tags;
+      }
     }
-  }
-  JsonWriter out;
-  std::function<void(const Category&, const std::string&)> write = [&](const Category& category,
-                                                                       const std::string& prefix) {
-    out.BeginArray();
-    for (const auto& [name, child] : category.children) {
-      const std::string path = prefix.empty() ? name : prefix + "/" + name;
-      out.BeginObject();
-      out.Key("name").String(name);
-      out.Key("path").String(path);
-      out.Key("tags").Uint(child.tags);
-      out.Key("children");
-      write(child, path);
-      out.EndObject();
-    }
-    out.EndArray();
-  };
-  out.BeginObject().Key("tags").Uint(root.tags).Key("categories");
-  write(root, "");
-  out.EndObject();
-  return AudienceAnswer{200, out.Take()};
+    JsonWriter out;
+    std::function<void(const Category&, const std::string&)> write =
+        [&](const Category& category, const std::string& prefix) {
+          out.BeginArray();
+          for (const auto& [name, child] : category.children) {
+            const std::string path = prefix.empty() ? name : prefix + "/" + name;
+            out.BeginObject();
+            out.Key("name").String(name);
+            out.Key("path").String(path);
+            out.Key("tags").Uint(child.tags);
+            out.Key("children");
+            write(child, path);
+            out.EndObject();
+          }
+          out.EndArray();
+        };
+    out.BeginObject().Key("tags").Uint(root.tags).Key("categories");
+    write(root, "");
+    out.EndObject();
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 Result<AudienceAnswer> AudienceEngine::GetTag(const state::ProjectInfo& project,
                                               const std::string& id) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  auto found = FindTagLocked(state, id);
-  if (!found.ok()) return found.status();
-  JsonWriter out;
-  WriteTagLocked(**found, out);
-  return AudienceAnswer{200, out.Take()};
+  return WithTag(project, id, [&](ProjectState& state, TagState& tag) -> Result<AudienceAnswer> {
+    JsonWriter out;
+    WriteTagLocked(tag, out);
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 Result<AudienceAnswer> AudienceEngine::RunTag(const state::ProjectInfo& project,
                                               const std::string& id) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  auto found = FindTagLocked(state, id);
-  if (!found.ok()) return found.status();
-  SEXTANT_RETURN_IF_ERROR(RunTagLocked(state, **found));
-  JsonWriter out;
-  out.BeginObject();
-  out.Key("id").String((*found)->definition.id);
-  out.Key("coverage").Uint((*found)->coverage);
-  out.Key("elapsed_ms").Double((*found)->last_run_elapsed_ms);
-  out.Key("date").String(FormatDate(project.time_zone.DayOf(clock_->NowMs())));
-  out.EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithTag(project, id, [&](ProjectState& state, TagState& tag) -> Result<AudienceAnswer> {
+    SEXTANT_RETURN_IF_ERROR(RunTagLocked(state, tag));
+    JsonWriter out;
+    out.BeginObject();
+    out.Key("id").String(tag.definition.id);
+    out.Key("coverage").Uint(tag.coverage);
+    out.Key("elapsed_ms").Double(tag.last_run_elapsed_ms);
+    out.Key("date").String(FormatDate(project.time_zone.DayOf(clock_->NowMs())));
+    out.EndObject();
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 Result<AudienceAnswer> AudienceEngine::TagHistory(const state::ProjectInfo& project,
                                                   const std::string& id) {
-  ProjectState& state = StateOf(project);
-  std::lock_guard lock(state.mu);
-  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
-  auto found = FindTagLocked(state, id);
-  if (!found.ok()) return found.status();
-  JsonWriter out;
-  out.BeginObject().Key("id").String((*found)->definition.id).Key("snapshots").BeginArray();
-  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(
-      AudienceKey(state.project->id, "tags", (*found)->definition.id + "/"),
-      [&](std::string_view, std::string_view value) {
-        out.Raw(value);
-        return true;
-      }));
-  out.EndArray().EndObject();
-  return AudienceAnswer{200, out.Take()};
+  return WithTag(project, id, [&](ProjectState& state, TagState& tag) -> Result<AudienceAnswer> {
+    JsonWriter out;
+    out.BeginObject().Key("id").String(tag.definition.id).Key("snapshots").BeginArray();
+    SEXTANT_RETURN_IF_ERROR(
+        kv_->ScanPrefix(AudienceKey(state.project->id, "tags", tag.definition.id + "/"),
+                        [&](std::string_view, std::string_view value) {
+                          out.Raw(value);
+                          return true;
+                        }));
+    out.EndArray().EndObject();
+    return AudienceAnswer{200, out.Take()};
+  });
 }
 
 Result<AudienceAnswer> AudienceEngine::ImportTagValues(const state::ProjectInfo& project,

@@ -7,20 +7,29 @@ namespace {
 
 double AsNumber(const Value& value) {
   switch (value.type()) {
-    case ValueType::kNumber: return value.number();
-    case ValueType::kBool: return value.boolean() ? 1 : 0;
-    case ValueType::kDatetime: return static_cast<double>(value.datetime_ms());
-    case ValueType::kDate: return value.date_days();
-    default: return std::nan("");
+    case ValueType::kNumber:
+      return value.number();
+    case ValueType::kBool:
+      return value.boolean() ? 1 : 0;
+    case ValueType::kDatetime:
+      return static_cast<double>(value.datetime_ms());
+    case ValueType::kDate:
+      return value.date_days();
+    default:
+      return std::nan("");
   }
 }
 
 Value FromNumber(ValueType type, double number) {
   switch (type) {
-    case ValueType::kBool: return Value::Bool(number != 0);
-    case ValueType::kDatetime: return Value::Datetime(static_cast<int64_t>(number));
-    case ValueType::kDate: return Value::Date(static_cast<int32_t>(number));
-    default: return Value::Number(number);
+    case ValueType::kBool:
+      return Value::Bool(number != 0);
+    case ValueType::kDatetime:
+      return Value::Datetime(static_cast<int64_t>(number));
+    case ValueType::kDate:
+      return Value::Date(static_cast<int32_t>(number));
+    default:
+      return Value::Number(number);
   }
 }
 

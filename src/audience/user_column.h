@@ -12,11 +12,10 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <roaring/roaring.hh>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <roaring/roaring.hh>
 
 #include "common/value.h"
 #include "query/query_context.h"
@@ -27,7 +26,6 @@ namespace sextant::audience {
 using store::EventId;
 using store::PropertyId;
 using store::UserId;
-
 
 class UserColumn {
  public:

@@ -1,12 +1,11 @@
 #include "import/admin_request.h"
 
-#include <cstdlib>
-#include <fstream>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <fstream>
 
 namespace sextant::import {
 namespace {

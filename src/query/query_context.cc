@@ -131,10 +131,11 @@ bool EvaluateValue(const CompiledCondition& condition, const Value* value) {
 
 Result<CompiledCondition> QueryContext::CompileCondition(const Condition& condition,
                                                          const std::string& path) {
-  auto entry = schema_->Find(
-      condition.property.user ? state::SchemaKind::kUserProperty : state::SchemaKind::kEventProperty,
-      condition.property.name);
-  auto compiled = CompileLiterals(condition, entry ? entry->type : ValueType::kString, zone(), path);
+  auto entry = schema_->Find(condition.property.user ? state::SchemaKind::kUserProperty
+                                                     : state::SchemaKind::kEventProperty,
+                             condition.property.name);
+  auto compiled =
+      CompileLiterals(condition, entry ? entry->type : ValueType::kString, zone(), path);
   if (!compiled.ok()) return compiled.status();
   CompiledCondition out = std::move(*compiled);
   if (entry && !out.user) out.property = entry->id;

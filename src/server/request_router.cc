@@ -666,7 +666,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
                                    Responder respond) {
   // Everything runs on the query pool: computing a segment or a tag scans events.
   using audience::AudienceAnswer;
-  using Handler = std::function<Result<AudienceAnswer>(audience::AudienceEngine&, const HttpRequest&)>;
+  using Handler =
+      std::function<Result<AudienceAnswer>(audience::AudienceEngine&, const HttpRequest&)>;
   Handler handler;
   const http::verb method = request.method();
   const bool get = method == http::verb::get;
@@ -701,7 +702,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
           return engine.ListSegments(info);
         };
       } else if (post) {
-        const bool csv = Header(request, http::field::content_type).find("csv") != std::string::npos;
+        const bool csv =
+            Header(request, http::field::content_type).find("csv") != std::string::npos;
         if (csv) {
           handler = [&info, query_text](audience::AudienceEngine& engine, const HttpRequest& r) {
             return engine.CreateStaticSegment(info, QueryParam(query_text, "name"),
@@ -712,7 +714,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
             simdjson::dom::parser parser;
             simdjson::dom::element root, inner;
             const bool from_query = parser.parse(r.body()).get(root) == simdjson::SUCCESS &&
-                                    root.is_object() && root["query"].get(inner) == simdjson::SUCCESS;
+                                    root.is_object() &&
+                                    root["query"].get(inner) == simdjson::SUCCESS;
             return from_query ? engine.CreateSegmentFromQuery(info, r.body())
                               : engine.CreateSegment(info, r.body());
           };
@@ -741,7 +744,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
       } else {
         return method_error("GET, PUT or DELETE");
       }
-    } else if (parts.size() == 5 && (action == "refresh" || action == "insight" || action == "lookalike")) {
+    } else if (parts.size() == 5 &&
+               (action == "refresh" || action == "insight" || action == "lookalike")) {
       if (!post) return method_error("POST");
       handler = [&info, id, action](audience::AudienceEngine& engine, const HttpRequest& r) {
         if (action == "refresh") return engine.RefreshSegment(info, id);
@@ -750,7 +754,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
       };
     } else if (parts.size() == 5 && (action == "users" || action == "history")) {
       if (!get) return method_error("GET");
-      handler = [&info, id, action, query_text](audience::AudienceEngine& engine, const HttpRequest&) {
+      handler = [&info, id, action, query_text](audience::AudienceEngine& engine,
+                                                const HttpRequest&) {
         if (action == "history") return engine.SegmentHistory(info, id);
         size_t offset = 0;
         const std::string offset_text = QueryParam(query_text, "offset");
@@ -766,9 +771,10 @@ void RequestRouter::HandleAudience(HttpRequest& request,
           begin = end + 1;
         }
         const bool csv = QueryParam(query_text, "format") == "csv";
-        return engine.SegmentUsers(info, id, offset,
-                                   LimitParam(query_text, csv ? 1'000'000 : 100, csv ? 100'000'000 : 10'000),
-                                   columns, csv);
+        return engine.SegmentUsers(
+            info, id, offset,
+            LimitParam(query_text, csv ? 1'000'000 : 100, csv ? 100'000'000 : 10'000), columns,
+            csv);
       };
     }
   } else {  // tags
@@ -826,8 +832,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
   if (!handler) {
     return respond(Error(request, Status(ErrorCode::kNotFound, "no such endpoint")));
   }
-  app_->RunQuery([this, request_copy = HttpRequest(request), project,
-                  handler = std::move(handler), respond = std::move(respond)]() mutable {
+  app_->RunQuery([this, request_copy = HttpRequest(request), project, handler = std::move(handler),
+                  respond = std::move(respond)]() mutable {
     auto answer = handler(app_->audience(), request_copy);
     if (!answer.ok()) return respond(Error(request_copy, answer.status()));
     respond(MakeResponse(request_copy, static_cast<http::status>(answer->status),
