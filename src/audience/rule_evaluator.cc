@@ -13,8 +13,7 @@ Status Invalid(const std::string& path, const std::string& why) {
 }
 
 bool NumberMatches(const query::CompiledCondition& condition, double number) {
-  const Value value = Value::Number(number);
-  return query::EvaluateValue(condition, &value);
+  return query::EvaluateNumber(condition, number);
 }
 
 }  // namespace

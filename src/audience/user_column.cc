@@ -123,15 +123,8 @@ Roaring UserColumn::Select(const query::CompiledCondition& condition, UserId use
     batch.clear();
   };
   if (numeric()) {
-    // Conditions on numbers are evaluated per distinct value only when cheap to do per row:
-    // build the Value once per row (no allocation for numeric types).
     for (UserId user = 1; user < stored; ++user) {
-      const double number = numbers_[user];
-      const bool match = std::isnan(number) ? absent_matches : [&] {
-        const Value value = FromNumber(type_, number);
-        return query::EvaluateValue(condition, &value);
-      }();
-      if (match) {
+      if (query::EvaluateNumber(condition, numbers_[user])) {
         batch.push_back(user);
         if (batch.size() == 4096) flush();
       }

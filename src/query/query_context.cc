@@ -99,6 +99,14 @@ std::string ValueInterner::Json(uint32_t id) const {
   return id < json_.size() ? json_[id] : "null";
 }
 
+bool EvaluateNumber(const CompiledCondition& condition, double value) {
+  if (std::isnan(value)) return condition.op == CompareOp::kNotSet;
+  if (condition.op == CompareOp::kIsSet) return true;
+  if (condition.op == CompareOp::kNotSet) return false;
+  const bool positive = NumberPositive(value, Positive(condition.op), condition.numbers);
+  return IsNegative(condition.op) ? !positive : positive;
+}
+
 bool EvaluateValue(const CompiledCondition& condition, const Value* value) {
   if (value == nullptr) return condition.op == CompareOp::kNotSet;
   if (condition.op == CompareOp::kIsSet) return true;

@@ -66,6 +66,10 @@ struct CompiledFilter {
 Result<CompiledCondition> CompileLiterals(const Condition& condition, ValueType type,
                                           const TimeZone& zone, const std::string& path);
 
+// True when the number `value` (NaN = absent) satisfies `condition` — EvaluateValue for values
+// held as numbers (NUMBER, BOOL as 0/1, DATETIME ms, DATE days), without building a Value.
+bool EvaluateNumber(const CompiledCondition& condition, double value);
+
 // True when `value` (nullptr = absent) satisfies `condition`.
 bool EvaluateValue(const CompiledCondition& condition, const Value* value);
 
