@@ -1,14 +1,18 @@
-// Sextant loader for bench/analysis_bench.sh: streams the generator's TSV (see gen.cc) into
-// `POST /api/v1/projects/{p}/records` as NDJSON `track` records, over N keep-alive connections
-// with one request in flight each. Memory stays bounded (a small queue of encoded bodies).
+// Sextant loader for bench/analysis_bench.sh and bench/segment_bench.sh: streams a generator TSV
+// (bench/analysis/gen.cc, bench/segments/gen.cc) into `POST /api/v1/projects/{p}/records` as
+// NDJSON records, over N keep-alive connections with one request in flight each. Memory stays
+// bounded (a small queue of encoded bodies).
 //
-//   analysis_load --url http://127.0.0.1:PORT/api/v1/projects/default/records --token T
-//                 --input events.tsv [--batch 2000] [--connections 8]
+//   load --url http://127.0.0.1:PORT/api/v1/projects/default/records --token T
+//                --input events.tsv|profiles.tsv [--kind events|profiles] [--batch 2000]
+//                [--connections 8]
 //
-// Record: {"type":"track","event":E,"distinct_id":"u<id>","time":<ms>,"time_free":true,
-//          "properties":{"amount":A,"fund_type":F}}   (properties only when present)
-// No `_track_id`: such records are never deduplicated (docs/ingest.md), so every line is stored.
-// `time_free` because the data set may lie outside the server's real-time acceptance window.
+// events:   {"type":"track","event":E,"distinct_id":"u<id>","time":<ms>,"time_free":true,
+//            "properties":{"amount":A,"fund_type":F}}   (properties only when present)
+//   No `_track_id`: such records are never deduplicated (docs/ingest.md), so every line is
+//   stored. `time_free` because the data set may lie outside the real-time acceptance window.
+// profiles: {"type":"profile_set","distinct_id":"u<id>","properties":{"aum":A,
+//            "risk_level":"C3","city":"Hangzhou","age":41,"is_vip":false}}
 // A failed request is not retried (a retry could store a batch twice); the loader stops instead.
 // Prints one JSON line: lines, accepted, duplicates, rejected, seconds, events_per_s.
 #include <atomic>
@@ -37,7 +41,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 [[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "analysis_load: %s\n", message.c_str());
+  std::fprintf(stderr, "load: %s\n", message.c_str());
   std::exit(2);
 }
 
@@ -155,7 +159,7 @@ void Worker(const std::string& host, const std::string& port, const std::string&
       if (rejected) {
         std::lock_guard<std::mutex> lock(totals.mu);
         static bool printed = false;
-        if (!printed) std::fprintf(stderr, "analysis_load: rejected records, e.g. %s\n", first.c_str());
+        if (!printed) std::fprintf(stderr, "load: rejected records, e.g. %s\n", first.c_str());
         printed = true;
       }
       if (!res.keep_alive()) throw std::runtime_error("server closed the connection");
@@ -192,12 +196,36 @@ bool Encode(std::string_view line, std::string* out) {
   return true;
 }
 
+// Profile line: user_id, aum, risk_level, city, age, is_vip (0/1).
+bool EncodeProfile(std::string_view line, std::string* out) {
+  std::string_view f[6];
+  size_t n = 0, start = 0;
+  for (size_t i = 0; i <= line.size() && n < 6; ++i) {
+    if (i == line.size() || line[i] == '\t') {
+      f[n++] = line.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  if (n != 6) return false;
+  for (auto& v : f)
+    if (v.empty()) return false;
+  out->append("{\"type\":\"profile_set\",\"distinct_id\":\"u").append(f[0]);
+  out->append("\",\"properties\":{\"aum\":").append(f[1]);
+  out->append(",\"risk_level\":\"").append(f[2]);
+  out->append("\",\"city\":\"").append(f[3]);
+  out->append("\",\"age\":").append(f[4]);
+  out->append(",\"is_vip\":").append(f[5] == "1" ? "true" : "false");
+  out->append("}}\n");
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string url, token, input;
   size_t batch_size = 2000;
   int connections = 8;
+  std::string kind = "events";
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     auto value = [&]() -> std::string {
@@ -209,11 +237,13 @@ int main(int argc, char** argv) {
     else if (flag == "--input") input = value();
     else if (flag == "--batch") batch_size = std::stoul(value());
     else if (flag == "--connections") connections = std::stoi(value());
+    else if (flag == "--kind") kind = value();
     else Die("unknown flag " + flag);
   }
-  if (url.rfind("http://", 0) != 0 || input.empty() || batch_size == 0 || connections <= 0)
-    Die("usage: analysis_load --url http://127.0.0.1:PORT/api/v1/projects/P/records --token T "
-        "--input events.tsv [--batch 2000] [--connections 8]");
+  if (url.rfind("http://", 0) != 0 || input.empty() || batch_size == 0 || connections <= 0 ||
+      (kind != "events" && kind != "profiles"))
+    Die("usage: load --url http://127.0.0.1:PORT/api/v1/projects/P/records --token T "
+        "--input F [--kind events|profiles] [--batch 2000] [--connections 8]");
   std::string rest = url.substr(7);
   size_t slash = rest.find('/');
   std::string hostport = rest.substr(0, slash), target = rest.substr(slash);
@@ -239,12 +269,13 @@ int main(int argc, char** argv) {
       if (now - last < std::chrono::seconds(15)) continue;
       last = now;
       double s = std::chrono::duration<double>(now - start).count();
-      std::fprintf(stderr, "analysis_load: %llu stored after %.0f s (%.0f/s)\n",
+      std::fprintf(stderr, "load: %llu stored after %.0f s (%.0f/s)\n",
                    static_cast<unsigned long long>(totals.accepted.load()), s,
                    totals.accepted.load() / s);
     }
   });
 
+  const bool profiles = kind == "profiles";
   uint64_t lines = 0, bad = 0;
   std::vector<char> buf(1 << 24);
   std::string carry;
@@ -254,7 +285,7 @@ int main(int argc, char** argv) {
   auto take_line = [&](std::string_view line) {
     if (line.empty()) return;
     ++lines;
-    if (!Encode(line, &batch.body)) {
+    if (!(profiles ? EncodeProfile(line, &batch.body) : Encode(line, &batch.body))) {
       ++bad;
       return;
     }
@@ -305,7 +336,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(totals.requests.load()), seconds,
               seconds > 0 ? totals.accepted.load() / seconds : 0.0, batch_size, connections);
   if (!totals.error.empty()) {
-    std::fprintf(stderr, "analysis_load: stopped: %s\n", totals.error.c_str());
+    std::fprintf(stderr, "load: stopped: %s\n", totals.error.c_str());
     return 1;
   }
   return (bad || totals.rejected || totals.accepted != lines) ? 1 : 0;

@@ -10,6 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
 #include <memory>
 #include <vector>
 
@@ -22,6 +25,32 @@ namespace sextant::audience {
 using store::EventId;
 using store::PropertyId;
 using store::UserId;
+
+// A zero-filled array of a trivially copyable T from calloc. Per-user scan state is sized by the
+// whole user-id space but touched only for people with matching events: large calloc blocks
+// come straight from fresh (already zero) pages, so untouched pages cost neither a memset nor
+// a page fault.
+template <class T>
+class ZeroedArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ZeroedArray() = default;
+  explicit ZeroedArray(size_t size)
+      : data_(static_cast<T*>(std::calloc(size == 0 ? 1 : size, sizeof(T)))), size_(size) {
+    if (!data_) throw std::bad_alloc();
+  }
+  T& operator[](size_t i) { return data_.get()[i]; }
+  const T& operator[](size_t i) const { return data_.get()[i]; }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(T* pointer) const { std::free(pointer); }
+  };
+  std::unique_ptr<T, Free> data_;
+  size_t size_ = 0;
+};
 
 // An event pattern compiled against a project schema.
 struct CompiledStep {

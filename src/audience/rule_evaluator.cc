@@ -222,11 +222,11 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
   leaf.aggregates.Clear();
   if (leaf.kind == RuleNode::Kind::kDid) {
     // Per shard: count or sum per person, and who had any matching event.
-    std::vector<std::vector<double>> measure(shards);
-    std::vector<std::vector<uint8_t>> seen(shards);
+    std::vector<ZeroedArray<double>> measure;
+    std::vector<ZeroedArray<uint8_t>> seen;
     for (size_t s = 0; s < shards; ++s) {
-      measure[s].assign(context.shard_begin(s + 1) - context.shard_begin(s), 0);
-      seen[s].assign(measure[s].size(), 0);
+      measure.emplace_back(context.shard_begin(s + 1) - context.shard_begin(s));
+      seen.emplace_back(measure[s].size());
     }
     const bool sum = node.measure == RuleNode::Measure::kSum;
     const PropertyId sum_property = leaf.sum_property;
@@ -270,21 +270,25 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
     // (a later start leaves the most room for the rest of the window).
     const size_t steps = leaf.steps.size();
     const int64_t window = node.step_window_ms > 0 ? node.step_window_ms : INT64_MAX;
-    std::vector<std::vector<int64_t>> chain(shards);
+    // Chain starts are kept as time_ms with the sign bit flipped (an order-preserving map to
+    // unsigned), so that 0 — the calloc fill — means "step not reached".
+    auto encode = [](int64_t time_ms) { return static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63); };
+    auto decode = [](uint64_t stored) { return static_cast<int64_t>(stored ^ (uint64_t{1} << 63)); };
+    std::vector<ZeroedArray<uint64_t>> chain;
     std::vector<std::vector<uint32_t>> done(shards);
     for (size_t s = 0; s < shards; ++s) {
-      chain[s].assign((context.shard_begin(s + 1) - context.shard_begin(s)) * steps, INT64_MIN);
+      chain.emplace_back((context.shard_begin(s + 1) - context.shard_begin(s)) * steps);
     }
     SEXTANT_RETURN_IF_ERROR(ScanSteps(
         context, leaf.steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
-          int64_t* starts = &chain[shard][(user - context.shard_begin(shard)) * steps];
-          if (starts[steps - 1] != INT64_MIN) return;
+          uint64_t* starts = &chain[shard][(user - context.shard_begin(shard)) * steps];
+          if (starts[steps - 1] != 0) return;
           // Highest step first, so that one event never serves as two consecutive steps.
           for (size_t k = steps; k-- > 0;) {
             if (!(match.step_mask >> k & 1)) continue;
             if (k == 0) {
-              starts[0] = match.time_ms;
-            } else if (starts[k - 1] != INT64_MIN && match.time_ms - starts[k - 1] <= window) {
+              starts[0] = encode(match.time_ms);
+            } else if (starts[k - 1] != 0 && match.time_ms - decode(starts[k - 1]) <= window) {
               starts[k] = std::max(starts[k], starts[k - 1]);
               if (k == steps - 1) done[shard].push_back(user);
             }

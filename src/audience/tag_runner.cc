@@ -145,14 +145,14 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
   switch (definition.kind) {
     case TagKind::kStatistic: {
       const StatisticAggregate aggregate = definition.aggregate;
-      std::vector<std::vector<double>> count(shards), value(shards), present(shards);
+      // Per person: matching rows, and the aggregate of the property over the `present` rows
+      // that carry a number (meaningless while present is 0).
+      std::vector<ZeroedArray<double>> count, value, present;
       std::vector<std::vector<std::pair<UserId, uint64_t>>> distinct(shards);
       for (size_t s = 0; s < shards; ++s) {
-        count[s].assign(slot_count(s), 0);
-        if (aggregate != StatisticAggregate::kCount) {
-          value[s].assign(slot_count(s), std::nan(""));
-          present[s].assign(slot_count(s), 0);
-        }
+        count.emplace_back(slot_count(s));
+        value.emplace_back(aggregate != StatisticAggregate::kCount ? slot_count(s) : 0);
+        present.emplace_back(aggregate != StatisticAggregate::kCount ? slot_count(s) : 0);
       }
       SEXTANT_RETURN_IF_ERROR(ScanSteps(
           context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
@@ -168,17 +168,18 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
             if (row_value->type() != ValueType::kNumber) return;
             const double number = row_value->number();
             double& current = value[shard][slot];
+            const bool first = present[shard][slot] == 0;
             present[shard][slot] += 1;
             switch (aggregate) {
               case StatisticAggregate::kSum:
               case StatisticAggregate::kAvg:
-                current = std::isnan(current) ? number : current + number;
+                current = first ? number : current + number;
                 break;
               case StatisticAggregate::kMin:
-                current = std::isnan(current) ? number : std::min(current, number);
+                current = first ? number : std::min(current, number);
                 break;
               case StatisticAggregate::kMax:
-                current = std::isnan(current) ? number : std::max(current, number);
+                current = first ? number : std::max(current, number);
                 break;
               default:
                 break;
@@ -215,13 +216,13 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
               out->SetNumber(user, count[s][slot]);
               break;
             case StatisticAggregate::kSum:
-              out->SetNumber(user, std::isnan(value[s][slot]) ? 0 : value[s][slot]);
+              out->SetNumber(user, present[s][slot] > 0 ? value[s][slot] : 0);
               break;
             case StatisticAggregate::kAvg:
               if (present[s][slot] > 0) out->SetNumber(user, value[s][slot] / present[s][slot]);
               break;
             default:
-              if (!std::isnan(value[s][slot])) out->SetNumber(user, value[s][slot]);
+              if (present[s][slot] > 0) out->SetNumber(user, value[s][slot]);
           }
         }
       }
@@ -235,8 +236,8 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
         uint32_t row = 0;
       };
       const bool first = definition.first;
-      std::vector<std::vector<Chosen>> chosen(shards);
-      for (size_t s = 0; s < shards; ++s) chosen[s].resize(slot_count(s));
+      std::vector<ZeroedArray<Chosen>> chosen;  // day == nullptr: no matching event yet
+      for (size_t s = 0; s < shards; ++s) chosen.emplace_back(slot_count(s));
       SEXTANT_RETURN_IF_ERROR(ScanSteps(
           context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
             Chosen& entry = chosen[shard][user - context.shard_begin(shard)];
