@@ -20,28 +20,21 @@
 
 namespace sextant::audience {
 
-// user → double, open addressing (user 0 is the empty key). Holds the per-person count or sum
-// of a realtime behaviour condition; about 16 bytes per person with events in the window.
+// user → double (absent = 0): the per-person count or sum of a realtime behaviour condition.
+// A dense array over the user ids when the people with events are a large share of them
+// (8 bytes per user id), else an open-addressing hash table (about 24 bytes per person).
 class UserValueMap {
  public:
+  // Empties the map and sizes it for about `people` entries among ids below `user_limit`.
+  void Reset(size_t people, UserId user_limit);
   double Get(UserId user) const;
   double& operator[](UserId user);
-  size_t size() const { return size_; }
-  void Clear() {
-    keys_.clear();
-    values_.clear();
-    size_ = 0;
-  }
-  template <class Fn>
-  void ForEach(Fn&& fn) const {
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      if (keys_[i] != 0) fn(keys_[i], values_[i]);
-    }
-  }
 
  private:
   void Grow();
-  std::vector<UserId> keys_;
+  bool dense_ = false;
+  std::vector<double> dense_values_;  // dense: by user id
+  std::vector<UserId> keys_;          // hashed: 0 = empty slot
   std::vector<double> values_;
   size_t size_ = 0;
 };
@@ -119,6 +112,9 @@ struct AudienceEngine::ProjectState {
   // Profile properties held in memory (loaded on first use, kept current by profile changes).
   std::map<std::string, std::unique_ptr<UserColumn>, std::less<>> profile_columns;
   std::shared_ptr<const EventInterest> interest = std::make_shared<EventInterest>();
+  // Per-user scratch of behaviour evaluations (EvaluateBehaviourLocked): zero between uses.
+  std::vector<double> scratch_measure;
+  std::vector<uint8_t> scratch_seen;
   std::mutex interest_mu;  // guards `interest` (read by ingest threads without `mu`)
 };
 

@@ -9,11 +9,12 @@
 // indexed by (user - shard_begin) needs no locking.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <type_traits>
-#include <memory>
 #include <vector>
 
 #include "audience/definitions.h"
@@ -112,6 +113,13 @@ Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledS
       mask_of[steps[i].event] |= 1u << i;
   }
   const size_t table = mask_of.size();
+  std::vector<EventId> named;  // the distinct events the steps name
+  for (const CompiledStep& step : steps) {
+    if (step.event != query::kAnyEvent && step.event != 0 &&
+        std::find(named.begin(), named.end(), step.event) == named.end()) {
+      named.push_back(step.event);
+    }
+  }
   auto tag_of = [&](EventId event) -> uint32_t {
     return event < table ? mask_of[event] : any_mask;
   };
@@ -131,18 +139,22 @@ Status ScanSteps(const query::QueryContext& context, const std::vector<CompiledS
         filters.push_back(std::move(*bound));
       }
       const uint32_t* offsets = day.time_offset_ms().data();
-      context.ForEachTaggedRow(d, begin, end, &scratch, tag_of,
-                               [&](UserId user, uint32_t row, uint32_t mask) {
-                                 const int64_t time_ms = day_start + offsets[row];
-                                 if (!interval.Contains(time_ms)) return;
-                                 uint32_t matched = 0;
-                                 for (uint32_t bits = mask; bits != 0; bits &= bits - 1) {
-                                   const int i = __builtin_ctz(bits);
-                                   if (filters[i].Matches(row, user)) matched |= 1u << i;
-                                 }
-                                 if (matched != 0)
-                                   visit(shard, user, MatchedRow{&day, row, time_ms, matched});
-                               });
+      auto on_row = [&](UserId user, uint32_t row, uint32_t mask) {
+        const int64_t time_ms = day_start + offsets[row];
+        if (!interval.Contains(time_ms)) return;
+        uint32_t matched = 0;
+        for (uint32_t bits = mask; bits != 0; bits &= bits - 1) {
+          const int i = __builtin_ctz(bits);
+          if (filters[i].Matches(row, user)) matched |= 1u << i;
+        }
+        if (matched != 0) visit(shard, user, MatchedRow{&day, row, time_ms, matched});
+      };
+      // Without "$any", only the rows of the named events are read (DayColumns::RowsOf).
+      if (any_mask == 0) {
+        context.ForEachRowOfEvents(d, begin, end, named, &scratch, tag_of, on_row);
+      } else {
+        context.ForEachTaggedRow(d, begin, end, &scratch, tag_of, on_row);
+      }
     }
     return Status::Ok();
   });

@@ -20,7 +20,24 @@ bool NumberMatches(const query::CompiledCondition& condition, double number) {
 
 // ---- UserValueMap ----
 
+void UserValueMap::Reset(size_t people, UserId user_limit) {
+  keys_.clear();
+  values_.clear();
+  dense_values_.clear();
+  size_ = 0;
+  dense_ = people > user_limit / 4;
+  if (dense_) {
+    dense_values_.assign(user_limit, 0);
+    return;
+  }
+  size_t slots = 16;
+  while (slots < people * 2) slots *= 2;
+  keys_.assign(slots, 0);
+  values_.assign(slots, 0);
+}
+
 double UserValueMap::Get(UserId user) const {
+  if (dense_) return user < dense_values_.size() ? dense_values_[user] : 0;
   if (keys_.empty()) return 0;
   const size_t mask = keys_.size() - 1;
   for (size_t i = (user * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
@@ -30,6 +47,10 @@ double UserValueMap::Get(UserId user) const {
 }
 
 double& UserValueMap::operator[](UserId user) {
+  if (dense_) {
+    if (user >= dense_values_.size()) dense_values_.resize(user + 1, 0);
+    return dense_values_[user];
+  }
   if ((size_ + 1) * 2 > keys_.size()) Grow();
   const size_t mask = keys_.size() - 1;
   for (size_t i = (user * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
@@ -219,49 +240,73 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
   const size_t shards = context.shard_count();
 
   leaf.bits = Roaring();
-  leaf.aggregates.Clear();
+  leaf.aggregates.Reset(0, 0);
   if (leaf.kind == RuleNode::Kind::kDid) {
     // Per shard: count or sum per person, and who had any matching event.
-    std::vector<ZeroedArray<double>> measure;
-    std::vector<ZeroedArray<uint8_t>> seen;
-    for (size_t s = 0; s < shards; ++s) {
-      measure.emplace_back(context.shard_begin(s + 1) - context.shard_begin(s));
-      seen.emplace_back(measure[s].size());
+    // The project's scratch arrays, indexed by user id (shards write disjoint ranges); all zero
+    // between evaluations — only the touched people are reset afterwards — so an evaluation
+    // costs in proportion to the people with matching events, not to the user-id space.
+    std::vector<double>& measure = state.scratch_measure;
+    std::vector<uint8_t>& seen = state.scratch_seen;
+    if (measure.size() < limit) {
+      measure.resize(limit, 0);
+      seen.resize(limit, 0);
     }
+    std::vector<std::vector<UserId>> touched(shards);  // people with a matching event
     const bool sum = node.measure == RuleNode::Measure::kSum;
     const PropertyId sum_property = leaf.sum_property;
     // Sum columns per day, read lazily per shard thread (DayColumns::Property is thread-safe).
-    SEXTANT_RETURN_IF_ERROR(ScanSteps(context, leaf.steps, interval,
-                                      [&](size_t shard, UserId user, const MatchedRow& match) {
-                                        const size_t slot = user - context.shard_begin(shard);
-                                        seen[shard][slot] = 1;
-                                        if (!sum) {
-                                          measure[shard][slot] += 1;
-                                          return;
-                                        }
-                                        if (sum_property == 0) return;
-                                        auto column = match.day->Property(sum_property);
-                                        if (!column.ok() || *column == nullptr) return;
-                                        const int32_t value = (*column)->slot[match.row];
-                                        if (value >= 0 && (*column)->type == ValueType::kNumber) {
-                                          measure[shard][slot] += (*column)->numbers[value];
-                                        }
-                                      }));
+    const Status scanned = ScanSteps(context, leaf.steps, interval,
+                                     [&](size_t shard, UserId user, const MatchedRow& match) {
+                                       if (!seen[user]) {
+                                         seen[user] = 1;
+                                         touched[shard].push_back(user);
+                                       }
+                                       if (!sum) {
+                                         measure[user] += 1;
+                                         return;
+                                       }
+                                       if (sum_property == 0) return;
+                                       auto column = match.day->Property(sum_property);
+                                       if (!column.ok() || *column == nullptr) return;
+                                       const int32_t value = (*column)->slot[match.row];
+                                       if (value >= 0 && (*column)->type == ValueType::kNumber) {
+                                         measure[user] += (*column)->numbers[value];
+                                       }
+                                     });
+    if (!scanned.ok()) {
+      for (const std::vector<UserId>& list : touched) {
+        for (UserId user : list) measure[user] = seen[user] = 0;
+      }
+      return scanned;
+    }
     // Those with events: by their measure. Those without: all or none, by the threshold at 0.
     std::vector<uint32_t> pass, fail;
-    for (size_t s = 0; s < shards; ++s) {
-      const UserId begin = context.shard_begin(s);
-      for (size_t slot = 0; slot < measure[s].size(); ++slot) {
-        if (!seen[s][slot]) continue;
-        const UserId user = begin + static_cast<UserId>(slot);
-        const double value = measure[s][slot];
-        if (keep_aggregates) leaf.aggregates[user] = value;
-        (NumberMatches(leaf.threshold, value) ? pass : fail).push_back(user);
+    size_t people = 0;
+    for (const auto& list : touched) people += list.size();
+    if (keep_aggregates) leaf.aggregates.Reset(people, limit);
+    auto take = [&](UserId user) {
+      const double value = measure[user];
+      measure[user] = 0;
+      seen[user] = 0;
+      if (keep_aggregates) leaf.aggregates[user] = value;
+      (NumberMatches(leaf.threshold, value) ? pass : fail).push_back(user);
+    };
+    if (people > limit / 32) {
+      // Many people: one pass over the arrays in id order (sorted output, sequential access).
+      for (UserId user = 1; user < limit; ++user) {
+        if (seen[user]) take(user);
+      }
+    } else {
+      for (const std::vector<UserId>& list : touched) {
+        for (UserId user : list) take(user);
       }
     }
     if (leaf.zero_matches) {
+      Roaring failing;
+      failing.addMany(fail.size(), fail.data());
       if (limit > 1) leaf.bits.addRange(1, limit);
-      for (uint32_t user : fail) leaf.bits.remove(user);
+      leaf.bits -= failing;
     } else {
       leaf.bits.addMany(pass.size(), pass.data());
     }
@@ -272,8 +317,12 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
     const int64_t window = node.step_window_ms > 0 ? node.step_window_ms : INT64_MAX;
     // Chain starts are kept as time_ms with the sign bit flipped (an order-preserving map to
     // unsigned), so that 0 — the calloc fill — means "step not reached".
-    auto encode = [](int64_t time_ms) { return static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63); };
-    auto decode = [](uint64_t stored) { return static_cast<int64_t>(stored ^ (uint64_t{1} << 63)); };
+    auto encode = [](int64_t time_ms) {
+      return static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63);
+    };
+    auto decode = [](uint64_t stored) {
+      return static_cast<int64_t>(stored ^ (uint64_t{1} << 63));
+    };
     std::vector<ZeroedArray<uint64_t>> chain;
     std::vector<std::vector<uint32_t>> done(shards);
     for (size_t s = 0; s < shards; ++s) {

@@ -198,6 +198,22 @@ Result<const store::PropColumn*> DayColumns::Property(PropertyId property) const
   return pointer;
 }
 
+const DayColumns::EventRows& DayColumns::RowsOf(EventId event) const {
+  std::lock_guard lock(property_mu_);
+  auto& slot = event_rows_[event];
+  if (slot) return *slot;
+  slot = std::make_unique<EventRows>();
+  size_t run = 0;
+  for (uint32_t row = 0; row < event_.size(); ++row) {
+    if (event_[row] != event) continue;
+    while (run_begin_[run + 1] <= row) ++run;
+    slot->rows.push_back(row);
+    slot->users.push_back(run_user_[run]);
+  }
+  property_bytes_ += slot->rows.capacity() * 4 + slot->users.capacity() * 4;
+  return *slot;
+}
+
 size_t DayColumns::MemoryBytes() const {
   std::lock_guard lock(property_mu_);
   return run_user_.size() * 4 + run_begin_.size() * 4 + time_offset_ms_.size() * 4 +

@@ -52,6 +52,15 @@ class DayColumns {
   // no row of the day carries it.
   Result<const store::PropColumn*> Property(PropertyId property) const;
 
+  // The rows of one event, ascending, each with its run's user: an index that lets a scan of a
+  // rare event skip every other row. Built from the event column on first use (one pass),
+  // then kept with the day.
+  struct EventRows {
+    std::vector<uint32_t> rows;
+    std::vector<UserId> users;  // users[i] owns rows[i]; ascending, like the day's runs
+  };
+  const EventRows& RowsOf(EventId event) const;
+
   // Approximate bytes held (for the cache budget).
   size_t MemoryBytes() const;
 
@@ -75,7 +84,8 @@ class DayColumns {
 
   mutable std::mutex property_mu_;
   mutable std::map<PropertyId, std::unique_ptr<store::PropColumn>> properties_;  // null = absent
-  mutable size_t property_bytes_ = 0;  // guarded by property_mu_
+  mutable std::map<EventId, std::unique_ptr<EventRows>> event_rows_;  // guarded by property_mu_
+  mutable size_t property_bytes_ = 0;  // guarded by property_mu_ (event rows included)
 };
 
 // Caches DayColumns of days made of parts only (a day with a head changes with every append

@@ -169,6 +169,14 @@ class QueryContext {
   void ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId user_end,
                         std::vector<uint32_t>* scratch, TagOf&& tag_of, Visit&& visit) const;
 
+  // As ForEachTaggedRow, but reads only the rows of `events` (through DayColumns::RowsOf), so a
+  // scan for rare events costs in proportion to their rows rather than to the day's. Every
+  // listed event must have a non-zero tag.
+  template <class TagOf, class Visit>
+  void ForEachRowOfEvents(size_t day_idx, UserId user_begin, UserId user_end,
+                          const std::vector<EventId>& events, std::vector<uint32_t>* scratch,
+                          TagOf&& tag_of, Visit&& visit) const;
+
   // `by` support.
   struct ByColumn {
     PropertyRef ref;
@@ -311,6 +319,55 @@ void QueryContext::ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId us
   ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
     for (uint32_t row : *scratch) {
       const auto tag = tag_of(events[row]);
+      if (tag) visit(user, row, tag);
+    }
+  });
+}
+
+template <class TagOf, class Visit>
+void QueryContext::ForEachRowOfEvents(size_t day_idx, UserId user_begin, UserId user_end,
+                                      const std::vector<EventId>& events,
+                                      std::vector<uint32_t>* scratch, TagOf&& tag_of,
+                                      Visit&& visit) const {
+  const DayColumns& day = *days_[day_idx];
+  const EventId* event_column = day.event().data();
+  struct Cursor {
+    const uint32_t* rows;
+    const UserId* users;
+    size_t position, end;
+  };
+  std::vector<Cursor> cursors;
+  cursors.reserve(events.size());
+  for (EventId event : events) {
+    const DayColumns::EventRows& list = day.RowsOf(event);
+    const auto first = std::lower_bound(list.users.begin(), list.users.end(), user_begin);
+    const auto last = std::lower_bound(first, list.users.end(), user_end);
+    if (first == last) continue;
+    cursors.push_back(Cursor{list.rows.data(), list.users.data(),
+                             static_cast<size_t>(first - list.users.begin()),
+                             static_cast<size_t>(last - list.users.begin())});
+  }
+  const bool merges = !merged_into_.empty();
+  // Rows ascend in each list; merging the lists by row keeps (user, time) order. k is small.
+  for (;;) {
+    Cursor* next = nullptr;
+    for (Cursor& cursor : cursors) {
+      if (cursor.position < cursor.end &&
+          (next == nullptr || cursor.rows[cursor.position] < next->rows[next->position])) {
+        next = &cursor;
+      }
+    }
+    if (next == nullptr) break;
+    const uint32_t row = next->rows[next->position];
+    const UserId user = next->users[next->position];
+    ++next->position;
+    if (merges && IsSpecial(user)) continue;
+    visit(user, row, tag_of(event_column[row]));
+  }
+  if (!merges) return;
+  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
+    for (uint32_t row : *scratch) {
+      const auto tag = tag_of(event_column[row]);
       if (tag) visit(user, row, tag);
     }
   });
