@@ -1,5 +1,7 @@
 #include "audience/behaviour_scan.h"
 
+#include <cmath>
+
 namespace sextant::audience {
 namespace {
 
@@ -59,6 +61,32 @@ Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& 
   }
   out.where = std::move(*where);
   return out;
+}
+
+const store::PropColumn* PropertyReader::ColumnOf(const query::DayColumns& day) {
+  if (&day != day_) {
+    day_ = &day;
+    column_ = nullptr;
+    if (property_ != 0) {
+      auto column = day.Property(property_);
+      if (column.ok()) column_ = *column;
+    }
+  }
+  return column_;
+}
+
+std::optional<Value> PropertyReader::Get(const query::DayColumns& day, uint32_t row) {
+  const store::PropColumn* column = ColumnOf(day);
+  if (column == nullptr || column->slot[row] < 0) return std::nullopt;
+  return column->Get(column->slot[row]);
+}
+
+double PropertyReader::Number(const query::DayColumns& day, uint32_t row) {
+  const store::PropColumn* column = ColumnOf(day);
+  if (column == nullptr || column->type != ValueType::kNumber || column->slot[row] < 0) {
+    return std::nan("");
+  }
+  return column->numbers[column->slot[row]];
 }
 
 bool RowMatches(const CompiledStep& step, const store::EventRow& row) {

@@ -63,6 +63,23 @@ struct CompiledStep {
   std::vector<EventId> any_excludes;
 };
 
+// One property's values for the rows a shard thread visits: the day's column is looked up once
+// per day (DayColumns::Property locks), not once per row. One reader per shard.
+class PropertyReader {
+ public:
+  explicit PropertyReader(PropertyId property = 0) : property_(property) {}
+  // The value at `row` of `day`; nullopt when absent (or the property is unknown).
+  std::optional<Value> Get(const query::DayColumns& day, uint32_t row);
+  // The NUMBER value at `row`, or NaN.
+  double Number(const query::DayColumns& day, uint32_t row);
+
+ private:
+  const store::PropColumn* ColumnOf(const query::DayColumns& day);
+  PropertyId property_;
+  const query::DayColumns* day_ = nullptr;
+  const store::PropColumn* column_ = nullptr;
+};
+
 // Compiles `step` for `context` (its where clause may name event properties only).
 Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& step,
                                  const std::string& path);

@@ -254,7 +254,7 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
     }
     std::vector<std::vector<UserId>> touched(shards);  // people with a matching event
     const bool sum = node.measure == RuleNode::Measure::kSum;
-    const PropertyId sum_property = leaf.sum_property;
+    std::vector<PropertyReader> sum_readers(shards, PropertyReader(leaf.sum_property));
     // Sum columns per day, read lazily per shard thread (DayColumns::Property is thread-safe).
     const Status scanned = ScanSteps(context, leaf.steps, interval,
                                      [&](size_t shard, UserId user, const MatchedRow& match) {
@@ -266,13 +266,8 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
                                          measure[user] += 1;
                                          return;
                                        }
-                                       if (sum_property == 0) return;
-                                       auto column = match.day->Property(sum_property);
-                                       if (!column.ok() || *column == nullptr) return;
-                                       const int32_t value = (*column)->slot[match.row];
-                                       if (value >= 0 && (*column)->type == ValueType::kNumber) {
-                                         measure[user] += (*column)->numbers[value];
-                                       }
+                                       const double number = sum_readers[shard].Number(*match.day, match.row);
+                                       if (!std::isnan(number)) measure[user] += number;
                                      });
     if (!scanned.ok()) {
       for (const std::vector<UserId>& list : touched) {

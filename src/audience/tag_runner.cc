@@ -49,15 +49,6 @@ Result<std::string> Decompress(std::string_view bytes) {
   return out;
 }
 
-// A property value of a day column row as a Value (nullopt when absent).
-std::optional<Value> RowValue(const query::DayColumns& day, PropertyId property, uint32_t row) {
-  if (property == 0) return std::nullopt;
-  auto column = day.Property(property);
-  if (!column.ok() || *column == nullptr) return std::nullopt;
-  const int32_t slot = (*column)->slot[row];
-  if (slot < 0) return std::nullopt;
-  return (*column)->Get(slot);
-}
 
 uint64_t ValueHash(const Value& value) {
   std::string bytes;
@@ -140,6 +131,7 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
   PrepareTagLocked(state, tag);
   const std::vector<CompiledStep> steps = {tag.step};
   const PropertyId property = tag.property;
+  std::vector<PropertyReader> readers(shards, PropertyReader(property));
   auto slot_count = [&](size_t s) { return context.shard_begin(s + 1) - context.shard_begin(s); };
 
   switch (definition.kind) {
@@ -159,7 +151,7 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
             const size_t slot = user - context.shard_begin(shard);
             count[shard][slot] += 1;
             if (aggregate == StatisticAggregate::kCount) return;
-            const std::optional<Value> row_value = RowValue(*match.day, property, match.row);
+            const std::optional<Value> row_value = readers[shard].Get(*match.day, match.row);
             if (!row_value) return;
             if (aggregate == StatisticAggregate::kDistinct) {
               distinct[shard].emplace_back(user, ValueHash(*row_value));
@@ -257,7 +249,7 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
             const Value time = Value::Datetime(entry.time_ms);
             out->Set(user, &time);
           } else {
-            const std::optional<Value> value = RowValue(*entry.day, property, entry.row);
+            const std::optional<Value> value = readers[0].Get(*entry.day, entry.row);
             out->Set(user, value ? &*value : nullptr);
           }
         }
@@ -269,7 +261,7 @@ Status AudienceEngine::ComputeEventTagLocked(ProjectState& state, TagState& tag,
       std::vector<std::unordered_map<uint64_t, Value>> values(shards);
       SEXTANT_RETURN_IF_ERROR(ScanSteps(
           context, steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
-            std::optional<Value> value = RowValue(*match.day, property, match.row);
+            std::optional<Value> value = readers[shard].Get(*match.day, match.row);
             if (!value) return;
             const uint64_t hash = ValueHash(*value);
             seen[shard].emplace_back(user, hash);
