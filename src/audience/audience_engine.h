@@ -200,6 +200,8 @@ class AudienceEngine final : public ingest::CommitObserver {
                                                               size_t state_bytes_per_user);
   Status EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf, bool keep_aggregates,
                                  UserId user_limit);
+  // A `did` leaf that only asks "at least one such event" (count >= 1, no where, a named event).
+  static bool IsExistence(const Leaf& leaf);
   Result<Roaring> EvaluateLocked(ProjectState& state, CompiledRule& rule, bool keep_aggregates);
   static bool MemberOf(const CompiledRule& rule, int node, UserId user);
 

@@ -228,6 +228,17 @@ Result<Roaring> AudienceEngine::UniverseLocked(ProjectState& state, UserId* user
   return universe;
 }
 
+bool AudienceEngine::IsExistence(const Leaf& leaf) {
+  if (leaf.kind != RuleNode::Kind::kDid || leaf.node->measure != RuleNode::Measure::kCount ||
+      leaf.node->step.where || leaf.steps[0].event == query::kAnyEvent) {
+    return false;
+  }
+  const query::CompiledCondition& threshold = leaf.threshold;
+  return threshold.numbers.size() == 1 &&
+         ((threshold.op == query::CompareOp::kGe && threshold.numbers[0] == 1) ||
+          (threshold.op == query::CompareOp::kGt && threshold.numbers[0] == 0));
+}
+
 Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
                                                bool keep_aggregates, UserId user_limit) {
   const RuleNode& node = *leaf.node;
@@ -241,6 +252,37 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
 
   leaf.bits = Roaring();
   leaf.aggregates.Reset(0, 0);
+  if (IsExistence(leaf)) {
+    // "Did E at least once": the union of each day's users of E — a bitmap OR per day, with
+    // rows read only for days the window cuts. No per-person counts are kept: for a realtime
+    // update any matching event makes the condition hold, whatever the count was.
+    const EventId event = leaf.steps[0].event;
+    if (event == 0) return Status::Ok();  // never seen
+    std::vector<UserId> partial;
+    for (const auto& day : context.days()) {
+      const int64_t start = day->day_start_ms();
+      if (start + 86'400'000 <= interval.start_ms || start >= interval.end_ms) continue;
+      if (start >= interval.start_ms && start + 86'400'000 <= interval.end_ms) {
+        leaf.bits |= day->UsersOf(event);
+        continue;
+      }
+      const query::DayColumns::EventRows& rows = day->RowsOf(event);
+      const uint32_t* offsets = day->time_offset_ms().data();
+      for (size_t i = 0; i < rows.rows.size(); ++i) {
+        if (interval.Contains(start + offsets[rows.rows[i]])) partial.push_back(rows.users[i]);
+      }
+    }
+    leaf.bits.addMany(partial.size(), partial.data());
+    // Stored ids of people merged into others count for the person they belong to now.
+    for (const auto& [merged, into] : context.merged_into()) {
+      if (leaf.bits.contains(merged)) {
+        leaf.bits.remove(merged);
+        leaf.bits.add(into);
+      }
+    }
+    leaf.bits.runOptimize();
+    return Status::Ok();
+  }
   if (leaf.kind == RuleNode::Kind::kDid) {
     // Per shard: count or sum per person, and who had any matching event.
     // The project's scratch arrays, indexed by user id (shards write disjoint ranges); all zero

@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <roaring/roaring.hh>
+
 #include "common/status.h"
 #include "store/event_store.h"
 #include "store/part.h"
@@ -60,6 +62,8 @@ class DayColumns {
     std::vector<UserId> users;  // users[i] owns rows[i]; ascending, like the day's runs
   };
   const EventRows& RowsOf(EventId event) const;
+  // The users with at least one row of `event` (stored ids), built from RowsOf on first use.
+  const Roaring& UsersOf(EventId event) const;
 
   // Approximate bytes held (for the cache budget).
   size_t MemoryBytes() const;
@@ -85,6 +89,7 @@ class DayColumns {
   mutable std::mutex property_mu_;
   mutable std::map<PropertyId, std::unique_ptr<store::PropColumn>> properties_;  // null = absent
   mutable std::map<EventId, std::unique_ptr<EventRows>> event_rows_;  // guarded by property_mu_
+  mutable std::map<EventId, std::unique_ptr<Roaring>> event_users_;   // guarded by property_mu_
   mutable size_t property_bytes_ = 0;  // guarded by property_mu_ (event rows included)
 };
 

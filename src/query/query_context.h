@@ -139,6 +139,8 @@ class QueryContext {
   // --- read by analyses ---
   const std::vector<std::shared_ptr<const DayColumns>>& days() const { return days_; }
   UserId user_limit() const { return user_limit_; }
+  // ID-Mapping merges: merged (stored) user id → the person it belongs to now.
+  const std::unordered_map<UserId, UserId>& merged_into() const { return merged_into_; }
   // Shard s covers users [shard_begin(s), shard_begin(s + 1)).
   size_t shard_count() const { return shard_bounds_.size() - 1; }
   UserId shard_begin(size_t shard) const { return shard_bounds_[shard]; }

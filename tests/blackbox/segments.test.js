@@ -332,3 +332,27 @@ test('sextant import --tag loads an imported tag from CSV', async () => {
   assert.equal(history.body.snapshots.length, 1);  // one per day: the last import of the day
   assert.equal(history.body.snapshots[0].coverage, 3);
 });
+
+test('ID-Mapping: events of an anonymous id count for the person it was merged into', async () => {
+  const p = uniqueName('seg');
+  await srv.createProject(p);
+  const now = Date.now();
+  const loaded = await srv.records(p, [
+    { type: 'track', event: 'BuyFund', distinct_id: 'anon-7', time: now - 2 * DAY, _track_id: 1, properties: { amount: 10 } },
+    { type: 'track', event: 'BuyFund', distinct_id: 'anon-7', time: now - DAY, _track_id: 2, properties: { amount: 20 } },
+    { type: 'track_signup', event: '$SignUp', distinct_id: 'alice', original_id: 'anon-7', time: now - 3600000, _track_id: 3, properties: {} },
+    { type: 'track', event: 'BuyFund', distinct_id: 'alice', time: now - 60000, _track_id: 4, properties: { amount: 30 } },
+  ]);
+  assert.equal(loaded.body.accepted, 4, loaded.text);
+  const did = await srv.api('POST', `${base(p)}/segments`, { name: 'buyers', rule: { did: 'BuyFund', within: { last: '7d' } } });
+  const thrice = await srv.api('POST', `${base(p)}/segments`, { name: 'thrice', rule: { did: 'BuyFund', count: { op: '>=', value: 3 }, within: { last: '7d' } } });
+  const sum = await srv.api('POST', `${base(p)}/segments`, { name: 'sum60', rule: { did: 'BuyFund', sum: { property: 'amount', op: '=', value: 60 } } });
+  for (const r of [did, thrice, sum]) assert.equal(r.status, 201, r.text);
+  // One person, whose three buys were stored under two ids.
+  for (const r of [did, thrice, sum]) {
+    assert.equal(r.body.size, 1, r.text);
+    assert.deepEqual(await members(p, r.body.id), ['alice']);
+  }
+  const never = await srv.api('POST', `${base(p)}/segments/estimate`, { rule: { did_not: 'BuyFund' } });
+  assert.equal(never.body.size, 0, never.text);
+});
