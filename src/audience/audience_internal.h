@@ -115,6 +115,7 @@ struct AudienceEngine::ProjectState {
   // Per-user scratch of behaviour evaluations (EvaluateBehaviourLocked): zero between uses.
   std::vector<double> scratch_measure;
   std::vector<uint8_t> scratch_seen;
+  std::vector<uint32_t> scratch_slot;
   std::mutex interest_mu;  // guards `interest` (read by ingest threads without `mu`)
 };
 

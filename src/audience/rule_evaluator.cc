@@ -353,21 +353,30 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
     const size_t steps = leaf.steps.size();
     const int64_t window = node.step_window_ms > 0 ? node.step_window_ms : INT64_MAX;
     // Chain starts are kept as time_ms with the sign bit flipped (an order-preserving map to
-    // unsigned), so that 0 — the calloc fill — means "step not reached".
+    // unsigned), so that 0 means "step not reached". A person gets chain slots at their first
+    // step-0 event: slot_of[user] (the project's scratch, zero between uses) is 1 + the
+    // person's index in their shard's chain list.
     auto encode = [](int64_t time_ms) {
       return static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63);
     };
     auto decode = [](uint64_t stored) {
       return static_cast<int64_t>(stored ^ (uint64_t{1} << 63));
     };
-    std::vector<ZeroedArray<uint64_t>> chain;
+    std::vector<uint32_t>& slot_of = state.scratch_slot;
+    if (slot_of.size() < limit) slot_of.resize(limit, 0);
+    std::vector<std::vector<uint64_t>> chain(shards);
+    std::vector<std::vector<UserId>> started(shards);
     std::vector<std::vector<uint32_t>> done(shards);
-    for (size_t s = 0; s < shards; ++s) {
-      chain.emplace_back((context.shard_begin(s + 1) - context.shard_begin(s)) * steps);
-    }
-    SEXTANT_RETURN_IF_ERROR(ScanSteps(
+    const Status scanned = ScanSteps(
         context, leaf.steps, interval, [&](size_t shard, UserId user, const MatchedRow& match) {
-          uint64_t* starts = &chain[shard][(user - context.shard_begin(shard)) * steps];
+          uint32_t& slot = slot_of[user];
+          if (slot == 0) {
+            if (!(match.step_mask & 1)) return;  // no chain before a step-0 event
+            chain[shard].resize(chain[shard].size() + steps, 0);
+            slot = static_cast<uint32_t>(chain[shard].size() / steps);
+            started[shard].push_back(user);
+          }
+          uint64_t* starts = &chain[shard][(slot - 1) * steps];
           if (starts[steps - 1] != 0) return;
           // Highest step first, so that one event never serves as two consecutive steps.
           for (size_t k = steps; k-- > 0;) {
@@ -379,7 +388,11 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
               if (k == steps - 1) done[shard].push_back(user);
             }
           }
-        }));
+        });
+    for (const std::vector<UserId>& list : started) {
+      for (UserId user : list) slot_of[user] = 0;
+    }
+    SEXTANT_RETURN_IF_ERROR(scanned);
     for (size_t s = 0; s < shards; ++s) {
       std::sort(done[s].begin(), done[s].end());
       leaf.bits.addMany(done[s].size(), done[s].data());
