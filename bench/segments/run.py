@@ -451,10 +451,10 @@ def ch_optimize(ch, table):
         rows = ch.q("SELECT partition, count() FROM system.parts WHERE database = 'bench' "
                     f"AND table = '{table}' AND active GROUP BY partition FORMAT TSV").split("\n")
         parts = {r.split("\t")[0]: int(r.split("\t")[1]) for r in rows if r}
-        todo = [p for p, n in parts.items() if n > 1]
-        if not todo:
+        unmerged = [p for p, n in parts.items() if n > 1]
+        if not unmerged:
             break
-        for p in sorted(todo):
+        for p in sorted(unmerged):
             ch.q(f"OPTIMIZE TABLE bench.{table} PARTITION {p} FINAL" if p != "tuple()"
                  else f"OPTIMIZE TABLE bench.{table} FINAL")
     return time.time() - t0
