@@ -24,8 +24,9 @@
 // members "aud/<pid>/segm/<id>" (portable Roaring); size history "aud/<pid>/segh/<id>/<ms BE64>";
 // tag snapshots "aud/<pid>/tagv/<id>/<day BE32>" and their statistics "aud/<pid>/tags/<id>/<day
 // BE32>"; id sequence "aud/<pid>/seq". Realtime changes to members are saved by the next full
-// refresh or by SaveDirty (periodically and at Stop); after a crash they are rebuilt by the
-// refresh that runs at start for segments whose saved members are older than their schedule.
+// refresh or by SaveDirty (every 5 s and at Stop). Per-person counts live in memory only: when
+// a project is loaded (at start, by the scheduler) every realtime segment is refreshed at once,
+// which rebuilds them and emits the membership changes missed while the server was down.
 //
 // Thread-safety: every public method may be called from any thread. Each project's state is
 // guarded by one mutex; a full computation holds it, so events of that project wait for it.
