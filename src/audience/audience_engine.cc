@@ -7,6 +7,7 @@
 #include <set>
 
 #include "audience/audience_internal.h"
+#include "common/csv_field.h"
 #include "common/value_codec.h"
 #include "import/csv_reader.h"
 #include "ingest/ingest_pipeline.h"
@@ -808,18 +809,9 @@ Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& pr
   profile::ProfileStore profiles(kv_);
   JsonWriter out;
   std::string text;
-  auto csv_cell = [](std::string_view cell) {
-    if (cell.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(cell);
-    std::string quoted = "\"";
-    for (char c : cell) {
-      if (c == '"') quoted += '"';
-      quoted += c;
-    }
-    return quoted + "\"";
-  };
   if (csv) {
     text = "distinct_id";
-    for (const std::string& column : columns) text += "," + csv_cell(column);
+    for (const std::string& column : columns) text += "," + CsvField(column);
     text += "\n";
   } else {
     out.BeginObject();
@@ -841,12 +833,12 @@ Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& pr
       return nullptr;
     };
     if (csv) {
-      text += csv_cell(*distinct_id);
+      text += CsvField(*distinct_id);
       for (const std::string& column : columns) {
         text += ",";
         const Value* value = find(column);
         if (value == nullptr) continue;
-        text += csv_cell(ValueText(*value, project.time_zone));
+        text += CsvField(ValueText(*value, project.time_zone));
       }
       text += "\n";
     } else {

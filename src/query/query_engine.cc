@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/csv_field.h"
 #include "common/json_writer.h"
 #include "common/value_codec.h"
 #include "profile/profile_store.h"
@@ -243,20 +244,11 @@ Result<QueryAnswer> QueryEngine::WriteUsers(const state::ProjectInfo& project,
     return nullptr;
   };
   if (drill.csv) {
-    auto csv_field = [](std::string text) {
-      if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-      std::string quoted = "\"";
-      for (char c : text) {
-        if (c == '"') quoted += '"';
-        quoted += c;
-      }
-      return quoted + "\"";
-    };
     std::string csv = "user_id,distinct_id";
-    for (const std::string& name : drill.columns) csv += "," + csv_field(name);
+    for (const std::string& name : drill.columns) csv += "," + CsvField(name);
     csv += "\n";
     for (const Person& person : people) {
-      csv += std::to_string(person.user) + "," + csv_field(person.distinct_id);
+      csv += std::to_string(person.user) + "," + CsvField(person.distinct_id);
       for (const std::string& name : drill.columns) {
         csv += ",";
         const Value* value = column_value(person, name);
@@ -264,7 +256,7 @@ Result<QueryAnswer> QueryEngine::WriteUsers(const state::ProjectInfo& project,
         std::string json = QueryContext::ValueJson(*value, project.time_zone);
         // Strings without their JSON quotes; other values as JSON.
         if (value->type() == ValueType::kString) json = value->str();
-        csv += csv_field(json);
+        csv += CsvField(json);
       }
       csv += "\n";
     }
