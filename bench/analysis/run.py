@@ -18,6 +18,9 @@ import sys
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from bench_lib import alive, ch_time, du, proc_cpu_seconds, proc_status, read_json, wait_idle, write_json  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = os.environ
 
@@ -82,44 +85,12 @@ R_FROM = END - datetime.timedelta(days=RET_COHORTS + RET_PERIODS - 1)  # retenti
 R_TO = R_FROM + datetime.timedelta(days=RET_COHORTS - 1)
 
 
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def write_json(path, obj):
-    with open(path + ".tmp", "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(path + ".tmp", path)
-
-
-def du(path):
-    return int(subprocess.run(["du", "-sb", path], capture_output=True, text=True, check=True)
-               .stdout.split()[0])
-
 
 def drop_caches():
     subprocess.run(["sync"], check=True)
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3\n")
 
-
-def proc_cpu_seconds(pid):
-    """utime + stime of a process (all threads), seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def proc_read_bytes(pid):
@@ -133,29 +104,6 @@ def proc_read_bytes(pid):
         pass
     return 0
 
-
-def wait_idle(pid, limit=600, quiet=0.03):
-    """Waits until the process used < quiet CPU-seconds per second for two seconds in a row."""
-    t0 = time.time()
-    calm = 0
-    last = proc_cpu_seconds(pid)
-    while time.time() - t0 < limit:
-        time.sleep(1)
-        now = proc_cpu_seconds(pid)
-        calm = calm + 1 if now - last < quiet else 0
-        last = now
-        if calm >= 2:
-            return time.time() - t0
-    log(f"process {pid} still busy after {limit} s; going on")
-    return time.time() - t0
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def http_post(base, path, body, headers=None, timeout=3600):
@@ -360,7 +308,7 @@ def ensure_sextant(tsv):
     # Verify from a restarted server: every row in parts, none left in heads.
     sx = Sextant(data_dir).start()
     try:
-        idle = wait_idle(sx.pid)
+        idle = wait_idle(sx.pid, log)
         m = sx.metrics()
     finally:
         sx.stop()
@@ -462,9 +410,6 @@ def ensure_clickhouse(tsv):
 
 
 # ---- queries ------------------------------------------------------------------------------------
-
-def ch_time(date):
-    return f"toDateTime('{date.isoformat()} 00:00:00', 'Asia/Shanghai')"
 
 
 def in_list(names):
@@ -624,7 +569,7 @@ def bench_sextant(data_dir, qs):
     sx = Sextant(data_dir).start()
     try:
         res["listen_seconds"] = round(sx.listen_seconds, 2)
-        res["startup_idle_seconds"] = round(wait_idle(sx.pid), 1)
+        res["startup_idle_seconds"] = round(wait_idle(sx.pid, log), 1)
         res["rss_before_queries"] = proc_status(sx.pid, "VmRSS")
         res["hwm_before_queries"] = proc_status(sx.pid, "VmHWM")
         status, text, _ = sx.query(qs["events"]["sextant"])
@@ -666,7 +611,7 @@ def bench_sextant(data_dir, qs):
         drop_caches()
         sx = Sextant(data_dir).start()
         try:
-            wait_idle(sx.pid)
+            wait_idle(sx.pid, log)
             io0 = proc_read_bytes(sx.pid)
             status, text, secs = sx.query(q["sextant"])
             res[kind]["cold_read_bytes"] = proc_read_bytes(sx.pid) - io0
@@ -684,7 +629,7 @@ def bench_clickhouse(ch_dir, qs):
     ch = ClickHouse(ch_dir).start()
     ids = []
     try:
-        wait_idle(ch.pid)
+        wait_idle(ch.pid, log)
         for kind, q in qs.items():
             r = res[kind] = {}
             status, answer, _ = ch.query(q["clickhouse"])  # warm-up
@@ -740,7 +685,7 @@ def bench_clickhouse(ch_dir, qs):
         drop_caches()
         ch = ClickHouse(ch_dir).start()
         try:
-            wait_idle(ch.pid)
+            wait_idle(ch.pid, log)
             io0 = proc_read_bytes(ch.pid)
             status, text, secs = ch.query(q["clickhouse"])
             res[kind]["cold_read_bytes"] = proc_read_bytes(ch.pid) - io0

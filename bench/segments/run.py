@@ -26,6 +26,9 @@ import sys
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from bench_lib import alive, ch_time, du, proc_cpu_seconds, proc_status, read_json, wait_idle, write_json  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ENV = os.environ
@@ -90,65 +93,6 @@ def epoch(date):  # local midnight of a date, epoch seconds
 START_EPOCH = epoch(day(0))
 END = day(DAYS - 1)
 
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def write_json(path, obj):
-    with open(path + ".tmp", "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(path + ".tmp", path)
-
-
-def du(path):
-    return int(subprocess.run(["du", "-sb", path], capture_output=True, text=True, check=True)
-               .stdout.split()[0])
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def wait_idle(pid, limit=900, quiet=0.03):
-    """Waits until the process used < quiet CPU-seconds per second for two seconds in a row."""
-    t0 = time.time()
-    calm = 0
-    last = proc_cpu_seconds(pid)
-    while time.time() - t0 < limit:
-        time.sleep(1)
-        now = proc_cpu_seconds(pid)
-        calm = calm + 1 if now - last < quiet else 0
-        last = now
-        if calm >= 2:
-            return time.time() - t0
-    log(f"process {pid} still busy after {limit} s; going on")
-    return time.time() - t0
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def pct(values, p):
@@ -407,7 +351,7 @@ def ensure_sextant(tsv, profiles):
     log(f"sextant: stop (flush to parts) {stop_s:.1f} s")
     sx = Sextant(data_dir).start()
     try:
-        idle = wait_idle(sx.pid)
+        idle = wait_idle(sx.pid, log, limit=900)
         m = sx.metrics()
         c = Conn(sx.url, TOKEN)
         st, prof, text, _ = c.json("GET", f"{API}/users/u1")
@@ -525,9 +469,6 @@ def resolve(obj, ids):
     return obj
 
 
-def ch_time(date):
-    return f"toDateTime('{date.isoformat()} 00:00:00', 'Asia/Shanghai')"
-
 
 def checks():
     """Segments with absolute windows, each as a Sextant rule and ClickHouse SQL that counts the
@@ -599,7 +540,7 @@ def bench_sextant(src_dir, defs, ch_checks):
     res["copy_seconds"] = round(time.time() - t0, 1)
     sx = Sextant(work_dir).start()
     try:
-        res["startup_idle_seconds"] = round(wait_idle(sx.pid), 1)
+        res["startup_idle_seconds"] = round(wait_idle(sx.pid, log, limit=900), 1)
         res["rss_before"] = proc_status(sx.pid, "VmRSS")
         api = Conn(sx.url, TOKEN)
 
@@ -826,7 +767,7 @@ def bench_clickhouse(ch_dir, ch_checks):
     res = []
     ch = ClickHouse(ch_dir).start()
     try:
-        wait_idle(ch.pid, limit=120)
+        wait_idle(ch.pid, log, limit=120)
         for c in ch_checks:
             status, text, _ = ch.query(c["sql"])  # warm-up
             if status != 200:
