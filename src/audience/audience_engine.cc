@@ -1151,4 +1151,50 @@ void AudienceEngine::RunDue() {
   }
 }
 
+namespace {
+
+// The segment of `state` with id or name `id_or_name`, or null.
+template <class Segments>
+auto FindByIdOrName(Segments& segments, const std::string& id_or_name)
+    -> decltype(segments.begin()->second.get()) {
+  auto found = segments.find(id_or_name);
+  if (found != segments.end()) return found->second.get();
+  for (auto& [id, segment] : segments) {
+    if (segment->definition.name == id_or_name) return segment.get();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::string> AudienceEngine::SegmentIdOf(const state::ProjectInfo& project,
+                                                const std::string& id_or_name) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
+  auto* segment = FindByIdOrName(state.segments, id_or_name);
+  if (segment == nullptr) return Status(ErrorCode::kNotFound, "no segment " + id_or_name);
+  return segment->definition.id;
+}
+
+Result<bool> AudienceEngine::IsMember(const state::ProjectInfo& project,
+                                      const std::string& id_or_name, UserId user) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
+  auto* segment = FindByIdOrName(state.segments, id_or_name);
+  if (segment == nullptr) return Status(ErrorCode::kNotFound, "no segment " + id_or_name);
+  return segment->members.contains(user);
+}
+
+Result<Roaring> AudienceEngine::SegmentMembers(const state::ProjectInfo& project,
+                                               const std::string& id_or_name) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
+  auto* segment = FindByIdOrName(state.segments, id_or_name);
+  if (segment == nullptr) return Status(ErrorCode::kNotFound, "no segment " + id_or_name);
+  return segment->members;
+}
+
 }  // namespace sextant::audience

@@ -138,6 +138,16 @@ class AudienceEngine final : public ingest::CommitObserver {
   // Writes {"<tag name>": value, ...} of `user` (the user read API's "tags").
   Status WriteUserTags(const state::ProjectInfo& project, UserId user, JsonWriter& out);
 
+  // --- lookups for the journey runtime (a segment by id or by name; tags by name) ---
+  // The id of the segment named or numbered `id_or_name`; kNotFound if none.
+  Result<std::string> SegmentIdOf(const state::ProjectInfo& project, const std::string& id_or_name);
+  Result<bool> IsMember(const state::ProjectInfo& project, const std::string& id_or_name,
+                        UserId user);
+  Result<Roaring> SegmentMembers(const state::ProjectInfo& project, const std::string& id_or_name);
+  // The current value of tag `name` for `user` (nullopt: no value); kNotFound for no such tag.
+  Result<std::optional<Value>> TagValueOf(const state::ProjectInfo& project,
+                                          const std::string& name, UserId user);
+
   // Static segment from the people behind a number of an analysis query (its "users" part).
   Result<AudienceAnswer> CreateSegmentFromQuery(const state::ProjectInfo& project,
                                                 std::string_view body);

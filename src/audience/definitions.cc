@@ -72,35 +72,6 @@ Result<Window> ParseWindow(const element& object, const std::string& path) {
   return window;
 }
 
-// "where": a list of conditions (all must hold) or one filter object; bare property names are
-// event properties.
-Result<std::optional<query::FilterNode>> ParseWhere(const element& object,
-                                                    const std::string& path) {
-  auto value = Member(object, "where");
-  if (!value || value->is_null()) return std::optional<query::FilterNode>();
-  const std::string where = Join(path, "where");
-  if (value->is_object()) {
-    auto filter = query::spec_json::ParseFilter(*value, where, 0, true);
-    if (!filter.ok()) return filter.status();
-    return std::optional<query::FilterNode>(std::move(*filter));
-  }
-  simdjson::dom::array array;
-  if (value->get_array().get(array) != simdjson::SUCCESS) {
-    return Invalid(where, "must be a list of conditions or a filter object");
-  }
-  query::FilterNode all;
-  all.kind = query::FilterNode::Kind::kAll;
-  size_t index = 0;
-  for (element item : array) {
-    auto filter =
-        query::spec_json::ParseFilter(item, where + "[" + std::to_string(index++) + "]", 1, true);
-    if (!filter.ok()) return filter.status();
-    all.children.push_back(std::move(*filter));
-  }
-  if (all.children.empty()) return std::optional<query::FilterNode>();
-  return std::optional<query::FilterNode>(std::move(all));
-}
-
 Result<EventStep> ParseStep(const element& object, std::string_view event_key,
                             const std::string& path) {
   EventStep step;
@@ -108,7 +79,7 @@ Result<EventStep> ParseStep(const element& object, std::string_view event_key,
   if (!event.ok()) return event.status();
   if (event->empty()) return Invalid(Join(path, event_key), "event name is empty");
   step.event = std::move(*event);
-  auto where = ParseWhere(object, path);
+  auto where = query::spec_json::ParseWhere(object, path);
   if (!where.ok()) return where.status();
   step.where = std::move(*where);
   return step;

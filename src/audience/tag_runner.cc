@@ -817,4 +817,17 @@ Status AudienceEngine::WriteUserTags(const state::ProjectInfo& project, UserId u
   return Status::Ok();
 }
 
+Result<std::optional<Value>> AudienceEngine::TagValueOf(const state::ProjectInfo& project,
+                                                        const std::string& name, UserId user) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
+  for (auto& [id, tag] : state.tags) {
+    if (tag->definition.name != name) continue;
+    SEXTANT_RETURN_IF_ERROR(LoadTagValuesLocked(state, *tag));
+    return tag->values.Get(user);
+  }
+  return Status(ErrorCode::kNotFound, "no tag named " + name);
+}
+
 }  // namespace sextant::audience

@@ -1,4 +1,4 @@
-// sextant — one binary, subcommands: serve, generate, import, query.
+// sextant — one binary, subcommands: serve, generate, import, query, ledger.
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
@@ -11,6 +11,7 @@
 #include "generate/generate_command.h"
 #include "cli/query_command.h"
 #include "import/import_command.h"
+#include "journey/decision_ledger.h"
 #include "server/application.h"
 
 namespace {
@@ -46,6 +47,12 @@ int RunServe(int argc, char** argv) {
   app.add_option("--concurrent-queries", options.concurrent_queries,
                  "Analysis queries run at once")
       ->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--clock", options.clock,
+                 "system, or simulated: time moves only through POST /api/v1/admin/clock")
+      ->check(CLI::IsMember({"system", "simulated"}))
+      ->capture_default_str();
+  app.add_option("--clock-start-ms", options.simulated_start_ms,
+                 "Simulated clock: start time in ms since the epoch (default: now)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +105,59 @@ int RunServe(int argc, char** argv) {
   return 0;
 }
 
+// sextant ledger verify: recomputes the hash chain of the decision ledger of every project (or
+// one) in a data directory that no server has open. Exit 0 when every chain is intact.
+int RunLedger(int argc, char** argv) {
+  CLI::App app{"sextant ledger verify: check the decision ledger's hash chain", "sextant ledger"};
+  std::string data_dir = "./data";
+  std::string project_name;
+  app.require_subcommand(1);
+  CLI::App* verify = app.add_subcommand("verify", "Recompute the hash chain");
+  verify->add_option("--data-dir", data_dir, "Data directory of a stopped server")->capture_default_str();
+  verify->add_option("--project", project_name, "Only this project");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  auto kv = sextant::state::KvStore::Open(data_dir + "/state");
+  if (!kv.ok()) {
+    std::cerr << "sextant ledger: cannot open " << data_dir << "/state: " << kv.status().ToString()
+              << " (stop the server first, or use GET /api/v1/projects/{p}/ledger/verify)\n";
+    return 1;
+  }
+  auto projects = sextant::state::ProjectRegistry::Open(kv->get());
+  if (!projects.ok()) {
+    std::cerr << "sextant ledger: " << projects.status().ToString() << "\n";
+    return 1;
+  }
+  sextant::journey::DecisionLedger ledger(kv->get());
+  bool all_valid = true;
+  bool found = false;
+  for (const auto& project : (*projects)->List()) {
+    if (!project_name.empty() && project->name != project_name) continue;
+    found = true;
+    auto verification = ledger.Verify(project->id);
+    if (!verification.ok()) {
+      std::cerr << "sextant ledger: " << project->name << ": " << verification.status().ToString() << "\n";
+      return 1;
+    }
+    if (verification->valid) {
+      std::cout << project->name << ": ok, " << verification->entries << " entries, head "
+                << verification->head_hash << "\n";
+    } else {
+      all_valid = false;
+      std::cout << project->name << ": BROKEN at entry " << verification->first_bad_sequence << ": "
+                << verification->reason << " (" << verification->entries << " entries verified before it)\n";
+    }
+  }
+  if (!found) {
+    std::cerr << "sextant ledger: no project " << project_name << "\n";
+    return 1;
+  }
+  return all_valid ? 0 : 3;
+}
+
 void Usage() {
   std::cerr << "usage: sextant <command> [options]\n"
                "commands:\n"
@@ -105,6 +165,7 @@ void Usage() {
                "  generate  write a deterministic demo dataset (Sensors records, JSON lines)\n"
                "  import    load CSV / JSON lines files into a running server\n"
                "  query     run an analysis query (JSON) on a running server\n"
+               "  ledger    verify the decision ledger's hash chain (ledger verify --data-dir DIR)\n"
                "run 'sextant <command> --help' for options\n";
 }
 
@@ -117,6 +178,7 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   if (command == "serve") return RunServe(argc - 1, argv + 1);
+  if (command == "ledger") return RunLedger(argc - 1, argv + 1);
   if (command == "generate") return sextant::generate::RunGenerateCommand(argc - 1, argv + 1);
   if (command == "import") return sextant::import::RunImportCommand(argc - 1, argv + 1);
   if (command == "query") return sextant::cli::RunQueryCommand(argc - 1, argv + 1);

@@ -209,7 +209,8 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   struct Pending {
     std::vector<store::EventRow> rows;
     state::ProjectId project;
-    std::shared_ptr<CommittedChanges> observed;  // for the commit observer, if it wants any
+    // For each commit observer that wants some of it.
+    std::vector<std::pair<CommitObserver*, std::shared_ptr<CommittedChanges>>> observed;
   };
   std::vector<Pending> pending;
   for (const Group& group : groups) {
@@ -226,16 +227,18 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
       done(IngestOutcome(), write);
       return;
     }
-    std::shared_ptr<CommittedChanges> observed;
-    if (observer_ != nullptr) {
-      if (auto interest = observer_->InterestOf(group.project->id)) {
-        observed = std::make_shared<CommittedChanges>();
-        observed->project = group.project->id;
-        for (const store::EventRow& row : rows) {
-          if (interest->Wants(row.event_id)) observed->events.push_back(row);
-        }
-        observed->profile_users = std::move(profile_users);
-        if (observed->events.empty() && observed->profile_users.empty()) observed.reset();
+    std::vector<std::pair<CommitObserver*, std::shared_ptr<CommittedChanges>>> observed;
+    for (CommitObserver* observer : observers_) {
+      auto interest = observer->InterestOf(group.project->id);
+      if (!interest) continue;
+      auto changes = std::make_shared<CommittedChanges>();
+      changes->project = group.project->id;
+      for (const store::EventRow& row : rows) {
+        if (interest->Wants(row.event_id)) changes->events.push_back(row);
+      }
+      changes->profile_users = profile_users;
+      if (!changes->events.empty() || !changes->profile_users.empty()) {
+        observed.emplace_back(observer, std::move(changes));
       }
     }
     pending.push_back({std::move(rows), group.project->id, std::move(observed)});
@@ -249,7 +252,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     done(std::move(*outcome), Status::Ok());
     return;
   }
-  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0, nullptr});
+  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0, {}});
 
   struct Join {
     std::atomic<size_t> remaining;
@@ -264,11 +267,12 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   join->done = std::move(done);
   for (Pending& item : pending) {
     events_->Append(item.project, std::move(item.rows),
-                    [join, observed = std::move(item.observed), observer = observer_,
-                     clock = clock_](Status status) {
-      if (status.ok() && observed) {
-        observed->committed_us = clock->MonotonicMicros();
-        observer->OnCommitted(std::move(*observed));
+                    [join, observed = std::move(item.observed), clock = clock_](Status status) {
+      if (status.ok()) {
+        for (auto& [observer, changes] : observed) {
+          changes->committed_us = clock->MonotonicMicros();
+          observer->OnCommitted(std::move(*changes));
+        }
       }
       if (!status.ok()) {
         std::lock_guard lock(join->mu);

@@ -112,7 +112,8 @@ class IngestPipeline {
   std::string ClientIp(const RequestContext& context) const;
 
   // Receives durable changes (set before serving; null = nobody).
-  void SetCommitObserver(CommitObserver* observer) { observer_ = observer; }
+  // Observers are told in the order added. Add them before ingest starts.
+  void AddCommitObserver(CommitObserver* observer) { observers_.push_back(observer); }
 
   IngestMetrics& metrics() { return metrics_; }
   const DedupeFilter& dedupe() const { return dedupe_; }
@@ -146,7 +147,7 @@ class IngestPipeline {
   store::EventStore* events_;
   DedupeFilter dedupe_;
   IngestMetrics metrics_;
-  CommitObserver* observer_ = nullptr;
+  std::vector<CommitObserver*> observers_;
   std::mutex locks_mu_;
   std::unordered_map<state::ProjectId, std::unique_ptr<std::mutex>> project_locks_;  // guarded by locks_mu_
 };

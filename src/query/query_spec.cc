@@ -206,6 +206,35 @@ Result<std::optional<FilterNode>> OptionalFilter(const element& object, const st
   return std::optional<FilterNode>(std::move(*parsed));
 }
 
+// "where": a list of conditions (all must hold) or one filter object; bare property names are
+// event properties.
+Result<std::optional<FilterNode>> ParseWhere(const element& object,
+                                                    const std::string& path) {
+  auto value = Member(object, "where");
+  if (!value || value->is_null()) return std::optional<FilterNode>();
+  const std::string where = Join(path, "where");
+  if (value->is_object()) {
+    auto filter = ParseFilter(*value, where, 0, true);
+    if (!filter.ok()) return filter.status();
+    return std::optional<FilterNode>(std::move(*filter));
+  }
+  simdjson::dom::array array;
+  if (value->get_array().get(array) != simdjson::SUCCESS) {
+    return Invalid(where, "must be a list of conditions or a filter object");
+  }
+  FilterNode all;
+  all.kind = FilterNode::Kind::kAll;
+  size_t index = 0;
+  for (element item : array) {
+    auto filter =
+        ParseFilter(item, where + "[" + std::to_string(index++) + "]", 1, true);
+    if (!filter.ok()) return filter.status();
+    all.children.push_back(std::move(*filter));
+  }
+  if (all.children.empty()) return std::optional<FilterNode>();
+  return std::optional<FilterNode>(std::move(all));
+}
+
 }  // namespace spec_json
 
 namespace {

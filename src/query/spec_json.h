@@ -39,5 +39,8 @@ Status ParseConditionBody(const element& value, const std::string& path, Conditi
 // without a dot means "event.<name>" (segment rules' "where" lists).
 Result<FilterNode> ParseFilter(const element& value, const std::string& path, int depth,
                                bool bare_names_are_event = false);
+// The "where" member of `object`: a list of conditions (all must hold) or one filter object;
+// bare property names are event properties. nullopt when absent, null or an empty list.
+Result<std::optional<FilterNode>> ParseWhere(const element& object, const std::string& path);
 
 }  // namespace sextant::query::spec_json

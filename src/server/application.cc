@@ -38,6 +38,13 @@ Status Application::LoadAdminToken() {
 }
 
 Status Application::Start() {
+  if (options_.clock == "simulated") {
+    simulated_clock_ = std::make_unique<SimulatedClock>(
+        options_.simulated_start_ms != 0 ? options_.simulated_start_ms : clock_->NowMs());
+    clock_ = simulated_clock_.get();
+  } else if (options_.clock != "system") {
+    return Status(ErrorCode::kBadRequest, "--clock must be system or simulated");
+  }
   std::error_code ec;
   fs::create_directories(options_.data_dir, ec);
   if (ec) return Status(ErrorCode::kIoError, "cannot create " + options_.data_dir + ": " + ec.message());
@@ -94,8 +101,13 @@ Status Application::Start() {
                                                          identities_.get(), projects_.get(),
                                                          kv_.get(), clock_);
   audience_->SetPipeline(pipeline_.get());
-  pipeline_->SetCommitObserver(audience_.get());
+  pipeline_->AddCommitObserver(audience_.get());
   audience_->Start();
+  journeys_ = std::make_unique<journey::JourneyEngine>(
+      journey::JourneyEngineOptions{}, kv_.get(), projects_.get(), schemas_.get(),
+      identities_.get(), profiles_.get(), audience_.get(), pipeline_.get(), clock_);
+  pipeline_->AddCommitObserver(journeys_.get());
+  SEXTANT_RETURN_IF_ERROR(journeys_->Start());
   query_pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options_.concurrent_queries)));
 
@@ -148,6 +160,7 @@ void Application::Stop() {
   if (query_pool_) query_pool_->join();  // running queries finish before the stores close
   // Applies what ingest handed over and saves realtime membership; its last membership events
   // are appended before the event store closes.
+  if (journeys_) journeys_->Stop();
   if (audience_) audience_->Stop();
   if (events_) (void)events_->Close();
   if (schemas_) (void)schemas_->SaveCounts();

@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "identity/identity_store.h"
 #include "ingest/ingest_pipeline.h"
+#include "journey/journey_engine.h"
 #include "profile/profile_store.h"
 #include "query/query_engine.h"
 #include "server/http_server.h"
@@ -51,6 +52,10 @@ struct ServeOptions {
   // Analysis queries: how many run at once, and the memory for cached day columns.
   int concurrent_queries = 2;
   size_t query_cache_bytes = size_t{4} << 30;
+  // "system", or "simulated": time starts at `simulated_start_ms` (0 = the system time at start)
+  // and moves only through POST /api/v1/admin/clock (tests, demos of journeys).
+  std::string clock = "system";
+  int64_t simulated_start_ms = 0;
 };
 
 class RequestRouter;
@@ -79,6 +84,9 @@ class Application {
   query::QueryEngine& queries() { return *queries_; }
   catalog::CatalogStore& catalog() { return *catalog_; }
   audience::AudienceEngine& audience() { return *audience_; }
+  journey::JourneyEngine& journeys() { return *journeys_; }
+  // The simulated clock in --clock simulated mode, else null.
+  SimulatedClock* simulated_clock() { return simulated_clock_.get(); }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
   void RunQuery(std::function<void()> job);
   state::KvStore& kv() { return *kv_; }
@@ -105,6 +113,8 @@ class Application {
   std::unique_ptr<query::QueryEngine> queries_;
   std::unique_ptr<catalog::CatalogStore> catalog_;
   std::unique_ptr<audience::AudienceEngine> audience_;
+  std::unique_ptr<journey::JourneyEngine> journeys_;
+  std::unique_ptr<SimulatedClock> simulated_clock_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;
   std::unique_ptr<HttpServer> http_;

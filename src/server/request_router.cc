@@ -414,6 +414,7 @@ void RequestRouter::HandleRecords(HttpRequest& request, const RequestInfo& info,
 
 void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std::string_view path,
                               std::string_view query, Responder respond) {
+  if (HandlePublicApi(request, path, query, respond)) return;
   std::string authorization = Header(request, http::field::authorization);
   if (!StartsWith(authorization, "Bearer ") ||
       !ConstantTimeEquals(std::string_view(authorization).substr(7), app_->admin_token())) {
@@ -428,6 +429,7 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   auto not_found = [&] {
     respond(Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
   };
+  if (!parts.empty() && parts[0] == "admin") return HandleAdmin(request, parts, std::move(respond));
   if (parts.empty() || parts[0] != "projects") return not_found();
 
   if (parts.size() == 1) {
@@ -499,6 +501,12 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   if (parts.size() >= 3 && (parts[2] == "segments" || parts[2] == "tags" ||
                             (parts[2] == "users" && parts.size() == 5 && parts[4] == "segments"))) {
     return HandleAudience(request, project, parts, query, std::move(respond));
+  }
+  if (parts.size() >= 3 &&
+      (parts[2] == "journeys" || parts[2] == "touch-rules" || parts[2] == "channels" ||
+       parts[2] == "templates" || parts[2] == "ledger" || parts[2] == "tasks" ||
+       (parts[2] == "users" && parts.size() == 5 && parts[4] == "consent"))) {
+    return HandleJourneys(request, project, parts, query, std::move(respond));
   }
   if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
 
@@ -1033,6 +1041,232 @@ std::string RequestRouter::Metrics() const {
   RenderGauge("sextant_state_bytes", "Approximate bytes of the state store.",
               static_cast<double>(app_->kv().ApproximateBytes()), &out);
   return out;
+}
+
+}  // namespace sextant::server
+
+namespace sextant::server {
+
+bool RequestRouter::HandlePublicApi(HttpRequest& request, std::string_view path,
+                                    std::string_view query, Responder& respond) {
+  std::vector<std::string> parts = Segments(path.substr(std::strlen("/api/v1")));
+  if (parts.size() < 3 || parts[0] != "projects") return false;
+  const bool inapp = parts.size() == 4 && parts[2] == "inapp";
+  const bool unsubscribe = parts.size() == 3 && parts[2] == "unsubscribe";
+  if (!inapp && !unsubscribe) return false;
+  auto project = app_->projects().Find(parts[1]);
+  if (!project) {
+    respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + parts[1])));
+    return true;
+  }
+  if (inapp) {
+    if (request.method() != http::verb::get) {
+      respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
+      return true;
+    }
+    // The app authenticates with the project's ingest token (Bearer or ?token=).
+    std::string token = QueryParam(query, "token");
+    std::string authorization = Header(request, http::field::authorization);
+    if (StartsWith(authorization, "Bearer ")) token = authorization.substr(7);
+    if (!project->token.empty() && !ConstantTimeEquals(token, project->token)) {
+      respond(Error(request, Status(ErrorCode::kUnauthorized, "wrong or missing project token")));
+      return true;
+    }
+    auto answer = app_->journeys().PullInApp(*project, parts[3]);
+    if (!answer.ok()) {
+      respond(Error(request, answer.status()));
+    } else {
+      HttpResponse response = MakeResponse(request, http::status::ok, answer->content_type, answer->body);
+      AddCors(request, &response);
+      respond(std::move(response));
+    }
+    return true;
+  }
+  auto answer = app_->journeys().Unsubscribe(*project, QueryParam(query, "token"));
+  if (!answer.ok()) {
+    respond(Error(request, answer.status()));
+  } else {
+    respond(MakeResponse(request, http::status::ok, answer->content_type, answer->body));
+  }
+  return true;
+}
+
+void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::string>& parts,
+                                Responder respond) {
+  const bool get = request.method() == http::verb::get;
+  const bool put = request.method() == http::verb::put;
+  const bool post = request.method() == http::verb::post;
+  auto answer_of = [&](const Result<journey::JourneyAnswer>& answer) {
+    if (!answer.ok()) return respond(Error(request, answer.status()));
+    respond(MakeResponse(request, static_cast<http::status>(answer->status), answer->content_type,
+                         answer->body));
+  };
+  if (parts.size() == 2 && parts[1] == "operators") {
+    if (get) return answer_of(app_->journeys().GetOperators());
+    if (put) return answer_of(app_->journeys().SetOperators(request.body()));
+    return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET or PUT")));
+  }
+  if (parts.size() == 2 && parts[1] == "clock") {
+    SimulatedClock* clock = app_->simulated_clock();
+    if (clock == nullptr) {
+      return respond(Error(request, Status(ErrorCode::kNotFound,
+                                           "the clock endpoint exists only with --clock simulated")));
+    }
+    if (get) {
+      return respond(Json(request, 200, "{\"now_ms\":" + std::to_string(clock->NowMs()) + "}"));
+    }
+    if (!post) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET or POST")));
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(request.body()).get(root) != simdjson::SUCCESS || !root.is_object()) {
+      return respond(Error(request, Status(ErrorCode::kBadRequest, "body must be a JSON object")));
+    }
+    int64_t value = 0;
+    if (root["advance_seconds"].get_int64().get(value) == simdjson::SUCCESS) {
+      if (value < 0) {
+        return respond(Error(request, Status(ErrorCode::kBadRequest, "advance_seconds: must not be negative", "advance_seconds")));
+      }
+      clock->AdvanceMs(value * 1000);
+    } else if (root["set"].get_int64().get(value) == simdjson::SUCCESS) {
+      if (value < clock->NowMs()) {
+        return respond(Error(request, Status(ErrorCode::kBadRequest, "set: the clock never moves back", "set")));
+      }
+      clock->SetMs(value);
+    } else {
+      return respond(Error(request, Status(ErrorCode::kBadRequest, "give advance_seconds or set (ms)")));
+    }
+    HttpRequest request_copy(request.base());
+    Application* app = app_;
+    // Everything that became due runs before the answer, on the query pool (it may wait for
+    // ingest).
+    app_->RunQuery([app, request_copy, respond]() {
+      app->audience().RunDue();
+      app->journeys().RunDueNow();
+      respond(Json(request_copy, 200, "{\"now_ms\":" + std::to_string(app->clock().NowMs()) + "}"));
+    });
+    return;
+  }
+  respond(Error(request, Status(ErrorCode::kNotFound, "no such admin endpoint")));
+}
+
+void RequestRouter::HandleJourneys(HttpRequest& request,
+                                   std::shared_ptr<const state::ProjectInfo> project,
+                                   const std::vector<std::string>& parts, std::string_view query,
+                                   Responder respond) {
+  using journey::JourneyAnswer;
+  using journey::JourneyEngine;
+  using Handler = std::function<Result<JourneyAnswer>(JourneyEngine&, const std::string& body)>;
+  const http::verb method = request.method();
+  const bool get = method == http::verb::get;
+  const bool post = method == http::verb::post;
+  const bool put = method == http::verb::put;
+  const bool del = method == http::verb::delete_;
+  const std::string actor = Header(request, "X-Sextant-Operator");
+  const std::string area = parts[2];
+  const std::string id = parts.size() >= 4 ? parts[3] : std::string();
+  const std::string sub = parts.size() >= 5 ? parts[4] : std::string();
+  std::shared_ptr<const state::ProjectInfo> info = project;
+  Handler handler;
+  const char* allowed = "GET";
+  if (area == "journeys") {
+    if (parts.size() == 3) {
+      allowed = "GET or POST";
+      if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListJourneys(*info); };
+      if (post) handler = [info, actor](JourneyEngine& e, const std::string& b) { return e.CreateJourney(*info, actor, b); };
+    } else if (parts.size() == 4) {
+      allowed = "GET, PUT or DELETE";
+      if (get) handler = [info, id](JourneyEngine& e, const std::string&) { return e.GetJourney(*info, id); };
+      if (put) handler = [info, id, actor](JourneyEngine& e, const std::string& b) { return e.UpdateJourney(*info, id, actor, b); };
+      if (del) handler = [info, id, actor](JourneyEngine& e, const std::string&) { return e.DeleteJourney(*info, id, actor); };
+    } else if (parts.size() == 5 && sub == "versions") {
+      if (get) handler = [info, id](JourneyEngine& e, const std::string&) { return e.JourneyVersions(*info, id); };
+    } else if (parts.size() == 5 && sub == "report") {
+      if (get) handler = [info, id](JourneyEngine& e, const std::string&) { return e.JourneyReport(*info, id); };
+    } else if (parts.size() == 5 && sub == "ledger") {
+      const size_t limit = LimitParam(query, 100, 10'000);
+      if (get) handler = [info, id, limit](JourneyEngine& e, const std::string&) { return e.Ledger(*info, id, "", limit); };
+    } else if (parts.size() == 6 && sub == "customers") {
+      const std::string distinct_id = parts[5];
+      if (get) handler = [info, id, distinct_id](JourneyEngine& e, const std::string&) { return e.JourneyCustomer(*info, id, distinct_id); };
+    } else if (parts.size() == 5 && sub == "trigger") {
+      allowed = "POST";
+      if (post) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.TriggerJourney(*info, id, b); };
+    } else if (parts.size() == 5) {
+      allowed = "POST";
+      if (post) handler = [info, id, sub, actor](JourneyEngine& e, const std::string& b) { return e.JourneyAction(*info, id, sub, actor, b); };
+    }
+  } else if (area == "touch-rules" && parts.size() == 3) {
+    allowed = "GET or PUT";
+    if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.GetTouchRules(*info); };
+    if (put) handler = [info](JourneyEngine& e, const std::string& b) { return e.PutTouchRules(*info, b); };
+  } else if (area == "channels") {
+    allowed = parts.size() == 3 ? "GET" : "PUT";
+    if (parts.size() == 3 && get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListChannels(*info); };
+    if (parts.size() == 4 && put) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.PutChannel(*info, id, b); };
+  } else if (area == "templates") {
+    if (parts.size() == 3) {
+      if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListTemplates(*info); };
+    } else if (parts.size() == 4) {
+      allowed = "PUT";
+      if (put) handler = [info, id, actor](JourneyEngine& e, const std::string& b) { return e.PutTemplate(*info, id, actor, b); };
+    } else if (parts.size() == 5 && sub == "approve") {
+      allowed = "POST";
+      if (post) handler = [info, id, actor](JourneyEngine& e, const std::string&) { return e.ApproveTemplate(*info, id, actor); };
+    } else if (parts.size() == 5 && sub == "preview") {
+      allowed = "POST";
+      if (post) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.PreviewTemplate(*info, id, b); };
+    }
+  } else if (area == "ledger") {
+    if (parts.size() == 3 && get) {
+      const std::string journey_id = QueryParam(query, "journey");
+      const std::string distinct_id = QueryParam(query, "distinct_id");
+      const size_t limit = LimitParam(query, 100, 10'000);
+      handler = [info, journey_id, distinct_id, limit](JourneyEngine& e, const std::string&) {
+        return e.Ledger(*info, journey_id, distinct_id, limit);
+      };
+    } else if (parts.size() == 4 && id == "verify" && get) {
+      handler = [info](JourneyEngine& e, const std::string&) -> Result<JourneyAnswer> {
+        auto verification = e.VerifyLedger(*info);
+        if (!verification.ok()) return verification.status();
+        JsonWriter out;
+        out.BeginObject();
+        out.Key("valid").Bool(verification->valid);
+        out.Key("entries").Uint(verification->entries);
+        out.Key("head_hash").String(verification->head_hash);
+        if (!verification->valid) {
+          out.Key("first_bad_sequence").Uint(verification->first_bad_sequence);
+          out.Key("reason").String(verification->reason);
+        }
+        out.EndObject();
+        return JourneyAnswer{200, out.Take()};
+      };
+    }
+  } else if (area == "tasks") {
+    if (parts.size() == 3 && get) {
+      const std::string assignee = QueryParam(query, "assignee");
+      const std::string status = QueryParam(query, "status");
+      handler = [info, assignee, status](JourneyEngine& e, const std::string&) { return e.ListTasks(*info, assignee, status); };
+    } else if (parts.size() == 5) {
+      allowed = "POST";
+      if (post) handler = [info, id, sub](JourneyEngine& e, const std::string& b) { return e.TaskAction(*info, id, sub, b); };
+    }
+  } else if (area == "users") {
+    allowed = "PUT";
+    if (put) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.SetConsent(*info, id, b); };
+  }
+  if (!handler) {
+    return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, std::string("use ") + allowed)));
+  }
+  HttpRequest request_copy(request.base());
+  std::string body = request.body();
+  Application* app = app_;
+  // On the query pool: journey actions may wait for the events they ingest to be durable.
+  app_->RunQuery([app, request_copy, body = std::move(body), handler = std::move(handler), respond]() {
+    auto answer = handler(app->journeys(), body);
+    if (!answer.ok()) return respond(Error(request_copy, answer.status()));
+    respond(MakeResponse(request_copy, static_cast<http::status>(answer->status),
+                         answer->content_type, std::move(answer->body)));
+  });
 }
 
 }  // namespace sextant::server

@@ -37,6 +37,18 @@ class RequestRouter {
   void HandleAudience(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
                       const std::vector<std::string>& parts, std::string_view query,
                       Responder respond);
+  // /journeys/..., /touch-rules, /channels/..., /templates/..., /ledger, /tasks/...,
+  // /users/{id}/consent of a project (docs/journeys.md, docs/touch-rules.md).
+  void HandleJourneys(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
+                      const std::vector<std::string>& parts, std::string_view query,
+                      Responder respond);
+  // Endpoints under /api/v1 that do not take the admin token: the in-app pull (project token)
+  // and the unsubscribe link (signed token). Returns false when `path` is neither.
+  bool HandlePublicApi(HttpRequest& request, std::string_view path, std::string_view query,
+                       Responder& respond);
+  // /api/v1/admin/operators and /api/v1/admin/clock (simulated clock only).
+  void HandleAdmin(HttpRequest& request, const std::vector<std::string>& parts,
+                   Responder respond);
   std::string Metrics() const;
 
   Application* app_;

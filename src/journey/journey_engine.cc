@@ -1,0 +1,1310 @@
+// JourneyEngine: lifecycle, persistence and the management API. The runtime (events, timers,
+// nodes, touches) is in journey_runtime.cc, delivery in journey_delivery.cc.
+#include "journey/journey_engine.h"
+
+#include <algorithm>
+#include <future>
+#include <random>
+
+#include "channel/crypto.h"
+#include "journey/effect_stats.h"
+#include "journey/journey_internal.h"
+#include "query/spec_json.h"
+
+namespace sextant::journey {
+namespace {
+
+using query::spec_json::element;
+using query::spec_json::GetString;
+using query::spec_json::Member;
+
+Status NotFound(const std::string& what) { return Status(ErrorCode::kNotFound, what); }
+
+JourneyAnswer Ok(std::string body, int status = 200) { return JourneyAnswer{status, std::move(body)}; }
+
+Result<element> ParseObject(simdjson::dom::parser& parser, std::string_view body) {
+  element root;
+  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS || !root.is_object()) {
+    return Status(ErrorCode::kBadJson, "body is not a JSON object");
+  }
+  return root;
+}
+
+std::string VersionKey(ProjectId project, const std::string& id, uint32_t version) {
+  std::string key = JourneyKey(project, "v") + id + '\x1f';
+  state::AppendBigEndian32(version, &key);
+  return key;
+}
+
+void WriteMeta(const JourneyMeta& meta, JsonWriter& out) {
+  out.Key("id").String(meta.id);
+  out.Key("name").String(meta.name);
+  out.Key("status").String(meta.status);
+  out.Key("current_version").Uint(meta.current_version);
+  out.Key("live_version").Uint(meta.live_version);
+  out.Key("approved_version").Uint(meta.approved_version);
+  out.Key("created_by").String(meta.created_by);
+  out.Key("submitted_by").String(meta.submitted_by);
+  out.Key("approved_by").String(meta.approved_by);
+  out.Key("comment").String(meta.comment);
+  out.Key("created_ms").Int(meta.created_ms);
+  out.Key("updated_ms").Int(meta.updated_ms);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Encodings
+
+std::string JourneyKey(ProjectId project, std::string_view space) {
+  return "jrn/" + std::to_string(project) + "/" + std::string(space) + "/";
+}
+
+std::string InstanceKey(ProjectId project, const std::string& journey_id, UserId user) {
+  std::string key = JourneyKey(project, "i") + journey_id + '\x1f';
+  state::AppendBigEndian32(user, &key);
+  return key;
+}
+
+std::string Instance::Encode() const {
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("s").Int(static_cast<int>(state));
+  out.Key("v").Uint(version);
+  out.Key("n").Int(node);
+  out.Key("e").Uint(entries);
+  out.Key("q").Uint(sequence);
+  out.Key("in").Int(entered_ms);
+  out.Key("out").Int(exited_ms);
+  out.Key("due").Int(due_ms);
+  out.Key("goal").Int(goal_ms);
+  out.Key("c").Bool(control);
+  out.Key("cl").Bool(claimed);
+  out.Key("var").String(variant);
+  out.Key("why").String(exit_reason);
+  out.Key("pc").Uint(pending_count);
+  out.Key("pf").Int(pending_first_ms);
+  out.Key("ev").Raw(event_json.empty() ? "{}" : event_json);
+  out.EndObject();
+  return out.Take();
+}
+
+bool Instance::Decode(std::string_view bytes, Instance* out) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(bytes.data(), bytes.size()).get(root) != simdjson::SUCCESS) return false;
+  int64_t number = 0;
+  auto integer = [&](const char* key) -> int64_t {
+    return root[key].get_int64().get(number) == simdjson::SUCCESS ? number : 0;
+  };
+  out->state = static_cast<State>(integer("s"));
+  out->version = static_cast<uint32_t>(integer("v"));
+  out->node = static_cast<int32_t>(integer("n"));
+  out->entries = static_cast<uint32_t>(integer("e"));
+  out->sequence = static_cast<uint32_t>(integer("q"));
+  out->entered_ms = integer("in");
+  out->exited_ms = integer("out");
+  out->due_ms = integer("due");
+  out->goal_ms = integer("goal");
+  bool flag = false;
+  out->control = root["c"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+  flag = false;
+  out->claimed = root["cl"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+  std::string_view text;
+  if (root["var"].get_string().get(text) == simdjson::SUCCESS) out->variant = std::string(text);
+  if (root["why"].get_string().get(text) == simdjson::SUCCESS) out->exit_reason = std::string(text);
+  out->pending_count = static_cast<uint32_t>(integer("pc"));
+  out->pending_first_ms = integer("pf");
+  element event;
+  out->event_json = root["ev"].get(event) == simdjson::SUCCESS ? simdjson::minify(event) : "{}";
+  return true;
+}
+
+std::string JourneyMeta::Encode() const {
+  JsonWriter out;
+  out.BeginObject();
+  WriteMeta(*this, out);
+  out.Key("ever_submitted").Bool(ever_submitted);
+  out.EndObject();
+  return out.Take();
+}
+
+bool JourneyMeta::Decode(std::string_view json, JourneyMeta* out) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) return false;
+  std::string_view text;
+  for (auto [key, target] : {std::pair<const char*, std::string*>{"id", &out->id}, {"name", &out->name},
+                             {"status", &out->status}, {"created_by", &out->created_by},
+                             {"submitted_by", &out->submitted_by}, {"approved_by", &out->approved_by},
+                             {"comment", &out->comment}}) {
+    if (root[key].get_string().get(text) == simdjson::SUCCESS) *target = std::string(text);
+  }
+  int64_t number = 0;
+  if (root["current_version"].get_int64().get(number) == simdjson::SUCCESS) out->current_version = static_cast<uint32_t>(number);
+  if (root["live_version"].get_int64().get(number) == simdjson::SUCCESS) out->live_version = static_cast<uint32_t>(number);
+  if (root["approved_version"].get_int64().get(number) == simdjson::SUCCESS) out->approved_version = static_cast<uint32_t>(number);
+  if (root["created_ms"].get_int64().get(number) == simdjson::SUCCESS) out->created_ms = number;
+  if (root["updated_ms"].get_int64().get(number) == simdjson::SUCCESS) out->updated_ms = number;
+  bool flag = false;
+  out->ever_submitted = root["ever_submitted"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+  return true;
+}
+
+PropertyMap ParsePropertiesJson(std::string_view json) {
+  PropertyMap properties;
+  simdjson::dom::parser parser;
+  element root;
+  simdjson::dom::object object;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(object) != simdjson::SUCCESS) {
+    return properties;
+  }
+  for (auto field : object) {
+    std::string_view text;
+    double number = 0;
+    bool boolean = false;
+    if (field.value.get_string().get(text) == simdjson::SUCCESS) {
+      properties.emplace_back(std::string(field.key), Value::String(std::string(text)));
+    } else if (field.value.get_double().get(number) == simdjson::SUCCESS) {
+      properties.emplace_back(std::string(field.key), Value::Number(number));
+    } else if (field.value.get_bool().get(boolean) == simdjson::SUCCESS) {
+      properties.emplace_back(std::string(field.key), Value::Bool(boolean));
+    }
+  }
+  return properties;
+}
+
+std::string PropertiesJson(const PropertyMap& properties, const TimeZone& zone) {
+  JsonWriter out;
+  out.BeginObject();
+  for (const auto& [name, value] : properties) {
+    out.Key(name);
+    out.PropertyValue(value, zone);
+  }
+  out.EndObject();
+  return out.Take();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine lifecycle
+
+JourneyEngine::JourneyEngine(JourneyEngineOptions options, state::KvStore* kv,
+                             state::ProjectRegistry* projects, state::SchemaRegistry* schemas,
+                             identity::IdentityStore* identities, profile::ProfileStore* profiles,
+                             audience::AudienceEngine* audience, ingest::IngestPipeline* pipeline,
+                             Clock* clock)
+    : impl_(std::make_unique<Impl>(this, options, kv, projects, schemas, identities, profiles,
+                                   audience, pipeline, clock)) {}
+
+JourneyEngine::~JourneyEngine() { Stop(); }
+
+Status JourneyEngine::Start() {
+  {
+    std::lock_guard lock(impl_->mu);
+    auto operators = impl_->kv->Get("jrn/operators");
+    if (operators.ok()) {
+      simdjson::dom::parser parser;
+      element root;
+      simdjson::dom::object object;
+      if (parser.parse(*operators).get(root) == simdjson::SUCCESS &&
+          root.get_object().get(object) == simdjson::SUCCESS) {
+        for (auto field : object) {
+          simdjson::dom::array roles;
+          if (field.value.get_array().get(roles) != simdjson::SUCCESS) continue;
+          for (element role : roles) {
+            std::string_view text;
+            if (role.get_string().get(text) == simdjson::SUCCESS) {
+              impl_->operators[std::string(field.key)].emplace(text);
+            }
+          }
+        }
+      }
+    }
+    for (const auto& project : impl_->projects->List()) {
+      auto runtime = impl_->RuntimeLocked(*project);
+      if (!runtime.ok()) return runtime.status();
+    }
+  }
+  impl_->worker = std::thread([this] { WorkerLoop(); });
+  impl_->delivery = std::thread([this] { DeliveryLoop(); });
+  return Status::Ok();
+}
+
+void JourneyEngine::Stop() {
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->queue_cv.notify_all();
+  if (impl_->worker.joinable()) impl_->worker.join();
+  if (impl_->delivery.joinable()) impl_->delivery.join();
+}
+
+Result<ProjectRuntime*> JourneyEngine::Impl::RuntimeLocked(const state::ProjectInfo& project) {
+  ProjectRuntime& runtime = runtimes[project.id];
+  if (!runtime.info) runtime.info = projects->Find(project.name);
+  if (!runtime.info) return NotFound("no project " + project.name);
+  if (!runtime.loaded) SEXTANT_RETURN_IF_ERROR(LoadLocked(runtime));
+  return &runtime;
+}
+
+Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
+  const ProjectId pid = runtime.info->id;
+  auto rules = kv->Get(JourneyKey(pid, "cfg") + "rules");
+  if (rules.ok()) {
+    auto parsed = ParseTouchRules(*rules);
+    if (parsed.ok()) runtime.rules = std::move(*parsed);
+  }
+  std::string prefix = JourneyKey(pid, "ch");
+  SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    std::string name(key.substr(prefix.size()));
+    ChannelEntry entry;
+    entry.json = std::string(value);
+    simdjson::dom::parser parser;
+    element root;
+    if (parser.parse(entry.json).get(root) == simdjson::SUCCESS) {
+      std::string_view text;
+      if (root["recipient_property"].get_string().get(text) == simdjson::SUCCESS) entry.recipient_property = std::string(text);
+      if (root["type"].get_string().get(text) == simdjson::SUCCESS && text == "inapp") entry.inapp = true;
+    }
+    if (!entry.inapp) {
+      auto config = channel::ParseChannelConfig(name, entry.json);
+      if (config.ok()) entry.config = std::move(*config);
+    }
+    runtime.channels[name] = std::move(entry);
+    return true;
+  }));
+  prefix = JourneyKey(pid, "tpl");
+  SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    simdjson::dom::parser parser;
+    element root;
+    if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
+    TemplateDef def;
+    def.name = std::string(key.substr(prefix.size()));
+    std::string_view text;
+    for (auto [field, target] : {std::pair<const char*, std::string*>{"channel", &def.channel},
+                                 {"subject", &def.subject}, {"body", &def.body}, {"status", &def.status},
+                                 {"created_by", &def.created_by}, {"approved_by", &def.approved_by}}) {
+      if (root[field].get_string().get(text) == simdjson::SUCCESS) *target = std::string(text);
+    }
+    bool flag = false;
+    def.recommends_item = root["recommends_item"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+    def.json = std::string(value);
+    runtime.templates[def.name] = std::move(def);
+    return true;
+  }));
+  prefix = JourneyKey(pid, "j");
+  std::vector<JourneyMeta> metas;
+  SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
+    JourneyMeta meta;
+    if (JourneyMeta::Decode(value, &meta)) metas.push_back(std::move(meta));
+    return true;
+  }));
+  for (JourneyMeta& meta : metas) {
+    JourneyState& journey = runtime.journeys[meta.id];
+    journey.meta = std::move(meta);
+    const std::string version_prefix = JourneyKey(pid, "v") + journey.meta.id + '\x1f';
+    SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(version_prefix, [&](std::string_view key, std::string_view value) {
+      auto definition = ParseJourneyDefinition(value);
+      if (definition.ok()) {
+        journey.versions[state::ReadBigEndian32(key.substr(version_prefix.size()))] =
+            std::make_shared<const JourneyDefinition>(std::move(*definition));
+      }
+      return true;
+    }));
+    auto counters = kv->Get(JourneyKey(pid, "c") + journey.meta.id);
+    if (counters.ok()) {
+      simdjson::dom::parser parser;
+      element root;
+      simdjson::dom::object object;
+      if (parser.parse(*counters).get(root) == simdjson::SUCCESS && root.get_object().get(object) == simdjson::SUCCESS) {
+        for (auto field : object) {
+          int64_t value = 0;
+          if (field.value.get_int64().get(value) == simdjson::SUCCESS) journey.counters[std::string(field.key)] = value;
+        }
+      }
+    }
+    const std::string instance_prefix = JourneyKey(pid, "i") + journey.meta.id + '\x1f';
+    SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(instance_prefix, [&](std::string_view key, std::string_view value) {
+      Instance instance;
+      if (!Instance::Decode(value, &instance)) return true;
+      const UserId user = state::ReadBigEndian32(key.substr(instance_prefix.size()));
+      if (instance.state == Instance::State::kActive || instance.state == Instance::State::kPending) {
+        journey.active.add(user);
+        auto version = journey.versions.find(instance.version);
+        const bool waits_event =
+            instance.state == Instance::State::kPending ||
+            (version != journey.versions.end() && instance.node >= 0 &&
+             instance.node < static_cast<int>(version->second->nodes.size()) &&
+             version->second->nodes[instance.node].kind == JourneyNode::Kind::kWaitEvent);
+        if (waits_event) journey.waiting.add(user);
+      }
+      return true;
+    }));
+    if (journey.meta.status == "running") ComputeNextFireLocked(runtime, journey, clock->NowMs());
+  }
+  if (auto sequence = kv->Get(JourneyKey(pid, "seq") + "journey"); !sequence.ok()) {
+    (void)kv->Put(JourneyKey(pid, "seq") + "journey", std::to_string(runtime.journeys.size()));
+  }
+  auto secret = kv->Get(JourneyKey(pid, "cfg") + "secret");
+  if (secret.ok()) {
+    runtime.unsubscribe_secret = *secret;
+  } else {
+    std::random_device random;
+    for (int i = 0; i < 4; ++i) runtime.unsubscribe_secret += std::to_string(random());
+    runtime.unsubscribe_secret = channel::Sha256Hex(runtime.unsubscribe_secret);
+    SEXTANT_RETURN_IF_ERROR(kv->Put(JourneyKey(pid, "cfg") + "secret", runtime.unsubscribe_secret));
+  }
+  runtime.loaded = true;
+  RebuildIndexLocked(runtime);
+  return Status::Ok();
+}
+
+TimeZone JourneyEngine::Impl::ZoneOf(const ProjectRuntime& runtime,
+                                     const JourneyDefinition& definition) const {
+  if (!definition.time_zone.empty()) {
+    if (auto zone = TimeZone::FromName(definition.time_zone)) return *zone;
+  }
+  return runtime.info->time_zone;
+}
+
+void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
+  state::ProjectSchema* schema = schemas->ForProject(*runtime.info);
+  runtime.index.clear();
+  runtime.unresolved_names = false;
+  auto add = [&](const std::string& name, const std::string& journey_id) {
+    if (name.empty()) return;
+    const store::EventId event = schema->FindEvent(name);
+    if (event == 0) {
+      runtime.unresolved_names = true;
+      return;
+    }
+    auto& list = runtime.index[event];
+    if (list.empty() || list.back() != journey_id) list.push_back(journey_id);
+  };
+  for (auto& [id, journey] : runtime.journeys) {
+    // Running journeys take entries; paused and ended ones still follow customers inside.
+    if (journey.meta.live_version == 0) continue;
+    for (auto& [version, definition] : journey.versions) {
+      if (version > journey.meta.live_version) continue;
+      const EntrySpec& entry = definition->entry;
+      switch (entry.kind) {
+        case EntrySpec::Kind::kEvent: add(entry.event.event, id); break;
+        case EntrySpec::Kind::kBreakpoint:
+          add(entry.event.event, id);
+          add(entry.not_followed_by.event, id);
+          break;
+        case EntrySpec::Kind::kSegmentEnter: add("$segment_enter", id); break;
+        case EntrySpec::Kind::kSegmentExit: add("$segment_exit", id); break;
+        default: break;
+      }
+      add(definition->goal.event, id);
+      for (const EventMatcher& exit : definition->exit_when) add(exit.event, id);
+      for (const JourneyNode& node : definition->nodes) {
+        if (node.kind == JourneyNode::Kind::kWaitEvent) add(node.wait_event.event, id);
+      }
+    }
+  }
+  // Clicks feed the best-channel choice.
+  for (auto& [id, journey] : runtime.journeys) {
+    for (const auto& [version, definition] : journey.versions) {
+      for (const JourneyNode& node : definition->nodes) {
+        if (node.best_channel) add("$touch_clicked", "");
+      }
+    }
+  }
+  auto interest = std::make_shared<ingest::EventInterest>();
+  interest->all = runtime.unresolved_names;
+  for (const auto& [event, journeys] : runtime.index) {
+    if (interest->by_event.size() <= event) interest->by_event.resize(event + 1, 0);
+    interest->by_event[event] = 1;
+  }
+  std::lock_guard interest_lock(interest_mu);
+  interests[runtime.info->id] = std::move(interest);
+}
+
+void JourneyEngine::Impl::Bump(JourneyState& journey, const std::string& counter, int64_t delta) {
+  journey.counters[counter] += delta;
+  journey.counters_dirty = true;
+}
+
+Status JourneyEngine::Impl::SaveMetaLocked(ProjectRuntime& runtime, const JourneyState& journey,
+                                           state::KvStore::Batch* batch) {
+  batch->Put(JourneyKey(runtime.info->id, "j") + journey.meta.id, journey.meta.Encode());
+  return Status::Ok();
+}
+
+Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
+                                                  const JourneyDefinition& definition) {
+  if (!definition.entry.segment.empty()) {
+    auto segment = audience->SegmentIdOf(*runtime.info, definition.entry.segment);
+    if (!segment.ok()) {
+      return Status(ErrorCode::kInvalidQuery, "entry.segment: no segment " + definition.entry.segment, "entry.segment");
+    }
+  }
+  for (const JourneyNode& node : definition.nodes) {
+    const std::string path = "nodes." + node.id;
+    for (const std::string& channel : node.channels) {
+      if (!runtime.channels.count(channel)) {
+        return Status(ErrorCode::kInvalidQuery, path + ".channel: no channel \"" + channel + "\" is configured (PUT /channels/" + channel + ")", path + ".channel");
+      }
+    }
+    if (node.kind == JourneyNode::Kind::kSend) {
+      auto found = runtime.templates.find(node.template_name);
+      if (found == runtime.templates.end()) {
+        return Status(ErrorCode::kInvalidQuery, path + ".template: no template \"" + node.template_name + "\"", path + ".template");
+      }
+      if (found->second.status != "approved") {
+        return Status(ErrorCode::kInvalidQuery, path + ".template: template \"" + node.template_name + "\" is not approved", path + ".template");
+      }
+      if (found->second.recommends_item && !node.item.present()) {
+        return Status(ErrorCode::kInvalidQuery, path + ".item: the template recommends a product; name the item", path + ".item");
+      }
+    }
+    std::function<Status(const SplitCondition&)> check = [&](const SplitCondition& condition) -> Status {
+      if (condition.kind == SplitCondition::Kind::kSegment) {
+        if (!audience->SegmentIdOf(*runtime.info, condition.name).ok()) {
+          return Status(ErrorCode::kInvalidQuery, path + ".condition: no segment " + condition.name, path + ".condition");
+        }
+      }
+      for (const auto& child : condition.children) SEXTANT_RETURN_IF_ERROR(check(child));
+      return Status::Ok();
+    };
+    if (node.kind == JourneyNode::Kind::kSplit) SEXTANT_RETURN_IF_ERROR(check(node.condition));
+  }
+  return Status::Ok();
+}
+
+void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
+  if (work.dry_run) return;
+  if (!work.batch.empty()) (void)kv->Write(&work.batch);
+  for (auto& [project, records] : work.events) {
+    if (records.empty()) continue;
+    ingest::RequestContext context;
+    context.source = "journey";
+    context.peer_ip = "127.0.0.1";
+    context.all_projects_authorized = true;
+    // Waits for the ingest to be durable so that callers (RunDueNow, tests) see its effects.
+    std::promise<void> done;
+    auto future = done.get_future();
+    std::vector<ingest::RecordInput> inputs(records.size());
+    for (size_t index = 0; index < records.size(); ++index) inputs[index].parsed = std::move(records[index]);
+    pipeline->Ingest(project, std::move(inputs), context,
+                     [&done](ingest::IngestOutcome, Status) { done.set_value(); });
+    future.wait();
+  }
+  work.events.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators
+
+Result<JourneyAnswer> JourneyEngine::SetOperators(std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  std::map<std::string, std::set<std::string>> operators;
+  for (auto field : simdjson::dom::object(*root)) {
+    simdjson::dom::array roles;
+    const std::string path = std::string(field.key);
+    if (field.value.get_array().get(roles) != simdjson::SUCCESS) {
+      return Status(ErrorCode::kInvalidQuery, path + ": must be a list of roles (maker, approver, operator)", path);
+    }
+    for (element role : roles) {
+      std::string_view text;
+      if (role.get_string().get(text) != simdjson::SUCCESS ||
+          (text != "maker" && text != "approver" && text != "operator")) {
+        return Status(ErrorCode::kInvalidQuery, path + ": roles are maker, approver, operator", path);
+      }
+      operators[path].emplace(text);
+    }
+  }
+  std::lock_guard lock(impl_->mu);
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put("jrn/operators", simdjson::minify(*root)));
+  impl_->operators = std::move(operators);
+  return Ok(std::string(simdjson::minify(*root)));
+}
+
+Result<JourneyAnswer> JourneyEngine::GetOperators() {
+  std::lock_guard lock(impl_->mu);
+  JsonWriter out;
+  out.BeginObject();
+  for (const auto& [name, roles] : impl_->operators) {
+    out.Key(name).BeginArray();
+    for (const auto& role : roles) out.String(role);
+    out.EndArray();
+  }
+  out.EndObject();
+  return Ok(out.Take());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journeys
+
+namespace {
+
+void WriteJourney(const JourneyState& journey, bool with_definition, JsonWriter& out) {
+  out.BeginObject();
+  WriteMeta(journey.meta, out);
+  out.Key("customers_inside").Uint(journey.active.cardinality());
+  if (with_definition) {
+    auto found = journey.versions.find(journey.meta.current_version);
+    if (found != journey.versions.end()) out.Key("definition").Raw(found->second->json);
+  }
+  out.EndObject();
+}
+
+}  // namespace
+
+Result<JourneyAnswer> JourneyEngine::CreateJourney(const state::ProjectInfo& project,
+                                                   const std::string& actor,
+                                                   std::string_view body) {
+  auto definition = ParseJourneyDefinition(body);
+  if (!definition.ok()) return definition.status();
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  const ProjectId pid = project.id;
+  const std::string sequence_key = JourneyKey(pid, "seq") + "journey";
+  auto last = impl_->kv->Get(sequence_key);
+  uint64_t next = last.ok() ? std::strtoull(last->c_str(), nullptr, 10) + 1 : 1;
+  JourneyState& journey = (*runtime)->journeys["j" + std::to_string(next)];
+  journey.meta.id = "j" + std::to_string(next);
+  journey.meta.name = definition->name;
+  journey.meta.created_by = actor;
+  journey.meta.created_ms = journey.meta.updated_ms = impl_->clock->NowMs();
+  journey.versions[1] = std::make_shared<const JourneyDefinition>(std::move(*definition));
+  state::KvStore::Batch batch;
+  batch.Put(sequence_key, std::to_string(next));
+  batch.Put(VersionKey(pid, journey.meta.id, 1), journey.versions[1]->json);
+  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &batch));
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
+  JsonWriter out;
+  WriteJourney(journey, true, out);
+  return Ok(out.Take(), 201);
+}
+
+Result<JourneyAnswer> JourneyEngine::ListJourneys(const state::ProjectInfo& project) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  JsonWriter out;
+  out.BeginObject().Key("journeys").BeginArray();
+  for (const auto& [id, journey] : (*runtime)->journeys) WriteJourney(journey, false, out);
+  out.EndArray().EndObject();
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::GetJourney(const state::ProjectInfo& project,
+                                                const std::string& id) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  JsonWriter out;
+  WriteJourney(found->second, true, out);
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& project,
+                                                   const std::string& id, const std::string& actor,
+                                                   std::string_view body) {
+  auto definition = ParseJourneyDefinition(body);
+  if (!definition.ok()) return definition.status();
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  JourneyState& journey = found->second;
+  if (journey.meta.status == "ended") return Status(ErrorCode::kConflict, "journey " + id + " has ended");
+  if (journey.meta.status == "submitted") {
+    return Status(ErrorCode::kConflict, "journey " + id + " is under review: reject it before editing");
+  }
+  // A version that was ever submitted is frozen: edits make a new version.
+  const bool frozen = journey.meta.ever_submitted &&
+                      (journey.meta.current_version <= journey.meta.approved_version ||
+                       journey.meta.current_version <= journey.meta.live_version);
+  if (frozen) ++journey.meta.current_version;
+  journey.meta.name = definition->name;
+  journey.meta.updated_ms = impl_->clock->NowMs();
+  if (journey.meta.status == "draft" || journey.meta.status == "approved") journey.meta.status = "draft";
+  journey.meta.comment.clear();
+  journey.versions[journey.meta.current_version] =
+      std::make_shared<const JourneyDefinition>(std::move(*definition));
+  (void)actor;
+  state::KvStore::Batch batch;
+  batch.Put(VersionKey(project.id, id, journey.meta.current_version),
+            journey.versions[journey.meta.current_version]->json);
+  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &batch));
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
+  JsonWriter out;
+  WriteJourney(journey, true, out);
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::DeleteJourney(const state::ProjectInfo& project,
+                                                   const std::string& id, const std::string&) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  if (found->second.meta.live_version != 0) {
+    return Status(ErrorCode::kConflict, "journey " + id + " has run; stop it instead (its ledger and report stay)");
+  }
+  state::KvStore::Batch batch;
+  batch.Delete(JourneyKey(project.id, "j") + id);
+  for (const auto& [version, definition] : found->second.versions) batch.Delete(VersionKey(project.id, id, version));
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
+  (*runtime)->journeys.erase(found);
+  return Ok("{\"deleted\":\"" + id + "\"}");
+}
+
+Result<JourneyAnswer> JourneyEngine::JourneyVersions(const state::ProjectInfo& project,
+                                                     const std::string& id) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  JsonWriter out;
+  out.BeginObject().Key("versions").BeginArray();
+  for (const auto& [version, definition] : found->second.versions) {
+    out.BeginObject();
+    out.Key("version").Uint(version);
+    out.Key("live").Bool(version == found->second.meta.live_version);
+    out.Key("approved").Bool(version <= found->second.meta.approved_version);
+    out.Key("definition").Raw(definition->json);
+    out.EndObject();
+  }
+  out.EndArray().EndObject();
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& project,
+                                                   const std::string& id, const std::string& action,
+                                                   const std::string& actor, std::string_view body) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  JourneyState& journey = found->second;
+  JourneyMeta& meta = journey.meta;
+  auto has_role = [&](const std::string& role) {
+    auto roles = impl_->operators.find(actor);
+    return roles != impl_->operators.end() && roles->second.count(role) > 0;
+  };
+  auto conflict = [&](const std::string& why) {
+    return Status(ErrorCode::kConflict, "cannot " + action + " journey " + id + " (" + meta.status + "): " + why);
+  };
+  if (actor.empty()) {
+    return Status(ErrorCode::kForbidden, "name the acting operator in the X-Sextant-Operator header");
+  }
+  const int64_t now = impl_->clock->NowMs();
+  bool went_live = false;
+  if (action == "submit") {
+    if (meta.status != "draft" && !(meta.status == "running" || meta.status == "paused")) return conflict("only a draft or a new version can be submitted");
+    if (meta.current_version <= meta.approved_version) return conflict("the current version is already approved");
+    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(**runtime, *journey.versions.at(meta.current_version)));
+    meta.submitted_by = actor;
+    meta.ever_submitted = true;
+    if (meta.status == "draft") meta.status = "submitted";
+    meta.comment = "version " + std::to_string(meta.current_version) + " submitted";
+  } else if (action == "approve" || action == "reject") {
+    if (!has_role("approver")) return Status(ErrorCode::kForbidden, "operator \"" + actor + "\" does not have the approver role");
+    const bool pending = meta.submitted_by.size() > 0 && meta.current_version > meta.approved_version &&
+                         (meta.status == "submitted" || meta.status == "running" || meta.status == "paused");
+    if (!pending) return conflict("nothing is waiting for review");
+    if (actor == meta.submitted_by) {
+      return Status(ErrorCode::kForbidden, "maker-checker: \"" + actor + "\" submitted this version and cannot " + action + " it");
+    }
+    simdjson::dom::parser parser;
+    element root;
+    std::string comment;
+    std::string_view text;
+    if (!body.empty() && parser.parse(body.data(), body.size()).get(root) == simdjson::SUCCESS &&
+        root["comment"].get_string().get(text) == simdjson::SUCCESS) {
+      comment = std::string(text);
+    }
+    if (action == "approve") {
+      meta.approved_version = meta.current_version;
+      meta.approved_by = actor;
+      if (meta.status == "submitted") meta.status = "approved";
+      meta.comment = comment.empty() ? "version " + std::to_string(meta.current_version) + " approved" : comment;
+    } else {
+      if (meta.status == "submitted") meta.status = "draft";
+      meta.submitted_by.clear();
+      meta.comment = comment.empty() ? "rejected" : comment;
+    }
+  } else if (action == "start") {
+    if (meta.status != "approved") return conflict("only an approved journey can start");
+    meta.status = "running";
+    meta.live_version = meta.approved_version;
+    went_live = true;
+  } else if (action == "publish") {
+    if (meta.status != "running" && meta.status != "paused") return conflict("only a running or paused journey publishes a new version");
+    if (meta.approved_version <= meta.live_version) return conflict("no newer approved version");
+    meta.live_version = meta.approved_version;
+    went_live = true;
+  } else if (action == "pause") {
+    if (meta.status != "running") return conflict("only a running journey can pause");
+    meta.status = "paused";
+  } else if (action == "resume") {
+    if (meta.status != "paused") return conflict("only a paused journey can resume");
+    meta.status = "running";
+  } else if (action == "stop") {
+    if (meta.status != "running" && meta.status != "paused") return conflict("only a running or paused journey can stop");
+    meta.status = "ended";
+  } else {
+    return Status(ErrorCode::kNotFound, "no action " + action + " (submit, approve, reject, start, publish, pause, resume, stop)");
+  }
+  meta.updated_ms = now;
+  PendingWork work;
+  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &work.batch));
+  // The audit trail of lifecycle actions sits in the ledger with the touch decisions.
+  JsonWriter entry;
+  entry.BeginObject();
+  entry.Key("kind").String("lifecycle");
+  entry.Key("journey").String(id);
+  entry.Key("action").String(action);
+  entry.Key("operator").String(actor);
+  entry.Key("version").Uint(meta.current_version);
+  entry.Key("status").String(meta.status);
+  entry.Key("time").Int(now);
+  entry.EndObject();
+  auto appended = impl_->ledger.Append(project.id, 0, id, entry.str(), &work.batch);
+  if (!appended.ok()) return appended.status();
+  if (went_live || meta.status == "running") {
+    impl_->ComputeNextFireLocked(**runtime, journey, now);
+  }
+  impl_->RebuildIndexLocked(**runtime);
+  impl_->ApplyPending(work);
+  JsonWriter out;
+  WriteJourney(journey, false, out);
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::TriggerJourney(const state::ProjectInfo& project,
+                                                    const std::string& id, std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  auto distinct_id = GetString(*root, "distinct_id", "", true);
+  if (!distinct_id.ok()) return distinct_id.status();
+  std::string properties = "{}";
+  if (auto value = Member(*root, "properties")) {
+    if (!value->is_object()) return Status(ErrorCode::kInvalidQuery, "properties: must be an object", "properties");
+    properties = simdjson::minify(*value);
+  }
+  auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
+  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
+  PendingWork work;
+  bool entered = false;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto runtime = impl_->RuntimeLocked(project);
+    if (!runtime.ok()) return runtime.status();
+    auto found = (*runtime)->journeys.find(id);
+    if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+    const JourneyDefinition* live = found->second.live();
+    if (live == nullptr || live->entry.kind != EntrySpec::Kind::kApi) {
+      return Status(ErrorCode::kConflict, "journey " + id + " is not entered through the API");
+    }
+    entered = impl_->TryEnterLocked(**runtime, found->second, *user, properties, "api", work);
+  }
+  impl_->ApplyPending(work);
+  return Ok(std::string("{\"entered\":") + (entered ? "true" : "false") + "}");
+}
+
+Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& project,
+                                                   const std::string& id) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  JourneyState& journey = found->second;
+  const auto& counters = journey.counters;
+  auto count = [&](const std::string& name) -> int64_t {
+    auto it = counters.find(name);
+    return it == counters.end() ? 0 : it->second;
+  };
+  // Customers waiting per node, from the instances.
+  std::map<std::string, int64_t> waiting;
+  const std::string prefix = JourneyKey(project.id, "i") + id + '\x1f';
+  (void)impl_->kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
+    Instance instance;
+    if (!Instance::Decode(value, &instance) || instance.state != Instance::State::kActive) return true;
+    auto version = journey.versions.find(instance.version);
+    if (version != journey.versions.end() && instance.node >= 0 &&
+        instance.node < static_cast<int>(version->second->nodes.size())) {
+      ++waiting[version->second->nodes[instance.node].id];
+    }
+    return true;
+  });
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("journey").String(id);
+  out.Key("name").String(journey.meta.name);
+  out.Key("status").String(journey.meta.status);
+  out.Key("entered").Int(count("entered"));
+  out.Key("inside").Uint(journey.active.cardinality());
+  out.Key("exited").Int(count("exited"));
+  out.Key("goal_reached").Int(count("goal"));
+  // Nodes: every counter "node.<id>.<what>" grouped by node.
+  out.Key("nodes").BeginObject();
+  std::map<std::string, std::map<std::string, int64_t>> nodes;
+  for (const auto& [name, value] : counters) {
+    if (name.rfind("node.", 0) != 0) continue;
+    const size_t dot = name.find('.', 5);
+    if (dot == std::string::npos) continue;
+    nodes[name.substr(5, dot - 5)][name.substr(dot + 1)] = value;
+  }
+  for (const auto& [node, waits] : waiting) nodes[node]["waiting"] = waits;
+  for (const auto& [node, values] : nodes) {
+    out.Key(node).BeginObject();
+    for (const auto& [what, value] : values) out.Key(what).Int(value);
+    out.EndObject();
+  }
+  out.EndObject();
+  // Arms: control vs treatment, and each A/B branch against the first branch of its node.
+  std::vector<ArmCounts> arms;
+  const JourneyDefinition* live = journey.live();
+  const double control_share = live ? live->control_percent / 100.0 : 0;
+  ArmCounts treatment{.name = "treatment", .entered = static_cast<uint64_t>(count("arm.treatment.entered")),
+                      .converted = static_cast<uint64_t>(count("arm.treatment.goal")), .expected_share = 1 - control_share};
+  ArmCounts control{.name = "control", .entered = static_cast<uint64_t>(count("arm.control.entered")),
+                    .converted = static_cast<uint64_t>(count("arm.control.goal")), .expected_share = control_share};
+  auto write_arm = [&](const ArmCounts& arm) {
+    out.BeginObject();
+    out.Key("name").String(arm.name);
+    out.Key("entered").Uint(arm.entered);
+    out.Key("converted").Uint(arm.converted);
+    out.Key("rate").Double(ConversionRate(arm));
+    out.EndObject();
+  };
+  auto write_comparison = [&](const ArmComparison& comparison) {
+    out.BeginObject();
+    out.Key("arm").String(comparison.arm);
+    out.Key("baseline").String(comparison.baseline);
+    out.Key("rate").Double(comparison.rate);
+    out.Key("baseline_rate").Double(comparison.baseline_rate);
+    out.Key("uplift_absolute").Double(comparison.uplift_absolute);
+    if (std::isnan(comparison.uplift_relative)) out.Key("uplift_relative").Null();
+    else out.Key("uplift_relative").Double(comparison.uplift_relative);
+    out.Key("ci95").BeginArray().Double(comparison.ci_low).Double(comparison.ci_high).EndArray();
+    out.Key("z").Double(comparison.z);
+    out.Key("p_value").Double(comparison.p_value);
+    out.Key("significant").Bool(comparison.significant);
+    out.EndObject();
+  };
+  auto write_srm = [&](const SampleRatioCheck& check) {
+    out.BeginObject();
+    out.Key("chi_square").Double(check.chi_square);
+    out.Key("degrees_of_freedom").Int(check.degrees_of_freedom);
+    out.Key("p_value").Double(check.p_value);
+    out.Key("mismatch").Bool(check.mismatch);
+    out.EndObject();
+  };
+  out.Key("control_group").BeginObject();
+  out.Key("percent").Int(live ? live->control_percent : 0);
+  out.Key("arms").BeginArray();
+  write_arm(treatment);
+  write_arm(control);
+  out.EndArray();
+  out.Key("comparison");
+  write_comparison(CompareArms(treatment, control));
+  out.Key("sample_ratio");
+  write_srm(CheckSampleRatio({treatment, control}));
+  out.EndObject();
+  out.Key("experiments").BeginArray();
+  if (live != nullptr) {
+    for (const JourneyNode& node : live->nodes) {
+      if (node.kind != JourneyNode::Kind::kAb) continue;
+      double total_weight = 0;
+      for (const auto& branch : node.branches) total_weight += branch.weight;
+      std::vector<ArmCounts> branches;
+      for (const auto& branch : node.branches) {
+        const std::string key = "variant." + node.id + ":" + branch.name;
+        branches.push_back({.name = branch.name, .entered = static_cast<uint64_t>(count(key + ".entered")),
+                            .converted = static_cast<uint64_t>(count(key + ".goal")),
+                            .expected_share = branch.weight / total_weight});
+      }
+      out.BeginObject();
+      out.Key("node").String(node.id);
+      out.Key("arms").BeginArray();
+      for (const auto& arm : branches) write_arm(arm);
+      out.EndArray();
+      out.Key("comparisons").BeginArray();
+      for (size_t index = 1; index < branches.size(); ++index) write_comparison(CompareArms(branches[index], branches[0]));
+      out.EndArray();
+      out.Key("sample_ratio");
+      write_srm(CheckSampleRatio(branches));
+      out.EndObject();
+    }
+  }
+  out.EndArray();
+  out.Key("method").String("docs/effect-evaluation.md");
+  out.EndObject();
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::JourneyCustomer(const state::ProjectInfo& project,
+                                                     const std::string& id,
+                                                     const std::string& distinct_id) {
+  auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
+  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  auto instance = impl_->LoadInstanceLocked(**runtime, id, *user);
+  if (!instance.ok()) return instance.status();
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("distinct_id").String(distinct_id);
+  static constexpr const char* kStates[] = {"none", "active", "exited", "pending"};
+  out.Key("state").String(kStates[static_cast<int>(instance->state)]);
+  out.Key("version").Uint(instance->version);
+  auto version = found->second.versions.find(instance->version);
+  std::string node_id;
+  if (version != found->second.versions.end() && instance->node >= 0 &&
+      instance->node < static_cast<int>(version->second->nodes.size())) {
+    node_id = version->second->nodes[instance->node].id;
+  }
+  out.Key("node").String(node_id);
+  out.Key("entries").Uint(instance->entries);
+  out.Key("entered_ms").Int(instance->entered_ms);
+  out.Key("exited_ms").Int(instance->exited_ms);
+  out.Key("exit_reason").String(instance->exit_reason);
+  out.Key("due_ms").Int(instance->due_ms);
+  out.Key("control").Bool(instance->control);
+  out.Key("variant").String(instance->variant);
+  out.Key("goal_ms").Int(instance->goal_ms);
+  out.EndObject();
+  return Ok(out.Take());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Touch rules, channels, templates
+
+Result<JourneyAnswer> JourneyEngine::PutTouchRules(const state::ProjectInfo& project,
+                                                   std::string_view body) {
+  auto rules = ParseTouchRules(body);
+  if (!rules.ok()) return rules.status();
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "cfg") + "rules", rules->json));
+  (*runtime)->rules = std::move(*rules);
+  return Ok((*runtime)->rules.json);
+}
+
+Result<JourneyAnswer> JourneyEngine::GetTouchRules(const state::ProjectInfo& project) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  return Ok((*runtime)->rules.json.empty() ? "{}" : (*runtime)->rules.json);
+}
+
+Result<JourneyAnswer> JourneyEngine::PutChannel(const state::ProjectInfo& project,
+                                                const std::string& name, std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  ChannelEntry entry;
+  entry.json = simdjson::minify(*root);
+  std::string_view text;
+  if ((*root)["recipient_property"].get_string().get(text) == simdjson::SUCCESS) entry.recipient_property = std::string(text);
+  if ((*root)["type"].get_string().get(text) == simdjson::SUCCESS && text == "inapp") {
+    entry.inapp = true;
+  } else {
+    auto config = channel::ParseChannelConfig(name, entry.json);
+    if (!config.ok()) return config.status();
+    entry.config = std::move(*config);
+  }
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "ch") + name, entry.json));
+  (*runtime)->channels[name] = std::move(entry);
+  {
+    std::lock_guard delivery_lock(impl_->delivery_mu);
+    impl_->senders.erase(std::to_string(project.id) + "/" + name);
+  }
+  return Ok("{\"channel\":\"" + name + "\"}");
+}
+
+Result<JourneyAnswer> JourneyEngine::ListChannels(const state::ProjectInfo& project) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  JsonWriter out;
+  out.BeginObject().Key("channels").BeginObject();
+  for (const auto& [name, entry] : (*runtime)->channels) {
+    // Secrets are not shown back.
+    simdjson::dom::parser parser;
+    element root;
+    out.Key(name).BeginObject();
+    if (parser.parse(entry.json).get(root) == simdjson::SUCCESS) {
+      for (auto field : simdjson::dom::object(root)) {
+        if (field.key == "secret") continue;
+        out.Key(field.key).Raw(simdjson::minify(field.value));
+      }
+    }
+    out.EndObject();
+  }
+  out.EndObject().EndObject();
+  return Ok(out.Take());
+}
+
+Result<JourneyAnswer> JourneyEngine::PutTemplate(const state::ProjectInfo& project,
+                                                 const std::string& name, const std::string& actor,
+                                                 std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  TemplateDef def;
+  def.name = name;
+  for (auto [field, target, required] : {std::tuple<const char*, std::string*, bool>{"channel", &def.channel, true},
+                                         {"subject", &def.subject, false}, {"body", &def.body, true}}) {
+    auto text = GetString(*root, field, "", required);
+    if (!text.ok()) return text.status();
+    if (required && text->empty()) return Status(ErrorCode::kInvalidQuery, std::string(field) + ": required", field);
+    *target = std::move(*text);
+  }
+  bool flag = false;
+  def.recommends_item = (*root)["recommends_item"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+  def.created_by = actor;
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.subject, false, "subject"));
+  SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.body, def.recommends_item, "body"));
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("name").String(def.name);
+  out.Key("channel").String(def.channel);
+  out.Key("subject").String(def.subject);
+  out.Key("body").String(def.body);
+  out.Key("recommends_item").Bool(def.recommends_item);
+  out.Key("status").String(def.status);
+  out.Key("created_by").String(def.created_by);
+  out.Key("approved_by").String(def.approved_by);
+  out.EndObject();
+  def.json = out.Take();
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "tpl") + name, def.json));
+  (*runtime)->templates[name] = def;
+  return Ok(def.json);
+}
+
+Result<JourneyAnswer> JourneyEngine::ListTemplates(const state::ProjectInfo& project) {
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  std::string out = "{\"templates\":[";
+  bool first = true;
+  for (const auto& [name, def] : (*runtime)->templates) {
+    out += (first ? "" : ",") + def.json;
+    first = false;
+  }
+  return Ok(out + "]}");
+}
+
+Result<JourneyAnswer> JourneyEngine::ApproveTemplate(const state::ProjectInfo& project,
+                                                     const std::string& name,
+                                                     const std::string& actor) {
+  std::lock_guard lock(impl_->mu);
+  auto roles = impl_->operators.find(actor);
+  if (roles == impl_->operators.end() || !roles->second.count("approver")) {
+    return Status(ErrorCode::kForbidden, "operator \"" + actor + "\" does not have the approver role");
+  }
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->templates.find(name);
+  if (found == (*runtime)->templates.end()) return NotFound("no template " + name);
+  TemplateDef& def = found->second;
+  if (def.created_by == actor) {
+    return Status(ErrorCode::kForbidden, "maker-checker: \"" + actor + "\" wrote this template and cannot approve it");
+  }
+  SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.body, def.recommends_item, "body"));
+  def.status = "approved";
+  def.approved_by = actor;
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("name").String(def.name);
+  out.Key("channel").String(def.channel);
+  out.Key("subject").String(def.subject);
+  out.Key("body").String(def.body);
+  out.Key("recommends_item").Bool(def.recommends_item);
+  out.Key("status").String(def.status);
+  out.Key("created_by").String(def.created_by);
+  out.Key("approved_by").String(def.approved_by);
+  out.EndObject();
+  def.json = out.Take();
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "tpl") + name, def.json));
+  return Ok(def.json);
+}
+
+Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& project,
+                                                     const std::string& name,
+                                                     std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  auto distinct_id = GetString(*root, "distinct_id", "", true);
+  if (!distinct_id.ok()) return distinct_id.status();
+  auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
+  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
+  PropertyMap event, item;
+  if (auto value = Member(*root, "event")) event = ParsePropertiesJson(simdjson::minify(*value));
+  if (auto value = Member(*root, "item")) {
+    auto type = GetString(*value, "type", "item", true);
+    auto id = GetString(*value, "id", "item", true);
+    if (!type.ok()) return type.status();
+    if (!id.ok()) return id.status();
+    auto loaded = impl_->profiles->GetItem(project.id, *type, *id);
+    if (!loaded.ok()) return Status(ErrorCode::kNotFound, "no item " + *type + "/" + *id, "item");
+    item = std::move(*loaded);
+    item.emplace_back("id", Value::String(*id));
+  }
+  auto profile = impl_->profiles->GetProfile(project.id, *user);
+  std::lock_guard lock(impl_->mu);
+  auto runtime = impl_->RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->templates.find(name);
+  if (found == (*runtime)->templates.end()) return NotFound("no template " + name);
+  const PropertyMap empty;
+  std::vector<std::string> used;
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("subject").String(impl_->RenderLocked(**runtime, found->second.subject, *user, profile.ok() ? *profile : empty, event, item, "", &used));
+  out.Key("body").String(impl_->RenderLocked(**runtime, found->second.body, *user, profile.ok() ? *profile : empty, event, item, "{{unsubscribe_url}}", &used));
+  out.Key("variables").BeginArray();
+  for (const auto& variable : used) out.String(variable);
+  out.EndArray();
+  out.EndObject();
+  return Ok(out.Take());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consent
+
+namespace {
+
+std::string ConsentKey(ProjectId project, UserId user) {
+  std::string key = JourneyKey(project, "x");
+  state::AppendBigEndian32(user, &key);
+  return key;
+}
+
+}  // namespace
+
+Result<JourneyAnswer> JourneyEngine::SetConsent(const state::ProjectInfo& project,
+                                                const std::string& distinct_id,
+                                                std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  auto purpose = GetString(*root, "purpose", "", false);
+  auto channel_name = GetString(*root, "channel", "", false);
+  if (!purpose.ok()) return purpose.status();
+  if (!channel_name.ok()) return channel_name.status();
+  bool granted = false;
+  if ((*root)["granted"].get_bool().get(granted) != simdjson::SUCCESS) {
+    return Status(ErrorCode::kInvalidQuery, "granted: required (true or false)", "granted");
+  }
+  auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
+  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  const std::string key = (purpose->empty() ? "marketing" : *purpose) + ":" + (channel_name->empty() ? "*" : *channel_name);
+  std::lock_guard lock(impl_->mu);
+  auto stored = impl_->kv->Get(ConsentKey(project.id, *user));
+  PropertyMap consent = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
+  consent.erase(std::remove_if(consent.begin(), consent.end(), [&](const auto& entry) { return entry.first == key; }), consent.end());
+  consent.emplace_back(key, Value::Bool(granted));
+  const std::string json = PropertiesJson(consent, project.time_zone);
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(ConsentKey(project.id, *user), json));
+  return Ok("{\"distinct_id\":" + [&] { JsonWriter w; w.String(distinct_id); return w.Take(); }() + ",\"consent\":" + json + "}");
+}
+
+Result<JourneyAnswer> JourneyEngine::Unsubscribe(const state::ProjectInfo& project,
+                                                 std::string_view token) {
+  // token = base64(user ":" purpose ":" channel) "." hex HMAC(admin secret of the project).
+  const size_t dot = token.rfind('.');
+  if (dot == std::string_view::npos) return Status(ErrorCode::kBadRequest, "malformed unsubscribe token", "token");
+  auto decoded = channel::Base64Decode(token.substr(0, dot));
+  std::string secret;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto runtime = impl_->RuntimeLocked(project);
+    if (!runtime.ok()) return runtime.status();
+    secret = (*runtime)->unsubscribe_secret;
+  }
+  if (!decoded || channel::HmacSha256Hex(secret, *decoded) != token.substr(dot + 1)) {
+    return Status(ErrorCode::kBadRequest, "invalid unsubscribe token", "token");
+  }
+  const size_t first = decoded->find(':');
+  const size_t second = decoded->find(':', first + 1);
+  if (first == std::string::npos || second == std::string::npos) return Status(ErrorCode::kBadRequest, "malformed unsubscribe token", "token");
+  const UserId user = static_cast<UserId>(std::strtoul(decoded->substr(0, first).c_str(), nullptr, 10));
+  const std::string key = decoded->substr(first + 1, second - first - 1) + ":" + decoded->substr(second + 1);
+  std::lock_guard lock(impl_->mu);
+  auto stored = impl_->kv->Get(ConsentKey(project.id, user));
+  PropertyMap consent = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
+  consent.erase(std::remove_if(consent.begin(), consent.end(), [&](const auto& entry) { return entry.first == key; }), consent.end());
+  consent.emplace_back(key, Value::Bool(false));
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(ConsentKey(project.id, user), PropertiesJson(consent, project.time_zone)));
+  return JourneyAnswer{200, "<!doctype html><meta charset=utf-8><p>已退订 / You have been unsubscribed.</p>", "text/html; charset=utf-8"};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger, tasks, in-app
+
+Result<JourneyAnswer> JourneyEngine::Ledger(const state::ProjectInfo& project,
+                                            const std::string& journey_id,
+                                            const std::string& distinct_id, size_t limit) {
+  UserId user = 0;
+  if (!distinct_id.empty()) {
+    auto found = impl_->identities->LookupDistinctId(project.id, distinct_id);
+    if (!found.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+    user = *found;
+  }
+  auto entries = impl_->ledger.Query(project.id, user, journey_id, limit);
+  if (!entries.ok()) return entries.status();
+  return Ok("{\"entries\":" + *entries + "}");
+}
+
+Result<LedgerVerification> JourneyEngine::VerifyLedger(const state::ProjectInfo& project) {
+  return impl_->ledger.Verify(project.id);
+}
+
+Result<JourneyAnswer> JourneyEngine::ListTasks(const state::ProjectInfo& project,
+                                               const std::string& assignee,
+                                               const std::string& status) {
+  std::string out = "{\"tasks\":[";
+  bool first = true;
+  const std::string prefix = JourneyKey(project.id, "k");
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
+    simdjson::dom::parser parser;
+    element root;
+    if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
+    std::string_view text;
+    if (!assignee.empty() && !((root["assignee"].get_string().get(text) == simdjson::SUCCESS && text == assignee) ||
+                               (root["pool"].get_string().get(text) == simdjson::SUCCESS && text == assignee))) {
+      return true;
+    }
+    if (!status.empty() && !(root["status"].get_string().get(text) == simdjson::SUCCESS && text == status)) return true;
+    out += (first ? "" : ",") + std::string(value);
+    first = false;
+    return true;
+  }));
+  return Ok(out + "]}");
+}
+
+}  // namespace sextant::journey

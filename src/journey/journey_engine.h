@@ -1,0 +1,175 @@
+// JourneyEngine: the journey (strategy canvas) runtime of every project — definitions and their
+// versions, maker-checker lifecycle, entries, instance state, timers, touch rules, the decision
+// ledger, the outbox and channel delivery, advisor tasks, in-app messages and effect reports.
+// Formats and semantics: docs/journeys.md, docs/touch-rules.md, docs/channels.md.
+//
+// Model:
+//  * A journey version compiles to an immutable JourneyDefinition shared by everything that
+//    runs it. An index from event id to the journeys that care about the event (entry, waits,
+//    goal, exit conditions, breakpoint cancellation) means an ingested event is checked only
+//    against those.
+//  * One instance per (journey, customer) in the state store: the version, the node, the
+//    entry sequence number, the arm (control / treatment, A/B variant) and the entry event's
+//    properties. In memory only two bitmaps per journey: customers inside, and customers
+//    waiting for an event — rebuilt from the store at start.
+//  * Timers are keys ordered by due time in the state store (the time-ordered index); a timer
+//    names the instance and the node it was set for, so a timer whose instance has moved on is
+//    stale and ignored. Waking a timer, moving an instance, writing the ledger entry, the
+//    outbox record and the report counters happen in one atomic write.
+//  * Every touch passes the touch rules (TouchRules) and is written to the hash-chained
+//    DecisionLedger; a touch that is sent goes to the outbox with an idempotency key (journey,
+//    version, node, customer, entry sequence) and a delivery thread sends it with retries.
+//    Outcomes come back as events ($journey_enter, $touch_sent, $touch_delivered, ...)
+//    ingested through the pipeline, so journeys are analysed like any other behaviour.
+//  * All time comes from the injected Clock. With a simulated clock, AdvanceClock() moves it
+//    and runs everything that became due before returning.
+//
+// Thread-safety: every public method may be called from any thread. One mutex guards all
+// runtime state; the worker thread applies ingested events and due timers under it, the
+// delivery thread takes it only to pick and settle outbox records.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audience/audience_engine.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "identity/identity_store.h"
+#include "ingest/commit_observer.h"
+#include "ingest/ingest_pipeline.h"
+#include "journey/decision_ledger.h"
+#include "journey/journey_definition.h"
+#include "journey/touch_rules.h"
+#include "profile/profile_store.h"
+#include "state/kv_store.h"
+#include "state/project_registry.h"
+#include "state/schema_registry.h"
+
+namespace sextant::journey {
+
+using state::ProjectId;
+using store::UserId;
+
+struct JourneyAnswer {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+struct JourneyEngineOptions {
+  // How long the delivery thread sleeps when nothing is due (real time).
+  int delivery_poll_ms = 50;
+  int max_delivery_attempts = 6;
+  int64_t first_retry_ms = 1000;  // doubled per attempt
+};
+
+class JourneyEngine final : public ingest::CommitObserver {
+ public:
+  JourneyEngine(JourneyEngineOptions options, state::KvStore* kv, state::ProjectRegistry* projects,
+                state::SchemaRegistry* schemas, identity::IdentityStore* identities,
+                profile::ProfileStore* profiles, audience::AudienceEngine* audience,
+                ingest::IngestPipeline* pipeline, Clock* clock);
+  ~JourneyEngine();
+
+  // Loads every project's journeys, instances and the ledger heads; starts the worker and the
+  // delivery thread.
+  Status Start();
+  // Applies what is queued and stops the threads. Idempotent.
+  void Stop();
+
+  // --- ingest hook ---
+  std::shared_ptr<const ingest::EventInterest> InterestOf(ProjectId project) override;
+  void OnCommitted(ingest::CommittedChanges changes) override;
+  // Blocks until every change queued before the call has been applied.
+  void Drain();
+  // Runs every timer, scheduled entry and delivery due at the clock's current time, then
+  // drains the events that produced (simulated-clock mode: called after moving the clock).
+  void RunDueNow();
+
+  // --- operators (maker-checker) ---
+  Result<JourneyAnswer> SetOperators(std::string_view body);
+  Result<JourneyAnswer> GetOperators();
+
+  // --- journeys ---
+  Result<JourneyAnswer> CreateJourney(const state::ProjectInfo& project, const std::string& actor,
+                                      std::string_view body);
+  Result<JourneyAnswer> ListJourneys(const state::ProjectInfo& project);
+  Result<JourneyAnswer> GetJourney(const state::ProjectInfo& project, const std::string& id);
+  Result<JourneyAnswer> UpdateJourney(const state::ProjectInfo& project, const std::string& id,
+                                      const std::string& actor, std::string_view body);
+  Result<JourneyAnswer> DeleteJourney(const state::ProjectInfo& project, const std::string& id,
+                                      const std::string& actor);
+  Result<JourneyAnswer> JourneyVersions(const state::ProjectInfo& project, const std::string& id);
+  // submit, approve, reject, start, pause, resume, stop, publish.
+  Result<JourneyAnswer> JourneyAction(const state::ProjectInfo& project, const std::string& id,
+                                      const std::string& action, const std::string& actor,
+                                      std::string_view body);
+  // API entry: {"distinct_id", "properties"?}.
+  Result<JourneyAnswer> TriggerJourney(const state::ProjectInfo& project, const std::string& id,
+                                       std::string_view body);
+  Result<JourneyAnswer> JourneyReport(const state::ProjectInfo& project, const std::string& id);
+  // One customer's instance in a journey and its ledger entries.
+  Result<JourneyAnswer> JourneyCustomer(const state::ProjectInfo& project, const std::string& id,
+                                        const std::string& distinct_id);
+
+  // --- touch rules, channels, content library ---
+  Result<JourneyAnswer> PutTouchRules(const state::ProjectInfo& project, std::string_view body);
+  Result<JourneyAnswer> GetTouchRules(const state::ProjectInfo& project);
+  Result<JourneyAnswer> PutChannel(const state::ProjectInfo& project, const std::string& name,
+                                   std::string_view body);
+  Result<JourneyAnswer> ListChannels(const state::ProjectInfo& project);
+  Result<JourneyAnswer> PutTemplate(const state::ProjectInfo& project, const std::string& name,
+                                    const std::string& actor, std::string_view body);
+  Result<JourneyAnswer> ListTemplates(const state::ProjectInfo& project);
+  Result<JourneyAnswer> ApproveTemplate(const state::ProjectInfo& project, const std::string& name,
+                                        const std::string& actor);
+  // Renders a template for a customer: {"distinct_id", "item"?: {"type", "id"}, "event"?: {...}}.
+  Result<JourneyAnswer> PreviewTemplate(const state::ProjectInfo& project, const std::string& name,
+                                        std::string_view body);
+
+  // --- consent and blacklist ---
+  // {"purpose": "marketing", "channel": "sms" | "*", "granted": false}
+  Result<JourneyAnswer> SetConsent(const state::ProjectInfo& project,
+                                   const std::string& distinct_id, std::string_view body);
+  // The link in messages: /api/v1/projects/{p}/unsubscribe?token=...
+  Result<JourneyAnswer> Unsubscribe(const state::ProjectInfo& project, std::string_view token);
+
+  // --- ledger ---
+  Result<JourneyAnswer> Ledger(const state::ProjectInfo& project, const std::string& journey_id,
+                               const std::string& distinct_id, size_t limit);
+  Result<LedgerVerification> VerifyLedger(const state::ProjectInfo& project);
+
+  // --- advisor tasks ---
+  Result<JourneyAnswer> ListTasks(const state::ProjectInfo& project, const std::string& assignee,
+                                  const std::string& status);
+  // action: claim {"assignee"} | complete {"outcome", "note"?}
+  Result<JourneyAnswer> TaskAction(const state::ProjectInfo& project, const std::string& task_id,
+                                   const std::string& action, std::string_view body);
+
+  // --- in-app messages (pulled by the app with the project token) ---
+  Result<JourneyAnswer> PullInApp(const state::ProjectInfo& project,
+                                  const std::string& distinct_id);
+
+  // Seconds from ingest commit to the first decision an event caused.
+  Histogram& decision_latency() { return decision_latency_; }
+
+  struct Impl;
+
+ private:
+  void WorkerLoop();
+  void DeliveryLoop();
+
+  std::unique_ptr<Impl> impl_;
+  Histogram decision_latency_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1}};
+};
+
+}  // namespace sextant::journey

@@ -1,0 +1,215 @@
+// Internal state of the JourneyEngine, shared by its .cc files. Not part of the module's API.
+#pragma once
+
+#include <roaring/roaring.hh>
+#include <simdjson.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "channel/channel_sender.h"
+#include "common/json_writer.h"
+#include "common/record.h"
+#include "journey/journey_engine.h"
+
+namespace sextant::journey {
+
+// Per-customer state in one journey ("jrn/<pid>/i/<journey>\x1f<user>").
+struct Instance {
+  enum class State : uint8_t { kNone = 0, kActive = 1, kExited = 2, kPending = 3 };
+  State state = State::kNone;
+  uint32_t version = 0;
+  int32_t node = -1;
+  uint32_t entries = 0;      // how many times the customer entered
+  uint32_t sequence = 0;     // entry sequence of the current (or last) stay
+  int64_t entered_ms = 0;
+  int64_t exited_ms = 0;
+  int64_t due_ms = 0;        // the timer the current node waits for (0 = none)
+  int64_t goal_ms = 0;       // when the goal was reached in this stay (0 = not yet)
+  bool control = false;
+  bool claimed = false;      // a send node waiting for the priority window
+  std::string variant;       // "<ab node>:<branch>" of the last A/B split
+  std::string exit_reason;
+  // kPending (breakpoint entry): matching start events counted so far and the first one's time.
+  uint32_t pending_count = 0;
+  int64_t pending_first_ms = 0;
+  std::string event_json = "{}";  // the entry event's properties
+  std::string Encode() const;
+  static bool Decode(std::string_view bytes, Instance* out);
+};
+
+struct JourneyMeta {
+  std::string id;
+  std::string name;
+  std::string status = "draft";  // draft submitted approved running paused ended
+  uint32_t current_version = 1;  // the version being edited / reviewed
+  uint32_t live_version = 0;     // the version new customers enter (0 = never started)
+  uint32_t approved_version = 0;
+  std::string created_by, submitted_by, approved_by, comment;
+  bool ever_submitted = false;
+  int64_t created_ms = 0, updated_ms = 0;
+  std::string Encode() const;
+  static bool Decode(std::string_view json, JourneyMeta* out);
+};
+
+struct TemplateDef {
+  std::string name, channel, subject, body;
+  bool recommends_item = false;
+  std::string status = "draft";  // draft approved
+  std::string created_by, approved_by;
+  std::string json;
+};
+
+struct JourneyState {
+  JourneyMeta meta;
+  std::map<uint32_t, std::shared_ptr<const JourneyDefinition>> versions;
+  Roaring active;   // customers inside (kActive) or pending a breakpoint
+  Roaring waiting;  // customers whose node waits for an event, or pending a breakpoint
+  std::map<std::string, int64_t> counters;  // report counters, persisted with every change
+  bool counters_dirty = false;
+  int64_t next_fire_ms = 0;  // schedule / once / key_date entries (0 = none)
+  std::string segment_id;    // resolved entry segment
+  const JourneyDefinition* live() const {
+    auto found = versions.find(meta.live_version);
+    return found == versions.end() ? nullptr : found->second.get();
+  }
+};
+
+struct ChannelEntry {
+  std::string json;
+  channel::ChannelConfig config;
+  std::string recipient_property;  // profile property with the address; empty = distinct id
+  bool inapp = false;
+};
+
+struct ProjectRuntime {
+  std::shared_ptr<const state::ProjectInfo> info;
+  bool loaded = false;
+  std::map<std::string, JourneyState> journeys;
+  TouchRulesConfig rules;
+  std::map<std::string, ChannelEntry> channels;
+  std::map<std::string, TemplateDef> templates;
+  // event id → journeys that care about it; rebuilt when journeys or the schema change.
+  std::map<store::EventId, std::vector<std::string>> index;
+  bool unresolved_names = false;  // some journey names an event the schema does not know yet
+  std::string unsubscribe_secret;  // signs unsubscribe links; random per project, kept in the store
+};
+
+// Work collected while the engine's mutex is held, applied after: the state-store batch and the
+// events to ingest.
+struct PendingWork {
+  state::KvStore::Batch batch;
+  std::vector<std::pair<std::string, std::vector<Record>>> events;  // project name → records
+  bool dry_run = false;
+  std::vector<std::string>* trace = nullptr;  // dry run: what happened, in order
+};
+
+
+struct JourneyEngine::Impl {
+  JourneyEngine* self;
+  JourneyEngineOptions options;
+  state::KvStore* kv;
+  state::ProjectRegistry* projects;
+  state::SchemaRegistry* schemas;
+  identity::IdentityStore* identities;
+  profile::ProfileStore* profiles;
+  audience::AudienceEngine* audience;
+  ingest::IngestPipeline* pipeline;
+  Clock* clock;
+  DecisionLedger ledger;
+
+  std::mutex mu;  // guards everything below that is not marked otherwise
+  std::map<ProjectId, ProjectRuntime> runtimes;
+  std::map<std::string, std::set<std::string>> operators;  // name → roles
+  std::mutex interest_mu;  // guards `interests` only, so ingest threads never wait for `mu`
+  std::map<ProjectId, std::shared_ptr<const ingest::EventInterest>> interests;
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv, drained_cv;
+  std::deque<ingest::CommittedChanges> queue;  // guarded by queue_mu
+  uint64_t queued = 0, applied = 0;            // guarded by queue_mu
+  bool stopping = false;                       // guarded by queue_mu
+  std::thread worker, delivery;
+  std::mutex delivery_mu;  // one delivery pass at a time (thread or RunDueNow)
+  std::map<std::string, std::unique_ptr<channel::ChannelSender>> senders;  // guarded by delivery_mu
+
+  Impl(JourneyEngine* engine, JourneyEngineOptions opts, state::KvStore* kv_store,
+       state::ProjectRegistry* project_registry, state::SchemaRegistry* schema_registry,
+       identity::IdentityStore* identity_store, profile::ProfileStore* profile_store,
+       audience::AudienceEngine* audience_engine, ingest::IngestPipeline* ingest_pipeline,
+       Clock* engine_clock)
+      : self(engine), options(opts), kv(kv_store), projects(project_registry),
+        schemas(schema_registry), identities(identity_store), profiles(profile_store),
+        audience(audience_engine), pipeline(ingest_pipeline), clock(engine_clock), ledger(kv_store) {}
+
+  // --- state (journey_engine.cc); *Locked methods require `mu` ---
+  Result<ProjectRuntime*> RuntimeLocked(const state::ProjectInfo& project);
+  Status LoadLocked(ProjectRuntime& runtime);
+  Status SaveMetaLocked(ProjectRuntime& runtime, const JourneyState& journey, state::KvStore::Batch* batch);
+  void RebuildIndexLocked(ProjectRuntime& runtime);
+  TimeZone ZoneOf(const ProjectRuntime& runtime, const JourneyDefinition& definition) const;
+  // Checks that a definition's names resolve (segments, templates, channels) — at submit.
+  Status CheckReferencesLocked(ProjectRuntime& runtime, const JourneyDefinition& definition);
+  void ApplyPending(PendingWork& work);
+  void Bump(JourneyState& journey, const std::string& counter, int64_t delta = 1);
+
+  // --- runtime (journey_runtime.cc) ---
+  void ProcessChanges(const ingest::CommittedChanges& changes);
+  void ProcessEventLocked(ProjectRuntime& runtime, const store::EventRow& row, PendingWork& work);
+  void RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work, size_t limit);
+  void RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work);
+  void ComputeNextFireLocked(ProjectRuntime& runtime, JourneyState& journey, int64_t after);
+  // Enters `user` into `journey` if its state and re-entry rules allow; `event_json` = the entry
+  // event's properties. Returns whether the customer entered.
+  bool TryEnterLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                      const std::string& event_json, std::string_view trigger, PendingWork& work);
+  void AdvanceLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                     Instance& instance, int node, PendingWork& work);
+  void ReachGoalLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                       Instance& instance, PendingWork& work);
+  void FlushCountersLocked(ProjectRuntime& runtime, PendingWork& work);
+  std::string UnsubscribeUrl(const ProjectRuntime& runtime, UserId user, const std::string& channel) const;
+  void ExitLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user, Instance& instance,
+                  const std::string& reason, PendingWork& work);
+  void SaveInstanceLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                          const Instance& instance, PendingWork& work);
+  Result<Instance> LoadInstanceLocked(ProjectRuntime& runtime, const std::string& journey_id,
+                                      UserId user);
+  void SetTimerLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                      Instance& instance, int64_t due, PendingWork& work);
+  // Runs a send or webhook node; false when the touch was deferred (the instance stays).
+  bool TouchLocked(ProjectRuntime& runtime, JourneyState& journey, const JourneyDefinition& definition,
+                   const JourneyNode& node, UserId user, Instance& instance, PendingWork& work);
+  void CreateTaskLocked(ProjectRuntime& runtime, JourneyState& journey, const JourneyNode& node,
+                        UserId user, Instance& instance, PendingWork& work);
+  void EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
+                  std::vector<std::pair<std::string, Value>> properties, PendingWork& work);
+  bool EvaluateSplitLocked(ProjectRuntime& runtime, const SplitCondition& condition, UserId user,
+                           const PropertyMap& profile, const PropertyMap& event,
+                           const TimeZone& zone);
+  // Renders `text` with {{profile.x}}, {{tag.x}}, {{event.x}}, {{item.x}}, {{unsubscribe_url}}.
+  std::string RenderLocked(ProjectRuntime& runtime, std::string_view text, UserId user,
+                           const PropertyMap& profile, const PropertyMap& event,
+                           const PropertyMap& item, const std::string& unsubscribe_url,
+                           std::vector<std::string>* used);
+
+  // --- delivery (journey_delivery.cc) ---
+  // Sends every outbox record due at the clock's time; returns how many were settled.
+  size_t DeliverDue(size_t limit);
+};
+
+// Key helpers: "jrn/<pid>/<space>/".
+std::string JourneyKey(ProjectId project, std::string_view space);
+std::string InstanceKey(ProjectId project, const std::string& journey_id, UserId user);
+PropertyMap ParsePropertiesJson(std::string_view json);
+std::string PropertiesJson(const PropertyMap& properties, const TimeZone& zone);
+
+}  // namespace sextant::journey

@@ -1,0 +1,901 @@
+// The journey runtime: ingested events, timers and scheduled entries move customers through
+// journey graphs; every touch passes the touch rules and lands in the ledger and the outbox.
+#include <algorithm>
+#include <cmath>
+
+#include "channel/crypto.h"
+#include "common/hash.h"
+#include "journey/journey_internal.h"
+#include "query/query_context.h"
+#include "query/query_spec.h"
+
+namespace sextant::journey {
+namespace {
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int kMaxStepsPerAdvance = 64;
+
+// A stable number in [0, 1) from the parts.
+double StableFraction(const std::string& a, UserId user, uint64_t salt) {
+  uint64_t hash = 1469598103934665603ull;
+  auto mix = [&](uint64_t value) {
+    hash ^= value;
+    hash *= 1099511628211ull;
+  };
+  for (char c : a) mix(static_cast<unsigned char>(c));
+  mix(user);
+  mix(salt);
+  hash ^= hash >> 33;
+  hash *= 0xff51afd7ed558ccdull;
+  hash ^= hash >> 33;
+  return static_cast<double>(hash >> 11) / static_cast<double>(1ull << 53);
+}
+
+bool EvaluateCondition(const query::Condition& condition, const Value* value, const TimeZone& zone) {
+  auto compiled = query::CompileLiterals(condition, value != nullptr ? value->type() : ValueType::kString, zone, "");
+  if (!compiled.ok()) return false;
+  return query::EvaluateValue(*compiled, value);
+}
+
+bool EvaluateFilter(const query::FilterNode& node, const PropertyMap& event,
+                    const std::function<const PropertyMap&()>& profile, const TimeZone& zone) {
+  switch (node.kind) {
+    case query::FilterNode::Kind::kAll:
+      for (const auto& child : node.children) {
+        if (!EvaluateFilter(child, event, profile, zone)) return false;
+      }
+      return true;
+    case query::FilterNode::Kind::kAny:
+      for (const auto& child : node.children) {
+        if (EvaluateFilter(child, event, profile, zone)) return true;
+      }
+      return node.children.empty();
+    case query::FilterNode::Kind::kNot:
+      return node.children.empty() || !EvaluateFilter(node.children[0], event, profile, zone);
+    case query::FilterNode::Kind::kCondition: {
+      const query::Condition& condition = node.condition;
+      const Value* value = FindProperty(condition.property.user ? profile() : event, condition.property.name);
+      return EvaluateCondition(condition, value, zone);
+    }
+  }
+  return false;
+}
+
+std::string TimerKey(ProjectId project, int64_t due, const std::string& journey_id, UserId user) {
+  std::string key = JourneyKey(project, "t");
+  state::AppendBigEndian64(static_cast<uint64_t>(due), &key);
+  key += journey_id;
+  key += '\x1f';
+  state::AppendBigEndian32(user, &key);
+  return key;
+}
+
+// The next instant after `now` at local `minute` on an allowed weekday (bit d-1 for day d).
+int64_t NextLocalTime(int64_t now, int minute, uint8_t weekdays, const TimeZone& zone) {
+  int32_t day = zone.DayOf(now);
+  for (int step = 0; step < 8; ++step, ++day) {
+    const int64_t at = zone.DayStartMs(day) + int64_t{minute} * 60'000;
+    const int weekday = ((day + 3) % 7 + 7) % 7 + 1;  // 1970-01-01 was a Thursday (4)
+    if (at > now && (weekdays & (1u << (weekday - 1)))) return at;
+  }
+  return now + kDayMs;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Ingest hook and worker
+
+std::shared_ptr<const ingest::EventInterest> JourneyEngine::InterestOf(ProjectId project) {
+  std::lock_guard lock(impl_->interest_mu);
+  auto found = impl_->interests.find(project);
+  return found == impl_->interests.end() ? nullptr : found->second;
+}
+
+void JourneyEngine::OnCommitted(ingest::CommittedChanges changes) {
+  if (changes.events.empty()) return;
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    changes.sequence = ++impl_->queued;
+    impl_->queue.push_back(std::move(changes));
+  }
+  impl_->queue_cv.notify_one();
+}
+
+void JourneyEngine::Drain() {
+  std::unique_lock lock(impl_->queue_mu);
+  const uint64_t target = impl_->queued;
+  impl_->queue_cv.notify_one();
+  impl_->drained_cv.wait(lock, [&] { return impl_->applied >= target || impl_->stopping; });
+}
+
+void JourneyEngine::WorkerLoop() {
+  std::unique_lock lock(impl_->queue_mu);
+  while (true) {
+    impl_->queue_cv.wait_for(lock, std::chrono::milliseconds(100),
+                             [&] { return impl_->stopping || !impl_->queue.empty(); });
+    std::deque<ingest::CommittedChanges> batch;
+    batch.swap(impl_->queue);
+    const bool stopping = impl_->stopping;
+    lock.unlock();
+    uint64_t last = 0;
+    for (const auto& changes : batch) {
+      impl_->ProcessChanges(changes);
+      last = changes.sequence;
+    }
+    // Timers and scheduled entries due at the clock's time.
+    {
+      PendingWork work;
+      std::vector<ProjectId> ids;
+      {
+        std::lock_guard state_lock(impl_->mu);
+        for (auto& [pid, runtime] : impl_->runtimes) {
+          if (!runtime.loaded) continue;
+          const int64_t now = impl_->clock->NowMs();
+          impl_->RunTimersLocked(runtime, now, work, 10'000);
+          impl_->RunScheduledEntriesLocked(runtime, now, work);
+          impl_->FlushCountersLocked(runtime, work);
+        }
+      }
+      impl_->ApplyPending(work);
+    }
+    lock.lock();
+    if (last != 0) impl_->applied = std::max(impl_->applied, last);
+    impl_->drained_cv.notify_all();
+    if (stopping && impl_->queue.empty()) break;
+  }
+}
+
+void JourneyEngine::RunDueNow() {
+  for (int round = 0; round < 20; ++round) {
+    bool busy = false;
+    {
+      PendingWork work;
+      std::lock_guard lock(impl_->mu);
+      for (auto& [pid, runtime] : impl_->runtimes) {
+        if (!runtime.loaded) continue;
+        const int64_t now = impl_->clock->NowMs();
+        impl_->RunTimersLocked(runtime, now, work, SIZE_MAX);
+        impl_->RunScheduledEntriesLocked(runtime, now, work);
+        impl_->FlushCountersLocked(runtime, work);
+      }
+      busy = !work.batch.empty() || !work.events.empty();
+      impl_->ApplyPending(work);
+    }
+    busy = impl_->DeliverDue(SIZE_MAX) > 0 || busy;
+    Drain();
+    if (!busy) break;
+  }
+}
+
+void JourneyEngine::Impl::ProcessChanges(const ingest::CommittedChanges& changes) {
+  PendingWork work;
+  {
+    std::lock_guard lock(mu);
+    auto found = runtimes.find(changes.project);
+    if (found == runtimes.end() || !found->second.loaded) return;
+    ProjectRuntime& runtime = found->second;
+    if (runtime.unresolved_names) RebuildIndexLocked(runtime);
+    for (const store::EventRow& row : changes.events) ProcessEventLocked(runtime, row, work);
+    FlushCountersLocked(runtime, work);
+  }
+  ApplyPending(work);
+  if (changes.committed_us != 0) {
+    self->decision_latency().Observe(
+        static_cast<double>(clock->MonotonicMicros() - changes.committed_us) / 1e6);
+  }
+}
+
+void JourneyEngine::Impl::FlushCountersLocked(ProjectRuntime& runtime, PendingWork& work) {
+  if (work.dry_run) return;
+  for (auto& [id, journey] : runtime.journeys) {
+    if (!journey.counters_dirty) continue;
+    JsonWriter out;
+    out.BeginObject();
+    for (const auto& [name, value] : journey.counters) out.Key(name).Int(value);
+    out.EndObject();
+    work.batch.Put(JourneyKey(runtime.info->id, "c") + id, out.str());
+    journey.counters_dirty = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const store::EventRow& row,
+                                             PendingWork& work) {
+  auto listed = runtime.index.find(row.event_id);
+  if (listed == runtime.index.end()) return;
+  const std::vector<std::string> journey_ids = listed->second;
+  state::ProjectSchema* schema = schemas->ForProject(*runtime.info);
+  const std::string event_name = schema->EventName(row.event_id);
+  PropertyMap event;
+  for (const store::PropertyCell& cell : row.properties) {
+    event.emplace_back(schema->PropertyName(cell.property_id), cell.value);
+  }
+  const UserId user = row.user_id;
+  std::optional<PropertyMap> profile;
+  const PropertyMap empty;
+  auto profile_of = [&]() -> const PropertyMap& {
+    if (!profile) {
+      auto loaded = profiles->GetProfile(runtime.info->id, user);
+      profile = loaded.ok() ? std::move(*loaded) : PropertyMap{};
+    }
+    return *profile;
+  };
+  auto matches = [&](const EventMatcher& matcher, const TimeZone& zone) {
+    return !matcher.empty() && matcher.event == event_name &&
+           (!matcher.where || EvaluateFilter(*matcher.where, event, profile_of, zone));
+  };
+  std::string event_json;
+  const int64_t now = clock->NowMs();
+
+  for (const std::string& journey_id : journey_ids) {
+    if (journey_id.empty()) {
+      // A click on a touch: "<journey>:v<version>:<node>:<user>:<sequence>".
+      const Value* touch = FindProperty(event, "touch_id");
+      if (touch == nullptr || touch->type() != ValueType::kString) continue;
+      const std::string& id = touch->str();
+      const size_t first = id.find(':');
+      auto journey = runtime.journeys.find(id.substr(0, first));
+      if (journey == runtime.journeys.end()) continue;
+      const size_t second = id.find(':', first + 1);
+      const size_t third = id.find(':', second + 1);
+      if (second == std::string::npos || third == std::string::npos) continue;
+      Bump(journey->second, "node." + id.substr(second + 1, third - second - 1) + ".clicked");
+      if (const Value* channel_name = FindProperty(event, "channel"); channel_name && channel_name->type() == ValueType::kString) {
+        std::string key = JourneyKey(runtime.info->id, "r");
+        state::AppendBigEndian32(user, &key);
+        auto stored = kv->Get(key);
+        PropertyMap stats = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
+        const std::string clicked = channel_name->str() + ".clicked";
+        bool found = false;
+        for (auto& [name, value] : stats) {
+          if (name == clicked) {
+            value = Value::Number(value.number() + 1);
+            found = true;
+          }
+        }
+        if (!found) stats.emplace_back(clicked, Value::Number(1));
+        work.batch.Put(key, PropertiesJson(stats, runtime.info->time_zone));
+      }
+      continue;
+    }
+    auto found = runtime.journeys.find(journey_id);
+    if (found == runtime.journeys.end()) continue;
+    JourneyState& journey = found->second;
+    if (journey.active.contains(user)) {
+      auto loaded = LoadInstanceLocked(runtime, journey_id, user);
+      if (!loaded.ok()) continue;
+      Instance instance = std::move(*loaded);
+      auto version = journey.versions.find(instance.version);
+      if (version == journey.versions.end()) continue;
+      const JourneyDefinition& definition = *version->second;
+      const TimeZone zone = ZoneOf(runtime, definition);
+      if (instance.state == Instance::State::kPending) {
+        const EntrySpec& entry = definition.entry;
+        if (matches(entry.not_followed_by, zone)) {
+          // The process went on: no breakpoint.
+          instance.state = instance.entries > 0 ? Instance::State::kExited : Instance::State::kNone;
+          instance.due_ms = 0;
+          journey.active.remove(user);
+          journey.waiting.remove(user);
+          Bump(journey, "breakpoint.resolved");
+          SaveInstanceLocked(runtime, journey, user, instance, work);
+        } else if (matches(entry.event, zone) && instance.pending_count < static_cast<uint32_t>(entry.count)) {
+          ++instance.pending_count;
+          if (instance.pending_count >= static_cast<uint32_t>(entry.count)) {
+            SetTimerLocked(runtime, journey, user, instance, now + entry.wait_ms, work);
+          }
+          SaveInstanceLocked(runtime, journey, user, instance, work);
+        }
+        continue;
+      }
+      if (instance.state != Instance::State::kActive) continue;
+      bool exited = false;
+      for (const EventMatcher& exit : definition.exit_when) {
+        if (matches(exit, zone)) {
+          ExitLocked(runtime, journey, user, instance, "exit_event:" + event_name, work);
+          exited = true;
+          break;
+        }
+      }
+      if (exited) continue;
+      if (instance.goal_ms == 0 && matches(definition.goal, zone) &&
+          (definition.goal_within_ms == 0 || now - instance.entered_ms <= definition.goal_within_ms)) {
+        ReachGoalLocked(runtime, journey, user, instance, work);
+        if (definition.exit_on_goal) {
+          ExitLocked(runtime, journey, user, instance, "goal", work);
+          continue;
+        }
+        SaveInstanceLocked(runtime, journey, user, instance, work);
+      }
+      if (instance.node >= 0 && instance.node < static_cast<int>(definition.nodes.size())) {
+        const JourneyNode& node = definition.nodes[instance.node];
+        if (node.kind == JourneyNode::Kind::kWaitEvent && matches(node.wait_event, zone)) {
+          instance.due_ms = 0;
+          journey.waiting.remove(user);
+          Bump(journey, "node." + node.id + ".event");
+          AdvanceLocked(runtime, journey, user, instance, node.next, work);
+        }
+      }
+      continue;
+    }
+    // Entries.
+    if (journey.meta.status != "running") continue;
+    const JourneyDefinition* live = journey.live();
+    if (live == nullptr) continue;
+    const TimeZone zone = ZoneOf(runtime, *live);
+    const EntrySpec& entry = live->entry;
+    auto entry_json = [&]() -> const std::string& {
+      if (event_json.empty()) event_json = PropertiesJson(event, runtime.info->time_zone);
+      return event_json;
+    };
+    switch (entry.kind) {
+      case EntrySpec::Kind::kEvent:
+        if (matches(entry.event, zone)) TryEnterLocked(runtime, journey, user, entry_json(), "event", work);
+        break;
+      case EntrySpec::Kind::kSegmentEnter:
+      case EntrySpec::Kind::kSegmentExit: {
+        const bool want_enter = entry.kind == EntrySpec::Kind::kSegmentEnter;
+        if (event_name != (want_enter ? "$segment_enter" : "$segment_exit")) break;
+        const Value* segment = FindProperty(event, "segment_id");
+        if (journey.segment_id.empty()) {
+          auto resolved = audience->SegmentIdOf(*runtime.info, entry.segment);
+          if (resolved.ok()) journey.segment_id = *resolved;
+        }
+        if (segment != nullptr && segment->type() == ValueType::kString && segment->str() == journey.segment_id) {
+          TryEnterLocked(runtime, journey, user, entry_json(), want_enter ? "segment_enter" : "segment_exit", work);
+        }
+        break;
+      }
+      case EntrySpec::Kind::kBreakpoint: {
+        if (!matches(entry.event, zone)) break;
+        auto loaded = LoadInstanceLocked(runtime, journey_id, user);
+        if (!loaded.ok()) break;
+        Instance instance = std::move(*loaded);
+        // Re-entry rules are checked when the breakpoint turns into an entry.
+        instance.state = Instance::State::kPending;
+        instance.version = journey.meta.live_version;
+        instance.node = -1;
+        instance.pending_count = 1;
+        instance.pending_first_ms = now;
+        instance.event_json = entry_json();
+        journey.active.add(user);
+        journey.waiting.add(user);
+        Bump(journey, "breakpoint.started");
+        SetTimerLocked(runtime, journey, user, instance,
+                       entry.count <= 1 ? now + entry.wait_ms : now + entry.count_within_ms, work);
+        SaveInstanceLocked(runtime, journey, user, instance, work);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instances
+
+Result<Instance> JourneyEngine::Impl::LoadInstanceLocked(ProjectRuntime& runtime,
+                                                         const std::string& journey_id,
+                                                         UserId user) {
+  Instance instance;
+  auto stored = kv->Get(InstanceKey(runtime.info->id, journey_id, user));
+  if (!stored.ok()) {
+    if (stored.status().code() == ErrorCode::kNotFound) return instance;
+    return stored.status();
+  }
+  if (!Instance::Decode(*stored, &instance)) {
+    return Status(ErrorCode::kCorruption, "journey instance of user " + std::to_string(user) + " in " + journey_id);
+  }
+  return instance;
+}
+
+void JourneyEngine::Impl::SaveInstanceLocked(ProjectRuntime& runtime, JourneyState& journey,
+                                             UserId user, const Instance& instance,
+                                             PendingWork& work) {
+  if (work.dry_run) return;
+  work.batch.Put(InstanceKey(runtime.info->id, journey.meta.id, user), instance.Encode());
+}
+
+void JourneyEngine::Impl::SetTimerLocked(ProjectRuntime& runtime, JourneyState& journey,
+                                         UserId user, Instance& instance, int64_t due,
+                                         PendingWork& work) {
+  instance.due_ms = due;
+  if (work.dry_run) return;
+  work.batch.Put(TimerKey(runtime.info->id, due, journey.meta.id, user), "");
+}
+
+bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& journey,
+                                         UserId user, const std::string& event_json,
+                                         std::string_view trigger, PendingWork& work) {
+  const JourneyDefinition* live = journey.live();
+  if (live == nullptr || journey.meta.status != "running") return false;
+  const int64_t now = clock->NowMs();
+  if (now < live->start_at_ms || (live->end_at_ms != 0 && now >= live->end_at_ms)) return false;
+  auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user);
+  if (!loaded.ok()) return false;
+  Instance instance = std::move(*loaded);
+  if (instance.state == Instance::State::kActive) return false;
+  const bool was_pending = instance.state == Instance::State::kPending;
+  auto refuse = [&](std::string_view why) {
+    Bump(journey, "entry_refused." + std::string(why));
+    if (was_pending) {
+      instance.state = instance.entries > 0 ? Instance::State::kExited : Instance::State::kNone;
+      instance.due_ms = 0;
+      journey.active.remove(user);
+      journey.waiting.remove(user);
+      SaveInstanceLocked(runtime, journey, user, instance, work);
+    }
+    return false;
+  };
+  if (instance.entries > 0) {
+    switch (live->reentry) {
+      case JourneyDefinition::Reentry::kNever: return refuse("reentry");
+      case JourneyDefinition::Reentry::kAfterExit: break;
+      case JourneyDefinition::Reentry::kCooldown:
+        if (now - instance.entered_ms < live->cooldown_ms) return refuse("cooldown");
+        break;
+    }
+  }
+  if (live->max_entries > 0 && instance.entries >= static_cast<uint32_t>(live->max_entries)) {
+    return refuse("max_entries");
+  }
+  const std::string carried = event_json.empty() ? (was_pending ? instance.event_json : "{}") : event_json;
+  instance = Instance{};
+  auto previous = LoadInstanceLocked(runtime, journey.meta.id, user);
+  instance.entries = (previous.ok() ? previous->entries : 0) + 1;
+  instance.state = Instance::State::kActive;
+  instance.version = journey.meta.live_version;
+  instance.sequence = instance.entries;
+  instance.entered_ms = now;
+  instance.event_json = carried;
+  instance.control = StableFraction(journey.meta.id, user, 0x636f6e74726f6cull) * 100 < live->control_percent;
+  journey.active.add(user);
+  journey.waiting.remove(user);
+  Bump(journey, "entered");
+  Bump(journey, instance.control ? "arm.control.entered" : "arm.treatment.entered");
+  EmitLocked(runtime, user, "$journey_enter",
+             {{"journey_id", Value::String(journey.meta.id)},
+              {"journey_name", Value::String(journey.meta.name)},
+              {"journey_version", Value::Number(instance.version)},
+              {"arm", Value::String(instance.control ? "control" : "treatment")},
+              {"trigger", Value::String(std::string(trigger))}},
+             work);
+  if (work.trace) work.trace->push_back("enter:" + std::string(trigger));
+  AdvanceLocked(runtime, journey, user, instance, live->start, work);
+  return true;
+}
+
+void JourneyEngine::Impl::ReachGoalLocked(ProjectRuntime& runtime, JourneyState& journey,
+                                          UserId user, Instance& instance, PendingWork& work) {
+  if (instance.goal_ms != 0) return;
+  instance.goal_ms = clock->NowMs();
+  Bump(journey, "goal");
+  Bump(journey, instance.control ? "arm.control.goal" : "arm.treatment.goal");
+  if (!instance.variant.empty()) Bump(journey, "variant." + instance.variant + ".goal");
+  EmitLocked(runtime, user, "$goal_reached",
+             {{"journey_id", Value::String(journey.meta.id)},
+              {"journey_version", Value::Number(instance.version)},
+              {"arm", Value::String(instance.control ? "control" : "treatment")},
+              {"variant", Value::String(instance.variant)}},
+             work);
+  if (work.trace) work.trace->push_back("goal");
+}
+
+void JourneyEngine::Impl::ExitLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                                     Instance& instance, const std::string& reason,
+                                     PendingWork& work) {
+  std::string node_id;
+  auto version = journey.versions.find(instance.version);
+  if (version != journey.versions.end() && instance.node >= 0 &&
+      instance.node < static_cast<int>(version->second->nodes.size())) {
+    node_id = version->second->nodes[instance.node].id;
+  }
+  instance.state = Instance::State::kExited;
+  instance.exited_ms = clock->NowMs();
+  instance.exit_reason = reason;
+  instance.due_ms = 0;
+  instance.claimed = false;
+  journey.active.remove(user);
+  journey.waiting.remove(user);
+  Bump(journey, "exited");
+  EmitLocked(runtime, user, "$journey_exit",
+             {{"journey_id", Value::String(journey.meta.id)},
+              {"journey_version", Value::Number(instance.version)},
+              {"node", Value::String(node_id)},
+              {"reason", Value::String(reason)}},
+             work);
+  if (work.trace) work.trace->push_back("exit:" + reason);
+  SaveInstanceLocked(runtime, journey, user, instance, work);
+}
+
+void JourneyEngine::Impl::AdvanceLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
+                                        Instance& instance, int node_index, PendingWork& work) {
+  auto version = journey.versions.find(instance.version);
+  if (version == journey.versions.end()) return;
+  const JourneyDefinition& definition = *version->second;
+  const TimeZone zone = ZoneOf(runtime, definition);
+  std::optional<PropertyMap> profile;
+  for (int step = 0; step < kMaxStepsPerAdvance; ++step) {
+    if (node_index < 0 || node_index >= static_cast<int>(definition.nodes.size())) {
+      ExitLocked(runtime, journey, user, instance, "end", work);
+      return;
+    }
+    const JourneyNode& node = definition.nodes[node_index];
+    const bool revisit = instance.node == node_index && (instance.claimed || instance.due_ms != 0);
+    instance.node = node_index;
+    if (!revisit) {
+      Bump(journey, "node." + node.id + ".entered");
+      if (work.trace) work.trace->push_back(node.id);
+    }
+    const int64_t now = clock->NowMs();
+    switch (node.kind) {
+      case JourneyNode::Kind::kSplit: {
+        if (!profile) {
+          auto loaded = profiles->GetProfile(runtime.info->id, user);
+          profile = loaded.ok() ? std::move(*loaded) : PropertyMap{};
+        }
+        const PropertyMap event = ParsePropertiesJson(instance.event_json);
+        const bool yes = EvaluateSplitLocked(runtime, node.condition, user, *profile, event, zone);
+        Bump(journey, "node." + node.id + (yes ? ".yes" : ".no"));
+        node_index = yes ? node.yes : node.no;
+        continue;
+      }
+      case JourneyNode::Kind::kAb: {
+        double total = 0;
+        for (const auto& branch : node.branches) total += branch.weight;
+        double pick = StableFraction(journey.meta.id + "/" + node.id, user, instance.sequence) * total;
+        const JourneyNode::Branch* chosen = &node.branches.back();
+        for (const auto& branch : node.branches) {
+          if (pick < branch.weight) {
+            chosen = &branch;
+            break;
+          }
+          pick -= branch.weight;
+        }
+        instance.variant = node.id + ":" + chosen->name;
+        Bump(journey, "variant." + instance.variant + ".entered");
+        node_index = chosen->next;
+        continue;
+      }
+      case JourneyNode::Kind::kWaitDuration:
+      case JourneyNode::Kind::kWaitUntil:
+      case JourneyNode::Kind::kWaitEvent: {
+        if (revisit) {
+          // Woken by its timer (RunTimersLocked clears due_ms before calling): unreachable.
+          return;
+        }
+        int64_t due = 0;
+        if (node.kind == JourneyNode::Kind::kWaitDuration) due = now + node.duration_ms;
+        else if (node.kind == JourneyNode::Kind::kWaitUntil) due = NextLocalTime(now, node.until_minute, node.weekdays, zone);
+        else {
+          due = now + node.timeout_ms;
+          journey.waiting.add(user);
+        }
+        SetTimerLocked(runtime, journey, user, instance, due, work);
+        SaveInstanceLocked(runtime, journey, user, instance, work);
+        return;
+      }
+      case JourneyNode::Kind::kSend:
+      case JourneyNode::Kind::kWebhook:
+        if (!TouchLocked(runtime, journey, definition, node, user, instance, work)) {
+          SaveInstanceLocked(runtime, journey, user, instance, work);
+          return;
+        }
+        node_index = node.next;
+        continue;
+      case JourneyNode::Kind::kTask:
+        CreateTaskLocked(runtime, journey, node, user, instance, work);
+        node_index = node.next;
+        continue;
+      case JourneyNode::Kind::kUpdateProfile: {
+        auto distinct_id = identities->DistinctIdOf(runtime.info->id, user);
+        if (distinct_id.ok() && !distinct_id->empty() && !work.dry_run) {
+          Record record;
+          record.type = RecordType::kProfileSet;
+          record.distinct_id = *distinct_id;
+          record.time_ms = now;
+          record.has_time = true;
+          record.properties = node.set;
+          auto& list = work.events.emplace_back(runtime.info->name, std::vector<Record>{}).second;
+          list.push_back(std::move(record));
+        }
+        node_index = node.next;
+        continue;
+      }
+      case JourneyNode::Kind::kGoal:
+        ReachGoalLocked(runtime, journey, user, instance, work);
+        if (node.next < 0) {
+          ExitLocked(runtime, journey, user, instance, "goal", work);
+          return;
+        }
+        node_index = node.next;
+        continue;
+      case JourneyNode::Kind::kExit:
+        ExitLocked(runtime, journey, user, instance, "exit_node", work);
+        return;
+    }
+  }
+  ExitLocked(runtime, journey, user, instance, "too_many_steps", work);
+}
+
+bool JourneyEngine::Impl::EvaluateSplitLocked(ProjectRuntime& runtime,
+                                              const SplitCondition& condition, UserId user,
+                                              const PropertyMap& profile, const PropertyMap& event,
+                                              const TimeZone& zone) {
+  switch (condition.kind) {
+    case SplitCondition::Kind::kAll:
+      for (const auto& child : condition.children) {
+        if (!EvaluateSplitLocked(runtime, child, user, profile, event, zone)) return false;
+      }
+      return true;
+    case SplitCondition::Kind::kAny:
+      for (const auto& child : condition.children) {
+        if (EvaluateSplitLocked(runtime, child, user, profile, event, zone)) return true;
+      }
+      return condition.children.empty();
+    case SplitCondition::Kind::kNot:
+      return condition.children.empty() || !EvaluateSplitLocked(runtime, condition.children[0], user, profile, event, zone);
+    case SplitCondition::Kind::kProfile:
+      return EvaluateCondition(condition.condition, FindProperty(profile, condition.name), zone);
+    case SplitCondition::Kind::kEvent:
+      return EvaluateCondition(condition.condition, FindProperty(event, condition.name), zone);
+    case SplitCondition::Kind::kTag: {
+      auto value = audience->TagValueOf(*runtime.info, condition.name, user);
+      if (!value.ok()) return false;
+      return EvaluateCondition(condition.condition, value->has_value() ? &**value : nullptr, zone);
+    }
+    case SplitCondition::Kind::kSegment: {
+      auto member = audience->IsMember(*runtime.info, condition.name, user);
+      return member.ok() && *member;
+    }
+  }
+  return false;
+}
+
+void JourneyEngine::Impl::EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
+                                     std::vector<std::pair<std::string, Value>> properties,
+                                     PendingWork& work) {
+  if (work.dry_run) return;
+  auto distinct_id = identities->DistinctIdOf(runtime.info->id, user);
+  if (!distinct_id.ok() || distinct_id->empty()) return;
+  Record record;
+  record.type = RecordType::kTrack;
+  record.event = event;
+  record.distinct_id = std::move(*distinct_id);
+  record.time_ms = clock->NowMs();
+  record.has_time = true;
+  record.properties = std::move(properties);
+  if (work.events.empty() || work.events.back().first != runtime.info->name) {
+    work.events.emplace_back(runtime.info->name, std::vector<Record>{});
+  }
+  work.events.back().second.push_back(std::move(record));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers and scheduled entries
+
+void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work,
+                                          size_t limit) {
+  const std::string prefix = JourneyKey(runtime.info->id, "t");
+  struct Due {
+    std::string key;
+    int64_t due;
+    std::string journey_id;
+    UserId user;
+  };
+  std::vector<Due> due;
+  (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+    if (key.size() < prefix.size() + 8 + 1 + 4) return true;
+    const int64_t at = static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8)));
+    if (at > now) return false;
+    std::string_view rest = key.substr(prefix.size() + 8);
+    due.push_back({std::string(key), at, std::string(rest.substr(0, rest.size() - 5)),
+                   state::ReadBigEndian32(rest.substr(rest.size() - 4))});
+    return due.size() < limit;
+  });
+  for (const Due& timer : due) {
+    work.batch.Delete(timer.key);
+    auto found = runtime.journeys.find(timer.journey_id);
+    if (found == runtime.journeys.end()) continue;
+    JourneyState& journey = found->second;
+    auto loaded = LoadInstanceLocked(runtime, timer.journey_id, timer.user);
+    if (!loaded.ok()) continue;
+    Instance instance = std::move(*loaded);
+    if (instance.due_ms != timer.due) continue;  // stale: the instance moved on
+    auto version = journey.versions.find(instance.version);
+    if (version == journey.versions.end()) continue;
+    const JourneyDefinition& definition = *version->second;
+    if (instance.state == Instance::State::kPending) {
+      if (instance.pending_count >= static_cast<uint32_t>(definition.entry.count) &&
+          timer.due >= instance.pending_first_ms + (definition.entry.count <= 1 ? definition.entry.wait_ms : 0)) {
+        Bump(journey, "breakpoint.entered");
+        TryEnterLocked(runtime, journey, timer.user, "", "breakpoint", work);
+      } else {
+        instance.state = instance.entries > 0 ? Instance::State::kExited : Instance::State::kNone;
+        instance.due_ms = 0;
+        journey.active.remove(timer.user);
+        journey.waiting.remove(timer.user);
+        Bump(journey, "breakpoint.expired");
+        SaveInstanceLocked(runtime, journey, timer.user, instance, work);
+      }
+      continue;
+    }
+    if (instance.state != Instance::State::kActive || instance.node < 0 ||
+        instance.node >= static_cast<int>(definition.nodes.size())) {
+      continue;
+    }
+    const JourneyNode& node = definition.nodes[instance.node];
+    instance.due_ms = 0;
+    switch (node.kind) {
+      case JourneyNode::Kind::kWaitDuration:
+      case JourneyNode::Kind::kWaitUntil:
+        AdvanceLocked(runtime, journey, timer.user, instance, node.next, work);
+        break;
+      case JourneyNode::Kind::kWaitEvent:
+        journey.waiting.remove(timer.user);
+        Bump(journey, "node." + node.id + ".timeout");
+        AdvanceLocked(runtime, journey, timer.user, instance, node.timeout_next, work);
+        break;
+      case JourneyNode::Kind::kSend:
+      case JourneyNode::Kind::kWebhook:
+        // A deferred touch (quiet hours) or the end of the priority window: decide again.
+        instance.due_ms = timer.due;  // marks the revisit
+        AdvanceLocked(runtime, journey, timer.user, instance, instance.node, work);
+        break;
+      default:
+        break;
+    }
+  }
+  // Advisor-task deadlines.
+  const std::string task_prefix = JourneyKey(runtime.info->id, "ts");
+  std::vector<std::pair<std::string, std::string>> expired;
+  (void)kv->ScanPrefix(task_prefix, [&](std::string_view key, std::string_view) {
+    const int64_t at = static_cast<int64_t>(state::ReadBigEndian64(key.substr(task_prefix.size(), 8)));
+    if (at > now) return false;
+    expired.emplace_back(std::string(key), std::string(key.substr(task_prefix.size() + 8)));
+    return true;
+  });
+  for (const auto& [key, task_id] : expired) {
+    work.batch.Delete(key);
+    const std::string task_key = JourneyKey(runtime.info->id, "k") + task_id;
+    auto stored = kv->Get(task_key);
+    if (!stored.ok()) continue;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(*stored).get(root) != simdjson::SUCCESS) continue;
+    std::string_view status, escalate_to, pool, journey_id;
+    if (root["status"].get_string().get(status)) {}
+    if (status != "open" && status != "claimed") continue;
+    if (root["escalate_to"].get_string().get(escalate_to)) {}
+    if (root["pool"].get_string().get(pool)) {}
+    if (root["journey"].get_string().get(journey_id)) {}
+    int64_t user = 0;
+    if (root["user"].get_int64().get(user)) {}
+    JsonWriter out;
+    out.BeginObject();
+    for (auto field : simdjson::dom::object(root)) {
+      if (field.key == "status" || field.key == "assignee" || field.key == "escalated_ms") continue;
+      out.Key(field.key).Raw(simdjson::minify(field.value));
+    }
+    out.Key("status").String("escalated");
+    out.Key("assignee").String(escalate_to.empty() ? pool : escalate_to);
+    out.Key("escalated_ms").Int(now);
+    out.EndObject();
+    work.batch.Put(task_key, out.str());
+    if (auto journey = runtime.journeys.find(std::string(journey_id)); journey != runtime.journeys.end()) {
+      Bump(journey->second, "tasks.escalated");
+    }
+    EmitLocked(runtime, static_cast<UserId>(user), "$task_escalated",
+               {{"task_id", Value::String(task_id)}, {"journey_id", Value::String(std::string(journey_id))}},
+               work);
+  }
+}
+
+void JourneyEngine::Impl::ComputeNextFireLocked(ProjectRuntime& runtime, JourneyState& journey,
+                                                int64_t after) {
+  journey.next_fire_ms = 0;
+  const JourneyDefinition* live = journey.live();
+  if (live == nullptr || journey.meta.status != "running") return;
+  const TimeZone zone = ZoneOf(runtime, *live);
+  const EntrySpec& entry = live->entry;
+  switch (entry.kind) {
+    case EntrySpec::Kind::kOnce:
+      if (journey.counters["once.fired"] == 0) journey.next_fire_ms = std::max(entry.at_ms, int64_t{1});
+      break;
+    case EntrySpec::Kind::kKeyDate:
+      journey.next_fire_ms = NextLocalTime(after, entry.minute_of_day, 0x7f, zone);
+      break;
+    case EntrySpec::Kind::kSchedule: {
+      int32_t day = zone.DayOf(after);
+      for (int step = 0; step < 400; ++step, ++day) {
+        const int64_t at = zone.DayStartMs(day) + int64_t{entry.minute_of_day} * 60'000;
+        if (at <= after) continue;
+        const int weekday = ((day + 3) % 7 + 7) % 7 + 1;
+        int year = 0;
+        unsigned month = 0, month_day = 0;
+        CivilFromDays(day, &year, &month, &month_day);
+        int last_day = 31;
+        while (last_day > 28) {
+          int y = 0;
+          unsigned m = 0, d = 0;
+          CivilFromDays(DaysFromCivil(year, month, 1) + last_day - 1, &y, &m, &d);
+          if (m == month) break;
+          --last_day;
+        }
+        const bool due = entry.every == EntrySpec::Every::kDaily ||
+                         (entry.every == EntrySpec::Every::kWeekly && weekday == entry.weekday) ||
+                         (entry.every == EntrySpec::Every::kMonthly &&
+                          static_cast<int>(month_day) == std::min(entry.day_of_month, last_day));
+        if (due) {
+          journey.next_fire_ms = at;
+          break;
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now,
+                                                    PendingWork& work) {
+  for (auto& [id, journey] : runtime.journeys) {
+    if (journey.next_fire_ms == 0 || journey.next_fire_ms > now || journey.meta.status != "running") continue;
+    const JourneyDefinition* live = journey.live();
+    if (live == nullptr) continue;
+    const EntrySpec& entry = live->entry;
+    const int64_t fired_at = journey.next_fire_ms;
+    if (entry.kind == EntrySpec::Kind::kOnce || entry.kind == EntrySpec::Kind::kSchedule) {
+      auto members = audience->SegmentMembers(*runtime.info, entry.segment);
+      uint64_t entered = 0;
+      if (members.ok()) {
+        const char* trigger = entry.kind == EntrySpec::Kind::kOnce ? "once" : "schedule";
+        for (UserId user : *members) entered += TryEnterLocked(runtime, journey, user, "{}", trigger, work);
+      }
+      Bump(journey, "schedule.runs");
+      if (entry.kind == EntrySpec::Kind::kOnce) Bump(journey, "once.fired");
+    } else if (entry.kind == EntrySpec::Kind::kKeyDate) {
+      const TimeZone zone = ZoneOf(runtime, *live);
+      // Customers whose date is today minus the offset (three days before: the date is in 3 days).
+      const int32_t target = zone.DayOf(fired_at) - entry.offset_days;
+      int year = 0;
+      unsigned month = 0, day = 0;
+      CivilFromDays(target, &year, &month, &day);
+      const std::string prefix = "prof/" + std::to_string(runtime.info->id) + "/";
+      std::vector<UserId> due;
+      (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+        if (key.size() != prefix.size() + 4) return true;
+        PropertyMap profile;
+        if (!DecodePropertyMap(value, &profile)) return true;
+        const Value* date = FindProperty(profile, entry.property);
+        if (date == nullptr) return true;
+        int32_t days = INT32_MIN;
+        if (date->type() == ValueType::kDate) days = date->date_days();
+        else if (date->type() == ValueType::kDatetime) days = zone.DayOf(date->datetime_ms());
+        else if (date->type() == ValueType::kString) {
+          if (auto parsed = query::ParseDate(date->str().substr(0, 10))) days = *parsed;
+        }
+        if (days == INT32_MIN) return true;
+        bool match = days == target;
+        if (!match && entry.annual) {
+          int y = 0;
+          unsigned m = 0, d = 0;
+          CivilFromDays(days, &y, &m, &d);
+          match = m == month && d == day && y <= year;
+        }
+        if (match) due.push_back(state::ReadBigEndian32(key.substr(prefix.size())));
+        return true;
+      });
+      for (UserId user : due) TryEnterLocked(runtime, journey, user, "{}", "key_date", work);
+      Bump(journey, "key_date.runs");
+    }
+    ComputeNextFireLocked(runtime, journey, std::max(now, fired_at));
+  }
+}
+
+}  // namespace sextant::journey
