@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
@@ -60,12 +61,12 @@ class FakeHttpServer {
   }
   ~FakeHttpServer() {
     if (!accepted_.load()) {
-      // Unblock accept() when the client under test never connected.
+      // Unblock accept() when the client under test never connected: connect and hang up at
+      // once, so the server's read fails and its thread ends.
       beast::error_code ec;
       tcp::socket poke(ioc_);
       poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
-      thread_.join();
-      return;
+      poke.close(ec);
     }
     thread_.join();
   }
@@ -1046,6 +1047,10 @@ TEST(SmtpSender, HeaderEncodingAndDotStuffing) {
     unfolded += encoded[idx];
   }
   EXPECT_EQ(DecodeHeader(unfolded), long_text);
+
+  EXPECT_EQ(SmtpMessageId("j1:v2"), "<j1=3Av2@sextant>");
+  EXPECT_EQ(SmtpMessageId("a=3Ab"), "<a=3D3Ab@sextant>");  // no collision with "a:b"
+  EXPECT_EQ(SmtpMessageId("touch-1.x_y"), "<touch-1.x_y@sextant>");
 
   EXPECT_TRUE(IsPlainEmailAddress("a.b+c@example.com"));
   EXPECT_FALSE(IsPlainEmailAddress("Alice <a@b>"));

@@ -5,6 +5,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <exception>
 #include <optional>
@@ -226,7 +227,7 @@ std::string BuildMimeMessage(std::string_view from, const OutboundMessage& messa
   out += "Subject: " + EncodeHeaderText(message.subject) + "\r\n";
   out += "Date: " + RfcDate(now_ms) + "\r\n";
   if (!message.idempotency_key.empty()) {
-    out += "Message-ID: <" + MessageIdLocalPart(message.idempotency_key) + "@sextant>\r\n";
+    out += "Message-ID: " + SmtpMessageId(message.idempotency_key) + "\r\n";
   }
   out += "MIME-Version: 1.0\r\n";
   out += "Content-Type: text/plain; charset=UTF-8\r\n";
@@ -238,6 +239,10 @@ std::string BuildMimeMessage(std::string_view from, const OutboundMessage& messa
     out += "\r\n";
   }
   return out;
+}
+
+std::string SmtpMessageId(std::string_view idempotency_key) {
+  return "<" + MessageIdLocalPart(idempotency_key) + "@sextant>";
 }
 
 bool IsPlainEmailAddress(std::string_view address) {

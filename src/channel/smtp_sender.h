@@ -26,12 +26,16 @@ namespace sextant::channel {
 // splitting a UTF-8 sequence), folded with CRLF + space.
 std::string EncodeHeaderText(std::string_view text);
 
+// The Message-ID for a touch: "<" + key + "@sextant>", where bytes of the key outside RFC 5322
+// atext, and "=" itself, are written as =XX (so "j1:v2" becomes "<j1=3Av2@sextant>"); distinct keys
+// keep distinct ids. The runtime can store it to match bounces and replies.
+std::string SmtpMessageId(std::string_view idempotency_key);
+
 // The complete message (headers, blank line, body) with CRLF line ends and without the SMTP
 // terminator: From, To, Subject (EncodeHeaderText), Date (RFC 5322, UTC, from now_ms),
-// Message-ID <idempotency_key@sextant> (bytes outside RFC 5322 atext written as =XX; omitted
-// when the key is empty), MIME-Version, Content-Type text/plain; charset=UTF-8,
-// Content-Transfer-Encoding base64; the body's line ends become CRLF (MIME canonical form)
-// before it is base64-encoded in lines of 76 characters.
+// Message-ID SmtpMessageId(idempotency_key) (omitted when the key is empty), MIME-Version,
+// Content-Type text/plain; charset=UTF-8, Content-Transfer-Encoding base64; the body's line ends
+// become CRLF (MIME canonical form) before it is base64-encoded in lines of 76 characters.
 std::string BuildMimeMessage(std::string_view from, const OutboundMessage& message);
 
 // True for a bare address "local@domain" with no spaces, controls, angle brackets or line

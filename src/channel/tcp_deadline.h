@@ -50,7 +50,7 @@ boost::beast::error_code ConnectBefore(boost::asio::io_context& ioc,
                                        boost::beast::tcp_stream& stream, const std::string& host,
                                        uint16_t port, Deadline deadline);
 
-// "timeout" for Beast's deadline error, else the error's message, prefixed with the step.
+// "<step>: timed out (deadline N ms)" for the deadline error, else "<step>: <error message>".
 std::string DescribeError(const char* step, const boost::beast::error_code& ec, int timeout_ms);
 
 }  // namespace sextant::channel::internal

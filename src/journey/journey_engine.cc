@@ -688,7 +688,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyVersions(const state::ProjectInfo& p
 Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& project,
                                                    const std::string& id, const std::string& action,
                                                    const std::string& actor, std::string_view body) {
-  std::lock_guard lock(impl_->mu);
+  std::unique_lock lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
   auto found = (*runtime)->journeys.find(id);
@@ -783,9 +783,10 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
     impl_->ComputeNextFireLocked(**runtime, journey, now);
   }
   impl_->RebuildIndexLocked(**runtime);
-  impl_->ApplyPending(work);
   JsonWriter out;
   WriteJourney(journey, false, out);
+  lock.unlock();
+  impl_->ApplyPending(work);
   return Ok(out.Take());
 }
 
@@ -1029,15 +1030,14 @@ Result<JourneyAnswer> JourneyEngine::PutChannel(const state::ProjectInfo& projec
     if (!config.ok()) return config.status();
     entry.config = std::move(*config);
   }
+  // Lock order: delivery_mu before mu (the delivery thread holds delivery_mu while it settles).
+  std::lock_guard delivery_lock(impl_->delivery_mu);
+  impl_->senders.erase(std::to_string(project.id) + "/" + name);
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "ch") + name, entry.json));
   (*runtime)->channels[name] = std::move(entry);
-  {
-    std::lock_guard delivery_lock(impl_->delivery_mu);
-    impl_->senders.erase(std::to_string(project.id) + "/" + name);
-  }
   return Ok("{\"channel\":\"" + name + "\"}");
 }
 

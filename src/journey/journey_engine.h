@@ -94,6 +94,10 @@ class JourneyEngine final : public ingest::CommitObserver {
   // Runs every timer, scheduled entry and delivery due at the clock's current time, then
   // drains the events that produced (simulated-clock mode: called after moving the clock).
   void RunDueNow();
+  // The earliest time at which a timer, a scheduled entry, a task deadline or an outbox retry is
+  // due (INT64_MAX when none). The simulated clock steps through these so that each runs at
+  // its own time.
+  int64_t NextDueMs();
 
   // --- operators (maker-checker) ---
   Result<JourneyAnswer> SetOperators(std::string_view body);

@@ -151,13 +151,15 @@ void JourneyEngine::RunDueNow() {
     bool busy = false;
     {
       PendingWork work;
-      std::lock_guard lock(impl_->mu);
-      for (auto& [pid, runtime] : impl_->runtimes) {
-        if (!runtime.loaded) continue;
-        const int64_t now = impl_->clock->NowMs();
-        impl_->RunTimersLocked(runtime, now, work, SIZE_MAX);
-        impl_->RunScheduledEntriesLocked(runtime, now, work);
-        impl_->FlushCountersLocked(runtime, work);
+      {
+        std::lock_guard lock(impl_->mu);
+        for (auto& [pid, runtime] : impl_->runtimes) {
+          if (!runtime.loaded) continue;
+          const int64_t now = impl_->clock->NowMs();
+          impl_->RunTimersLocked(runtime, now, work, SIZE_MAX);
+          impl_->RunScheduledEntriesLocked(runtime, now, work);
+          impl_->FlushCountersLocked(runtime, work);
+        }
       }
       busy = !work.batch.empty() || !work.events.empty();
       impl_->ApplyPending(work);
@@ -166,6 +168,38 @@ void JourneyEngine::RunDueNow() {
     Drain();
     if (!busy) break;
   }
+}
+
+int64_t JourneyEngine::NextDueMs() {
+  std::lock_guard lock(impl_->mu);
+  int64_t next = INT64_MAX;
+  for (auto& [pid, runtime] : impl_->runtimes) {
+    if (!runtime.loaded) continue;
+    for (std::string_view space : {"t", "ts"}) {
+      const std::string prefix = JourneyKey(pid, space);
+      (void)impl_->kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+        if (key.size() >= prefix.size() + 8) {
+          next = std::min(next, static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))));
+        }
+        return false;
+      });
+    }
+    const std::string outbox = JourneyKey(pid, "o");
+    (void)impl_->kv->ScanPrefix(outbox, [&](std::string_view, std::string_view value) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      int64_t due = 0;
+      if (parser.parse(value.data(), value.size()).get(root) == simdjson::SUCCESS &&
+          root["due"].get_int64().get(due) == simdjson::SUCCESS) {
+        next = std::min(next, due);
+      }
+      return true;
+    });
+    for (const auto& [id, journey] : runtime.journeys) {
+      if (journey.next_fire_ms != 0 && journey.meta.status == "running") next = std::min(next, journey.next_fire_ms);
+    }
+  }
+  return next;
 }
 
 void JourneyEngine::Impl::ProcessChanges(const ingest::CommittedChanges& changes) {

@@ -547,7 +547,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     message.now_ms = clock->NowMs();
     results[index] = sender->Send(message);
   }
-  std::lock_guard lock(mu);
+  std::unique_lock lock(mu);
   PendingWork work;
   const int64_t now = clock->NowMs();
   for (size_t index = 0; index < jobs.size(); ++index) {
@@ -604,6 +604,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
   for (auto& [pid, runtime] : runtimes) {
     if (runtime.loaded) FlushCountersLocked(runtime, work);
   }
+  lock.unlock();
   ApplyPending(work);
   return jobs.size();
 }

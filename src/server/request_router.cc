@@ -1122,24 +1122,40 @@ void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::str
       return respond(Error(request, Status(ErrorCode::kBadRequest, "body must be a JSON object")));
     }
     int64_t value = 0;
+    int64_t target = 0;
     if (root["advance_seconds"].get_int64().get(value) == simdjson::SUCCESS) {
       if (value < 0) {
         return respond(Error(request, Status(ErrorCode::kBadRequest, "advance_seconds: must not be negative", "advance_seconds")));
       }
-      clock->AdvanceMs(value * 1000);
+      target = clock->NowMs() + value * 1000;
     } else if (root["set"].get_int64().get(value) == simdjson::SUCCESS) {
       if (value < clock->NowMs()) {
         return respond(Error(request, Status(ErrorCode::kBadRequest, "set: the clock never moves back", "set")));
       }
-      clock->SetMs(value);
+      target = value;
     } else {
       return respond(Error(request, Status(ErrorCode::kBadRequest, "give advance_seconds or set (ms)")));
     }
     HttpRequest request_copy(request.base());
     Application* app = app_;
-    // Everything that became due runs before the answer, on the query pool (it may wait for
-    // ingest).
-    app_->RunQuery([app, request_copy, respond]() {
+    // The clock steps through every due time up to the target, so each timer, deferred touch
+    // and retry runs at its own time; everything due runs before the answer (on the query pool:
+    // it waits for what it ingests).
+    app_->RunQuery([app, clock, target, request_copy, respond]() {
+      int stalled = 0;  // steps that found work due now but did not move it on
+      for (int steps = 0; steps < 100'000 && stalled < 3; ++steps) {
+        const int64_t next = app->journeys().NextDueMs();
+        if (next > target) break;
+        if (next > clock->NowMs()) {
+          clock->SetMs(next);
+          stalled = 0;
+        } else {
+          ++stalled;
+        }
+        app->audience().RunDue();
+        app->journeys().RunDueNow();
+      }
+      clock->SetMs(std::max(target, clock->NowMs()));
       app->audience().RunDue();
       app->journeys().RunDueNow();
       respond(Json(request_copy, 200, "{\"now_ms\":" + std::to_string(app->clock().NowMs()) + "}"));

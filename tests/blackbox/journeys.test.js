@@ -1,0 +1,563 @@
+'use strict';
+// Black-box: the journey runtime (docs/journeys.md, docs/touch-rules.md) on a server started
+// with --clock simulated, with real receivers on loopback (an HTTP receiver that checks the
+// webhook signature, a real SMTP server). Every scenario uses its own project, so counts and
+// ledgers are per test; the simulated clock is shared and only moves forward.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const http = require('node:http');
+const { startServer, waitFor, uniqueName } = require('../lib/server');
+
+// Monday 2026-01-05 09:00 in Asia/Shanghai.
+const START_MS = Date.UTC(2026, 0, 5, 1, 0, 0);
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const SECRET = 'webhook-secret';
+
+let srv;
+let receiver;
+
+// An HTTP receiver that records every request and checks the X-Sextant-Signature HMAC.
+function startReceiver() {
+  const requests = [];
+  let respond = () => ({ status: 200, body: '{"ok":true}' });
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const timestamp = req.headers['x-sextant-timestamp'];
+      const expected = 'v1=' + crypto.createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex');
+      const entry = { path: req.url, headers: req.headers, body, json: JSON.parse(body || '{}'),
+        signatureValid: req.headers['x-sextant-signature'] === expected };
+      requests.push(entry);
+      const answer = respond(entry);
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+      res.end(answer.body);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    respondWith(fn) { respond = fn; },
+    close: () => new Promise((r) => server.close(r)),
+  })));
+}
+
+before(async () => {
+  srv = await startServer({ extraArgs: ['--clock', 'simulated', '--clock-start-ms', String(START_MS)] });
+  receiver = await startReceiver();
+  const ops = await srv.api('PUT', '/api/v1/admin/operators', { alice: ['maker'], bob: ['approver'], carol: ['maker', 'approver'] });
+  assert.equal(ops.status, 200, ops.text);
+});
+after(async () => {
+  if (receiver) await receiver.close();
+  if (srv) await srv.stop();
+});
+
+const base = (p) => `/api/v1/projects/${encodeURIComponent(p)}`;
+const as = (operator) => ({ headers: { 'X-Sextant-Operator': operator } });
+
+async function now() {
+  const r = await srv.api('GET', '/api/v1/admin/clock');
+  assert.equal(r.status, 200, r.text);
+  return r.body.now_ms;
+}
+async function advance(ms) {
+  const r = await srv.api('POST', '/api/v1/admin/clock', { advance_seconds: Math.round(ms / 1000) });
+  assert.equal(r.status, 200, r.text);
+  return r.body.now_ms;
+}
+// Moves the clock to the next local (Asia/Shanghai) time hh:mm.
+async function advanceToLocal(hh, mm) {
+  const t = await now();
+  const local = t + 8 * HOUR;
+  let target = Math.floor(local / DAY) * DAY + hh * HOUR + mm * MIN - 8 * HOUR;
+  if (target <= t) target += DAY;
+  return advance(target - t);
+}
+
+// A project with a webhook channel "hook" (recipient: the distinct id) and approved templates.
+async function project(templates = {}, rules) {
+  const p = uniqueName('jr');
+  await srv.createProject(p);
+  let r = await srv.api('PUT', `${base(p)}/channels/hook`, { type: 'webhook', url: `${receiver.url}/${p}`, secret: SECRET });
+  assert.equal(r.status, 200, r.text);
+  if (rules) {
+    r = await srv.api('PUT', `${base(p)}/touch-rules`, rules);
+    assert.equal(r.status, 200, r.text);
+  }
+  for (const [name, def] of Object.entries({ hello: { channel: 'hook', body: 'Hello {{profile.name}}' }, ...templates })) {
+    r = await srv.api('PUT', `${base(p)}/templates/${name}`, def, as('alice'));
+    assert.equal(r.status, 200, r.text);
+    r = await srv.api('POST', `${base(p)}/templates/${name}/approve`, undefined, as('bob'));
+    assert.equal(r.status, 200, r.text);
+  }
+  return p;
+}
+
+async function launch(p, definition) {
+  let r = await srv.api('POST', `${base(p)}/journeys`, definition, as('alice'));
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  for (const [action, who] of [['submit', 'alice'], ['approve', 'bob'], ['start', 'alice']]) {
+    r = await srv.api('POST', `${base(p)}/journeys/${id}/${action}`, undefined, as(who));
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+  return id;
+}
+
+async function ingest(p, records) {
+  const t = await now();
+  const list = records.map((r, i) => ({ time: t, _track_id: Math.floor(Math.random() * 1e12) + i, ...r }));
+  const r = await srv.records(p, list);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.accepted, list.length, r.text);
+}
+const track = (id, event, properties = {}) => ({ type: 'track', event, distinct_id: id, properties });
+const profile = (id, properties) => ({ type: 'profile_set', distinct_id: id, properties });
+
+async function customer(p, journey, id) {
+  const r = await srv.api('GET', `${base(p)}/journeys/${journey}/customers/${encodeURIComponent(id)}`);
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+async function report(p, journey) {
+  const r = await srv.api('GET', `${base(p)}/journeys/${journey}/report`);
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+async function ledger(p, query) {
+  const r = await srv.api('GET', `${base(p)}/ledger?${query}`);
+  assert.equal(r.status, 200, r.text);
+  return r.body.entries;
+}
+const received = (p) => receiver.requests.filter((r) => r.path === `/${p}`);
+
+test('a journey runs end to end: event entry with a condition, wait, signed webhook touch, report, ledger', async () => {
+  const p = await project();
+  const j = await launch(p, {
+    name: 'big deposit', entry: { type: 'event', event: 'deposit', where: [{ property: 'amount', op: '>=', value: 100000 }] },
+    start: 'wait', nodes: {
+      wait: { type: 'wait', duration: '10m', next: 'send' },
+      send: { type: 'send', channel: 'hook', template: 'hello', next: 'done' },
+      done: { type: 'exit' },
+    },
+  });
+  await ingest(p, [profile('u1', { name: '张三' }), track('u1', 'deposit', { amount: 200000 }), track('u2', 'deposit', { amount: 5000 })]);
+  await waitFor(async () => (await customer(p, j, 'u1')).node === 'wait');
+  assert.equal((await customer(p, j, 'u2')).state, 'none');
+  await advance(9 * MIN);
+  assert.equal(received(p).length, 0, 'nothing before the wait ends');
+  await advance(2 * MIN);
+  const got = received(p);
+  assert.equal(got.length, 1);
+  assert.equal(got[0].signatureValid, true);
+  assert.equal(got[0].headers['idempotency-key'], `${j}:v1:send:1:1`);
+  assert.equal(got[0].json.text, 'Hello 张三');
+  assert.equal(got[0].json.entry_event.amount, 200000);
+  const c = await customer(p, j, 'u1');
+  assert.equal(c.state, 'exited');
+  assert.equal(c.exit_reason, 'exit_node');
+  const rep = await report(p, j);
+  assert.equal(rep.entered, 1);
+  assert.equal(rep.nodes.send.sent, 1);
+  assert.equal(rep.nodes.send.delivered, 1);
+  const entries = await ledger(p, 'distinct_id=u1');
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0].decision, 'sent');
+  assert.equal(entries[0].content, 'Hello 张三');
+  assert.deepEqual(entries[0].values, ['profile.name=张三']);
+  const verify = await srv.api('GET', `${base(p)}/ledger/verify`);
+  assert.equal(verify.body.valid, true, verify.text);
+  // Journey events are analysable like any other: $journey_enter, $touch_sent, $touch_delivered.
+  const events = await waitFor(async () => {
+    const r = await srv.events(p, 'u1');
+    const names = r.body.events.map((e) => e.event);
+    return ['$journey_enter', '$touch_sent', '$touch_delivered', '$journey_exit'].every((n) => names.includes(n)) && names;
+  });
+  assert.ok(events.includes('$touch_sent'));
+});
+
+test('maker-checker: self-approval and approval without the role are refused; validation names node and field', async () => {
+  const p = await project();
+  let r = await srv.api('POST', `${base(p)}/journeys`, {
+    name: 'x', entry: { type: 'api' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'nowhere' } },
+  }, as('alice'));
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error.code, 3007);
+  assert.equal(r.body.error.field, 'nodes.s.next');
+  r = await srv.api('POST', `${base(p)}/journeys`, {
+    name: 'x', entry: { type: 'api' }, start: 's',
+    nodes: { s: { type: 'wait', duration: '10 minutes', next: 'e' }, e: { type: 'exit' } },
+  }, as('alice'));
+  assert.equal(r.body.error.field, 'nodes.s.duration', r.text);
+  r = await srv.api('POST', `${base(p)}/journeys`, {
+    name: 'x', entry: { type: 'api' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'sms', template: 'hello', next: 'e' }, e: { type: 'exit' } },
+  }, as('carol'));
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/submit`, undefined, as('carol'));
+  assert.equal(r.status, 400, 'the channel does not exist');
+  assert.equal(r.body.error.field, 'nodes.s.channel', r.text);
+  r = await srv.api('PUT', `${base(p)}/journeys/${id}`, {
+    name: 'x', entry: { type: 'api' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } },
+  }, as('carol'));
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/submit`, undefined, as('carol'));
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/approve`, undefined, as('carol'));
+  assert.equal(r.status, 403, 'self-approval');
+  assert.match(r.body.error.message, /maker-checker/);
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/approve`, undefined, as('alice'));
+  assert.equal(r.status, 403, 'no approver role');
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/start`, undefined, as('carol'));
+  assert.equal(r.status, 409, 'not approved yet');
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/approve`, undefined, as('bob'));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'approved');
+  // The lifecycle is in the ledger.
+  const entries = await ledger(p, `journey=${id}`);
+  // The submit refused for the missing channel changed nothing and is not recorded.
+  assert.deepEqual(entries.map((e) => e.action).reverse(), ['submit', 'approve']);
+  // A template with a forbidden phrase is refused, and one recommending a product needs a disclosure.
+  r = await srv.api('PUT', `${base(p)}/templates/bad`, { channel: 'hook', body: '本产品保本保收益' }, as('alice'));
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.field, 'body');
+  r = await srv.api('PUT', `${base(p)}/templates/rec`, { channel: 'hook', body: '推荐{{item.name}}', recommends_item: true }, as('alice'));
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /risk disclosure/);
+  r = await srv.api('PUT', `${base(p)}/templates/rec`, { channel: 'hook', body: '推荐{{item.name}}，投资有风险', recommends_item: true }, as('alice'));
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base(p)}/templates/rec/approve`, undefined, as('alice'));
+  assert.equal(r.status, 403, 'the author cannot approve their template');
+});
+
+test('re-entry: never, and cooldown with a maximum', async () => {
+  const p = await project();
+  const nodes = { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } };
+  const never = await launch(p, { name: 'never', entry: { type: 'event', event: 'login' }, start: 's', nodes });
+  const cooldown = await launch(p, { name: 'cool', entry: { type: 'event', event: 'login' }, reentry: { mode: 'cooldown', cooldown: '1d', max_entries: 2 }, start: 's', nodes });
+  await ingest(p, [track('u1', 'login')]);
+  await waitFor(async () => (await customer(p, cooldown, 'u1')).entries === 1);
+  await advance(HOUR);
+  await ingest(p, [track('u1', 'login')]);
+  await advance(DAY);
+  await ingest(p, [track('u1', 'login')]);
+  await waitFor(async () => (await customer(p, cooldown, 'u1')).entries === 2);
+  await advance(DAY);
+  await ingest(p, [track('u1', 'login')]);
+  await advance(MIN);
+  assert.equal((await customer(p, never, 'u1')).entries, 1);
+  assert.equal((await customer(p, cooldown, 'u1')).entries, 2);
+  const rep = await report(p, cooldown);
+  assert.equal(rep.entered, 2);
+});
+
+test('quiet hours defer a touch to the end of the quiet span, or drop it; caps count per calendar day', async () => {
+  const p = await project({}, {
+    quiet_hours: [{ channel: 'hook', from: '21:00', to: '08:00', action: 'defer' }],
+    caps: [{ channel: '*', count: 1, per: 'day' }],
+  });
+  const j = await launch(p, { name: 'q', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+  await advanceToLocal(22, 30);
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await customer(p, j, 'u1')).due_ms > 0);
+  const c = await customer(p, j, 'u1');
+  const due = new Date(c.due_ms);
+  assert.equal((due.getUTCHours() + 8) % 24, 8, 'deferred to 08:00 local');
+  assert.equal(received(p).length, 0);
+  await advanceToLocal(8, 30);
+  assert.equal(received(p).length, 1);
+  const entries = await ledger(p, 'distinct_id=u1');
+  assert.equal(entries[0].decision, 'sent');
+  assert.equal((new Date(entries[0].time).getUTCHours() + 8) % 24, 8);
+  assert.equal(entries[0].time % HOUR, 0, 'sent at exactly 08:00');
+  // Same calendar day: the cap of one touch per day suppresses the second.
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await ledger(p, 'distinct_id=u1')).length === 2);
+  const capped = (await ledger(p, 'distinct_id=u1'))[0];
+  assert.equal(capped.decision, 'suppressed');
+  assert.equal(capped.reason, 'frequency_cap');
+  // Next day it goes out again.
+  await advance(DAY);
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await ledger(p, 'distinct_id=u1')).length === 3);
+  assert.equal((await ledger(p, 'distinct_id=u1'))[0].decision, 'sent');
+
+  const drop = await project({}, { quiet_hours: [{ from: '21:00', to: '08:00', action: 'drop' }] });
+  const jd = await launch(drop, { name: 'd', entry: { type: 'event', event: 'ping' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+  await advanceToLocal(23, 0);
+  await ingest(drop, [track('u1', 'ping')]);
+  await waitFor(async () => (await customer(drop, jd, 'u1')).state === 'exited');
+  const dropped = await ledger(drop, 'distinct_id=u1');
+  assert.equal(dropped[0].reason, 'quiet_hours');
+  assert.equal(received(drop).length, 0);
+});
+
+test('consent withdrawn (and the unsubscribe link), blacklist', async () => {
+  const p = await project({ unsub: { channel: 'hook', body: 'Hi {{profile.name}} — unsubscribe: {{unsubscribe_url}}' } },
+    { blacklist: { '*': ['banned'] } });
+  const j = await launch(p, { name: 'c', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'unsub', next: 'e' }, e: { type: 'exit' } } });
+  await ingest(p, [profile('u1', { name: 'A' }), track('u1', 'ping'), track('banned', 'ping')]);
+  await waitFor(async () => received(p).length === 1);
+  const link = received(p)[0].json.text.split('unsubscribe: ')[1];
+  assert.match(link, /^\/api\/v1\/projects\/.+\/unsubscribe\?token=/);
+  const un = await srv.api('GET', link, undefined, { token: null });
+  assert.equal(un.status, 200, un.text);
+  const forged = await srv.api('GET', link.replace(/token=./, 'token=x'), undefined, { token: null });
+  assert.equal(forged.status, 400);
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await ledger(p, 'distinct_id=u1')).length === 2);
+  assert.equal((await ledger(p, 'distinct_id=u1'))[0].reason, 'consent');
+  assert.equal((await ledger(p, 'distinct_id=banned'))[0].reason, 'blacklist');
+  // Consent granted again through the API.
+  const granted = await srv.api('PUT', `${base(p)}/users/u1/consent`, { purpose: 'marketing', channel: 'hook', granted: true });
+  assert.equal(granted.status, 200, granted.text);
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await ledger(p, 'distinct_id=u1')).length === 3);
+  assert.equal((await ledger(p, 'distinct_id=u1'))[0].decision, 'sent');
+  await waitFor(async () => received(p).length === 2);
+  void j;
+});
+
+test('suitability: an R4 fund never reaches a C2 customer, however the journey is built', async () => {
+  const p = await project({ fund: { channel: 'hook', body: '推荐{{item.name}}（{{item.risk_level}}），投资有风险', recommends_item: true } });
+  await srv.records(p, [
+    { type: 'item_set', item_type: 'fund', item_id: 'F4', time: await now(), properties: { name: '成长混合', risk_level: 'R4' } },
+    { type: 'item_set', item_type: 'fund', item_id: 'F2', time: await now(), properties: { name: '稳健债券', risk_level: 'R2' } },
+  ]);
+  const assessed = new Date((await now()) - 30 * DAY).toISOString().replace('T', ' ').slice(0, 19);
+  const stale = new Date((await now()) - 400 * DAY).toISOString().replace('T', ' ').slice(0, 19);
+  // Transactional purpose and the highest priority do not bypass the gate.
+  const j = await launch(p, { name: 's', priority: 100, entry: { type: 'event', event: 'view_fund' }, reentry: { mode: 'after_exit' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'fund', purpose: 'transactional', justification: 'test', item: { type: 'fund', id_from: 'event.fund_id' }, next: 'e' }, e: { type: 'exit' } } });
+  await ingest(p, [
+    profile('c2', { risk_level: 'C2', risk_assessed_at: assessed }),
+    profile('c5', { risk_level: 'C5', risk_assessed_at: assessed }),
+    profile('old', { risk_level: 'C5', risk_assessed_at: stale }),
+    track('c2', 'view_fund', { fund_id: 'F4' }), track('c5', 'view_fund', { fund_id: 'F4' }),
+    track('old', 'view_fund', { fund_id: 'F4' }), track('nobody', 'view_fund', { fund_id: 'F4' }),
+  ]);
+  await waitFor(async () => (await report(p, j)).exited === 4);
+  const decision = async (id) => (await ledger(p, `distinct_id=${id}`))[0];
+  assert.equal((await decision('c2')).reason, 'suitability');
+  assert.match((await decision('c2')).detail, /R4 is above the customer's C2/);
+  assert.equal((await decision('c5')).decision, 'sent');
+  assert.equal((await decision('old')).detail, 'risk assessment expired');
+  assert.match((await decision('nobody')).detail, /no known risk_level/);
+  await waitFor(async () => received(p).length === 1);
+  assert.equal(received(p)[0].json.distinct_id, 'c5');
+  assert.equal(received(p)[0].json.text, '推荐成长混合（R4），投资有风险');
+  // A fund at the customer's level goes through.
+  await ingest(p, [track('c2', 'view_fund', { fund_id: 'F2' })]);
+  await waitFor(async () => (await decision('c2')).decision === 'sent');
+});
+
+test('priority: when two journeys want the same customer within the window, the higher priority wins', async () => {
+  const p = await project({}, { priority_window: '5m' });
+  const nodes = { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } };
+  const low = await launch(p, { name: 'low', priority: 10, entry: { type: 'event', event: 'ping' }, start: 's', nodes });
+  const high = await launch(p, { name: 'high', priority: 90, entry: { type: 'event', event: 'ping' }, start: 's', nodes });
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await customer(p, low, 'u1')).state === 'active' && (await customer(p, high, 'u1')).state === 'active');
+  await advance(6 * MIN);
+  const entries = await ledger(p, 'distinct_id=u1');
+  const byJourney = Object.fromEntries(entries.map((e) => [e.journey, e]));
+  assert.equal(byJourney[high].decision, 'sent');
+  assert.equal(byJourney[low].reason, 'priority');
+  assert.equal(received(p).length, 1);
+});
+
+test('wait for an event with a timeout, split on a profile property, A/B by weights', async () => {
+  const p = await project({ a: { channel: 'hook', body: 'A' }, b: { channel: 'hook', body: 'B' } });
+  const j = await launch(p, {
+    name: 'w', entry: { type: 'event', event: 'open_start' }, start: 'vip',
+    nodes: {
+      vip: { type: 'split', condition: { profile: 'tier', op: '=', value: 'gold' }, yes: 'wait', no: 'ab' },
+      wait: { type: 'wait', event: 'open_done', timeout: '30m', next: 'done', timeout_next: 'nudge' },
+      nudge: { type: 'send', channel: 'hook', template: 'hello', next: 'done' },
+      ab: { type: 'ab', branches: [{ name: 'A', weight: 1, next: 'sa' }, { name: 'B', weight: 1, next: 'sb' }] },
+      sa: { type: 'send', channel: 'hook', template: 'a', next: 'done' },
+      sb: { type: 'send', channel: 'hook', template: 'b', next: 'done' },
+      done: { type: 'exit' },
+    },
+  });
+  const people = Array.from({ length: 40 }, (_, i) => `p${i}`);
+  await ingest(p, [profile('g1', { tier: 'gold' }), profile('g2', { tier: 'gold' }), track('g1', 'open_start'), track('g2', 'open_start'),
+    ...people.map((id) => track(id, 'open_start'))]);
+  await waitFor(async () => (await report(p, j)).entered === 42);
+  await advance(10 * MIN);
+  await ingest(p, [track('g1', 'open_done')]);
+  await waitFor(async () => (await customer(p, j, 'g1')).state === 'exited');
+  await advance(25 * MIN);
+  const rep = await report(p, j);
+  assert.equal(rep.nodes.vip.yes, 2);
+  assert.equal(rep.nodes.vip.no, 40);
+  assert.equal(rep.nodes.wait.event, 1);
+  assert.equal(rep.nodes.wait.timeout, 1);
+  assert.equal(rep.nodes.nudge.sent, 1);
+  const a = rep.nodes.sa.sent, b = rep.nodes.sb.sent;
+  assert.equal(a + b, 40);
+  assert.ok(a >= 8 && b >= 8, `both branches get traffic (${a}/${b})`);
+  assert.equal(rep.experiments[0].node, 'ab');
+  assert.equal(rep.experiments[0].arms[0].entered + rep.experiments[0].arms[1].entered, 40);
+  // The branch is stable: a customer's variant is in their state.
+  assert.match((await customer(p, j, 'p0')).variant, /^ab:(A|B)$/);
+});
+
+test('control group: the report compares goal conversion by hand-checkable numbers', async () => {
+  const p = await project();
+  const j = await launch(p, {
+    name: 'cg', control_percent: 50, entry: { type: 'event', event: 'signup' },
+    goal: { event: 'fund_subscribe', within: '7d' },
+    start: 's', nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'w' }, w: { type: 'wait', duration: '7d', next: 'e' }, e: { type: 'exit' } },
+  });
+  const people = Array.from({ length: 60 }, (_, i) => `c${i}`);
+  await ingest(p, people.map((id) => track(id, 'signup')));
+  await waitFor(async () => (await report(p, j)).entered === 60);
+  // Arms are known from the state; make 6 of the treatment and 2 of the control convert.
+  const arms = {};
+  for (const id of people) arms[id] = (await customer(p, j, id)).control ? 'control' : 'treatment';
+  const treatment = people.filter((id) => arms[id] === 'treatment');
+  const control = people.filter((id) => arms[id] === 'control');
+  assert.ok(treatment.length > 10 && control.length > 10, `${treatment.length}/${control.length}`);
+  await ingest(p, [...treatment.slice(0, 6), ...control.slice(0, 2)].map((id) => track(id, 'fund_subscribe')));
+  await waitFor(async () => (await report(p, j)).goal_reached === 8);
+  const rep = await report(p, j);
+  const t = rep.control_group.arms[0], c = rep.control_group.arms[1];
+  assert.deepEqual([t.entered, t.converted, c.entered, c.converted], [treatment.length, 6, control.length, 2]);
+  // By hand: rates, uplift, pooled z-test.
+  const rt = 6 / treatment.length, rc = 2 / control.length;
+  const pooled = 8 / 60;
+  const z = (rt - rc) / Math.sqrt(pooled * (1 - pooled) * (1 / treatment.length + 1 / control.length));
+  assert.ok(Math.abs(rep.control_group.comparison.uplift_absolute - (rt - rc)) < 1e-9);
+  assert.ok(Math.abs(rep.control_group.comparison.z - z) < 1e-9);
+  assert.ok(rep.control_group.comparison.ci95[0] < rt - rc && rt - rc < rep.control_group.comparison.ci95[1]);
+  // Control customers were never touched; each suppression is in the ledger.
+  assert.equal(rep.nodes.s.sent, treatment.length);
+  assert.equal(rep.nodes.s['suppressed.control_group'], control.length);
+  await waitFor(async () => received(p).length === treatment.length);
+  assert.ok(received(p).every((r) => arms[r.json.distinct_id] === 'treatment'));
+  assert.equal((await ledger(p, `distinct_id=${control[0]}`))[0].reason, 'control_group');
+});
+
+test('versions: customers inside stay on their version, new entries take the published one', async () => {
+  const p = await project({ v2: { channel: 'hook', body: 'second version' } });
+  const def = (template) => ({ name: 'v', entry: { type: 'event', event: 'ping' }, start: 'w',
+    nodes: { w: { type: 'wait', duration: '1h', next: 's' }, s: { type: 'send', channel: 'hook', template, next: 'e' }, e: { type: 'exit' } } });
+  const j = await launch(p, def('hello'));
+  await ingest(p, [profile('old', { name: 'Old' }), track('old', 'ping')]);
+  await waitFor(async () => (await customer(p, j, 'old')).state === 'active');
+  let r = await srv.api('PUT', `${base(p)}/journeys/${j}`, def('v2'), as('alice'));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.current_version, 2);
+  assert.equal(r.body.live_version, 1);
+  for (const [action, who] of [['submit', 'alice'], ['approve', 'bob'], ['publish', 'alice']]) {
+    r = await srv.api('POST', `${base(p)}/journeys/${j}/${action}`, undefined, as(who));
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+  assert.equal(r.body.live_version, 2);
+  await ingest(p, [track('new', 'ping')]);
+  await waitFor(async () => (await customer(p, j, 'new')).state === 'active');
+  assert.equal((await customer(p, j, 'new')).version, 2);
+  assert.equal((await customer(p, j, 'old')).version, 1);
+  await advance(HOUR + MIN);
+  const texts = Object.fromEntries(received(p).map((x) => [x.json.distinct_id, x.json.text]));
+  assert.deepEqual(texts, { old: 'Hello Old', new: 'second version' });
+  const versions = await srv.api('GET', `${base(p)}/journeys/${j}/versions`);
+  assert.equal(versions.body.versions.length, 2);
+});
+
+test('advisor task: assigned by profile, claimed, completed; the outcome is an event the journey branches on; SLA escalation', async () => {
+  const p = await project();
+  const j = await launch(p, {
+    name: 'mot', entry: { type: 'event', event: 'deposit', where: [{ property: 'amount', op: '>=', value: 100000 }] }, start: 'call',
+    nodes: {
+      call: { type: 'task', title: '大额入金回访', assign: { property: 'advisor_id', pool: 'desk' }, sla: '4h', escalate_to: 'team_lead', next: 'wait' },
+      wait: { type: 'wait', event: '$task_completed', where: [{ property: 'outcome', op: '=', value: 'interested' }], timeout: '2d', next: 'thanks', timeout_next: 'e' },
+      thanks: { type: 'send', channel: 'hook', template: 'hello', next: 'e' },
+      e: { type: 'exit' },
+    },
+  });
+  await ingest(p, [profile('u1', { advisor_id: 'adv007', name: 'U1' }), profile('u2', { name: 'U2' }),
+    track('u1', 'deposit', { amount: 300000 }), track('u2', 'deposit', { amount: 150000 })]);
+  const tasks = await waitFor(async () => {
+    const r = await srv.api('GET', `${base(p)}/tasks`);
+    return r.body.tasks.length === 2 && r.body.tasks;
+  });
+  const t1 = tasks.find((t) => t.distinct_id === 'u1');
+  const t2 = tasks.find((t) => t.distinct_id === 'u2');
+  assert.equal(t1.assignee, 'adv007');
+  assert.equal(t2.assignee, '');
+  assert.equal(t2.pool, 'desk');
+  const mine = await srv.api('GET', `${base(p)}/tasks?assignee=adv007`);
+  assert.deepEqual(mine.body.tasks.map((t) => t.id), [t1.id]);
+  let r = await srv.api('POST', `${base(p)}/tasks/${encodeURIComponent(t1.id)}/claim`, { assignee: 'adv007' });
+  assert.equal(r.body.status, 'claimed', r.text);
+  r = await srv.api('POST', `${base(p)}/tasks/${encodeURIComponent(t1.id)}/complete`, { outcome: 'interested', note: '约了周三面谈' });
+  assert.equal(r.body.status, 'completed', r.text);
+  await waitFor(async () => (await customer(p, j, 'u1')).state === 'exited');
+  await waitFor(async () => received(p).length === 1);
+  // u2's task passes its 4h SLA unclaimed: escalated to the team lead.
+  await advance(5 * HOUR);
+  r = await srv.api('GET', `${base(p)}/tasks?status=escalated`);
+  assert.deepEqual(r.body.tasks.map((t) => [t.distinct_id, t.assignee]), [['u2', 'team_lead']]);
+});
+
+test('in-app messages are pulled by the app with the project token', async () => {
+  const p = uniqueName('jr');
+  await srv.createProject(p, 'app-token');
+  let r = await srv.api('PUT', `${base(p)}/channels/inapp`, { type: 'inapp' });
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('PUT', `${base(p)}/templates/pop`, { channel: 'inapp', subject: '新功能', body: '{{profile.name}}，试试定投' }, as('alice'));
+  assert.equal(r.status, 200, r.text);
+  await srv.api('POST', `${base(p)}/templates/pop/approve`, undefined, as('bob'));
+  const j = await launch(p, { name: 'i', entry: { type: 'event', event: 'login' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'inapp', template: 'pop', next: 'e' }, e: { type: 'exit' } } });
+  const t = await now();
+  r = await srv.records(p, [{ type: 'profile_set', distinct_id: 'u1', time: t, _track_id: 1, properties: { name: '小明' } },
+    { type: 'track', event: 'login', distinct_id: 'u1', time: t, _track_id: 2, properties: {} }]);
+  assert.equal(r.status, 200, r.text);
+  await waitFor(async () => (await customer(p, j, 'u1')).state === 'exited');
+  const denied = await srv.api('GET', `${base(p)}/inapp/u1`, undefined, { token: 'wrong' });
+  assert.equal(denied.status, 401);
+  const pulled = await srv.api('GET', `${base(p)}/inapp/u1`, undefined, { token: 'app-token' });
+  assert.equal(pulled.status, 200, pulled.text);
+  assert.deepEqual(pulled.body.messages.map((m) => [m.title, m.body]), [['新功能', '小明，试试定投']]);
+  const again = await srv.api('GET', `${base(p)}/inapp/u1`, undefined, { token: 'app-token' });
+  assert.equal(again.body.messages.length, 0, 'a message is handed out once');
+  await waitFor(async () => (await report(p, j)).nodes.s.delivered === 1);
+});
+
+test('webhook delivery retries a failing receiver with backoff and the same idempotency key', async () => {
+  const p = await project();
+  let calls = 0;
+  receiver.respondWith((req) => {
+    if (req.path !== `/${p}`) return { status: 200, body: '{}' };
+    calls += 1;
+    return calls < 3 ? { status: 503, body: '{"busy":true}' } : { status: 200, body: '{}' };
+  });
+  try {
+    const j = await launch(p, { name: 'r', entry: { type: 'event', event: 'ping' }, start: 's',
+      nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+    await ingest(p, [track('u1', 'ping')]);
+    await waitFor(async () => received(p).length >= 1, 5000);
+    await advance(10_000);
+    await waitFor(async () => (await report(p, j)).nodes.s.delivered === 1, 5000);
+    const keys = new Set(received(p).map((r) => r.headers['idempotency-key']));
+    assert.equal(received(p).length, 3);
+    assert.equal(keys.size, 1);
+  } finally {
+    receiver.respondWith(() => ({ status: 200, body: '{"ok":true}' }));
+  }
+});
