@@ -246,8 +246,15 @@ std::shared_ptr<const EventInterest> AudienceEngine::InterestOf(state::ProjectId
 
 Result<UserColumn*> AudienceEngine::ProfileColumnLocked(ProjectState& state,
                                                         const std::string& name) {
+  state::ProjectSchema* schema = schemas_->ForProject(*state.project);
   auto found = state.profile_columns.find(name);
-  if (found != state.profile_columns.end()) return found->second.get();
+  if (found != state.profile_columns.end()) {
+    // A column made before the property was first ingested is typed STRING and empty; once the
+    // schema knows the property, it is loaded again with the schema's type.
+    auto entry = schema->Find(state::SchemaKind::kUserProperty, name);
+    if (!entry || entry->type == found->second->type()) return found->second.get();
+    state.profile_columns.erase(found);
+  }
   // One scan of every profile fills this column and every other profile column a definition
   // of the project uses, so that a project's rules cost one pass over the profiles.
   std::set<std::string> wanted = {name};
@@ -259,7 +266,6 @@ Result<UserColumn*> AudienceEngine::ProfileColumnLocked(ProjectState& state,
   for (auto& [id, tag] : state.tags) {
     for (const auto& value : tag->definition.values) collect(value.rule);
   }
-  state::ProjectSchema* schema = schemas_->ForProject(*state.project);
   std::vector<std::pair<std::string, UserColumn*>> loading;
   for (const std::string& property : wanted) {
     if (state.profile_columns.count(property)) continue;

@@ -51,6 +51,44 @@ void WriteMeta(const JourneyMeta& meta, JsonWriter& out) {
   out.Key("updated_ms").Int(meta.updated_ms);
 }
 
+// A stored channel: "recipient_property" (the profile property holding the address) is ours;
+// the rest is the channel adapter's configuration (docs/channels.md), "type": "inapp" excepted.
+Result<ChannelEntry> ParseChannelEntry(const std::string& name, std::string_view json) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS || !root.is_object()) {
+    return Status(ErrorCode::kBadJson, "channel configuration is not a JSON object");
+  }
+  ChannelEntry entry;
+  entry.json = simdjson::minify(root);
+  std::string_view text;
+  bool has_recipient = false;
+  if (root["recipient_property"].get_string().get(text) == simdjson::SUCCESS) {
+    entry.recipient_property = std::string(text);
+    has_recipient = true;
+  }
+  if (root["type"].get_string().get(text) == simdjson::SUCCESS && text == "inapp") {
+    entry.inapp = true;
+    return entry;
+  }
+  JsonWriter adapter;
+  adapter.BeginObject();
+  for (auto field : simdjson::dom::object(root)) {
+    if (field.key == "recipient_property") continue;
+    adapter.Key(field.key).Raw(simdjson::minify(field.value));
+  }
+  adapter.EndObject();
+  auto config = channel::ParseChannelConfig(name, adapter.str());
+  if (!config.ok()) return config.status();
+  entry.config = std::move(*config);
+  if (!has_recipient) {
+    if (entry.config.type == "tencent_sms") entry.recipient_property = "phone";
+    else if (entry.config.type == "smtp") entry.recipient_property = "email";
+    else if (entry.config.type == "wechat_template") entry.recipient_property = "wechat_openid";
+  }
+  return entry;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +264,7 @@ Status JourneyEngine::Start() {
       if (!runtime.ok()) return runtime.status();
     }
   }
+  SEXTANT_RETURN_IF_ERROR(impl_->LoadQueue());
   impl_->worker = std::thread([this] { WorkerLoop(); });
   impl_->delivery = std::thread([this] { DeliveryLoop(); });
   return Status::Ok();
@@ -260,20 +299,9 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
   std::string prefix = JourneyKey(pid, "ch");
   SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
     std::string name(key.substr(prefix.size()));
-    ChannelEntry entry;
-    entry.json = std::string(value);
-    simdjson::dom::parser parser;
-    element root;
-    if (parser.parse(entry.json).get(root) == simdjson::SUCCESS) {
-      std::string_view text;
-      if (root["recipient_property"].get_string().get(text) == simdjson::SUCCESS) entry.recipient_property = std::string(text);
-      if (root["type"].get_string().get(text) == simdjson::SUCCESS && text == "inapp") entry.inapp = true;
-    }
-    if (!entry.inapp) {
-      auto config = channel::ParseChannelConfig(name, entry.json);
-      if (config.ok()) entry.config = std::move(*config);
-    }
-    runtime.channels[name] = std::move(entry);
+    auto entry = ParseChannelEntry(name, value);
+    if (!entry.ok()) return true;
+    runtime.channels[name] = std::move(*entry);
     return true;
   }));
   prefix = JourneyKey(pid, "tpl");
@@ -803,7 +831,7 @@ Result<JourneyAnswer> JourneyEngine::TriggerJourney(const state::ProjectInfo& pr
     properties = simdjson::minify(*value);
   }
   auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
-  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
+  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
   PendingWork work;
   bool entered = false;
   {
@@ -959,7 +987,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyCustomer(const state::ProjectInfo& p
                                                      const std::string& id,
                                                      const std::string& distinct_id) {
   auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
-  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
@@ -1016,20 +1044,9 @@ Result<JourneyAnswer> JourneyEngine::GetTouchRules(const state::ProjectInfo& pro
 
 Result<JourneyAnswer> JourneyEngine::PutChannel(const state::ProjectInfo& project,
                                                 const std::string& name, std::string_view body) {
-  simdjson::dom::parser parser;
-  auto root = ParseObject(parser, body);
-  if (!root.ok()) return root.status();
-  ChannelEntry entry;
-  entry.json = simdjson::minify(*root);
-  std::string_view text;
-  if ((*root)["recipient_property"].get_string().get(text) == simdjson::SUCCESS) entry.recipient_property = std::string(text);
-  if ((*root)["type"].get_string().get(text) == simdjson::SUCCESS && text == "inapp") {
-    entry.inapp = true;
-  } else {
-    auto config = channel::ParseChannelConfig(name, entry.json);
-    if (!config.ok()) return config.status();
-    entry.config = std::move(*config);
-  }
+  auto parsed = ParseChannelEntry(name, body);
+  if (!parsed.ok()) return parsed.status();
+  ChannelEntry entry = std::move(*parsed);
   // Lock order: delivery_mu before mu (the delivery thread holds delivery_mu while it settles).
   std::lock_guard delivery_lock(impl_->delivery_mu);
   impl_->senders.erase(std::to_string(project.id) + "/" + name);
@@ -1161,7 +1178,7 @@ Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& p
   auto distinct_id = GetString(*root, "distinct_id", "", true);
   if (!distinct_id.ok()) return distinct_id.status();
   auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
-  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
+  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
   PropertyMap event, item;
   if (auto value = Member(*root, "event")) event = ParsePropertiesJson(simdjson::minify(*value));
   if (auto value = Member(*root, "item")) {
@@ -1221,7 +1238,7 @@ Result<JourneyAnswer> JourneyEngine::SetConsent(const state::ProjectInfo& projec
     return Status(ErrorCode::kInvalidQuery, "granted: required (true or false)", "granted");
   }
   auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
-  if (!user.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
   const std::string key = (purpose->empty() ? "marketing" : *purpose) + ":" + (channel_name->empty() ? "*" : *channel_name);
   std::lock_guard lock(impl_->mu);
   auto stored = impl_->kv->Get(ConsentKey(project.id, *user));
@@ -1272,7 +1289,7 @@ Result<JourneyAnswer> JourneyEngine::Ledger(const state::ProjectInfo& project,
   UserId user = 0;
   if (!distinct_id.empty()) {
     auto found = impl_->identities->LookupDistinctId(project.id, distinct_id);
-    if (!found.ok()) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+    if (!found.ok() || *found == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
     user = *found;
   }
   auto entries = impl_->ledger.Query(project.id, user, journey_id, limit);

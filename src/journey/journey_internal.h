@@ -136,6 +136,9 @@ struct JourneyEngine::Impl {
   std::condition_variable queue_cv, drained_cv;
   std::deque<ingest::CommittedChanges> queue;  // guarded by queue_mu
   uint64_t queued = 0, applied = 0;            // guarded by queue_mu
+  // Handed-over events are kept in the state store under "jrn/q/<sequence>" until the worker's
+  // atomic write of their effects deletes them, so a crash between the ingest acknowledgement
+  // and the journey decision loses nothing: Start() queues what is left.
   bool stopping = false;                       // guarded by queue_mu
   std::thread worker, delivery;
   std::mutex delivery_mu;  // one delivery pass at a time (thread or RunDueNow)
@@ -162,6 +165,7 @@ struct JourneyEngine::Impl {
   void Bump(JourneyState& journey, const std::string& counter, int64_t delta = 1);
 
   // --- runtime (journey_runtime.cc) ---
+  Status LoadQueue();  // requires queue_mu not held
   void ProcessChanges(const ingest::CommittedChanges& changes);
   void ProcessEventLocked(ProjectRuntime& runtime, const store::EventRow& row, PendingWork& work);
   void RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work, size_t limit);
@@ -210,6 +214,7 @@ struct JourneyEngine::Impl {
 std::string JourneyKey(ProjectId project, std::string_view space);
 std::string InstanceKey(ProjectId project, const std::string& journey_id, UserId user);
 PropertyMap ParsePropertiesJson(std::string_view json);
+std::string QueueKey(uint64_t sequence);
 std::string PropertiesJson(const PropertyMap& properties, const TimeZone& zone);
 
 }  // namespace sextant::journey

@@ -6,6 +6,7 @@
 #include "channel/crypto.h"
 #include "common/hash.h"
 #include "journey/journey_internal.h"
+#include "store/row_codec.h"
 #include "query/query_context.h"
 #include "query/query_spec.h"
 
@@ -92,14 +93,37 @@ std::shared_ptr<const ingest::EventInterest> JourneyEngine::InterestOf(ProjectId
   return found == impl_->interests.end() ? nullptr : found->second;
 }
 
+std::string QueueKey(uint64_t sequence) {
+  std::string key = "jrn/q/";
+  state::AppendBigEndian64(sequence, &key);
+  return key;
+}
+
 void JourneyEngine::OnCommitted(ingest::CommittedChanges changes) {
   if (changes.events.empty()) return;
+  std::string encoded;
+  store::EncodeRows(changes.project, changes.events, &encoded);
   {
     std::lock_guard lock(impl_->queue_mu);
     changes.sequence = ++impl_->queued;
+    // Written before the request is acknowledged (the pipeline answers after this returns).
+    (void)impl_->kv->Put(QueueKey(changes.sequence), encoded);
     impl_->queue.push_back(std::move(changes));
   }
   impl_->queue_cv.notify_one();
+}
+
+Status JourneyEngine::Impl::LoadQueue() {
+  std::lock_guard lock(queue_mu);
+  return kv->ScanPrefix("jrn/q/", [&](std::string_view key, std::string_view value) {
+    ingest::CommittedChanges changes;
+    changes.sequence = state::ReadBigEndian64(key.substr(6));
+    if (store::DecodeRows(value, &changes.project, &changes.events).ok()) {
+      queued = std::max(queued, changes.sequence);
+      queue.push_back(std::move(changes));
+    }
+    return true;
+  });
 }
 
 void JourneyEngine::Drain() {
@@ -207,12 +231,16 @@ void JourneyEngine::Impl::ProcessChanges(const ingest::CommittedChanges& changes
   {
     std::lock_guard lock(mu);
     auto found = runtimes.find(changes.project);
-    if (found == runtimes.end() || !found->second.loaded) return;
+    if (found == runtimes.end() || !found->second.loaded) {
+      (void)kv->Delete(QueueKey(changes.sequence));
+      return;
+    }
     ProjectRuntime& runtime = found->second;
     if (runtime.unresolved_names) RebuildIndexLocked(runtime);
     for (const store::EventRow& row : changes.events) ProcessEventLocked(runtime, row, work);
     FlushCountersLocked(runtime, work);
   }
+  work.batch.Delete(QueueKey(changes.sequence));
   ApplyPending(work);
   if (changes.committed_us != 0) {
     self->decision_latency().Observe(

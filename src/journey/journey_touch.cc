@@ -711,7 +711,7 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
 Result<JourneyAnswer> JourneyEngine::PullInApp(const state::ProjectInfo& project,
                                                const std::string& distinct_id) {
   auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
-  if (!user.ok()) return JourneyAnswer{200, "{\"messages\":[]}"};
+  if (!user.ok() || *user == 0) return JourneyAnswer{200, "{\"messages\":[]}"};
   PendingWork work;
   std::string out = "{\"messages\":[";
   {

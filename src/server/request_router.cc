@@ -1012,6 +1012,10 @@ std::string RequestRouter::Metrics() const {
   app_->audience().membership_latency().Render(
       "sextant_segment_membership_seconds",
       "Time from an ingest commit to the realtime segment membership change it caused.", &out);
+  app_->journeys().decision_latency().Render(
+      "sextant_journey_decision_seconds",
+      "Time from an ingest commit to the journey decisions (entries, moves, touches) it caused.",
+      &out);
   store::StoreStats stats = app_->events().Stats();
   out += "# HELP sextant_wal_fsync_duration_seconds WAL fsync latency.\n"
          "# TYPE sextant_wal_fsync_duration_seconds histogram\n";

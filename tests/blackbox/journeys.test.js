@@ -6,136 +6,29 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
-const http = require('node:http');
-const { startServer, waitFor, uniqueName } = require('../lib/server');
+const { waitFor, uniqueName } = require('../lib/server');
+const J = require('../lib/journeys');
+const { MIN, HOUR, DAY, base, as, track, profile } = J;
 
-// Monday 2026-01-05 09:00 in Asia/Shanghai.
-const START_MS = Date.UTC(2026, 0, 5, 1, 0, 0);
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const SECRET = 'webhook-secret';
-
+let ctx;
 let srv;
 let receiver;
-
-// An HTTP receiver that records every request and checks the X-Sextant-Signature HMAC.
-function startReceiver() {
-  const requests = [];
-  let respond = () => ({ status: 200, body: '{"ok":true}' });
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const timestamp = req.headers['x-sextant-timestamp'];
-      const expected = 'v1=' + crypto.createHmac('sha256', SECRET).update(`${timestamp}.${body}`).digest('hex');
-      const entry = { path: req.url, headers: req.headers, body, json: JSON.parse(body || '{}'),
-        signatureValid: req.headers['x-sextant-signature'] === expected };
-      requests.push(entry);
-      const answer = respond(entry);
-      res.writeHead(answer.status, { 'Content-Type': 'application/json' });
-      res.end(answer.body);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    respondWith(fn) { respond = fn; },
-    close: () => new Promise((r) => server.close(r)),
-  })));
-}
-
 before(async () => {
-  srv = await startServer({ extraArgs: ['--clock', 'simulated', '--clock-start-ms', String(START_MS)] });
-  receiver = await startReceiver();
-  const ops = await srv.api('PUT', '/api/v1/admin/operators', { alice: ['maker'], bob: ['approver'], carol: ['maker', 'approver'] });
-  assert.equal(ops.status, 200, ops.text);
+  ctx = await J.startJourneyServer();
+  ({ srv, receiver } = ctx);
 });
-after(async () => {
-  if (receiver) await receiver.close();
-  if (srv) await srv.stop();
-});
+after(async () => { if (ctx) await ctx.stop(); });
 
-const base = (p) => `/api/v1/projects/${encodeURIComponent(p)}`;
-const as = (operator) => ({ headers: { 'X-Sextant-Operator': operator } });
-
-async function now() {
-  const r = await srv.api('GET', '/api/v1/admin/clock');
-  assert.equal(r.status, 200, r.text);
-  return r.body.now_ms;
-}
-async function advance(ms) {
-  const r = await srv.api('POST', '/api/v1/admin/clock', { advance_seconds: Math.round(ms / 1000) });
-  assert.equal(r.status, 200, r.text);
-  return r.body.now_ms;
-}
-// Moves the clock to the next local (Asia/Shanghai) time hh:mm.
-async function advanceToLocal(hh, mm) {
-  const t = await now();
-  const local = t + 8 * HOUR;
-  let target = Math.floor(local / DAY) * DAY + hh * HOUR + mm * MIN - 8 * HOUR;
-  if (target <= t) target += DAY;
-  return advance(target - t);
-}
-
-// A project with a webhook channel "hook" (recipient: the distinct id) and approved templates.
-async function project(templates = {}, rules) {
-  const p = uniqueName('jr');
-  await srv.createProject(p);
-  let r = await srv.api('PUT', `${base(p)}/channels/hook`, { type: 'webhook', url: `${receiver.url}/${p}`, secret: SECRET });
-  assert.equal(r.status, 200, r.text);
-  if (rules) {
-    r = await srv.api('PUT', `${base(p)}/touch-rules`, rules);
-    assert.equal(r.status, 200, r.text);
-  }
-  for (const [name, def] of Object.entries({ hello: { channel: 'hook', body: 'Hello {{profile.name}}' }, ...templates })) {
-    r = await srv.api('PUT', `${base(p)}/templates/${name}`, def, as('alice'));
-    assert.equal(r.status, 200, r.text);
-    r = await srv.api('POST', `${base(p)}/templates/${name}/approve`, undefined, as('bob'));
-    assert.equal(r.status, 200, r.text);
-  }
-  return p;
-}
-
-async function launch(p, definition) {
-  let r = await srv.api('POST', `${base(p)}/journeys`, definition, as('alice'));
-  assert.equal(r.status, 201, r.text);
-  const id = r.body.id;
-  for (const [action, who] of [['submit', 'alice'], ['approve', 'bob'], ['start', 'alice']]) {
-    r = await srv.api('POST', `${base(p)}/journeys/${id}/${action}`, undefined, as(who));
-    assert.equal(r.status, 200, `${action}: ${r.text}`);
-  }
-  return id;
-}
-
-async function ingest(p, records) {
-  const t = await now();
-  const list = records.map((r, i) => ({ time: t, _track_id: Math.floor(Math.random() * 1e12) + i, ...r }));
-  const r = await srv.records(p, list);
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.accepted, list.length, r.text);
-}
-const track = (id, event, properties = {}) => ({ type: 'track', event, distinct_id: id, properties });
-const profile = (id, properties) => ({ type: 'profile_set', distinct_id: id, properties });
-
-async function customer(p, journey, id) {
-  const r = await srv.api('GET', `${base(p)}/journeys/${journey}/customers/${encodeURIComponent(id)}`);
-  assert.equal(r.status, 200, r.text);
-  return r.body;
-}
-async function report(p, journey) {
-  const r = await srv.api('GET', `${base(p)}/journeys/${journey}/report`);
-  assert.equal(r.status, 200, r.text);
-  return r.body;
-}
-async function ledger(p, query) {
-  const r = await srv.api('GET', `${base(p)}/ledger?${query}`);
-  assert.equal(r.status, 200, r.text);
-  return r.body.entries;
-}
-const received = (p) => receiver.requests.filter((r) => r.path === `/${p}`);
+const now = () => J.now(ctx);
+const advance = (ms) => J.advance(ctx, ms);
+const advanceToLocal = (hh, mm) => J.advanceToLocal(ctx, hh, mm);
+const project = (templates, rules) => J.project(ctx, templates, rules);
+const launch = (p, definition) => J.launch(ctx, p, definition);
+const ingest = (p, records) => J.ingest(ctx, p, records);
+const customer = (p, j, id) => J.customer(ctx, p, j, id);
+const report = (p, j) => J.report(ctx, p, j);
+const ledger = (p, q) => J.ledger(ctx, p, q);
+const received = (p) => J.received(ctx, p);
 
 test('a journey runs end to end: event entry with a condition, wait, signed webhook touch, report, ledger', async () => {
   const p = await project();
@@ -558,6 +451,6 @@ test('webhook delivery retries a failing receiver with backoff and the same idem
     assert.equal(received(p).length, 3);
     assert.equal(keys.size, 1);
   } finally {
-    receiver.respondWith(() => ({ status: 200, body: '{"ok":true}' }));
+    receiver.respondWith(() => undefined);
   }
 });
