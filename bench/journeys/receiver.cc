@@ -107,7 +107,6 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read() {
     request_ = {};
-    request_.body_limit(16 << 20);
     http::async_read(stream_, buffer_, request_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }

@@ -210,6 +210,17 @@ struct JourneyEngine::Impl {
   size_t DeliverDue(size_t limit);
 };
 
+// The string member `key` of `object`; empty when absent or not a string.
+inline std::string_view StringField(const simdjson::dom::element& object, const char* key) {
+  std::string_view value;
+  return object[key].get_string().get(value) == simdjson::SUCCESS ? value : std::string_view();
+}
+// The integer member `key` of `object`; `fallback` when absent or not an integer.
+inline int64_t IntField(const simdjson::dom::element& object, const char* key, int64_t fallback = 0) {
+  int64_t value = 0;
+  return object[key].get_int64().get(value) == simdjson::SUCCESS ? value : fallback;
+}
+
 // Key helpers: "jrn/<pid>/<space>/".
 std::string JourneyKey(ProjectId project, std::string_view space);
 std::string InstanceKey(ProjectId project, const std::string& journey_id, UserId user);

@@ -830,13 +830,13 @@ void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, 
     simdjson::dom::element root;
     if (parser.parse(*stored).get(root) != simdjson::SUCCESS) continue;
     std::string_view status, escalate_to, pool, journey_id;
-    if (root["status"].get_string().get(status)) {}
+    status = StringField(root, "status");
     if (status != "open" && status != "claimed") continue;
-    if (root["escalate_to"].get_string().get(escalate_to)) {}
-    if (root["pool"].get_string().get(pool)) {}
-    if (root["journey"].get_string().get(journey_id)) {}
+    escalate_to = StringField(root, "escalate_to");
+    pool = StringField(root, "pool");
+    journey_id = StringField(root, "journey");
     int64_t user = 0;
-    if (root["user"].get_int64().get(user)) {}
+    user = IntField(root, "user");
     JsonWriter out;
     out.BeginObject();
     for (auto field : simdjson::dom::object(root)) {

@@ -17,17 +17,22 @@ std::string UserKey(ProjectId project, std::string_view space, UserId user) {
 std::string Text(const Value* value, const TimeZone& zone) {
   if (value == nullptr) return "";
   switch (value->type()) {
-    case ValueType::kString: return value->str();
+    case ValueType::kString:
+      return value->str();
     case ValueType::kNumber: {
       JsonWriter writer;
       const double number = value->number();
-      if (number == static_cast<double>(static_cast<int64_t>(number))) return std::to_string(static_cast<int64_t>(number));
+      if (number == static_cast<double>(static_cast<int64_t>(number)))
+        return std::to_string(static_cast<int64_t>(number));
       writer.Double(number);
       return writer.Take();
     }
-    case ValueType::kBool: return value->boolean() ? "true" : "false";
-    case ValueType::kDatetime: return FormatDatetime(value->datetime_ms(), zone).substr(0, 16);
-    case ValueType::kDate: return FormatDate(value->date_days());
+    case ValueType::kBool:
+      return value->boolean() ? "true" : "false";
+    case ValueType::kDatetime:
+      return FormatDatetime(value->datetime_ms(), zone).substr(0, 16);
+    case ValueType::kDate:
+      return FormatDate(value->date_days());
     case ValueType::kList: {
       std::string out;
       for (const auto& item : value->list()) out += (out.empty() ? "" : ",") + item;
@@ -42,8 +47,9 @@ std::string Text(const Value* value, const TimeZone& zone) {
 std::string JourneyEngine::Impl::UnsubscribeUrl(const ProjectRuntime& runtime, UserId user,
                                                 const std::string& channel_name) const {
   const std::string claim = std::to_string(user) + ":marketing:" + channel_name;
-  return "/api/v1/projects/" + runtime.info->name + "/unsubscribe?token=" +
-         channel::Base64Encode(claim) + "." + channel::HmacSha256Hex(runtime.unsubscribe_secret, claim);
+  return "/api/v1/projects/" + runtime.info->name +
+         "/unsubscribe?token=" + channel::Base64Encode(claim) + "." +
+         channel::HmacSha256Hex(runtime.unsubscribe_secret, claim);
 }
 
 std::string JourneyEngine::Impl::RenderLocked(ProjectRuntime& runtime, std::string_view text,
@@ -106,11 +112,13 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     const std::string& from = node.item.id_from;
     const Value* value = from.rfind("event.", 0) == 0 ? FindProperty(event, from.substr(6))
                                                       : FindProperty(profile, from.substr(8));
-    if (value != nullptr) item_id = value->type() == ValueType::kString ? value->str() : Text(value, zone);
+    if (value != nullptr)
+      item_id = value->type() == ValueType::kString ? value->str() : Text(value, zone);
   }
   bool item_missing = false;
   if (node.item.present()) {
-    auto loaded = item_id.empty() ? Result<PropertyMap>(Status(ErrorCode::kNotFound, "")) : profiles->GetItem(pid, node.item.type, item_id);
+    auto loaded = item_id.empty() ? Result<PropertyMap>(Status(ErrorCode::kNotFound, ""))
+                                  : profiles->GetItem(pid, node.item.type, item_id);
     if (loaded.ok()) {
       item = std::move(*loaded);
       item.emplace_back("id", Value::String(item_id));
@@ -121,7 +129,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
 
   // Consent stored for the customer: "<purpose>:<channel>" → granted.
   auto consent_stored = kv->Get(UserKey(pid, "x", user));
-  const PropertyMap consent = consent_stored.ok() ? ParsePropertiesJson(*consent_stored) : PropertyMap{};
+  const PropertyMap consent =
+      consent_stored.ok() ? ParsePropertiesJson(*consent_stored) : PropertyMap{};
   auto consent_of = [&](const std::string& channel_name) -> bool {
     for (const std::string& key : {"marketing:" + channel_name, std::string("marketing:*")}) {
       const Value* value = FindProperty(consent, key);
@@ -148,14 +157,16 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   std::string choice_reason = "order";
   if (node.best_channel && order.size() > 1) {
     auto stats_stored = kv->Get(UserKey(pid, "r", user));
-    const PropertyMap stats = stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
+    const PropertyMap stats =
+        stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
     auto rate = [&](const std::string& channel_name) {
       const Value* sent = FindProperty(stats, channel_name + ".sent");
       const Value* clicked = FindProperty(stats, channel_name + ".clicked");
       const double s = sent ? sent->number() : 0, c = clicked ? clicked->number() : 0;
       return s > 0 ? c / s : -1.0;
     };
-    std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) { return rate(a) > rate(b); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](const std::string& a, const std::string& b) { return rate(a) > rate(b); });
     if (rate(order.front()) >= 0) choice_reason = "best_response";
   }
   std::string channel_name = order.front();
@@ -178,8 +189,10 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     template_name = node.template_name;
     auto found = runtime.templates.find(template_name);
     if (found != runtime.templates.end()) {
-      subject = RenderLocked(runtime, found->second.subject, user, profile, event, item, unsubscribe, &used);
-      body = RenderLocked(runtime, found->second.body, user, profile, event, item, unsubscribe, &used);
+      subject = RenderLocked(runtime, found->second.subject, user, profile, event, item,
+                             unsubscribe, &used);
+      body =
+          RenderLocked(runtime, found->second.body, user, profile, event, item, unsubscribe, &used);
     }
   }
 
@@ -211,12 +224,18 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
       const std::string history_prefix = UserKey(pid, "h", user);
       (void)kv->ScanPrefix(history_prefix, [&](std::string_view key, std::string_view value) {
         TouchRecord record;
-        record.time_ms = static_cast<int64_t>(state::ReadBigEndian64(key.substr(history_prefix.size(), 8)));
+        record.time_ms =
+            static_cast<int64_t>(state::ReadBigEndian64(key.substr(history_prefix.size(), 8)));
         const PropertyMap fields = ParsePropertiesJson(value);
-        if (const Value* v = FindProperty(fields, "channel"); v && v->type() == ValueType::kString) record.channel = v->str();
-        if (const Value* v = FindProperty(fields, "journey"); v && v->type() == ValueType::kString) record.journey_id = v->str();
-        if (const Value* v = FindProperty(fields, "priority"); v && v->type() == ValueType::kNumber) record.priority = static_cast<int>(v->number());
-        if (const Value* v = FindProperty(fields, "transactional"); v && v->type() == ValueType::kBool) record.transactional = v->boolean();
+        if (const Value* v = FindProperty(fields, "channel"); v && v->type() == ValueType::kString)
+          record.channel = v->str();
+        if (const Value* v = FindProperty(fields, "journey"); v && v->type() == ValueType::kString)
+          record.journey_id = v->str();
+        if (const Value* v = FindProperty(fields, "priority"); v && v->type() == ValueType::kNumber)
+          record.priority = static_cast<int>(v->number());
+        if (const Value* v = FindProperty(fields, "transactional");
+            v && v->type() == ValueType::kBool)
+          record.transactional = v->boolean();
         history.push_back(std::move(record));
         return true;
       });
@@ -226,7 +245,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
       for (const FrequencyCap& cap : definition.caps) {
         journey_touches = 0;
         for (const TouchRecord& touch : history) {
-          journey_touches += touch.journey_id == journey.meta.id && touch.time_ms > now - cap.per_ms;
+          journey_touches +=
+              touch.journey_id == journey.meta.id && touch.time_ms > now - cap.per_ms;
         }
         if (journey_touches >= cap.count) {
           journey_capped = true;
@@ -238,7 +258,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
         reason = "consent";
       } else if (journey_capped) {
         reason = "journey_cap";
-      } else if ((global_cap = ExceededGlobalCap(rules, history, channel_name, now, runtime.info->time_zone))) {
+      } else if ((global_cap = ExceededGlobalCap(rules, history, channel_name, now,
+                                                 runtime.info->time_zone))) {
         reason = "frequency_cap";
         detail = *global_cap;
       } else if (quiet.quiet && quiet.defer) {
@@ -263,7 +284,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
           const std::string other(key.substr(claims_prefix.size()));
           const int priority = std::atoi(std::string(value).c_str());
           if (other != journey.meta.id &&
-              (priority > definition.priority || (priority == definition.priority && other < journey.meta.id))) {
+              (priority > definition.priority ||
+               (priority == definition.priority && other < journey.meta.id))) {
             reason = "priority";
             detail = "journey " + other + " (priority " + std::to_string(priority) + ")";
             return false;
@@ -271,10 +293,12 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
           return true;
         });
         for (const TouchRecord& touch : history) {
-          if (reason.empty() && touch.journey_id != journey.meta.id && touch.time_ms > now - rules.priority_window_ms &&
+          if (reason.empty() && touch.journey_id != journey.meta.id &&
+              touch.time_ms > now - rules.priority_window_ms &&
               touch.priority > definition.priority) {
             reason = "priority";
-            detail = "journey " + touch.journey_id + " (priority " + std::to_string(touch.priority) + ")";
+            detail = "journey " + touch.journey_id + " (priority " +
+                     std::to_string(touch.priority) + ")";
           }
         }
       }
@@ -283,8 +307,9 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   (void)revisit;
   instance.claimed = false;
   const bool sent = reason.empty();
-  const std::string touch_id = journey.meta.id + ":v" + std::to_string(instance.version) + ":" + node.id + ":" +
-                               std::to_string(user) + ":" + std::to_string(instance.sequence);
+  const std::string touch_id = journey.meta.id + ":v" + std::to_string(instance.version) + ":" +
+                               node.id + ":" + std::to_string(user) + ":" +
+                               std::to_string(instance.sequence);
 
   // The ledger entry: what was decided and on what.
   JsonWriter entry;
@@ -311,8 +336,12 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     entry.Key("item").BeginObject();
     entry.Key("type").String(node.item.type);
     entry.Key("id").String(item_id);
-    entry.Key("risk_level").String(suitability.item_level.empty() ? Text(FindProperty(item, rules.suitability.item_property), zone) : suitability.item_level);
-    entry.Key("customer_risk_level").String(Text(FindProperty(profile, rules.suitability.customer_property), zone));
+    entry.Key("risk_level")
+        .String(suitability.item_level.empty()
+                    ? Text(FindProperty(item, rules.suitability.item_property), zone)
+                    : suitability.item_level);
+    entry.Key("customer_risk_level")
+        .String(Text(FindProperty(profile, rules.suitability.customer_property), zone));
     entry.EndObject();
   }
   entry.Key("values").BeginArray();
@@ -320,7 +349,9 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   entry.EndArray();
   entry.Key("touch_id").String(touch_id);
   entry.EndObject();
-  if (work.trace) work.trace->push_back(std::string(sent ? "sent:" : "suppressed:") + (sent ? channel_name : reason));
+  if (work.trace)
+    work.trace->push_back(std::string(sent ? "sent:" : "suppressed:") +
+                          (sent ? channel_name : reason));
   if (!work.dry_run) (void)ledger.Append(pid, user, journey.meta.id, entry.str(), &work.batch);
 
   std::vector<std::pair<std::string, Value>> properties = {
@@ -410,8 +441,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
 }
 
 void JourneyEngine::Impl::CreateTaskLocked(ProjectRuntime& runtime, JourneyState& journey,
-                                           const JourneyNode& node, UserId user,
-                                           Instance& instance, PendingWork& work) {
+                                           const JourneyNode& node, UserId user, Instance& instance,
+                                           PendingWork& work) {
   const ProjectId pid = runtime.info->id;
   const int64_t now = clock->NowMs();
   auto distinct = identities->DistinctIdOf(pid, user);
@@ -419,9 +450,11 @@ void JourneyEngine::Impl::CreateTaskLocked(ProjectRuntime& runtime, JourneyState
   std::string assignee;
   if (!node.assign_property.empty()) {
     auto profile = profiles->GetProfile(pid, user);
-    if (profile.ok()) assignee = Text(FindProperty(*profile, node.assign_property), runtime.info->time_zone);
+    if (profile.ok())
+      assignee = Text(FindProperty(*profile, node.assign_property), runtime.info->time_zone);
   }
-  const std::string task_id = journey.meta.id + "-" + node.id + "-" + std::to_string(user) + "-" + std::to_string(instance.sequence);
+  const std::string task_id = journey.meta.id + "-" + node.id + "-" + std::to_string(user) + "-" +
+                              std::to_string(instance.sequence);
   JsonWriter entry;
   entry.BeginObject();
   entry.Key("kind").String("task");
@@ -437,13 +470,16 @@ void JourneyEngine::Impl::CreateTaskLocked(ProjectRuntime& runtime, JourneyState
   entry.Key("assignee").String(assignee.empty() ? node.assign_pool : assignee);
   entry.Key("arm").String(instance.control ? "control" : "treatment");
   entry.EndObject();
-  if (work.trace) work.trace->push_back(instance.control ? "suppressed:control_group" : "task:" + node.title);
+  if (work.trace)
+    work.trace->push_back(instance.control ? "suppressed:control_group" : "task:" + node.title);
   if (!work.dry_run) (void)ledger.Append(pid, user, journey.meta.id, entry.str(), &work.batch);
   if (instance.control) {
     Bump(journey, "node." + node.id + ".suppressed.control_group");
     EmitLocked(runtime, user, "$touch_suppressed",
-               {{"journey_id", Value::String(journey.meta.id)}, {"node", Value::String(node.id)},
-                {"channel", Value::String("task")}, {"reason", Value::String("control_group")}},
+               {{"journey_id", Value::String(journey.meta.id)},
+                {"node", Value::String(node.id)},
+                {"channel", Value::String("task")},
+                {"reason", Value::String("control_group")}},
                work);
     return;
   }
@@ -472,7 +508,8 @@ void JourneyEngine::Impl::CreateTaskLocked(ProjectRuntime& runtime, JourneyState
   deadline += task_id;
   work.batch.Put(deadline, "");
   EmitLocked(runtime, user, "$task_created",
-             {{"journey_id", Value::String(journey.meta.id)}, {"node", Value::String(node.id)},
+             {{"journey_id", Value::String(journey.meta.id)},
+              {"node", Value::String(node.id)},
               {"task_id", Value::String(task_id)},
               {"assignee", Value::String(assignee.empty() ? node.assign_pool : assignee)}},
              work);
@@ -504,11 +541,16 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
         if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
         int64_t due = 0;
         std::string_view channel_name;
-        if (root["due"].get_int64().get(due)) {}
-        if (root["channel"].get_string().get(channel_name)) {}
+        due = IntField(root, "due");
+        channel_name = StringField(root, "channel");
         if (due > now) return true;
         auto channel_entry = runtime.channels.find(std::string(channel_name));
-        Job job{pid, runtime.info->name, std::string(key), std::string(value), std::string(channel_name), {}};
+        Job job{pid,
+                runtime.info->name,
+                std::string(key),
+                std::string(value),
+                std::string(channel_name),
+                {}};
         if (channel_entry != runtime.channels.end()) job.config = channel_entry->second.config;
         jobs.push_back(std::move(job));
         return jobs.size() < limit;
@@ -516,96 +558,112 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     }
   }
   if (jobs.empty()) return 0;
+  // Sent in small groups, each settled (outbox record removed, outcome event ingested) before
+  // the next is sent: a crash resends at most one group, with the same idempotency keys.
+  constexpr size_t kSettleGroup = 16;
   std::vector<channel::DeliveryResult> results(jobs.size());
-  for (size_t index = 0; index < jobs.size(); ++index) {
-    Job& job = jobs[index];
-    simdjson::dom::parser parser;
-    simdjson::dom::element root;
-    if (parser.parse(job.record).get(root) != simdjson::SUCCESS) continue;
-    if (job.config.type.empty()) {
-      results[index].error = "channel " + job.channel_name + " is not configured";
-      continue;
-    }
-    const std::string sender_key = std::to_string(job.project) + "/" + job.channel_name;
-    auto& sender = senders[sender_key];
-    if (!sender) {
-      auto made = channel::MakeSender(job.config);
-      if (!made.ok()) {
-        results[index].error = made.status().message();
+  for (size_t group = 0; group < jobs.size(); group += kSettleGroup) {
+    const size_t group_end = std::min(jobs.size(), group + kSettleGroup);
+    for (size_t index = group; index < group_end; ++index) {
+      Job& job = jobs[index];
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      if (parser.parse(job.record).get(root) != simdjson::SUCCESS) continue;
+      if (job.config.type.empty()) {
+        results[index].error = "channel " + job.channel_name + " is not configured";
         continue;
       }
-      sender = std::move(*made);
-    }
-    channel::OutboundMessage message;
-    std::string_view text;
-    if (root["touch_id"].get_string().get(text) == simdjson::SUCCESS) message.idempotency_key = std::string(text);
-    if (root["recipient"].get_string().get(text) == simdjson::SUCCESS) message.recipient = std::string(text);
-    if (root["subject"].get_string().get(text) == simdjson::SUCCESS) message.subject = std::string(text);
-    if (root["body"].get_string().get(text) == simdjson::SUCCESS) message.body = std::string(text);
-    simdjson::dom::element payload;
-    if (root["payload"].get(payload) == simdjson::SUCCESS) message.payload_json = simdjson::minify(payload);
-    message.now_ms = clock->NowMs();
-    results[index] = sender->Send(message);
-  }
-  std::unique_lock lock(mu);
-  PendingWork work;
-  const int64_t now = clock->NowMs();
-  for (size_t index = 0; index < jobs.size(); ++index) {
-    Job& job = jobs[index];
-    auto runtime = runtimes.find(job.project);
-    if (runtime == runtimes.end()) continue;
-    simdjson::dom::parser parser;
-    simdjson::dom::element root;
-    if (parser.parse(job.record).get(root) != simdjson::SUCCESS) {
-      work.batch.Delete(job.key);
-      continue;
-    }
-    std::string_view journey_id, node_id, touch_id;
-    int64_t attempts = 0, user = 0;
-    if (root["journey"].get_string().get(journey_id)) {}
-    if (root["node"].get_string().get(node_id)) {}
-    if (root["touch_id"].get_string().get(touch_id)) {}
-    if (root["attempts"].get_int64().get(attempts)) {}
-    if (root["user"].get_int64().get(user)) {}
-    const channel::DeliveryResult& result = results[index];
-    ++attempts;
-    auto journey = runtime->second.journeys.find(std::string(journey_id));
-    std::vector<std::pair<std::string, Value>> properties = {
-        {"journey_id", Value::String(std::string(journey_id))},
-        {"node", Value::String(std::string(node_id))},
-        {"channel", Value::String(job.channel_name)},
-        {"touch_id", Value::String(std::string(touch_id))},
-        {"attempts", Value::Number(static_cast<double>(attempts))}};
-    if (result.delivered) {
-      work.batch.Delete(job.key);
-      if (journey != runtime->second.journeys.end()) Bump(journey->second, "node." + std::string(node_id) + ".delivered");
-      if (!result.provider_id.empty()) properties.emplace_back("provider_id", Value::String(result.provider_id));
-      EmitLocked(runtime->second, static_cast<UserId>(user), "$touch_delivered", std::move(properties), work);
-    } else if (result.retryable && attempts < options.max_delivery_attempts) {
-      JsonWriter out;
-      out.BeginObject();
-      for (auto field : simdjson::dom::object(root)) {
-        if (field.key == "attempts" || field.key == "due" || field.key == "last_error") continue;
-        out.Key(field.key).Raw(simdjson::minify(field.value));
+      const std::string sender_key = std::to_string(job.project) + "/" + job.channel_name;
+      auto& sender = senders[sender_key];
+      if (!sender) {
+        auto made = channel::MakeSender(job.config);
+        if (!made.ok()) {
+          results[index].error = made.status().message();
+          continue;
+        }
+        sender = std::move(*made);
       }
-      out.Key("attempts").Int(attempts);
-      out.Key("due").Int(now + (options.first_retry_ms << (attempts - 1)));
-      out.Key("last_error").String(result.error);
-      out.EndObject();
-      work.batch.Put(job.key, out.str());
-    } else {
-      work.batch.Delete(job.key);
-      if (journey != runtime->second.journeys.end()) Bump(journey->second, "node." + std::string(node_id) + ".failed");
-      properties.emplace_back("error", Value::String(result.error));
-      properties.emplace_back("status", Value::Number(result.status));
-      EmitLocked(runtime->second, static_cast<UserId>(user), "$touch_failed", std::move(properties), work);
+      channel::OutboundMessage message;
+      std::string_view text;
+      if (root["touch_id"].get_string().get(text) == simdjson::SUCCESS)
+        message.idempotency_key = std::string(text);
+      if (root["recipient"].get_string().get(text) == simdjson::SUCCESS)
+        message.recipient = std::string(text);
+      if (root["subject"].get_string().get(text) == simdjson::SUCCESS)
+        message.subject = std::string(text);
+      if (root["body"].get_string().get(text) == simdjson::SUCCESS)
+        message.body = std::string(text);
+      simdjson::dom::element payload;
+      if (root["payload"].get(payload) == simdjson::SUCCESS)
+        message.payload_json = simdjson::minify(payload);
+      message.now_ms = clock->NowMs();
+      results[index] = sender->Send(message);
     }
+    std::unique_lock lock(mu);
+    PendingWork work;
+    const int64_t now = clock->NowMs();
+    for (size_t index = group; index < group_end; ++index) {
+      Job& job = jobs[index];
+      auto runtime = runtimes.find(job.project);
+      if (runtime == runtimes.end()) continue;
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      if (parser.parse(job.record).get(root) != simdjson::SUCCESS) {
+        work.batch.Delete(job.key);
+        continue;
+      }
+      std::string_view journey_id, node_id, touch_id;
+      int64_t attempts = 0, user = 0;
+      journey_id = StringField(root, "journey");
+      node_id = StringField(root, "node");
+      touch_id = StringField(root, "touch_id");
+      attempts = IntField(root, "attempts");
+      user = IntField(root, "user");
+      const channel::DeliveryResult& result = results[index];
+      ++attempts;
+      auto journey = runtime->second.journeys.find(std::string(journey_id));
+      std::vector<std::pair<std::string, Value>> properties = {
+          {"journey_id", Value::String(std::string(journey_id))},
+          {"node", Value::String(std::string(node_id))},
+          {"channel", Value::String(job.channel_name)},
+          {"touch_id", Value::String(std::string(touch_id))},
+          {"attempts", Value::Number(static_cast<double>(attempts))}};
+      if (result.delivered) {
+        work.batch.Delete(job.key);
+        if (journey != runtime->second.journeys.end())
+          Bump(journey->second, "node." + std::string(node_id) + ".delivered");
+        if (!result.provider_id.empty())
+          properties.emplace_back("provider_id", Value::String(result.provider_id));
+        EmitLocked(runtime->second, static_cast<UserId>(user), "$touch_delivered",
+                   std::move(properties), work);
+      } else if (result.retryable && attempts < options.max_delivery_attempts) {
+        JsonWriter out;
+        out.BeginObject();
+        for (auto field : simdjson::dom::object(root)) {
+          if (field.key == "attempts" || field.key == "due" || field.key == "last_error") continue;
+          out.Key(field.key).Raw(simdjson::minify(field.value));
+        }
+        out.Key("attempts").Int(attempts);
+        out.Key("due").Int(now + (options.first_retry_ms << (attempts - 1)));
+        out.Key("last_error").String(result.error);
+        out.EndObject();
+        work.batch.Put(job.key, out.str());
+      } else {
+        work.batch.Delete(job.key);
+        if (journey != runtime->second.journeys.end())
+          Bump(journey->second, "node." + std::string(node_id) + ".failed");
+        properties.emplace_back("error", Value::String(result.error));
+        properties.emplace_back("status", Value::Number(result.status));
+        EmitLocked(runtime->second, static_cast<UserId>(user), "$touch_failed",
+                   std::move(properties), work);
+      }
+    }
+    for (auto& [pid, runtime] : runtimes) {
+      if (runtime.loaded) FlushCountersLocked(runtime, work);
+    }
+    lock.unlock();
+    ApplyPending(work);
   }
-  for (auto& [pid, runtime] : runtimes) {
-    if (runtime.loaded) FlushCountersLocked(runtime, work);
-  }
-  lock.unlock();
-  ApplyPending(work);
   return jobs.size();
 }
 
@@ -632,7 +690,8 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
                                                 const std::string& action, std::string_view body) {
   simdjson::dom::parser body_parser;
   simdjson::dom::element request;
-  if (body_parser.parse(body.data(), body.size()).get(request) != simdjson::SUCCESS || !request.is_object()) {
+  if (body_parser.parse(body.data(), body.size()).get(request) != simdjson::SUCCESS ||
+      !request.is_object()) {
     return Status(ErrorCode::kBadJson, "body is not a JSON object");
   }
   PendingWork work;
@@ -646,13 +705,14 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
     if (!stored.ok()) return Status(ErrorCode::kNotFound, "no task " + task_id);
     simdjson::dom::parser parser;
     simdjson::dom::element root;
-    if (parser.parse(*stored).get(root) != simdjson::SUCCESS) return Status(ErrorCode::kCorruption, "task " + task_id);
+    if (parser.parse(*stored).get(root) != simdjson::SUCCESS)
+      return Status(ErrorCode::kCorruption, "task " + task_id);
     std::string_view status, text, journey_id, node_id;
-    if (root["status"].get_string().get(status)) {}
-    if (root["journey"].get_string().get(journey_id)) {}
-    if (root["node"].get_string().get(node_id)) {}
+    status = StringField(root, "status");
+    journey_id = StringField(root, "journey");
+    node_id = StringField(root, "node");
     int64_t user = 0;
-    if (root["user"].get_int64().get(user)) {}
+    user = IntField(root, "user");
     std::map<std::string, std::string> updates;  // field → JSON
     const int64_t now = impl_->clock->NowMs();
     auto json_string = [](std::string_view value) {
@@ -661,7 +721,8 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
       return writer.Take();
     };
     if (action == "claim") {
-      if (status == "completed") return Status(ErrorCode::kConflict, "task " + task_id + " is completed");
+      if (status == "completed")
+        return Status(ErrorCode::kConflict, "task " + task_id + " is completed");
       if (request["assignee"].get_string().get(text) != simdjson::SUCCESS || text.empty()) {
         return Status(ErrorCode::kInvalidQuery, "assignee: required", "assignee");
       }
@@ -669,9 +730,11 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
       updates["status"] = "\"claimed\"";
       updates["claimed_ms"] = std::to_string(now);
     } else if (action == "complete") {
-      if (status == "completed") return Status(ErrorCode::kConflict, "task " + task_id + " is completed");
+      if (status == "completed")
+        return Status(ErrorCode::kConflict, "task " + task_id + " is completed");
       if (request["outcome"].get_string().get(text) != simdjson::SUCCESS || text.empty()) {
-        return Status(ErrorCode::kInvalidQuery, "outcome: required (e.g. \"interested\", \"not_reachable\")", "outcome");
+        return Status(ErrorCode::kInvalidQuery,
+                      "outcome: required (e.g. \"interested\", \"not_reachable\")", "outcome");
       }
       const std::string outcome(text);
       std::string note;
@@ -686,7 +749,8 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
                          {"node", Value::String(std::string(node_id))},
                          {"outcome", Value::String(outcome)}},
                         work);
-      if (auto journey = (*runtime)->journeys.find(std::string(journey_id)); journey != (*runtime)->journeys.end()) {
+      if (auto journey = (*runtime)->journeys.find(std::string(journey_id));
+          journey != (*runtime)->journeys.end()) {
         impl_->Bump(journey->second, "node." + std::string(node_id) + ".completed");
         impl_->FlushCountersLocked(**runtime, work);
       }
@@ -720,37 +784,39 @@ Result<JourneyAnswer> JourneyEngine::PullInApp(const state::ProjectInfo& project
     if (!runtime.ok()) return runtime.status();
     const std::string prefix = UserKey(project.id, "m", *user);
     bool first = true;
-    SEXTANT_RETURN_IF_ERROR(impl_->kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
-      simdjson::dom::parser parser;
-      simdjson::dom::element root;
-      if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
-      std::string_view touch_id, title, body, journey_id, node_id;
-      if (root["touch_id"].get_string().get(touch_id)) {}
-      if (root["subject"].get_string().get(title)) {}
-      if (root["body"].get_string().get(body)) {}
-      if (root["journey"].get_string().get(journey_id)) {}
-      if (root["node"].get_string().get(node_id)) {}
-      JsonWriter message;
-      message.BeginObject();
-      message.Key("message_id").String(touch_id);
-      message.Key("title").String(title);
-      message.Key("body").String(body);
-      message.Key("journey_id").String(journey_id);
-      message.EndObject();
-      out += (first ? "" : ",") + message.str();
-      first = false;
-      work.batch.Delete(key);
-      if (auto journey = (*runtime)->journeys.find(std::string(journey_id)); journey != (*runtime)->journeys.end()) {
-        impl_->Bump(journey->second, "node." + std::string(node_id) + ".delivered");
-      }
-      impl_->EmitLocked(**runtime, *user, "$touch_delivered",
-                        {{"journey_id", Value::String(std::string(journey_id))},
-                         {"node", Value::String(std::string(node_id))},
-                         {"channel", Value::String("inapp")},
-                         {"touch_id", Value::String(std::string(touch_id))}},
-                        work);
-      return true;
-    }));
+    SEXTANT_RETURN_IF_ERROR(
+        impl_->kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+          simdjson::dom::parser parser;
+          simdjson::dom::element root;
+          if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
+          std::string_view touch_id, title, body, journey_id, node_id;
+          touch_id = StringField(root, "touch_id");
+          title = StringField(root, "subject");
+          body = StringField(root, "body");
+          journey_id = StringField(root, "journey");
+          node_id = StringField(root, "node");
+          JsonWriter message;
+          message.BeginObject();
+          message.Key("message_id").String(touch_id);
+          message.Key("title").String(title);
+          message.Key("body").String(body);
+          message.Key("journey_id").String(journey_id);
+          message.EndObject();
+          out += (first ? "" : ",") + message.str();
+          first = false;
+          work.batch.Delete(key);
+          if (auto journey = (*runtime)->journeys.find(std::string(journey_id));
+              journey != (*runtime)->journeys.end()) {
+            impl_->Bump(journey->second, "node." + std::string(node_id) + ".delivered");
+          }
+          impl_->EmitLocked(**runtime, *user, "$touch_delivered",
+                            {{"journey_id", Value::String(std::string(journey_id))},
+                             {"node", Value::String(std::string(node_id))},
+                             {"channel", Value::String("inapp")},
+                             {"touch_id", Value::String(std::string(touch_id))}},
+                            work);
+          return true;
+        }));
     impl_->FlushCountersLocked(**runtime, work);
   }
   impl_->ApplyPending(work);
