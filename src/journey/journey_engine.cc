@@ -310,9 +310,8 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
     element root;
     if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
     TemplateDef def;
-    def.name = std::string(key.substr(prefix.size()));
     std::string_view text;
-    for (auto [field, target] : {std::pair<const char*, std::string*>{"channel", &def.channel},
+    for (auto [field, target] : {std::pair<const char*, std::string*>{"name", &def.name}, {"channel", &def.channel},
                                  {"subject", &def.subject}, {"body", &def.body}, {"status", &def.status},
                                  {"created_by", &def.created_by}, {"approved_by", &def.approved_by}}) {
       if (root[field].get_string().get(text) == simdjson::SUCCESS) *target = std::string(text);
@@ -320,7 +319,7 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
     bool flag = false;
     def.recommends_item = root["recommends_item"].get_bool().get(flag) == simdjson::SUCCESS && flag;
     def.json = std::string(value);
-    runtime.templates[def.name] = std::move(def);
+    runtime.templates[TemplateKey(def.name, def.channel)] = std::move(def);
     return true;
   }));
   prefix = JourneyKey(pid, "j");
@@ -480,15 +479,18 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
       }
     }
     if (node.kind == JourneyNode::Kind::kSend) {
-      auto found = runtime.templates.find(node.template_name);
-      if (found == runtime.templates.end()) {
-        return Status(ErrorCode::kInvalidQuery, path + ".template: no template \"" + node.template_name + "\"", path + ".template");
-      }
-      if (found->second.status != "approved") {
-        return Status(ErrorCode::kInvalidQuery, path + ".template: template \"" + node.template_name + "\" is not approved", path + ".template");
-      }
-      if (found->second.recommends_item && !node.item.present()) {
-        return Status(ErrorCode::kInvalidQuery, path + ".item: the template recommends a product; name the item", path + ".item");
+      for (const std::string& channel : node.channels) {
+        const std::string what = "template \"" + node.template_name + "\" for channel " + channel;
+        auto found = runtime.templates.find(TemplateKey(node.template_name, channel));
+        if (found == runtime.templates.end()) {
+          return Status(ErrorCode::kInvalidQuery, path + ".template: no " + what, path + ".template");
+        }
+        if (found->second.status != "approved") {
+          return Status(ErrorCode::kInvalidQuery, path + ".template: " + what + " is not approved", path + ".template");
+        }
+        if (found->second.recommends_item && !node.item.present()) {
+          return Status(ErrorCode::kInvalidQuery, path + ".item: the template recommends a product; name the item", path + ".item");
+        }
       }
     }
     std::function<Status(const SplitCondition&)> check = [&](const SplitCondition& condition) -> Status {
@@ -508,6 +510,15 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
   if (!work.batch.empty()) (void)kv->Write(&work.batch);
+  if (pipeline == nullptr) {
+    for (auto& [project, records] : work.events) {
+      for (Record& record : records) {
+        if (emitted != nullptr) emitted->emplace_back(clock->NowMs(), std::move(record));
+      }
+    }
+    work.events.clear();
+    return;
+  }
   for (auto& [project, records] : work.events) {
     if (records.empty()) continue;
     ingest::RequestContext context;
@@ -988,18 +999,24 @@ Result<JourneyAnswer> JourneyEngine::JourneyCustomer(const state::ProjectInfo& p
                                                      const std::string& distinct_id) {
   auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
   if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  auto state = JourneyCustomerState(project, id, *user);
+  if (!state.ok()) return state.status();
+  return Ok("{\"distinct_id\":" + [&] { JsonWriter w; w.String(distinct_id); return w.Take(); }() + "," + state->substr(1));
+}
+
+Result<std::string> JourneyEngine::JourneyCustomerState(const state::ProjectInfo& project,
+                                                        const std::string& id, UserId user) {
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
   auto found = (*runtime)->journeys.find(id);
   if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
-  auto instance = impl_->LoadInstanceLocked(**runtime, id, *user);
+  auto instance = impl_->LoadInstanceLocked(**runtime, id, user);
   if (!instance.ok()) return instance.status();
   JsonWriter out;
   out.BeginObject();
-  out.Key("distinct_id").String(distinct_id);
   static constexpr const char* kStates[] = {"none", "active", "exited", "pending"};
-  out.Key("state").String(kStates[static_cast<int>(instance->state)]);
+  out.Key("state").String(kStates[static_cast<int>(instance->state) & 3]);
   out.Key("version").Uint(instance->version);
   auto version = found->second.versions.find(instance->version);
   std::string node_id;
@@ -1017,7 +1034,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyCustomer(const state::ProjectInfo& p
   out.Key("variant").String(instance->variant);
   out.Key("goal_ms").Int(instance->goal_ms);
   out.EndObject();
-  return Ok(out.Take());
+  return out.Take();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1081,6 +1098,34 @@ Result<JourneyAnswer> JourneyEngine::ListChannels(const state::ProjectInfo& proj
   return Ok(out.Take());
 }
 
+namespace {
+
+std::string TemplateJson(const TemplateDef& def) {
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("name").String(def.name);
+  out.Key("channel").String(def.channel);
+  out.Key("subject").String(def.subject);
+  out.Key("body").String(def.body);
+  out.Key("recommends_item").Bool(def.recommends_item);
+  out.Key("status").String(def.status);
+  out.Key("created_by").String(def.created_by);
+  out.Key("approved_by").String(def.approved_by);
+  out.EndObject();
+  return out.Take();
+}
+
+}  // namespace
+
+const TemplateDef* FindTemplate(const ProjectRuntime& runtime, std::string_view name,
+                                std::string_view channel) {
+  auto exact = runtime.templates.find(TemplateKey(name, channel));
+  if (exact != runtime.templates.end()) return &exact->second;
+  auto first = runtime.templates.lower_bound(std::string(name) + '\x1f');
+  if (first != runtime.templates.end() && first->second.name == name) return &first->second;
+  return nullptr;
+}
+
 Result<JourneyAnswer> JourneyEngine::PutTemplate(const state::ProjectInfo& project,
                                                  const std::string& name, const std::string& actor,
                                                  std::string_view body) {
@@ -1104,20 +1149,10 @@ Result<JourneyAnswer> JourneyEngine::PutTemplate(const state::ProjectInfo& proje
   if (!runtime.ok()) return runtime.status();
   SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.subject, false, "subject"));
   SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.body, def.recommends_item, "body"));
-  JsonWriter out;
-  out.BeginObject();
-  out.Key("name").String(def.name);
-  out.Key("channel").String(def.channel);
-  out.Key("subject").String(def.subject);
-  out.Key("body").String(def.body);
-  out.Key("recommends_item").Bool(def.recommends_item);
-  out.Key("status").String(def.status);
-  out.Key("created_by").String(def.created_by);
-  out.Key("approved_by").String(def.approved_by);
-  out.EndObject();
-  def.json = out.Take();
-  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "tpl") + name, def.json));
-  (*runtime)->templates[name] = def;
+  def.json = TemplateJson(def);
+  const std::string key = TemplateKey(name, def.channel);
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "tpl") + key, def.json));
+  (*runtime)->templates[key] = def;
   return Ok(def.json);
 }
 
@@ -1127,7 +1162,7 @@ Result<JourneyAnswer> JourneyEngine::ListTemplates(const state::ProjectInfo& pro
   if (!runtime.ok()) return runtime.status();
   std::string out = "{\"templates\":[";
   bool first = true;
-  for (const auto& [name, def] : (*runtime)->templates) {
+  for (const auto& [key, def] : (*runtime)->templates) {
     out += (first ? "" : ",") + def.json;
     first = false;
   }
@@ -1144,29 +1179,30 @@ Result<JourneyAnswer> JourneyEngine::ApproveTemplate(const state::ProjectInfo& p
   }
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->templates.find(name);
-  if (found == (*runtime)->templates.end()) return NotFound("no template " + name);
-  TemplateDef& def = found->second;
-  if (def.created_by == actor) {
-    return Status(ErrorCode::kForbidden, "maker-checker: \"" + actor + "\" wrote this template and cannot approve it");
+  // Every channel variant of the name is approved together.
+  std::vector<TemplateDef*> variants;
+  for (auto it = (*runtime)->templates.lower_bound(name + '\x1f');
+       it != (*runtime)->templates.end() && it->second.name == name; ++it) {
+    variants.push_back(&it->second);
   }
-  SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.body, def.recommends_item, "body"));
-  def.status = "approved";
-  def.approved_by = actor;
-  JsonWriter out;
-  out.BeginObject();
-  out.Key("name").String(def.name);
-  out.Key("channel").String(def.channel);
-  out.Key("subject").String(def.subject);
-  out.Key("body").String(def.body);
-  out.Key("recommends_item").Bool(def.recommends_item);
-  out.Key("status").String(def.status);
-  out.Key("created_by").String(def.created_by);
-  out.Key("approved_by").String(def.approved_by);
-  out.EndObject();
-  def.json = out.Take();
-  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "tpl") + name, def.json));
-  return Ok(def.json);
+  if (variants.empty()) return NotFound("no template " + name);
+  for (TemplateDef* def : variants) {
+    if (def->created_by == actor) {
+      return Status(ErrorCode::kForbidden, "maker-checker: \"" + actor + "\" wrote this template and cannot approve it");
+    }
+    SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def->body, def->recommends_item, "body"));
+  }
+  std::string out = "{\"templates\":[";
+  state::KvStore::Batch batch;
+  for (TemplateDef* def : variants) {
+    def->status = "approved";
+    def->approved_by = actor;
+    def->json = TemplateJson(*def);
+    batch.Put(JourneyKey(project.id, "tpl") + TemplateKey(def->name, def->channel), def->json);
+    out += (out.size() > 14 ? "," : "") + def->json;
+  }
+  SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
+  return Ok(out + "]}");
 }
 
 Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& project,
@@ -1177,6 +1213,8 @@ Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& p
   if (!root.ok()) return root.status();
   auto distinct_id = GetString(*root, "distinct_id", "", true);
   if (!distinct_id.ok()) return distinct_id.status();
+  auto channel_name = GetString(*root, "channel", "", false);
+  if (!channel_name.ok()) return channel_name.status();
   auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
   if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
   PropertyMap event, item;
@@ -1195,14 +1233,16 @@ Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& p
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->templates.find(name);
-  if (found == (*runtime)->templates.end()) return NotFound("no template " + name);
+  const TemplateDef* found = FindTemplate(**runtime, name, *channel_name);
+  if (found == nullptr) return NotFound("no template " + name);
   const PropertyMap empty;
   std::vector<std::string> used;
+  const std::string unsubscribe = impl_->UnsubscribeUrl(**runtime, *user, found->channel);
   JsonWriter out;
   out.BeginObject();
-  out.Key("subject").String(impl_->RenderLocked(**runtime, found->second.subject, *user, profile.ok() ? *profile : empty, event, item, "", &used));
-  out.Key("body").String(impl_->RenderLocked(**runtime, found->second.body, *user, profile.ok() ? *profile : empty, event, item, "{{unsubscribe_url}}", &used));
+  out.Key("channel").String(found->channel);
+  out.Key("subject").String(impl_->RenderLocked(**runtime, found->subject, *user, profile.ok() ? *profile : empty, event, item, unsubscribe, &used));
+  out.Key("body").String(impl_->RenderLocked(**runtime, found->body, *user, profile.ok() ? *profile : empty, event, item, unsubscribe, &used));
   out.Key("variables").BeginArray();
   for (const auto& variable : used) out.String(variable);
   out.EndArray();

@@ -50,6 +50,7 @@
 #include "journey/journey_definition.h"
 #include "journey/touch_rules.h"
 #include "profile/profile_store.h"
+#include "query/query_engine.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
 #include "state/schema_registry.h"
@@ -124,6 +125,19 @@ class JourneyEngine final : public ingest::CommitObserver {
   // One customer's instance in a journey and its ledger entries.
   Result<JourneyAnswer> JourneyCustomer(const state::ProjectInfo& project, const std::string& id,
                                         const std::string& distinct_id);
+
+  // Runs a journey for one customer on simulated time without sending (docs/journeys.md "Dry
+  // run"): {"journey_id" (+ "version"?) or "definition", "distinct_id"?, "profile"?, "events":
+  // [{"event", "properties"?, "offset"?}], "until"?} → the path, each decision and the rendered
+  // messages.
+  Result<JourneyAnswer> DryRun(const state::ProjectInfo& project, std::string_view body);
+  // Replays a journey version over the stored events of {"from", "to"} (dates) without
+  // sending → predicted entries, touches per node, suppressions by reason, goal conversions.
+  Result<JourneyAnswer> Backtest(const state::ProjectInfo& project, const std::string& id,
+                                 std::string_view body, query::QueryEngine* queries);
+  // One customer's instance as JSON (the answer of JourneyCustomer).
+  Result<std::string> JourneyCustomerState(const state::ProjectInfo& project,
+                                           const std::string& id, UserId user);
 
   // --- touch rules, channels, content library ---
   Result<JourneyAnswer> PutTouchRules(const state::ProjectInfo& project, std::string_view body);

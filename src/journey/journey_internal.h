@@ -96,7 +96,7 @@ struct ProjectRuntime {
   std::map<std::string, JourneyState> journeys;
   TouchRulesConfig rules;
   std::map<std::string, ChannelEntry> channels;
-  std::map<std::string, TemplateDef> templates;
+  std::map<std::string, TemplateDef> templates;  // by TemplateKey(name, channel)
   // event id → journeys that care about it; rebuilt when journeys or the schema change.
   std::map<store::EventId, std::vector<std::string>> index;
   bool unresolved_names = false;  // some journey names an event the schema does not know yet
@@ -108,8 +108,14 @@ struct ProjectRuntime {
 struct PendingWork {
   state::KvStore::Batch batch;
   std::vector<std::pair<std::string, std::vector<Record>>> events;  // project name → records
-  bool dry_run = false;
-  std::vector<std::string>* trace = nullptr;  // dry run: what happened, in order
+  bool dry_run = false;  // nothing is written (reports that only read)
+};
+
+// One step of a simulated run (dry run): what happened to the customer, and when.
+struct TraceStep {
+  int64_t time_ms = 0;
+  std::string kind;    // enter, node, sent, suppressed, deferred, task, goal, exit
+  std::string detail;  // node id, channel, reason, ...
 };
 
 
@@ -122,9 +128,18 @@ struct JourneyEngine::Impl {
   identity::IdentityStore* identities;
   profile::ProfileStore* profiles;
   audience::AudienceEngine* audience;
-  ingest::IngestPipeline* pipeline;
+  ingest::IngestPipeline* pipeline;  // null in a simulation: events are recorded, not ingested
   Clock* clock;
   DecisionLedger ledger;
+  // Simulations (dry run, backtest) run on a scratch state store; `reference_kv` is the real one,
+  // read for consent and for the profiles a key-date entry scans. Equal to `kv` otherwise.
+  state::KvStore* reference_kv;
+  // Dry run of a customer who may not exist: their user id and distinct id.
+  UserId simulated_user = 0;
+  std::string simulated_distinct_id;
+  bool keep_outbox = true;  // false in backtests: touches are counted, not queued for delivery
+  std::vector<TraceStep>* trace = nullptr;           // simulations: what happened, in order
+  std::vector<std::pair<int64_t, Record>>* emitted = nullptr;  // simulations: events not ingested
 
   std::mutex mu;  // guards everything below that is not marked otherwise
   std::map<ProjectId, ProjectRuntime> runtimes;
@@ -151,7 +166,8 @@ struct JourneyEngine::Impl {
        Clock* engine_clock)
       : self(engine), options(opts), kv(kv_store), projects(project_registry),
         schemas(schema_registry), identities(identity_store), profiles(profile_store),
-        audience(audience_engine), pipeline(ingest_pipeline), clock(engine_clock), ledger(kv_store) {}
+        audience(audience_engine), pipeline(ingest_pipeline), clock(engine_clock), ledger(kv_store),
+        reference_kv(kv_store) {}
 
   // --- state (journey_engine.cc); *Locked methods require `mu` ---
   Result<ProjectRuntime*> RuntimeLocked(const state::ProjectInfo& project);
@@ -194,6 +210,8 @@ struct JourneyEngine::Impl {
                    const JourneyNode& node, UserId user, Instance& instance, PendingWork& work);
   void CreateTaskLocked(ProjectRuntime& runtime, JourneyState& journey, const JourneyNode& node,
                         UserId user, Instance& instance, PendingWork& work);
+  std::string DistinctIdLocked(ProjectId project, UserId user);
+  void Trace(std::string kind, std::string detail);
   void EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                   std::vector<std::pair<std::string, Value>> properties, PendingWork& work);
   bool EvaluateSplitLocked(ProjectRuntime& runtime, const SplitCondition& condition, UserId user,
@@ -220,6 +238,14 @@ inline int64_t IntField(const simdjson::dom::element& object, const char* key, i
   int64_t value = 0;
   return object[key].get_int64().get(value) == simdjson::SUCCESS ? value : fallback;
 }
+
+// Templates are named; one name may have a variant per channel.
+inline std::string TemplateKey(std::string_view name, std::string_view channel) {
+  return std::string(name) + '\x1f' + std::string(channel);
+}
+// The variant of template `name` for `channel`, else its first variant; null if none.
+const TemplateDef* FindTemplate(const ProjectRuntime& runtime, std::string_view name,
+                                std::string_view channel);
 
 // Key helpers: "jrn/<pid>/<space>/".
 std::string JourneyKey(ProjectId project, std::string_view space);

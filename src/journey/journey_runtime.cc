@@ -526,7 +526,7 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
               {"arm", Value::String(instance.control ? "control" : "treatment")},
               {"trigger", Value::String(std::string(trigger))}},
              work);
-  if (work.trace) work.trace->push_back("enter:" + std::string(trigger));
+  Trace("enter", std::string(trigger));
   AdvanceLocked(runtime, journey, user, instance, live->start, work);
   return true;
 }
@@ -544,7 +544,7 @@ void JourneyEngine::Impl::ReachGoalLocked(ProjectRuntime& runtime, JourneyState&
               {"arm", Value::String(instance.control ? "control" : "treatment")},
               {"variant", Value::String(instance.variant)}},
              work);
-  if (work.trace) work.trace->push_back("goal");
+  Trace("goal", "");
 }
 
 void JourneyEngine::Impl::ExitLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
@@ -570,7 +570,7 @@ void JourneyEngine::Impl::ExitLocked(ProjectRuntime& runtime, JourneyState& jour
               {"node", Value::String(node_id)},
               {"reason", Value::String(reason)}},
              work);
-  if (work.trace) work.trace->push_back("exit:" + reason);
+  Trace("exit", reason);
   SaveInstanceLocked(runtime, journey, user, instance, work);
 }
 
@@ -591,7 +591,7 @@ void JourneyEngine::Impl::AdvanceLocked(ProjectRuntime& runtime, JourneyState& j
     instance.node = node_index;
     if (!revisit) {
       Bump(journey, "node." + node.id + ".entered");
-      if (work.trace) work.trace->push_back(node.id);
+      Trace("node", node.id);
     }
     const int64_t now = clock->NowMs();
     switch (node.kind) {
@@ -654,11 +654,11 @@ void JourneyEngine::Impl::AdvanceLocked(ProjectRuntime& runtime, JourneyState& j
         node_index = node.next;
         continue;
       case JourneyNode::Kind::kUpdateProfile: {
-        auto distinct_id = identities->DistinctIdOf(runtime.info->id, user);
-        if (distinct_id.ok() && !distinct_id->empty() && !work.dry_run) {
+        const std::string distinct_id = DistinctIdLocked(runtime.info->id, user);
+        if (!distinct_id.empty() && !work.dry_run) {
           Record record;
           record.type = RecordType::kProfileSet;
-          record.distinct_id = *distinct_id;
+          record.distinct_id = distinct_id;
           record.time_ms = now;
           record.has_time = true;
           record.properties = node.set;
@@ -718,16 +718,26 @@ bool JourneyEngine::Impl::EvaluateSplitLocked(ProjectRuntime& runtime,
   return false;
 }
 
+std::string JourneyEngine::Impl::DistinctIdLocked(ProjectId project, UserId user) {
+  if (user == simulated_user && !simulated_distinct_id.empty()) return simulated_distinct_id;
+  auto distinct_id = identities->DistinctIdOf(project, user);
+  return distinct_id.ok() ? *distinct_id : std::string();
+}
+
+void JourneyEngine::Impl::Trace(std::string kind, std::string detail) {
+  if (trace != nullptr) trace->push_back({clock->NowMs(), std::move(kind), std::move(detail)});
+}
+
 void JourneyEngine::Impl::EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                                      std::vector<std::pair<std::string, Value>> properties,
                                      PendingWork& work) {
   if (work.dry_run) return;
-  auto distinct_id = identities->DistinctIdOf(runtime.info->id, user);
-  if (!distinct_id.ok() || distinct_id->empty()) return;
+  std::string distinct_id = DistinctIdLocked(runtime.info->id, user);
+  if (distinct_id.empty()) return;
   Record record;
   record.type = RecordType::kTrack;
   record.event = event;
-  record.distinct_id = std::move(*distinct_id);
+  record.distinct_id = std::move(distinct_id);
   record.time_ms = clock->NowMs();
   record.has_time = true;
   record.properties = std::move(properties);
@@ -930,7 +940,7 @@ void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int
       CivilFromDays(target, &year, &month, &day);
       const std::string prefix = "prof/" + std::to_string(runtime.info->id) + "/";
       std::vector<UserId> due;
-      (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+      (void)reference_kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
         if (key.size() != prefix.size() + 4) return true;
         PropertyMap profile;
         if (!DecodePropertyMap(value, &profile)) return true;

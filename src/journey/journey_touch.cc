@@ -99,8 +99,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   const TouchRulesConfig& rules = runtime.rules;
   const bool revisit = instance.due_ms != 0 || instance.claimed;
   instance.due_ms = 0;
-  auto distinct = identities->DistinctIdOf(pid, user);
-  const std::string distinct_id = distinct.ok() ? *distinct : "";
+  const std::string distinct_id = DistinctIdLocked(pid, user);
   auto loaded_profile = profiles->GetProfile(pid, user);
   const PropertyMap profile = loaded_profile.ok() ? std::move(*loaded_profile) : PropertyMap{};
   const PropertyMap event = ParsePropertiesJson(instance.event_json);
@@ -128,7 +127,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   }
 
   // Consent stored for the customer: "<purpose>:<channel>" → granted.
-  auto consent_stored = kv->Get(UserKey(pid, "x", user));
+  auto consent_stored = reference_kv->Get(UserKey(pid, "x", user));
   const PropertyMap consent =
       consent_stored.ok() ? ParsePropertiesJson(*consent_stored) : PropertyMap{};
   auto consent_of = [&](const std::string& channel_name) -> bool {
@@ -187,12 +186,9 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   const std::string unsubscribe = UnsubscribeUrl(runtime, user, channel_name);
   if (node.kind == JourneyNode::Kind::kSend) {
     template_name = node.template_name;
-    auto found = runtime.templates.find(template_name);
-    if (found != runtime.templates.end()) {
-      subject = RenderLocked(runtime, found->second.subject, user, profile, event, item,
-                             unsubscribe, &used);
-      body =
-          RenderLocked(runtime, found->second.body, user, profile, event, item, unsubscribe, &used);
+    if (const TemplateDef* found = FindTemplate(runtime, template_name, channel_name)) {
+      subject = RenderLocked(runtime, found->subject, user, profile, event, item, unsubscribe, &used);
+      body = RenderLocked(runtime, found->body, user, profile, event, item, unsubscribe, &used);
     }
   }
 
@@ -265,7 +261,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
       } else if (quiet.quiet && quiet.defer) {
         SetTimerLocked(runtime, journey, user, instance, quiet.until_ms, work);
         Bump(journey, "node." + node.id + ".deferred");
-        if (work.trace) work.trace->push_back("deferred:quiet_hours");
+        Trace("deferred", "quiet_hours");
         return false;
       } else if (quiet.quiet) {
         reason = "quiet_hours";
@@ -349,9 +345,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   entry.EndArray();
   entry.Key("touch_id").String(touch_id);
   entry.EndObject();
-  if (work.trace)
-    work.trace->push_back(std::string(sent ? "sent:" : "suppressed:") +
-                          (sent ? channel_name : reason));
+  Trace(sent ? "sent" : "suppressed", sent ? channel_name : reason);
   if (!work.dry_run) (void)ledger.Append(pid, user, journey.meta.id, entry.str(), &work.batch);
 
   std::vector<std::pair<std::string, Value>> properties = {
@@ -426,6 +420,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   payload.EndObject();
   message.Key("payload").Raw(payload.str());
   message.EndObject();
+  if (!keep_outbox) return true;
   if (channel_entry != runtime.channels.end() && channel_entry->second.inapp) {
     std::string key = UserKey(pid, "m", user);
     state::AppendBigEndian64(static_cast<uint64_t>(now), &key);
@@ -445,8 +440,7 @@ void JourneyEngine::Impl::CreateTaskLocked(ProjectRuntime& runtime, JourneyState
                                            PendingWork& work) {
   const ProjectId pid = runtime.info->id;
   const int64_t now = clock->NowMs();
-  auto distinct = identities->DistinctIdOf(pid, user);
-  const std::string distinct_id = distinct.ok() ? *distinct : "";
+  const std::string distinct_id = DistinctIdLocked(pid, user);
   std::string assignee;
   if (!node.assign_property.empty()) {
     auto profile = profiles->GetProfile(pid, user);
@@ -470,8 +464,7 @@ void JourneyEngine::Impl::CreateTaskLocked(ProjectRuntime& runtime, JourneyState
   entry.Key("assignee").String(assignee.empty() ? node.assign_pool : assignee);
   entry.Key("arm").String(instance.control ? "control" : "treatment");
   entry.EndObject();
-  if (work.trace)
-    work.trace->push_back(instance.control ? "suppressed:control_group" : "task:" + node.title);
+  Trace(instance.control ? "suppressed" : "task", instance.control ? "control_group" : node.title);
   if (!work.dry_run) (void)ledger.Append(pid, user, journey.meta.id, entry.str(), &work.batch);
   if (instance.control) {
     Bump(journey, "node." + node.id + ".suppressed.control_group");

@@ -1193,6 +1193,9 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
       allowed = "GET or POST";
       if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListJourneys(*info); };
       if (post) handler = [info, actor](JourneyEngine& e, const std::string& b) { return e.CreateJourney(*info, actor, b); };
+    } else if (parts.size() == 4 && id == "dry-run") {
+      allowed = "POST";
+      if (post) handler = [info](JourneyEngine& e, const std::string& b) { return e.DryRun(*info, b); };
     } else if (parts.size() == 4) {
       allowed = "GET, PUT or DELETE";
       if (get) handler = [info, id](JourneyEngine& e, const std::string&) { return e.GetJourney(*info, id); };
@@ -1208,6 +1211,10 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
     } else if (parts.size() == 6 && sub == "customers") {
       const std::string distinct_id = parts[5];
       if (get) handler = [info, id, distinct_id](JourneyEngine& e, const std::string&) { return e.JourneyCustomer(*info, id, distinct_id); };
+    } else if (parts.size() == 5 && sub == "backtest") {
+      allowed = "POST";
+      query::QueryEngine* queries = &app_->queries();
+      if (post) handler = [info, id, queries](JourneyEngine& e, const std::string& b) { return e.Backtest(*info, id, b, queries); };
     } else if (parts.size() == 5 && sub == "trigger") {
       allowed = "POST";
       if (post) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.TriggerJourney(*info, id, b); };

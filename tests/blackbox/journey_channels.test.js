@@ -114,7 +114,13 @@ test('WeChat template message and signed app push', async () => {
 
 test('fallback by order when the customer has no address; best channel from their click history', async () => {
   const p = await channelProject();
-  await J.approveTemplates(ctx, p, { any: { channel: 'push', body: '提醒 {{profile.name}}' } });
+  // One template name with a variant per channel.
+  for (const channel of ['push', 'sms', 'email']) {
+    const r = await srv.api('PUT', `${base(p)}/templates/any`, { channel, subject: channel === 'sms' ? '3001' : '提醒', body: '提醒 {{profile.name}}' }, as('alice'));
+    assert.equal(r.status, 200, r.text);
+  }
+  const approved = await srv.api('POST', `${base(p)}/templates/any/approve`, undefined, as('bob'));
+  assert.deepEqual(approved.body.templates.map((t) => t.channel).sort(), ['email', 'push', 'sms']);
   await J.ingest(ctx, p, [profile('nophone', { name: 'NP', email: 'np@example.com' }), profile('clicker', { name: 'CL', phone: '+8613900000002' })]);
   const j = await J.launch(ctx, p, sendNode(['sms', 'email'], 'any'));
   await trigger(p, j, 'nophone');
@@ -139,5 +145,4 @@ test('fallback by order when the customer has no address; best channel from thei
   const chosen = (await J.ledger(ctx, p, `journey=${best}`)).find((e) => e.kind === 'touch');
   assert.equal(chosen.channel, 'sms');
   assert.equal(chosen.channel_choice, 'best_response');
-  void as;
 });
