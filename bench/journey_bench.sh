@@ -35,6 +35,8 @@
 #   PART_SECONDS (900)   bound of one timed step (the clock request that enters / sends); a step
 #                        that exceeds it is stopped (server killed) and reported as timed out
 #   MEM_LIMIT_GB (18)    a ladder size whose projected peak RSS exceeds this is skipped
+#   QUIET_WAIT (600)     before each measured step, wait up to this long for other processes
+#                        (e.g. a concurrent compile) to use < 0.25 cores; logged either way
 #   PROFILE (0)          1: perf record + gdb stacks + per-thread CPU of the server per step
 #                        (files in DATA_ROOT/run/; gdb pauses the server briefly)
 #   SEED (42), DATA_ROOT (/work/bench-data/journeys), KEEP_WORK (0),
@@ -58,7 +60,7 @@ fi
 
 args=""
 for v in SMOKE PARTS DURABILITY JOURNEYS JOURNEY_NAMES OTHER_NAMES JOURNEY_SHARE EVENTS STREAM_USERS \
-         CONNECTIONS BATCH STREAM_SECONDS TIMER_USERS SEND_USERS FIRE_TIMERS PART_SECONDS SEED; do
+         CONNECTIONS BATCH STREAM_SECONDS TIMER_USERS SEND_USERS FIRE_TIMERS PART_SECONDS PROFILE SEED; do
   [[ -n ${!v:-} ]] && args+="$v=${!v} "
 done
 export BENCH_COMMAND="${args}bench/journey_bench.sh"

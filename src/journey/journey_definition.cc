@@ -121,6 +121,19 @@ Result<SplitCondition> ParseCondition(const element& value, const std::string& p
     condition.children.push_back(std::move(*parsed));
     return condition;
   }
+  // {"event": {"property", "op", "value"}}: a condition on the entry event's properties.
+  if (auto event = Member(value, "event"); event && event->is_object()) {
+    const std::string event_path = Join(path, "event");
+    auto property = GetString(*event, "property", event_path, true);
+    if (!property.ok()) return property.status();
+    if (property->empty()) return Invalid(Join(event_path, "property"), "required");
+    condition.kind = SplitCondition::Kind::kEvent;
+    condition.name = std::move(*property);
+    SEXTANT_RETURN_IF_ERROR(query::spec_json::ParseConditionBody(*event, event_path, &condition.condition));
+    condition.condition.property.user = false;
+    condition.condition.property.name = condition.name;
+    return condition;
+  }
   for (auto [key, kind] : {std::pair<std::string_view, SplitCondition::Kind>{"profile", SplitCondition::Kind::kProfile},
                            {"tag", SplitCondition::Kind::kTag},
                            {"segment", SplitCondition::Kind::kSegment},

@@ -134,9 +134,11 @@ struct JourneyEngine::Impl {
   // Simulations (dry run, backtest) run on a scratch state store; `reference_kv` is the real one,
   // read for consent and for the profiles a key-date entry scans. Equal to `kv` otherwise.
   state::KvStore* reference_kv;
+  profile::ProfileStore* items;  // where recommended items are read (the real store in a dry run)
   // Dry run of a customer who may not exist: their user id and distinct id.
   UserId simulated_user = 0;
   std::string simulated_distinct_id;
+  bool simulation = false;   // dry run / backtest: nothing is delivered
   bool keep_outbox = true;  // false in backtests: touches are counted, not queued for delivery
   std::vector<TraceStep>* trace = nullptr;           // simulations: what happened, in order
   std::vector<std::pair<int64_t, Record>>* emitted = nullptr;  // simulations: events not ingested
@@ -167,7 +169,7 @@ struct JourneyEngine::Impl {
       : self(engine), options(opts), kv(kv_store), projects(project_registry),
         schemas(schema_registry), identities(identity_store), profiles(profile_store),
         audience(audience_engine), pipeline(ingest_pipeline), clock(engine_clock), ledger(kv_store),
-        reference_kv(kv_store) {}
+        reference_kv(kv_store), items(profile_store) {}
 
   // --- state (journey_engine.cc); *Locked methods require `mu` ---
   Result<ProjectRuntime*> RuntimeLocked(const state::ProjectInfo& project);

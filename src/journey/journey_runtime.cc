@@ -209,7 +209,7 @@ int64_t JourneyEngine::NextDueMs() {
       });
     }
     const std::string outbox = JourneyKey(pid, "o");
-    (void)impl_->kv->ScanPrefix(outbox, [&](std::string_view, std::string_view value) {
+    if (!impl_->simulation) (void)impl_->kv->ScanPrefix(outbox, [&](std::string_view, std::string_view value) {
       simdjson::dom::parser parser;
       simdjson::dom::element root;
       int64_t due = 0;
@@ -382,6 +382,20 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
         }
       }
       continue;
+    }
+    // A conversion within the goal's window still counts after the customer has left (their
+    // arm's conversion rate must not depend on how long the path was).
+    if (auto version = journey.versions.find(journey.meta.live_version); version != journey.versions.end()) {
+      const JourneyDefinition& definition = *version->second;
+      if (definition.goal_within_ms > 0 && matches(definition.goal, ZoneOf(runtime, definition))) {
+        auto loaded = LoadInstanceLocked(runtime, journey_id, user);
+        if (loaded.ok() && loaded->state == Instance::State::kExited && loaded->goal_ms == 0 &&
+            now - loaded->entered_ms <= definition.goal_within_ms) {
+          Instance instance = std::move(*loaded);
+          ReachGoalLocked(runtime, journey, user, instance, work);
+          SaveInstanceLocked(runtime, journey, user, instance, work);
+        }
+      }
     }
     // Entries.
     if (journey.meta.status != "running") continue;

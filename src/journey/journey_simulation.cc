@@ -213,7 +213,12 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
       if (auto value = Member(item, "offset")) {
         std::string_view text;
         std::optional<int64_t> ms;
-        if (value->get_string().get(text) == simdjson::SUCCESS) ms = text == "0" ? std::optional<int64_t>(0) : audience::ParseDuration(text);
+        if (value->get_string().get(text) == simdjson::SUCCESS) {
+          const bool zero = !text.empty() && text.find_first_not_of('0') != 0 &&
+                            (text.find_first_not_of('0') == std::string_view::npos ||
+                             text.substr(text.find_first_not_of('0')).size() == 1);
+          ms = zero ? std::optional<int64_t>(0) : audience::ParseDuration(text);
+        }
         if (!ms) return Invalid(path + ".offset", "must be a duration like \"10m\" from the start");
         offset = *ms;
       }
@@ -244,10 +249,13 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
   Impl& sim = *scratch.impl_;
   std::vector<TraceStep> trace;
   std::vector<std::pair<int64_t, Record>> emitted;
+  sim.simulation = true;
   sim.trace = &trace;
   sim.emitted = &emitted;
   sim.simulated_user = user;
   sim.simulated_distinct_id = distinct_id;
+  sim.items = impl_->profiles;
+  sim.reference_kv = impl_->kv;
   {
     // The customer's profile in the scratch store, as ingest would have written it.
     Record record;
@@ -389,6 +397,7 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
                         impl_->identities, impl_->profiles, impl_->audience, nullptr, &clock);
   Impl& sim = *scratch.impl_;
   sim.reference_kv = impl_->kv;
+  sim.simulation = true;
   sim.keep_outbox = false;
   SEXTANT_RETURN_IF_ERROR(PrepareScratch(*impl_, sim, project, id, journey_name, definition));
 

@@ -117,7 +117,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   bool item_missing = false;
   if (node.item.present()) {
     auto loaded = item_id.empty() ? Result<PropertyMap>(Status(ErrorCode::kNotFound, ""))
-                                  : profiles->GetItem(pid, node.item.type, item_id);
+                                  : items->GetItem(pid, node.item.type, item_id);
     if (loaded.ok()) {
       item = std::move(*loaded);
       item.emplace_back("id", Value::String(item_id));

@@ -1146,6 +1146,9 @@ void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::str
     // and retry runs at its own time; everything due runs before the answer (on the query pool:
     // it waits for what it ingests).
     app_->RunQuery([app, clock, target, request_copy, respond]() {
+      // Events acknowledged before this request are applied at the time they were ingested.
+      app->audience().Drain();
+      app->journeys().Drain();
       int stalled = 0;  // steps that found work due now but did not move it on
       for (int steps = 0; steps < 100'000 && stalled < 3; ++steps) {
         const int64_t next = app->journeys().NextDueMs();
