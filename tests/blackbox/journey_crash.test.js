@@ -6,7 +6,8 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { waitFor } = require('../lib/server');
+const { execFileSync } = require('node:child_process');
+const { waitFor, BIN } = require('../lib/server');
 const J = require('../lib/journeys');
 const { MIN, HOUR, base, track } = J;
 
@@ -73,4 +74,10 @@ test('kill -9 while entering and while delivering: no lost and no duplicate touc
   const rep = await J.report(ctx, p, j);
   assert.equal(rep.nodes.s.sent, 300);
   assert.equal(rep.exited, 300);
+
+  // The offline check of a stopped server's data directory agrees.
+  await srv.stop({ keep: true });
+  const out = execFileSync(BIN, ['ledger', 'verify', '--data-dir', srv.dataDir, '--project', p], { encoding: 'utf8' });
+  assert.match(out, new RegExp(`^${p}: ok, ${entries.length} entries, head [0-9a-f]{64}`));
+  srv.cleanup();
 });
