@@ -972,7 +972,10 @@ void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int
           int y = 0;
           unsigned m = 0, d = 0;
           CivilFromDays(days, &y, &m, &d);
-          match = m == month && d == day && y <= year;
+          // 29 February is celebrated on 28 February in common years.
+          const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+          const bool feb29_in_common_year = m == 2 && d == 29 && !leap && month == 2 && day == 28;
+          match = ((m == month && d == day) || feb29_in_common_year) && y <= year;
         }
         if (match) due.push_back(state::ReadBigEndian32(key.substr(prefix.size())));
         return true;
