@@ -171,3 +171,41 @@ test('API trigger, update_profile, goal node, exit_when', async () => {
   assert.equal(rep.goal_reached, 1);
   assert.equal(rep.entered, 2);
 });
+
+test('segment exit entry, a wait until a weekday morning, and a webhook node to a system', async () => {
+  const p = await J.project(ctx);
+  let r = await srv.api('PUT', `${base(p)}/channels/crm`, { type: 'webhook', url: `${ctx.receiver.url}/${p}/crm`, secret: J.SECRET });
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base(p)}/segments`, { name: 'active', rule: { profile: 'status', op: '=', value: 'active' } });
+  assert.equal(r.status, 201, r.text);
+  const segment = r.body.id;
+  await J.ingest(ctx, p, [profile('leaver', { status: 'active', name: 'L' }), profile('stayer', { status: 'active' })]);
+  r = await srv.api('POST', `${base(p)}/segments/${segment}/refresh`);
+  assert.equal(r.body.size, 2, r.text);
+  const j = await J.launch(ctx, p, {
+    name: 'win back', entry: { type: 'segment_exit', segment }, start: 'morning',
+    nodes: {
+      morning: { type: 'wait', until: { time: '09:30', weekdays: [1, 2, 3, 4, 5] }, next: 'crm' },
+      crm: { type: 'webhook', channel: 'crm', payload: { action: 'create_case', queue: 'retention' }, next: 's' },
+      s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' },
+    },
+  });
+  // Friday 22:00 local: the customer leaves the segment; the next weekday 09:30 is Monday.
+  let t = await J.now(ctx);
+  while (new Date(t + 8 * HOUR).getUTCDay() !== 5) t = await J.advance(ctx, DAY);
+  await J.advanceToLocal(ctx, 22, 0);
+  await J.ingest(ctx, p, [profile('leaver', { status: 'dormant' })]);
+  await waitFor(async () => (await J.customer(ctx, p, j, 'leaver')).node === 'morning', 5000);
+  const due = (await J.customer(ctx, p, j, 'leaver')).due_ms;
+  assert.equal(new Date(due + 8 * HOUR).getUTCDay(), 1, 'Monday');
+  assert.equal(new Date(due + 8 * HOUR).toISOString().slice(11, 16), '09:30');
+  assert.equal((await J.customer(ctx, p, j, 'stayer')).state, 'none');
+  await J.advance(ctx, 3 * DAY);
+  const crm = await waitFor(() => ctx.receiver.requests.find((x) => x.path === `/${p}/crm`), 5000);
+  assert.equal(crm.signatureValid, true);
+  assert.deepEqual(crm.json.data, { action: 'create_case', queue: 'retention' });
+  assert.equal(crm.json.distinct_id, 'leaver');
+  await waitFor(async () => J.received(ctx, p).length === 1);
+  const webhookEntry = (await J.ledger(ctx, p, 'distinct_id=leaver')).find((e) => e.kind === 'webhook');
+  assert.equal(webhookEntry.decision, 'sent');
+});
