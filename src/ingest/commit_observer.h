@@ -14,12 +14,16 @@
 
 namespace sextant::ingest {
 
-// Which event ids of a project an observer wants: by event id, or all.
+// Which event ids of a project an observer wants: by event id, or all; and, when an observer
+// waits for event names the schema does not know yet, every event id from `new_events_from` on
+// (ids are dense and grow, so those are exactly the names first seen after the interest was made).
 struct EventInterest {
   bool all = false;
   std::vector<uint8_t> by_event;
+  store::EventId new_events_from = 0;  // 0 = none
   bool Wants(store::EventId event) const {
-    return all || (event < by_event.size() && by_event[event] != 0);
+    return all || (event < by_event.size() && by_event[event] != 0) ||
+           (new_events_from != 0 && event >= new_events_from);
   }
 };
 

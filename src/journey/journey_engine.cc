@@ -443,7 +443,10 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
     }
   }
   auto interest = std::make_shared<ingest::EventInterest>();
-  interest->all = runtime.unresolved_names;
+  if (runtime.unresolved_names) {
+    interest->new_events_from =
+        static_cast<store::EventId>(schema->List(state::SchemaKind::kEvent).size() + 1);
+  }
   for (const auto& [event, journeys] : runtime.index) {
     if (interest->by_event.size() <= event) interest->by_event.resize(event + 1, 0);
     interest->by_event[event] = 1;
