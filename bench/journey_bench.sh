@@ -19,8 +19,8 @@
 # runs only, writes it to docs/benchmarks.md between <!-- journey-bench --> and
 # <!-- /journey-bench -->.
 #
-#   bench/journey_bench.sh                 # full: 1,000 journeys × 6 M events; 1 M, 2 M, 10 M
-#                                          # waiting customers; 500 K and 5 M send (sizes that
+#   bench/journey_bench.sh                 # full: 1,000 journeys × 6 M events; 1, 2, 4, 10 M
+#                                          # waiting customers; 0.5, 1, 5 M send (sizes that
 #                                          # would exceed PART_SECONDS / MEM_LIMIT_GB are skipped)
 #   SMOKE=1 bench/journey_bench.sh         # smoke (~2–3 min): 300 K events, 50 K waiting, 10 K send
 #   PARTS=trigger DURABILITY=relaxed bench/journey_bench.sh
@@ -30,11 +30,12 @@
 #   part 1: JOURNEYS (1000), JOURNEY_NAMES (200), OTHER_NAMES (200), JOURNEY_SHARE (0.5),
 #           EVENTS (6000000; smoke 300000), STREAM_USERS (1000000; smoke 100000),
 #           CONNECTIONS (4), BATCH (1000), STREAM_SECONDS (120: the stream stops there)
-#   part 2: TIMER_USERS (1000000,2000000,10000000; smoke 50000) — a ladder, FIRE_TIMERS (1)
-#   part 3: SEND_USERS (500000,5000000; smoke 10000) — a ladder
+#   part 2: TIMER_USERS (1000000,2000000,4000000,10000000; smoke 50000) — a ladder, FIRE_TIMERS (1)
+#   part 3: SEND_USERS (500000,1000000,5000000; smoke 10000) — a ladder
 #   PART_SECONDS (900)   bound of one timed step (the clock request that enters / sends); a step
 #                        that exceeds it is stopped (server killed) and reported as timed out
 #   MEM_LIMIT_GB (18)    a ladder size whose projected peak RSS exceeds this is skipped
+#   ATTEMPTS (3)         part 1: repeat a run when other processes used ≥ 0.3 cores during it
 #   QUIET_WAIT (600)     before each measured step, wait up to this long for other processes
 #                        (e.g. a concurrent compile) to use < 0.25 cores; logged either way
 #   PROFILE (0)          1: perf record + gdb stacks + per-thread CPU of the server per step

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -59,12 +60,13 @@ STREAM_USERS = env_int("STREAM_USERS", 100_000 if SMOKE else 1_000_000)
 CONNECTIONS = env_int("CONNECTIONS", 4)
 BATCH = env_int("BATCH", 1000)
 STREAM_SECONDS = env_int("STREAM_SECONDS", 120)
-TIMER_USERS = env_list("TIMER_USERS", "50000" if SMOKE else "1000000,2000000,10000000")
-SEND_USERS = env_list("SEND_USERS", "10000" if SMOKE else "500000,5000000")
+TIMER_USERS = env_list("TIMER_USERS", "50000" if SMOKE else "1000000,2000000,4000000,10000000")
+SEND_USERS = env_list("SEND_USERS", "10000" if SMOKE else "500000,1000000,5000000")
 FIRE_TIMERS = ENV.get("FIRE_TIMERS", "1") == "1"
 PART_SECONDS = env_int("PART_SECONDS", 900)
 MEM_LIMIT_GB = float(ENV.get("MEM_LIMIT_GB", "18"))
 QUIET_WAIT = env_int("QUIET_WAIT", 600)
+ATTEMPTS = env_int("ATTEMPTS", 3)
 PROFILE = ENV.get("PROFILE", "0") == "1"  # perf record + gdb stacks + per-thread CPU
 SEED = env_int("SEED", 42)
 DATA_ROOT = ENV.get("DATA_ROOT", "/work/bench-data/journeys")
@@ -586,6 +588,33 @@ def wait_machine_quiet(pid=None, limit=None):
     return round(other, 2)
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+class Contention:
+    """CPU used by processes other than the server, this driver and its tools during a window:
+    another engineer may be compiling on the same 2-core machine."""
+
+    def __init__(self, pid, extra_pids=()):
+        self.pid, self.extra = pid, list(extra_pids)
+        self.t0, self.m0, self.s0 = time.time(), machine_busy(), proc_cpu_seconds(pid)
+        self.c0 = children_cpu() + resource.getrusage(resource.RUSAGE_SELF).ru_utime
+        self.e0 = {p: proc_cpu_seconds(p) for p in self.extra}
+
+    def other_cores(self):
+        secs = max(time.time() - self.t0, 1e-9)
+        ours = proc_cpu_seconds(self.pid) - self.s0
+        ours += children_cpu() + resource.getrusage(resource.RUSAGE_SELF).ru_utime - self.c0
+        for p, c in self.e0.items():
+            try:
+                ours += proc_cpu_seconds(p) - c
+            except OSError:
+                pass
+        return round(max(0.0, (machine_busy() - self.m0) - ours) / secs, 2)
+
+
 def machine_busy():
     """Busy CPU seconds of the whole machine (all processes) from /proc/stat."""
     with open("/proc/stat") as f:
@@ -614,6 +643,7 @@ def trigger_run(durability, with_journeys):
         m0 = sx.metrics()
         cpu0 = proc_cpu_seconds(sx.pid)
         busy0 = machine_busy()
+        contention = Contention(sx.pid)
         prof = Profiler(sx.pid, label)
         stream_holder = {}
         th = threading.Thread(target=lambda: stream_holder.update(run_stream(sx)))
@@ -625,6 +655,7 @@ def trigger_run(durability, with_journeys):
         res["stream"] = stream
         cpu_stream = proc_cpu_seconds(sx.pid) - cpu0
         res["machine_cores"] = (machine_busy() - busy0) / max(stream["seconds"], 1e-9)
+        res["other_cores"] = contention.other_cores()
         res["loadavg"] = os.getloadavg()[0]
         res["cpu_per_event_us"] = cpu_stream / max(stream["accepted"], 1) * 1e6
         res["cpu_utilisation"] = cpu_stream / max(stream["seconds"], 1e-9)
@@ -650,7 +681,8 @@ def trigger_run(durability, with_journeys):
                 entered += report(sx, jid).get("entered", 0)
             res["entered"] = entered
         log(f"  {stream['accepted']:,} events in {stream['seconds']:.1f} s = {stream['events_per_s']:,.0f}/s "
-            f"(ack p99 {stream['ack_p99_ms']:.1f} ms), server CPU {res['cpu_utilisation']:.2f} cores (machine {res['machine_cores']:.2f}), "
+            f"(ack p99 {stream['ack_p99_ms']:.1f} ms), server CPU {res['cpu_utilisation']:.2f} cores (machine {res['machine_cores']:.2f}, "
+            f"other processes {res['other_cores']:.2f}), "
             f"{res['cpu_per_event_us']:.2f} µs/event; catch-up {res['catch_up_seconds']} s"
             + (f"; decisions {res['decisions']:,}, p50 {fmt_s(res['p50'])}, p99 {fmt_s(res['p99'])}, "
                f"entered {res['entered']:,}" if with_journeys else ""))
@@ -661,6 +693,13 @@ def trigger_run(durability, with_journeys):
     return res
 
 
+def fmt_q(v, bucket):
+    """A histogram quantile: "> 1 s" when it falls in the +Inf bucket."""
+    if bucket == math.inf:
+        return f"> {v:g} s"
+    return fmt_s(v)
+
+
 def fmt_s(v):
     if v is None:
         return "–"
@@ -669,11 +708,26 @@ def fmt_s(v):
     return f"{v * 1e3:.2f} ms"
 
 
+def least_contended(fn, *args):
+    """Runs fn up to ATTEMPTS times until other processes used < 0.3 cores during the
+    measurement; keeps the least contended run."""
+    best = None
+    for attempt in range(ATTEMPTS):
+        r = fn(*args)
+        r["attempt"] = attempt + 1
+        if best is None or r.get("other_cores", 0) < best.get("other_cores", 0):
+            best = r
+        if r.get("other_cores", 0) < 0.3:
+            break
+        log(f"  other processes used {r['other_cores']:.2f} cores during the measurement; repeating")
+    return best
+
+
 def part_trigger():
     out = []
     for durability in DURABILITY:
-        base = trigger_run(durability, False)
-        live = trigger_run(durability, True)
+        base = least_contended(trigger_run, durability, False)
+        live = least_contended(trigger_run, durability, True)
         out.append({"durability": durability, "none": base, "live": live})
     return out
 
@@ -711,6 +765,7 @@ def timers_run(n):
         res["other_cores_before"] = wait_machine_quiet(sx.pid)
         sampler = RssSampler(sx.pid)
         prof = Profiler(sx.pid, label)
+        contention = Contention(sx.pid)
         t0 = time.time()
         th, result = advance_clock(sx, 120, PART_SECONDS)
         samples_at = [10, 60, 180]
@@ -720,6 +775,7 @@ def timers_run(n):
                 samples_at.pop(0)
                 prof.sample_stacks()
         wall = time.time() - t0
+        res["other_cores"] = contention.other_cores()
         sampler.stop()
         res["profile"] = prof.finish()
         res["peak_rss_sampled"] = sampler.peak
@@ -850,6 +906,8 @@ def send_run(n):
         res["other_cores_before"] = wait_machine_quiet(sx.pid)
         sampler = RssSampler(sx.pid)
         prof = Profiler(sx.pid, label)
+        contention = Contention(sx.pid, [rx.proc.pid])
+        rx_cpu0 = proc_cpu_seconds(rx.proc.pid)
         t0_ms = time.time() * 1000
         t0 = time.time()
         th, result = advance_clock(sx, 120, PART_SECONDS)
@@ -863,6 +921,8 @@ def send_run(n):
                 samples_at.pop(0)
                 prof.sample_stacks()
         wall = time.time() - t0
+        res["other_cores"] = contention.other_cores()
+        res["receiver_cores"] = round((proc_cpu_seconds(rx.proc.pid) - rx_cpu0) / max(wall, 1e-9), 2)
         sampler.stop()
         res["profile"] = prof.finish()
         res["hwm"] = sx.rss()[1]
@@ -938,22 +998,24 @@ def build_table(results, timings):
         be, le = base["stream"]["events_per_s"], live["stream"]["events_per_s"]
         R((f"1. events/s through ingest, no journeys (`{d}`)",
            f"{fmt_rate(be)} (ack p99 {base['stream']['ack_p99_ms']:.1f} ms; {base['cpu_utilisation']:.2f} cores, "
-           f"{base['cpu_per_event_us']:.1f} µs CPU/event; machine {base['machine_cores']:.2f} cores busy)", "–", "", "Flink Nexmark pass-through 310 K/s (2 × 155 K/core)",
+           f"{base['cpu_per_event_us']:.1f} µs CPU/event; other processes {base.get('other_cores', 0):.2f} cores)", "–", "", "Flink Nexmark pass-through 310 K/s (2 × 155 K/core)",
            f"{be / FLINK_PASS:.2f}×"))
         share = live["entered"] / max(live["stream"]["accepted"], 1)
         R((f"1. events/s with {live['journeys']:,} live journeys (`{d}`)",
            f"{fmt_rate(le)} = **{le / max(be, 1):.2f}×** of no journeys (ack p99 {live['stream']['ack_p99_ms']:.1f} ms; "
-           f"{live['cpu_utilisation']:.2f} cores, {live['cpu_per_event_us']:.1f} µs CPU/event; machine {live['machine_cores']:.2f}; "
+           f"{live['cpu_utilisation']:.2f} cores, {live['cpu_per_event_us']:.1f} µs CPU/event; other processes {live.get('other_cores', 0):.2f} cores; "
            f"{live['entered']:,} entries = {share * 100:.1f}% of events, model {live['expected_entry_share'] * 100:.1f}%; "
            f"worker caught up {live['catch_up_seconds']} s after the last ack)",
            "≥ 200 K/s", met(le >= 200_000), "Flink Nexmark stateful q11 79 K/s (2 × 39.7 K/core)",
            f"{le / FLINK_STATEFUL:.2f}×"))
         R((f"1. ingest commit → decision (`{d}`), {live['decisions']:,} decision batches",
-           f"p50 {fmt_s(live['p50'])}, p99 {fmt_s(live['p99'])} (bucket ≤ {fmt_s(live['p99_bucket'])}); "
+           f"p50 {fmt_q(live['p50'], live['p50_bucket'])}, p99 {fmt_q(live['p99'], live['p99_bucket'])} "
+           f"(p99 bucket ≤ {fmt_s(live['p99_bucket'])}); "
            f"mean {fmt_s(live['decision_mean'])}", "p99 ≤ 10 ms",
-           met(live["p99"] is not None and live["p99"] <= 0.010),
+           met(live["p99"] is not None and live["p99_bucket"] != math.inf and live["p99"] <= 0.010),
            "Dittofeed recompute every 120 s",
-           f"{DITTOFEED_S / live['p99']:,.0f}× faster" if live.get("p99") else "–"))
+           (f"{DITTOFEED_S / live['p99']:,.0f}× faster" if live["p99_bucket"] != math.inf
+            else f"< {DITTOFEED_S / live['p99']:,.0f}× faster") if live.get("p99") else "–"))
     for r in results.get("timers", []):
         n = r["users"]
         if r.get("skipped"):
@@ -966,7 +1028,8 @@ def build_table(results, timings):
         R((f"2. {n:,} customers enter (`once` → wait 30d)",
            f"{r['entered']:,} in {r['enter_seconds']:.1f} s = {fmt_rate(r['entries_per_s'])}; "
            f"peak RSS {fmt_bytes(r['hwm'])} (+{fmt_bytes(r['hwm'] - r['pre_rss'])} = "
-           f"{(r['hwm'] - r['pre_rss']) / n:,.0f} B/customer during the entry)", "–", "", "–", ""))
+           f"{(r['hwm'] - r['pre_rss']) / n:,.0f} B/customer during the entry; other processes "
+           f"{r.get('other_cores', 0):.2f} cores)", "–", "", "–", ""))
         live_b = (r["rss_after_idle"] - r["pre_rss"]) / n
         rest_b = (r["restart_rss"] - r["base_rss"]) / n
         R((f"2. memory per waiting customer ({n:,})",
@@ -1002,7 +1065,8 @@ def build_table(results, timings):
             f"before the first delivery at {r['decide_seconds']:.1f} s"
             + (" — **the cap did not suppress the 2nd same-day send (bug)**"
                if r.get("suppressed", 0) == 0 and r.get("sent") else "") if not r.get("timed_out") else
-            f"timed out after {PART_SECONDS} s") + f"; peak RSS {fmt_bytes(r['hwm'])}",
+            f"timed out after {PART_SECONDS} s") + f"; peak RSS {fmt_bytes(r['hwm'])}; receiver "
+           f"{r.get('receiver_cores', 0):.2f} cores, other processes {r.get('other_cores', 0):.2f} cores",
            "≥ 100 K/s", met(dec is not None and dec >= 100_000),
            "Braze per-campaign limit 8.3 K/s (500 K/min)", f"{dec / BRAZE_CAMPAIGN:.1f}×" if dec else "–"))
         dl = r.get("delivered_per_s")
@@ -1065,8 +1129,39 @@ def write_docs(section):
     log("wrote docs/benchmarks.md")
 
 
+def source_state():
+    """The commit the tree is based on (read from .git without running git) and a hash of src/
+    as built, since src/ may carry uncommitted edits."""
+    import hashlib
+    commit = "?"
+    try:
+        head = open(os.path.join(ROOT, ".git/HEAD")).read().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            path = os.path.join(ROOT, ".git", ref)
+            if os.path.exists(path):
+                commit = open(path).read().strip()
+            else:
+                for line in open(os.path.join(ROOT, ".git/packed-refs")):
+                    if line.strip().endswith(ref):
+                        commit = line.split()[0]
+        else:
+            commit = head
+    except OSError:
+        pass
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(os.path.join(ROOT, "src"))):
+        dirnames.sort()
+        for name in sorted(filenames):
+            with open(os.path.join(dirpath, name), "rb") as f:
+                h.update(name.encode() + f.read())
+    return commit[:12], h.hexdigest()[:12]
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
+    commit, src_hash = source_state()
+    log(f"source: commit {commit}, src/ sha256 {src_hash}")
     global SEXTANT
     built = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(SEXTANT)))
     origin = SEXTANT
@@ -1088,7 +1183,8 @@ def main():
         timings[part] = time.time() - t0
         write_json(results_path, results)
     table = build_table(results, timings)
-    section = (f"Command: `{COMMAND}` (release build {origin}, built {built}; run "
+    section = (f"Command: `{COMMAND}` (release build {origin}, built {built} from commit {commit} "
+               f"+ working tree, src/ sha256 {src_hash}; run "
                f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB).\n\n"
                f"{table}\n\n{notes(results)}\n")

@@ -281,6 +281,15 @@ void JourneyEngine::Stop() {
   if (impl_->delivery.joinable()) impl_->delivery.join();
 }
 
+Result<std::pair<ProjectRuntime*, JourneyState*>> JourneyEngine::Impl::JourneyLocked(
+    const state::ProjectInfo& project, const std::string& id) {
+  auto runtime = RuntimeLocked(project);
+  if (!runtime.ok()) return runtime.status();
+  auto found = (*runtime)->journeys.find(id);
+  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  return std::make_pair(*runtime, &found->second);
+}
+
 Result<ProjectRuntime*> JourneyEngine::Impl::RuntimeLocked(const state::ProjectInfo& project) {
   ProjectRuntime& runtime = runtimes[project.id];
   if (!runtime.info) runtime.info = projects->Find(project.name);
@@ -318,6 +327,12 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
     }
     bool flag = false;
     def.recommends_item = root["recommends_item"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+    element approved;
+    if (root["approved"].get(approved) == simdjson::SUCCESS) {
+      def.has_approved = true;
+      def.approved_subject = std::string(StringField(approved, "subject"));
+      def.approved_body = std::string(StringField(approved, "body"));
+    }
     def.json = std::string(value);
     runtime.templates[TemplateKey(def.name, def.channel)] = std::move(def);
     return true;
@@ -488,7 +503,7 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
         if (found == runtime.templates.end()) {
           return Status(ErrorCode::kInvalidQuery, path + ".template: no " + what, path + ".template");
         }
-        if (found->second.status != "approved") {
+        if (!found->second.has_approved) {
           return Status(ErrorCode::kInvalidQuery, path + ".template: " + what + " is not approved", path + ".template");
         }
         if (found->second.recommends_item && !node.item.present()) {
@@ -642,12 +657,10 @@ Result<JourneyAnswer> JourneyEngine::ListJourneys(const state::ProjectInfo& proj
 Result<JourneyAnswer> JourneyEngine::GetJourney(const state::ProjectInfo& project,
                                                 const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
   JsonWriter out;
-  WriteJourney(found->second, true, out);
+  WriteJourney(*found->second, true, out);
   return Ok(out.Take());
 }
 
@@ -657,11 +670,9 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
   auto definition = ParseJourneyDefinition(body);
   if (!definition.ok()) return definition.status();
   std::lock_guard lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
-  JourneyState& journey = found->second;
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
+  JourneyState& journey = *found->second;
   if (journey.meta.status == "ended") return Status(ErrorCode::kConflict, "journey " + id + " has ended");
   if (journey.meta.status == "submitted") {
     return Status(ErrorCode::kConflict, "journey " + id + " is under review: reject it before editing");
@@ -681,7 +692,7 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
   state::KvStore::Batch batch;
   batch.Put(VersionKey(project.id, id, journey.meta.current_version),
             journey.versions[journey.meta.current_version]->json);
-  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &batch));
+  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);
@@ -691,35 +702,31 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
 Result<JourneyAnswer> JourneyEngine::DeleteJourney(const state::ProjectInfo& project,
                                                    const std::string& id, const std::string&) {
   std::lock_guard lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
-  if (found->second.meta.live_version != 0) {
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
+  if (found->second->meta.live_version != 0) {
     return Status(ErrorCode::kConflict, "journey " + id + " has run; stop it instead (its ledger and report stay)");
   }
   state::KvStore::Batch batch;
   batch.Delete(JourneyKey(project.id, "j") + id);
-  for (const auto& [version, definition] : found->second.versions) batch.Delete(VersionKey(project.id, id, version));
+  for (const auto& [version, definition] : found->second->versions) batch.Delete(VersionKey(project.id, id, version));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
-  (*runtime)->journeys.erase(found);
+  found->first->journeys.erase(id);
   return Ok("{\"deleted\":\"" + id + "\"}");
 }
 
 Result<JourneyAnswer> JourneyEngine::JourneyVersions(const state::ProjectInfo& project,
                                                      const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
   JsonWriter out;
   out.BeginObject().Key("versions").BeginArray();
-  for (const auto& [version, definition] : found->second.versions) {
+  for (const auto& [version, definition] : found->second->versions) {
     out.BeginObject();
     out.Key("version").Uint(version);
-    out.Key("live").Bool(version == found->second.meta.live_version);
-    out.Key("approved").Bool(version <= found->second.meta.approved_version);
+    out.Key("live").Bool(version == found->second->meta.live_version);
+    out.Key("approved").Bool(version <= found->second->meta.approved_version);
     out.Key("definition").Raw(definition->json);
     out.EndObject();
   }
@@ -731,11 +738,9 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
                                                    const std::string& id, const std::string& action,
                                                    const std::string& actor, std::string_view body) {
   std::unique_lock lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
-  JourneyState& journey = found->second;
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
+  JourneyState& journey = *found->second;
   JourneyMeta& meta = journey.meta;
   auto has_role = [&](const std::string& role) {
     auto roles = impl_->operators.find(actor);
@@ -752,7 +757,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   if (action == "submit") {
     if (meta.status != "draft" && !(meta.status == "running" || meta.status == "paused")) return conflict("only a draft or a new version can be submitted");
     if (meta.current_version <= meta.approved_version) return conflict("the current version is already approved");
-    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(**runtime, *journey.versions.at(meta.current_version)));
+    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.current_version)));
     meta.submitted_by = actor;
     meta.ever_submitted = true;
     if (meta.status == "draft") meta.status = "submitted";
@@ -785,12 +790,15 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
     }
   } else if (action == "start") {
     if (meta.status != "approved") return conflict("only an approved journey can start");
+    // What it refers to may have changed since review (a segment deleted, a channel removed).
+    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
     meta.status = "running";
     meta.live_version = meta.approved_version;
     went_live = true;
   } else if (action == "publish") {
     if (meta.status != "running" && meta.status != "paused") return conflict("only a running or paused journey publishes a new version");
     if (meta.approved_version <= meta.live_version) return conflict("no newer approved version");
+    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
     meta.live_version = meta.approved_version;
     went_live = true;
   } else if (action == "pause") {
@@ -807,7 +815,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   }
   meta.updated_ms = now;
   PendingWork work;
-  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &work.batch));
+  SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &work.batch));
   // The audit trail of lifecycle actions sits in the ledger with the touch decisions.
   JsonWriter entry;
   entry.BeginObject();
@@ -822,9 +830,9 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   auto appended = impl_->ledger.Append(project.id, 0, id, entry.str(), &work.batch);
   if (!appended.ok()) return appended.status();
   if (went_live || meta.status == "running") {
-    impl_->ComputeNextFireLocked(**runtime, journey, now);
+    impl_->ComputeNextFireLocked(*found->first, journey, now);
   }
-  impl_->RebuildIndexLocked(**runtime);
+  impl_->RebuildIndexLocked(*found->first);
   JsonWriter out;
   WriteJourney(journey, false, out);
   lock.unlock();
@@ -867,11 +875,9 @@ Result<JourneyAnswer> JourneyEngine::TriggerJourney(const state::ProjectInfo& pr
 Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& project,
                                                    const std::string& id) {
   std::lock_guard lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
-  JourneyState& journey = found->second;
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
+  JourneyState& journey = *found->second;
   const auto& counters = journey.counters;
   auto count = [&](const std::string& name) -> int64_t {
     auto it = counters.find(name);
@@ -1010,20 +1016,18 @@ Result<JourneyAnswer> JourneyEngine::JourneyCustomer(const state::ProjectInfo& p
 Result<std::string> JourneyEngine::JourneyCustomerState(const state::ProjectInfo& project,
                                                         const std::string& id, UserId user) {
   std::lock_guard lock(impl_->mu);
-  auto runtime = impl_->RuntimeLocked(project);
-  if (!runtime.ok()) return runtime.status();
-  auto found = (*runtime)->journeys.find(id);
-  if (found == (*runtime)->journeys.end()) return NotFound("no journey " + id);
-  auto instance = impl_->LoadInstanceLocked(**runtime, id, user);
+  auto found = impl_->JourneyLocked(project, id);
+  if (!found.ok()) return found.status();
+  auto instance = impl_->LoadInstanceLocked(*found->first, id, user);
   if (!instance.ok()) return instance.status();
   JsonWriter out;
   out.BeginObject();
   static constexpr const char* kStates[] = {"none", "active", "exited", "pending"};
   out.Key("state").String(kStates[static_cast<int>(instance->state) & 3]);
   out.Key("version").Uint(instance->version);
-  auto version = found->second.versions.find(instance->version);
+  auto version = found->second->versions.find(instance->version);
   std::string node_id;
-  if (version != found->second.versions.end() && instance->node >= 0 &&
+  if (version != found->second->versions.end() && instance->node >= 0 &&
       instance->node < static_cast<int>(version->second->nodes.size())) {
     node_id = version->second->nodes[instance->node].id;
   }
@@ -1114,6 +1118,12 @@ std::string TemplateJson(const TemplateDef& def) {
   out.Key("status").String(def.status);
   out.Key("created_by").String(def.created_by);
   out.Key("approved_by").String(def.approved_by);
+  if (def.has_approved) {
+    out.Key("approved").BeginObject();
+    out.Key("subject").String(def.approved_subject);
+    out.Key("body").String(def.approved_body);
+    out.EndObject();
+  }
   out.EndObject();
   return out.Take();
 }
@@ -1152,8 +1162,14 @@ Result<JourneyAnswer> JourneyEngine::PutTemplate(const state::ProjectInfo& proje
   if (!runtime.ok()) return runtime.status();
   SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.subject, false, "subject"));
   SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.body, def.recommends_item, "body"));
-  def.json = TemplateJson(def);
   const std::string key = TemplateKey(name, def.channel);
+  if (auto existing = [&]() -> const TemplateDef* { auto it = (*runtime)->templates.find(key); return it == (*runtime)->templates.end() ? nullptr : &it->second; }()) {
+    def.has_approved = existing->has_approved;
+    def.approved_subject = existing->approved_subject;
+    def.approved_body = existing->approved_body;
+    def.approved_by = existing->approved_by;
+  }
+  def.json = TemplateJson(def);
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "tpl") + key, def.json));
   (*runtime)->templates[key] = def;
   return Ok(def.json);
@@ -1200,6 +1216,9 @@ Result<JourneyAnswer> JourneyEngine::ApproveTemplate(const state::ProjectInfo& p
   for (TemplateDef* def : variants) {
     def->status = "approved";
     def->approved_by = actor;
+    def->has_approved = true;
+    def->approved_subject = def->subject;
+    def->approved_body = def->body;
     def->json = TemplateJson(*def);
     batch.Put(JourneyKey(project.id, "tpl") + TemplateKey(def->name, def->channel), def->json);
     out += (out.size() > 14 ? "," : "") + def->json;
@@ -1335,8 +1354,25 @@ Result<JourneyAnswer> JourneyEngine::Ledger(const state::ProjectInfo& project,
     if (!found.ok() || *found == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
     user = *found;
   }
-  auto entries = impl_->ledger.Query(project.id, user, journey_id, limit);
+  if (!journey_id.empty()) {
+    std::lock_guard lock(impl_->mu);
+    auto found = impl_->JourneyLocked(project, journey_id);
+    if (!found.ok()) return found.status();
+  }
+  // By customer when both are given, then filtered to the journey.
+  auto entries = impl_->ledger.Query(project.id, user, user != 0 ? "" : journey_id, limit);
   if (!entries.ok()) return entries.status();
+  if (user != 0 && !journey_id.empty()) {
+    simdjson::dom::parser parser;
+    element root;
+    if (parser.parse(*entries).get(root) != simdjson::SUCCESS) return Status(ErrorCode::kCorruption, "ledger entries");
+    std::string filtered = "[";
+    for (element entry : simdjson::dom::array(root)) {
+      if (StringField(entry, "journey") != journey_id) continue;
+      filtered += (filtered.size() > 1 ? "," : "") + simdjson::minify(entry);
+    }
+    return Ok("{\"entries\":" + filtered + "]}");
+  }
   return Ok("{\"entries\":" + *entries + "}");
 }
 

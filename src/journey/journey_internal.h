@@ -64,6 +64,10 @@ struct TemplateDef {
   std::string name, channel, subject, body;
   bool recommends_item = false;
   std::string status = "draft";  // draft approved
+  // What touches send: the content as last approved. An edit goes back to draft and is sent
+  // only once approved again.
+  bool has_approved = false;
+  std::string approved_subject, approved_body;
   std::string created_by, approved_by;
   std::string json;
 };
@@ -173,6 +177,9 @@ struct JourneyEngine::Impl {
 
   // --- state (journey_engine.cc); *Locked methods require `mu` ---
   Result<ProjectRuntime*> RuntimeLocked(const state::ProjectInfo& project);
+  // Journey `id` of `project` with its project's runtime; kNotFound if there is none.
+  Result<std::pair<ProjectRuntime*, JourneyState*>> JourneyLocked(const state::ProjectInfo& project,
+                                                                  const std::string& id);
   Status LoadLocked(ProjectRuntime& runtime);
   Status SaveMetaLocked(ProjectRuntime& runtime, const JourneyState& journey, state::KvStore::Batch* batch);
   void RebuildIndexLocked(ProjectRuntime& runtime);

@@ -570,6 +570,11 @@ void JourneyEngine::Impl::ExitLocked(ProjectRuntime& runtime, JourneyState& jour
       instance.node < static_cast<int>(version->second->nodes.size())) {
     node_id = version->second->nodes[instance.node].id;
   }
+  if (instance.claimed && !work.dry_run) {
+    std::string claim = JourneyKey(runtime.info->id, "p");
+    state::AppendBigEndian32(user, &claim);
+    work.batch.Delete(claim + journey.meta.id);
+  }
   instance.state = Instance::State::kExited;
   instance.exited_ms = clock->NowMs();
   instance.exit_reason = reason;

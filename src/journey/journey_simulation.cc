@@ -377,6 +377,7 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
 
   std::shared_ptr<const JourneyDefinition> definition;
   std::string journey_name;
+  uint32_t backtested_version = 0;
   {
     std::lock_guard lock(impl_->mu);
     auto runtime = impl_->RuntimeLocked(project);
@@ -388,6 +389,7 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
     if (stored == found->second.versions.end()) return Status(ErrorCode::kNotFound, "no version " + std::to_string(wanted), "version");
     definition = stored->second;
     journey_name = found->second.meta.name;
+    backtested_version = wanted;
   }
   const auto started = std::chrono::steady_clock::now();
   auto store = ScratchStore::Open();
@@ -497,7 +499,7 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
   JsonWriter out;
   out.BeginObject();
   out.Key("journey").String(id);
-  out.Key("version").Uint(*version_number != 0 ? static_cast<uint64_t>(*version_number) : 0);
+  out.Key("version").Uint(backtested_version);
   out.Key("from").Int(range[0]);
   out.Key("to").Int(range[1]);
   out.Key("events_replayed").Uint(replayed);

@@ -8,6 +8,10 @@
 namespace sextant::journey {
 namespace {
 
+// How far back the touch history is kept: the longest calendar window (a week) and rolling caps
+// of up to 35 days.
+constexpr int64_t kTouchHistoryMs = 35LL * 86'400'000;
+
 std::string UserKey(ProjectId project, std::string_view space, UserId user) {
   std::string key = JourneyKey(project, space);
   state::AppendBigEndian32(user, &key);
@@ -182,13 +186,19 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
 
   // Content.
   std::string subject, body, template_name;
+  bool template_missing = false;  // no approved content for the channel: nothing can be sent
   std::vector<std::string> used;
   const std::string unsubscribe = UnsubscribeUrl(runtime, user, channel_name);
   if (node.kind == JourneyNode::Kind::kSend) {
     template_name = node.template_name;
-    if (const TemplateDef* found = FindTemplate(runtime, template_name, channel_name)) {
-      subject = RenderLocked(runtime, found->subject, user, profile, event, item, unsubscribe, &used);
-      body = RenderLocked(runtime, found->body, user, profile, event, item, unsubscribe, &used);
+    const TemplateDef* found = FindTemplate(runtime, template_name, channel_name);
+    if (found != nullptr && found->has_approved) {
+      subject = RenderLocked(runtime, found->approved_subject, user, profile, event, item,
+                             unsubscribe, &used);
+      body = RenderLocked(runtime, found->approved_body, user, profile, event, item, unsubscribe,
+                          &used);
+    } else {
+      template_missing = true;
     }
   }
 
@@ -196,12 +206,17 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   std::string reason, detail;
   SuitabilityVerdict suitability;
   const bool is_touch = node.kind == JourneyNode::Kind::kSend;
-  if (is_touch) {
+  if (!is_touch && instance.control) {
+    reason = "control_group";
+  } else if (is_touch) {
     if (instance.control) {
       reason = "control_group";
     } else if (channel_entry == runtime.channels.end()) {
       reason = "no_channel";
       detail = channel_name;
+    } else if (template_missing) {
+      reason = "no_template";
+      detail = "no approved template \"" + template_name + "\" for " + channel_name;
     } else if (blacklisted(channel_name)) {
       reason = "blacklist";
     } else if (recipient.empty()) {
@@ -222,6 +237,11 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
         TouchRecord record;
         record.time_ms =
             static_cast<int64_t>(state::ReadBigEndian64(key.substr(history_prefix.size(), 8)));
+        // Touches older than every window a rule can look at are dropped as they are met.
+        if (record.time_ms < now - kTouchHistoryMs) {
+          if (!work.dry_run) work.batch.Delete(key);
+          return true;
+        }
         const PropertyMap fields = ParsePropertiesJson(value);
         if (const Value* v = FindProperty(fields, "channel"); v && v->type() == ValueType::kString)
           record.channel = v->str();
@@ -269,8 +289,13 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
         const std::string claims_prefix = UserKey(pid, "p", user);
         const std::string own_claim = claims_prefix + journey.meta.id;
         if (!instance.claimed) {
+          // The claim: "<priority>:<time>". A claim older than the window (its customer left the
+          // journey before the decision) no longer counts.
           instance.claimed = true;
-          if (!work.dry_run) work.batch.Put(own_claim, std::to_string(definition.priority));
+          if (!work.dry_run) {
+            work.batch.Put(own_claim,
+                           std::to_string(definition.priority) + ":" + std::to_string(now));
+          }
           SetTimerLocked(runtime, journey, user, instance, now + rules.priority_window_ms, work);
           return false;
         }
@@ -278,7 +303,12 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
         if (!work.dry_run) work.batch.Delete(own_claim);
         (void)kv->ScanPrefix(claims_prefix, [&](std::string_view key, std::string_view value) {
           const std::string other(key.substr(claims_prefix.size()));
-          const int priority = std::atoi(std::string(value).c_str());
+          const std::string text(value);
+          const int priority = std::atoi(text.c_str());
+          const size_t colon = text.find(':');
+          const int64_t claimed_at =
+              colon == std::string::npos ? 0 : std::atoll(text.c_str() + colon + 1);
+          if (claimed_at < now - rules.priority_window_ms) return true;
           if (other != journey.meta.id &&
               (priority > definition.priority ||
                (priority == definition.priority && other < journey.meta.id))) {
@@ -366,30 +396,33 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   EmitLocked(runtime, user, "$touch_sent", std::move(properties), work);
   if (work.dry_run) return true;
 
-  // Touch history (caps, priority, best channel) and the delivery record.
-  std::string history_key = UserKey(pid, "h", user);
-  state::AppendBigEndian64(static_cast<uint64_t>(now), &history_key);
-  history_key += touch_id;
-  JsonWriter history;
-  history.BeginObject();
-  history.Key("channel").String(channel_name);
-  history.Key("journey").String(journey.meta.id);
-  history.Key("priority").Int(definition.priority);
-  history.Key("transactional").Bool(node.transactional);
-  history.EndObject();
-  work.batch.Put(history_key, history.str());
-  {
-    auto stats_stored = kv->Get(UserKey(pid, "r", user));
-    PropertyMap stats = stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
-    bool found = false;
-    for (auto& [name, value] : stats) {
-      if (name == channel_name + ".sent") {
-        value = Value::Number(value.number() + 1);
-        found = true;
+  // Touch history (caps, priority, best channel) and the delivery record. A webhook call to a
+  // system is not a touch of the customer: it neither counts nor is counted.
+  if (is_touch) {
+    std::string history_key = UserKey(pid, "h", user);
+    state::AppendBigEndian64(static_cast<uint64_t>(now), &history_key);
+    history_key += touch_id;
+    JsonWriter history;
+    history.BeginObject();
+    history.Key("channel").String(channel_name);
+    history.Key("journey").String(journey.meta.id);
+    history.Key("priority").Int(definition.priority);
+    history.Key("transactional").Bool(node.transactional);
+    history.EndObject();
+    work.batch.Put(history_key, history.str());
+    {
+      auto stats_stored = kv->Get(UserKey(pid, "r", user));
+      PropertyMap stats = stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
+      bool found = false;
+      for (auto& [name, value] : stats) {
+        if (name == channel_name + ".sent") {
+          value = Value::Number(value.number() + 1);
+          found = true;
+        }
       }
+      if (!found) stats.emplace_back(channel_name + ".sent", Value::Number(1));
+      work.batch.Put(UserKey(pid, "r", user), PropertiesJson(stats, runtime.info->time_zone));
     }
-    if (!found) stats.emplace_back(channel_name + ".sent", Value::Number(1));
-    work.batch.Put(UserKey(pid, "r", user), PropertiesJson(stats, runtime.info->time_zone));
   }
   JsonWriter message;
   message.BeginObject();

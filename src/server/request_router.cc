@@ -1087,6 +1087,10 @@ bool RequestRouter::HandlePublicApi(HttpRequest& request, std::string_view path,
     return true;
   }
   auto answer = app_->journeys().Unsubscribe(*project, QueryParam(query, "token"));
+  if (answer.ok()) {
+    Status synced = app_->kv().SyncWal();
+    if (!synced.ok()) answer = synced;
+  }
   if (!answer.ok()) {
     respond(Error(request, answer.status()));
   } else {
@@ -1107,7 +1111,14 @@ void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::str
   };
   if (parts.size() == 2 && parts[1] == "operators") {
     if (get) return answer_of(app_->journeys().GetOperators());
-    if (put) return answer_of(app_->journeys().SetOperators(request.body()));
+    if (put) {
+      auto answer = app_->journeys().SetOperators(request.body());
+      if (answer.ok()) {
+        Status synced = app_->kv().SyncWal();
+        if (!synced.ok()) answer = synced;
+      }
+      return answer_of(answer);
+    }
     return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET or PUT")));
   }
   if (parts.size() == 2 && parts[1] == "clock") {
@@ -1291,9 +1302,16 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
   std::string body = request.body();
   Application* app = app_;
   // On the query pool: journey actions may wait for the events they ingest to be durable.
-  app_->RunQuery([app, request_copy, body = std::move(body), handler = std::move(handler), respond]() {
+  const bool writes = !get;
+  app_->RunQuery([app, request_copy, body = std::move(body), handler = std::move(handler), respond,
+                  writes]() {
     auto answer = handler(app->journeys(), body);
     if (!answer.ok()) return respond(Error(request_copy, answer.status()));
+    // A change is durable before it is acknowledged, as an ingested record is.
+    if (writes) {
+      Status synced = app->kv().SyncWal();
+      if (!synced.ok()) return respond(Error(request_copy, synced));
+    }
     respond(MakeResponse(request_copy, static_cast<http::status>(answer->status),
                          answer->content_type, std::move(answer->body)));
   });

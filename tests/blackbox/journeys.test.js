@@ -454,3 +454,24 @@ test('webhook delivery retries a failing receiver with backoff and the same idem
     receiver.respondWith(() => undefined);
   }
 });
+
+test('an edited template is sent only once approved again; the approved content stays live meanwhile', async () => {
+  const p = await project({ offer: { channel: 'hook', body: '老文案 {{profile.name}}' } });
+  const j = await launch(p, { name: 't', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'offer', next: 'e' }, e: { type: 'exit' } } });
+  let r = await srv.api('PUT', `${base(p)}/templates/offer`, { channel: 'hook', body: '新文案 {{profile.name}}' }, as('alice'));
+  assert.equal(r.body.status, 'draft', r.text);
+  assert.equal(r.body.approved.body, '老文案 {{profile.name}}');
+  await ingest(p, [profile('u1', { name: 'U' }), track('u1', 'ping')]);
+  await waitFor(async () => received(p).length === 1);
+  assert.equal(received(p)[0].json.text, '老文案 U');
+  r = await srv.api('POST', `${base(p)}/templates/offer/approve`, undefined, as('bob'));
+  assert.equal(r.status, 200, r.text);
+  await advance(DAY);
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => received(p).length === 2);
+  assert.equal(received(p)[1].json.text, '新文案 U');
+  const missing = await srv.api('GET', `${base(p)}/ledger?journey=nope`);
+  assert.equal(missing.status, 404);
+  void j;
+});
