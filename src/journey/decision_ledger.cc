@@ -24,8 +24,10 @@ std::string Render(uint64_t sequence, std::string_view stored) {
   std::string_view body = stored.substr(128);
   std::string out = "{\"seq\":" + std::to_string(sequence) + ",\"hash\":\"" + std::string(hash) +
                     "\",\"prev\":\"" + std::string(previous) + "\"";
-  if (body.size() > 2) out += "," + std::string(body.substr(1));
-  else out += "}";
+  if (body.size() > 2)
+    out += "," + std::string(body.substr(1));
+  else
+    out += "}";
   return out;
 }
 
@@ -55,8 +57,7 @@ Result<DecisionLedger::Head*> DecisionLedger::HeadOf(state::ProjectId project) {
 }
 
 Result<uint64_t> DecisionLedger::Append(state::ProjectId project, store::UserId user,
-                                        const std::string& journey_id,
-                                        const std::string& body_json,
+                                        const std::string& journey_id, const std::string& body_json,
                                         state::KvStore::Batch* batch) {
   std::lock_guard lock(mu_);
   auto head = HeadOf(project);
@@ -127,25 +128,27 @@ Result<LedgerVerification> DecisionLedger::Verify(state::ProjectId project) cons
   verification.head_hash = kZeroHash;
   const std::string prefix = Prefix("led", project);
   uint64_t expected = 1;
-  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
-    const uint64_t sequence = state::ReadBigEndian64(key.substr(prefix.size()));
-    auto fail = [&](std::string reason) {
-      verification.valid = false;
-      verification.first_bad_sequence = sequence;
-      verification.reason = std::move(reason);
-      return false;
-    };
-    if (sequence != expected) return fail("entry " + std::to_string(expected) + " is missing");
-    if (value.size() < 128) return fail("entry is truncated");
-    if (value.substr(64, 64) != verification.head_hash) return fail("previous hash does not match");
-    if (ChainHash(verification.head_hash, value.substr(128)) != value.substr(0, 64)) {
-      return fail("hash does not match the entry's content");
-    }
-    verification.head_hash = std::string(value.substr(0, 64));
-    ++verification.entries;
-    ++expected;
-    return true;
-  }));
+  SEXTANT_RETURN_IF_ERROR(
+      kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+        const uint64_t sequence = state::ReadBigEndian64(key.substr(prefix.size()));
+        auto fail = [&](std::string reason) {
+          verification.valid = false;
+          verification.first_bad_sequence = sequence;
+          verification.reason = std::move(reason);
+          return false;
+        };
+        if (sequence != expected) return fail("entry " + std::to_string(expected) + " is missing");
+        if (value.size() < 128) return fail("entry is truncated");
+        if (value.substr(64, 64) != verification.head_hash)
+          return fail("previous hash does not match");
+        if (ChainHash(verification.head_hash, value.substr(128)) != value.substr(0, 64)) {
+          return fail("hash does not match the entry's content");
+        }
+        verification.head_hash = std::string(value.substr(0, 64));
+        ++verification.entries;
+        ++expected;
+        return true;
+      }));
   return verification;
 }
 

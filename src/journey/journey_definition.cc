@@ -32,7 +32,8 @@ Result<int64_t> GetDuration(const element& object, std::string_view key, const s
   std::string_view text;
   std::optional<int64_t> ms;
   if (value->get_string().get(text) == simdjson::SUCCESS) ms = audience::ParseDuration(text);
-  if (!ms) return Invalid(Join(path, key), "must be a duration like \"45s\", \"30m\", \"12h\" or \"7d\"");
+  if (!ms)
+    return Invalid(Join(path, key), "must be a duration like \"45s\", \"30m\", \"12h\" or \"7d\"");
   return *ms;
 }
 
@@ -63,7 +64,8 @@ Result<bool> GetBool(const element& object, std::string_view key, const std::str
   auto value = Member(object, key);
   if (!value) return fallback;
   bool result = false;
-  if (value->get_bool().get(result) != simdjson::SUCCESS) return Invalid(Join(path, key), "must be true or false");
+  if (value->get_bool().get(result) != simdjson::SUCCESS)
+    return Invalid(Join(path, key), "must be true or false");
   return result;
 }
 
@@ -84,11 +86,13 @@ Result<EventMatcher> ParseMatcher(const element& object, std::string_view event_
     std::string wrapped = "{\"where\":" + simdjson::minify(*value) + "}";
     simdjson::dom::parser parser;
     element root;
-    if (parser.parse(wrapped).get(root) != simdjson::SUCCESS) return Invalid(Join(path, where_key), "is not JSON");
+    if (parser.parse(wrapped).get(root) != simdjson::SUCCESS)
+      return Invalid(Join(path, where_key), "is not JSON");
     auto where = query::spec_json::ParseWhere(root, Join(path, where_key));
     if (!where.ok()) {
       Status status = where.status();
-      return Status(status.code(), Join(path, where_key) + ": " + status.message(), Join(path, where_key));
+      return Status(status.code(), Join(path, where_key) + ": " + status.message(),
+                    Join(path, where_key));
     }
     matcher.where = std::move(*where);
   }
@@ -99,16 +103,19 @@ Result<SplitCondition> ParseCondition(const element& value, const std::string& p
   if (depth > kMaxConditionDepth) return Invalid(path, "condition nested too deeply");
   if (!value.is_object()) return Invalid(path, "must be a condition object");
   SplitCondition condition;
-  for (auto [key, kind] : {std::pair<std::string_view, SplitCondition::Kind>{"all", SplitCondition::Kind::kAll},
-                           {"any", SplitCondition::Kind::kAny}}) {
+  for (auto [key, kind] :
+       {std::pair<std::string_view, SplitCondition::Kind>{"all", SplitCondition::Kind::kAll},
+        {"any", SplitCondition::Kind::kAny}}) {
     auto list = Member(value, key);
     if (!list) continue;
     simdjson::dom::array array;
-    if (list->get_array().get(array) != simdjson::SUCCESS) return Invalid(Join(path, key), "must be an array of conditions");
+    if (list->get_array().get(array) != simdjson::SUCCESS)
+      return Invalid(Join(path, key), "must be an array of conditions");
     condition.kind = kind;
     size_t index = 0;
     for (element child : array) {
-      auto parsed = ParseCondition(child, Join(path, key) + "[" + std::to_string(index++) + "]", depth + 1);
+      auto parsed =
+          ParseCondition(child, Join(path, key) + "[" + std::to_string(index++) + "]", depth + 1);
       if (!parsed.ok()) return parsed.status();
       condition.children.push_back(std::move(*parsed));
     }
@@ -129,12 +136,14 @@ Result<SplitCondition> ParseCondition(const element& value, const std::string& p
     if (property->empty()) return Invalid(Join(event_path, "property"), "required");
     condition.kind = SplitCondition::Kind::kEvent;
     condition.name = std::move(*property);
-    SEXTANT_RETURN_IF_ERROR(query::spec_json::ParseConditionBody(*event, event_path, &condition.condition));
+    SEXTANT_RETURN_IF_ERROR(
+        query::spec_json::ParseConditionBody(*event, event_path, &condition.condition));
     condition.condition.property.user = false;
     condition.condition.property.name = condition.name;
     return condition;
   }
-  for (auto [key, kind] : {std::pair<std::string_view, SplitCondition::Kind>{"profile", SplitCondition::Kind::kProfile},
+  for (auto [key, kind] : {std::pair<std::string_view, SplitCondition::Kind>{
+                               "profile", SplitCondition::Kind::kProfile},
                            {"tag", SplitCondition::Kind::kTag},
                            {"segment", SplitCondition::Kind::kSegment},
                            {"event", SplitCondition::Kind::kEvent}}) {
@@ -147,15 +156,17 @@ Result<SplitCondition> ParseCondition(const element& value, const std::string& p
     condition.kind = kind;
     condition.name = std::string(text);
     if (kind != SplitCondition::Kind::kSegment) {
-      SEXTANT_RETURN_IF_ERROR(query::spec_json::ParseConditionBody(value, path, &condition.condition));
+      SEXTANT_RETURN_IF_ERROR(
+          query::spec_json::ParseConditionBody(value, path, &condition.condition));
       condition.condition.property.user = kind == SplitCondition::Kind::kProfile;
       condition.condition.property.name = condition.name;
     }
     return condition;
   }
   if (Member(value, "did") || Member(value, "sequence")) {
-    return Invalid(path, "behaviour conditions are not evaluated per customer in a split: define a "
-                         "realtime segment with the condition and use {\"segment\": <id>}");
+    return Invalid(path,
+                   "behaviour conditions are not evaluated per customer in a split: define a "
+                   "realtime segment with the condition and use {\"segment\": <id>}");
   }
   return Invalid(path, "must have one of all, any, not, profile, tag, segment, event");
 }
@@ -166,10 +177,14 @@ Result<EntrySpec> ParseEntry(const element& value, const std::string& path) {
   auto type = GetString(value, "type", path, true);
   if (!type.ok()) return type.status();
   static const std::map<std::string, EntrySpec::Kind, std::less<>> kKinds = {
-      {"event", EntrySpec::Kind::kEvent},           {"segment_enter", EntrySpec::Kind::kSegmentEnter},
-      {"segment_exit", EntrySpec::Kind::kSegmentExit}, {"breakpoint", EntrySpec::Kind::kBreakpoint},
-      {"schedule", EntrySpec::Kind::kSchedule},     {"once", EntrySpec::Kind::kOnce},
-      {"key_date", EntrySpec::Kind::kKeyDate},      {"api", EntrySpec::Kind::kApi}};
+      {"event", EntrySpec::Kind::kEvent},
+      {"segment_enter", EntrySpec::Kind::kSegmentEnter},
+      {"segment_exit", EntrySpec::Kind::kSegmentExit},
+      {"breakpoint", EntrySpec::Kind::kBreakpoint},
+      {"schedule", EntrySpec::Kind::kSchedule},
+      {"once", EntrySpec::Kind::kOnce},
+      {"key_date", EntrySpec::Kind::kKeyDate},
+      {"api", EntrySpec::Kind::kApi}};
   auto kind = kKinds.find(*type);
   if (kind == kKinds.end()) {
     return Invalid(Join(path, "type"), "unknown entry type \"" + *type +
@@ -201,10 +216,14 @@ Result<EntrySpec> ParseEntry(const element& value, const std::string& path) {
       if (entry.kind == EntrySpec::Kind::kSchedule) {
         auto every = GetString(value, "every", path, true);
         if (!every.ok()) return every.status();
-        if (*every == "daily") entry.every = EntrySpec::Every::kDaily;
-        else if (*every == "weekly") entry.every = EntrySpec::Every::kWeekly;
-        else if (*every == "monthly") entry.every = EntrySpec::Every::kMonthly;
-        else return Invalid(Join(path, "every"), "must be daily, weekly or monthly");
+        if (*every == "daily")
+          entry.every = EntrySpec::Every::kDaily;
+        else if (*every == "weekly")
+          entry.every = EntrySpec::Every::kWeekly;
+        else if (*every == "monthly")
+          entry.every = EntrySpec::Every::kMonthly;
+        else
+          return Invalid(Join(path, "every"), "must be daily, weekly or monthly");
         auto at = GetTimeOfDay(value, "at", path, true, 0);
         if (!at.ok()) return at.status();
         entry.minute_of_day = *at;
@@ -299,19 +318,22 @@ Status ParseNode(const element& value, const std::string& path, JourneyNode* nod
     size_t index = 0;
     for (element branch : array) {
       const std::string branch_path = Join(path, "branches") + "[" + std::to_string(index) + "]";
-      if (!branch.is_object()) return Invalid(branch_path, "must be {\"name\", \"weight\", \"next\"}");
+      if (!branch.is_object())
+        return Invalid(branch_path, "must be {\"name\", \"weight\", \"next\"}");
       auto name = GetString(branch, "name", branch_path, true);
       if (!name.ok()) return name.status();
       node->branches[index].name = std::move(*name);
       double weight = -1;
       auto weight_value = Member(branch, "weight");
-      if (!weight_value || weight_value->get_double().get(weight) != simdjson::SUCCESS || weight <= 0) {
+      if (!weight_value || weight_value->get_double().get(weight) != simdjson::SUCCESS ||
+          weight <= 0) {
         return Invalid(Join(branch_path, "weight"), "must be a positive number");
       }
       node->branches[index].weight = weight;
       auto next = GetString(branch, "next", branch_path, true);
       if (!next.ok()) return next.status();
-      references->push_back({&node->branches[index].next, std::move(*next), Join(branch_path, "next")});
+      references->push_back(
+          {&node->branches[index].next, std::move(*next), Join(branch_path, "next")});
       ++index;
     }
     return Status::Ok();
@@ -325,20 +347,23 @@ Status ParseNode(const element& value, const std::string& path, JourneyNode* nod
     } else if (auto until = Member(value, "until")) {
       node->kind = Kind::kWaitUntil;
       const std::string until_path = Join(path, "until");
-      if (!until->is_object()) return Invalid(until_path, "must be {\"time\": \"HH:MM\", \"weekdays\": [...]}");
+      if (!until->is_object())
+        return Invalid(until_path, "must be {\"time\": \"HH:MM\", \"weekdays\": [...]}");
       auto minute = GetTimeOfDay(*until, "time", until_path, true, 0);
       if (!minute.ok()) return minute.status();
       node->until_minute = *minute;
       if (auto weekdays = Member(*until, "weekdays")) {
         simdjson::dom::array array;
         if (weekdays->get_array().get(array) != simdjson::SUCCESS || array.size() == 0) {
-          return Invalid(Join(until_path, "weekdays"), "must be a non-empty list of 1 (Monday) … 7");
+          return Invalid(Join(until_path, "weekdays"),
+                         "must be a non-empty list of 1 (Monday) … 7");
         }
         node->weekdays = 0;
         for (element day : array) {
           int64_t number = 0;
           if (day.get_int64().get(number) != simdjson::SUCCESS || number < 1 || number > 7) {
-            return Invalid(Join(until_path, "weekdays"), "must be a non-empty list of 1 (Monday) … 7");
+            return Invalid(Join(until_path, "weekdays"),
+                           "must be a non-empty list of 1 (Monday) … 7");
           }
           node->weekdays |= static_cast<uint8_t>(1u << (number - 1));
         }
@@ -387,7 +412,8 @@ Status ParseNode(const element& value, const std::string& path, JourneyNode* nod
       node->template_name = std::move(*template_name);
       if (auto item = Member(value, "item")) {
         const std::string item_path = Join(path, "item");
-        if (!item->is_object()) return Invalid(item_path, "must be {\"type\", \"id\" or \"id_from\"}");
+        if (!item->is_object())
+          return Invalid(item_path, "must be {\"type\", \"id\" or \"id_from\"}");
         auto item_type = GetString(*item, "type", item_path, true);
         if (!item_type.ok()) return item_type.status();
         node->item.type = std::move(*item_type);
@@ -395,9 +421,11 @@ Status ParseNode(const element& value, const std::string& path, JourneyNode* nod
         if (!id.ok()) return id.status();
         auto from = GetString(*item, "id_from", item_path, false);
         if (!from.ok()) return from.status();
-        if (id->empty() == from->empty()) return Invalid(item_path, "needs exactly one of id and id_from");
+        if (id->empty() == from->empty())
+          return Invalid(item_path, "needs exactly one of id and id_from");
         if (!from->empty() && from->rfind("event.", 0) != 0 && from->rfind("profile.", 0) != 0) {
-          return Invalid(Join(item_path, "id_from"), "must be \"event.<property>\" or \"profile.<property>\"");
+          return Invalid(Join(item_path, "id_from"),
+                         "must be \"event.<property>\" or \"profile.<property>\"");
         }
         node->item.id = std::move(*id);
         node->item.id_from = std::move(*from);
@@ -427,13 +455,15 @@ Status ParseNode(const element& value, const std::string& path, JourneyNode* nod
     if (title->empty()) return Invalid(Join(path, "title"), "required");
     node->title = std::move(*title);
     auto assign = Member(value, "assign");
-    if (!assign || !assign->is_object()) return Invalid(Join(path, "assign"), "must be {\"property\"?, \"pool\"?}");
+    if (!assign || !assign->is_object())
+      return Invalid(Join(path, "assign"), "must be {\"property\"?, \"pool\"?}");
     const std::string assign_path = Join(path, "assign");
     auto property = GetString(*assign, "property", assign_path, false);
     if (!property.ok()) return property.status();
     auto pool = GetString(*assign, "pool", assign_path, false);
     if (!pool.ok()) return pool.status();
-    if (property->empty() && pool->empty()) return Invalid(assign_path, "needs a property or a pool");
+    if (property->empty() && pool->empty())
+      return Invalid(assign_path, "needs a property or a pool");
     node->assign_property = std::move(*property);
     node->assign_pool = std::move(*pool);
     auto sla = GetDuration(value, "sla", path, true);
@@ -456,10 +486,14 @@ Status ParseNode(const element& value, const std::string& path, JourneyNode* nod
       std::string_view text;
       double number = 0;
       bool boolean = false;
-      if (field.value.get_string().get(text) == simdjson::SUCCESS) property_value = Value::String(std::string(text));
-      else if (field.value.get_double().get(number) == simdjson::SUCCESS) property_value = Value::Number(number);
-      else if (field.value.get_bool().get(boolean) == simdjson::SUCCESS) property_value = Value::Bool(boolean);
-      else return Invalid(Join(Join(path, "set"), field.key), "must be a string, number or boolean");
+      if (field.value.get_string().get(text) == simdjson::SUCCESS)
+        property_value = Value::String(std::string(text));
+      else if (field.value.get_double().get(number) == simdjson::SUCCESS)
+        property_value = Value::Number(number);
+      else if (field.value.get_bool().get(boolean) == simdjson::SUCCESS)
+        property_value = Value::Bool(boolean);
+      else
+        return Invalid(Join(Join(path, "set"), field.key), "must be a string, number or boolean");
       node->set.emplace_back(std::string(field.key), std::move(property_value));
     }
     return reference("next", &node->next, true);
@@ -512,7 +546,8 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
   definition.description = std::move(*description);
   auto zone = GetString(root, "time_zone", "", false);
   if (!zone.ok()) return zone.status();
-  if (!zone->empty() && !TimeZone::FromName(*zone)) return Invalid("time_zone", "unknown time zone \"" + *zone + "\"");
+  if (!zone->empty() && !TimeZone::FromName(*zone))
+    return Invalid("time_zone", "unknown time zone \"" + *zone + "\"");
   definition.time_zone = std::move(*zone);
   auto priority = GetInteger(root, "priority", "", 50, 0, 100);
   if (!priority.ok()) return priority.status();
@@ -528,13 +563,18 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
   definition.entry = std::move(*parsed_entry);
 
   if (auto reentry = Member(root, "reentry")) {
-    if (!reentry->is_object()) return Invalid("reentry", "must be {\"mode\", \"cooldown\"?, \"max_entries\"?}");
+    if (!reentry->is_object())
+      return Invalid("reentry", "must be {\"mode\", \"cooldown\"?, \"max_entries\"?}");
     auto mode = GetString(*reentry, "mode", "reentry", true);
     if (!mode.ok()) return mode.status();
-    if (*mode == "never") definition.reentry = JourneyDefinition::Reentry::kNever;
-    else if (*mode == "after_exit") definition.reentry = JourneyDefinition::Reentry::kAfterExit;
-    else if (*mode == "cooldown") definition.reentry = JourneyDefinition::Reentry::kCooldown;
-    else return Invalid("reentry.mode", "must be never, after_exit or cooldown");
+    if (*mode == "never")
+      definition.reentry = JourneyDefinition::Reentry::kNever;
+    else if (*mode == "after_exit")
+      definition.reentry = JourneyDefinition::Reentry::kAfterExit;
+    else if (*mode == "cooldown")
+      definition.reentry = JourneyDefinition::Reentry::kCooldown;
+    else
+      return Invalid("reentry.mode", "must be never, after_exit or cooldown");
     auto cooldown = GetDuration(*reentry, "cooldown", "reentry",
                                 definition.reentry == JourneyDefinition::Reentry::kCooldown);
     if (!cooldown.ok()) return cooldown.status();
@@ -544,7 +584,8 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
     definition.max_entries = static_cast<int>(*max_entries);
   }
   if (auto goal = Member(root, "goal")) {
-    if (!goal->is_object()) return Invalid("goal", "must be {\"event\", \"where\"?, \"within\"?, \"exit\"?}");
+    if (!goal->is_object())
+      return Invalid("goal", "must be {\"event\", \"where\"?, \"within\"?, \"exit\"?}");
     auto matcher = ParseMatcher(*goal, "event", "where", "goal", true);
     if (!matcher.ok()) return matcher.status();
     definition.goal = std::move(*matcher);
@@ -557,7 +598,8 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
   }
   if (auto exits = Member(root, "exit_when")) {
     simdjson::dom::array array;
-    if (exits->get_array().get(array) != simdjson::SUCCESS) return Invalid("exit_when", "must be a list of {\"event\", \"where\"?}");
+    if (exits->get_array().get(array) != simdjson::SUCCESS)
+      return Invalid("exit_when", "must be a list of {\"event\", \"where\"?}");
     size_t index = 0;
     for (element item : array) {
       const std::string item_path = "exit_when[" + std::to_string(index++) + "]";
@@ -569,7 +611,8 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
   }
   if (auto caps = Member(root, "caps")) {
     simdjson::dom::array array;
-    if (caps->get_array().get(array) != simdjson::SUCCESS) return Invalid("caps", "must be a list of {\"count\", \"per\"}");
+    if (caps->get_array().get(array) != simdjson::SUCCESS)
+      return Invalid("caps", "must be a list of {\"count\", \"per\"}");
     size_t index = 0;
     for (element item : array) {
       const std::string item_path = "caps[" + std::to_string(index++) + "]";
@@ -636,7 +679,8 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
     }
   }
   for (size_t node = 0; node < definition.nodes.size(); ++node) {
-    if (!reached[node]) return Invalid(Join("nodes", definition.nodes[node].id), "is not reachable from start");
+    if (!reached[node])
+      return Invalid(Join("nodes", definition.nodes[node].id), "is not reachable from start");
   }
   std::vector<char> ends(definition.nodes.size(), 0);
   for (bool changed = true; changed;) {
@@ -655,38 +699,56 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
     }
   }
   for (size_t node = 0; node < definition.nodes.size(); ++node) {
-    if (!ends[node]) return Invalid(Join("nodes", definition.nodes[node].id), "no path from here reaches an exit");
+    if (!ends[node])
+      return Invalid(Join("nodes", definition.nodes[node].id), "no path from here reaches an exit");
   }
   return definition;
 }
 
 std::string_view NodeKindName(JourneyNode::Kind kind) {
   switch (kind) {
-    case JourneyNode::Kind::kSplit: return "split";
-    case JourneyNode::Kind::kAb: return "ab";
+    case JourneyNode::Kind::kSplit:
+      return "split";
+    case JourneyNode::Kind::kAb:
+      return "ab";
     case JourneyNode::Kind::kWaitDuration:
     case JourneyNode::Kind::kWaitUntil:
-    case JourneyNode::Kind::kWaitEvent: return "wait";
-    case JourneyNode::Kind::kSend: return "send";
-    case JourneyNode::Kind::kTask: return "task";
-    case JourneyNode::Kind::kUpdateProfile: return "update_profile";
-    case JourneyNode::Kind::kWebhook: return "webhook";
-    case JourneyNode::Kind::kGoal: return "goal";
-    case JourneyNode::Kind::kExit: return "exit";
+    case JourneyNode::Kind::kWaitEvent:
+      return "wait";
+    case JourneyNode::Kind::kSend:
+      return "send";
+    case JourneyNode::Kind::kTask:
+      return "task";
+    case JourneyNode::Kind::kUpdateProfile:
+      return "update_profile";
+    case JourneyNode::Kind::kWebhook:
+      return "webhook";
+    case JourneyNode::Kind::kGoal:
+      return "goal";
+    case JourneyNode::Kind::kExit:
+      return "exit";
   }
   return "exit";
 }
 
 std::string_view EntryKindName(EntrySpec::Kind kind) {
   switch (kind) {
-    case EntrySpec::Kind::kEvent: return "event";
-    case EntrySpec::Kind::kSegmentEnter: return "segment_enter";
-    case EntrySpec::Kind::kSegmentExit: return "segment_exit";
-    case EntrySpec::Kind::kBreakpoint: return "breakpoint";
-    case EntrySpec::Kind::kSchedule: return "schedule";
-    case EntrySpec::Kind::kOnce: return "once";
-    case EntrySpec::Kind::kKeyDate: return "key_date";
-    case EntrySpec::Kind::kApi: return "api";
+    case EntrySpec::Kind::kEvent:
+      return "event";
+    case EntrySpec::Kind::kSegmentEnter:
+      return "segment_enter";
+    case EntrySpec::Kind::kSegmentExit:
+      return "segment_exit";
+    case EntrySpec::Kind::kBreakpoint:
+      return "breakpoint";
+    case EntrySpec::Kind::kSchedule:
+      return "schedule";
+    case EntrySpec::Kind::kOnce:
+      return "once";
+    case EntrySpec::Kind::kKeyDate:
+      return "key_date";
+    case EntrySpec::Kind::kApi:
+      return "api";
   }
   return "event";
 }

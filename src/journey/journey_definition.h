@@ -35,9 +35,16 @@ struct SplitCondition {
 
 struct EntrySpec {
   enum class Kind {
-    kEvent, kSegmentEnter, kSegmentExit, kBreakpoint, kSchedule, kOnce, kKeyDate, kApi
+    kEvent,
+    kSegmentEnter,
+    kSegmentExit,
+    kBreakpoint,
+    kSchedule,
+    kOnce,
+    kKeyDate,
+    kApi
   } kind = Kind::kEvent;
-  EventMatcher event;  // kEvent, kBreakpoint (the event that starts the process)
+  EventMatcher event;   // kEvent, kBreakpoint (the event that starts the process)
   std::string segment;  // kSegmentEnter / kSegmentExit / kSchedule / kOnce
   // kBreakpoint: `count` matching events within `count_within_ms`, then no `not_followed_by`
   // within `wait_ms` of the last of them.
@@ -47,8 +54,8 @@ struct EntrySpec {
   int64_t wait_ms = 0;
   // kSchedule
   enum class Every { kDaily, kWeekly, kMonthly } every = Every::kDaily;
-  int weekday = 1;       // 1 = Monday
-  int day_of_month = 1;  // clamped to the month's last day
+  int weekday = 1;        // 1 = Monday
+  int day_of_month = 1;   // clamped to the month's last day
   int minute_of_day = 0;  // kSchedule / kKeyDate, local time
   int64_t at_ms = 0;      // kOnce
   // kKeyDate
@@ -66,8 +73,17 @@ struct ItemRef {
 
 struct JourneyNode {
   enum class Kind {
-    kSplit, kAb, kWaitDuration, kWaitUntil, kWaitEvent, kSend, kTask, kUpdateProfile,
-    kWebhook, kGoal, kExit
+    kSplit,
+    kAb,
+    kWaitDuration,
+    kWaitUntil,
+    kWaitEvent,
+    kSend,
+    kTask,
+    kUpdateProfile,
+    kWebhook,
+    kGoal,
+    kExit
   } kind = Kind::kExit;
   std::string id;
   int next = -1;  // index into JourneyDefinition::nodes; -1 = none

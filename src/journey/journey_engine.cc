@@ -20,7 +20,9 @@ using query::spec_json::Member;
 
 Status NotFound(const std::string& what) { return Status(ErrorCode::kNotFound, what); }
 
-JourneyAnswer Ok(std::string body, int status = 200) { return JourneyAnswer{status, std::move(body)}; }
+JourneyAnswer Ok(std::string body, int status = 200) {
+  return JourneyAnswer{status, std::move(body)};
+}
 
 Result<element> ParseObject(simdjson::dom::parser& parser, std::string_view body) {
   element root;
@@ -82,9 +84,12 @@ Result<ChannelEntry> ParseChannelEntry(const std::string& name, std::string_view
   if (!config.ok()) return config.status();
   entry.config = std::move(*config);
   if (!has_recipient) {
-    if (entry.config.type == "tencent_sms") entry.recipient_property = "phone";
-    else if (entry.config.type == "smtp") entry.recipient_property = "email";
-    else if (entry.config.type == "wechat_template") entry.recipient_property = "wechat_openid";
+    if (entry.config.type == "tencent_sms")
+      entry.recipient_property = "phone";
+    else if (entry.config.type == "smtp")
+      entry.recipient_property = "email";
+    else if (entry.config.type == "wechat_template")
+      entry.recipient_property = "wechat_openid";
   }
   return entry;
 }
@@ -172,16 +177,22 @@ bool JourneyMeta::Decode(std::string_view json, JourneyMeta* out) {
   element root;
   if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) return false;
   std::string_view text;
-  for (auto [key, target] : {std::pair<const char*, std::string*>{"id", &out->id}, {"name", &out->name},
-                             {"status", &out->status}, {"created_by", &out->created_by},
-                             {"submitted_by", &out->submitted_by}, {"approved_by", &out->approved_by},
+  for (auto [key, target] : {std::pair<const char*, std::string*>{"id", &out->id},
+                             {"name", &out->name},
+                             {"status", &out->status},
+                             {"created_by", &out->created_by},
+                             {"submitted_by", &out->submitted_by},
+                             {"approved_by", &out->approved_by},
                              {"comment", &out->comment}}) {
     if (root[key].get_string().get(text) == simdjson::SUCCESS) *target = std::string(text);
   }
   int64_t number = 0;
-  if (root["current_version"].get_int64().get(number) == simdjson::SUCCESS) out->current_version = static_cast<uint32_t>(number);
-  if (root["live_version"].get_int64().get(number) == simdjson::SUCCESS) out->live_version = static_cast<uint32_t>(number);
-  if (root["approved_version"].get_int64().get(number) == simdjson::SUCCESS) out->approved_version = static_cast<uint32_t>(number);
+  if (root["current_version"].get_int64().get(number) == simdjson::SUCCESS)
+    out->current_version = static_cast<uint32_t>(number);
+  if (root["live_version"].get_int64().get(number) == simdjson::SUCCESS)
+    out->live_version = static_cast<uint32_t>(number);
+  if (root["approved_version"].get_int64().get(number) == simdjson::SUCCESS)
+    out->approved_version = static_cast<uint32_t>(number);
   if (root["created_ms"].get_int64().get(number) == simdjson::SUCCESS) out->created_ms = number;
   if (root["updated_ms"].get_int64().get(number) == simdjson::SUCCESS) out->updated_ms = number;
   bool flag = false;
@@ -320,9 +331,13 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
     if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
     TemplateDef def;
     std::string_view text;
-    for (auto [field, target] : {std::pair<const char*, std::string*>{"name", &def.name}, {"channel", &def.channel},
-                                 {"subject", &def.subject}, {"body", &def.body}, {"status", &def.status},
-                                 {"created_by", &def.created_by}, {"approved_by", &def.approved_by}}) {
+    for (auto [field, target] : {std::pair<const char*, std::string*>{"name", &def.name},
+                                 {"channel", &def.channel},
+                                 {"subject", &def.subject},
+                                 {"body", &def.body},
+                                 {"status", &def.status},
+                                 {"created_by", &def.created_by},
+                                 {"approved_by", &def.approved_by}}) {
       if (root[field].get_string().get(text) == simdjson::SUCCESS) *target = std::string(text);
     }
     bool flag = false;
@@ -348,43 +363,48 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
     JourneyState& journey = runtime.journeys[meta.id];
     journey.meta = std::move(meta);
     const std::string version_prefix = JourneyKey(pid, "v") + journey.meta.id + '\x1f';
-    SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(version_prefix, [&](std::string_view key, std::string_view value) {
-      auto definition = ParseJourneyDefinition(value);
-      if (definition.ok()) {
-        journey.versions[state::ReadBigEndian32(key.substr(version_prefix.size()))] =
-            std::make_shared<const JourneyDefinition>(std::move(*definition));
-      }
-      return true;
-    }));
+    SEXTANT_RETURN_IF_ERROR(
+        kv->ScanPrefix(version_prefix, [&](std::string_view key, std::string_view value) {
+          auto definition = ParseJourneyDefinition(value);
+          if (definition.ok()) {
+            journey.versions[state::ReadBigEndian32(key.substr(version_prefix.size()))] =
+                std::make_shared<const JourneyDefinition>(std::move(*definition));
+          }
+          return true;
+        }));
     auto counters = kv->Get(JourneyKey(pid, "c") + journey.meta.id);
     if (counters.ok()) {
       simdjson::dom::parser parser;
       element root;
       simdjson::dom::object object;
-      if (parser.parse(*counters).get(root) == simdjson::SUCCESS && root.get_object().get(object) == simdjson::SUCCESS) {
+      if (parser.parse(*counters).get(root) == simdjson::SUCCESS &&
+          root.get_object().get(object) == simdjson::SUCCESS) {
         for (auto field : object) {
           int64_t value = 0;
-          if (field.value.get_int64().get(value) == simdjson::SUCCESS) journey.counters[std::string(field.key)] = value;
+          if (field.value.get_int64().get(value) == simdjson::SUCCESS)
+            journey.counters[std::string(field.key)] = value;
         }
       }
     }
     const std::string instance_prefix = JourneyKey(pid, "i") + journey.meta.id + '\x1f';
-    SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix(instance_prefix, [&](std::string_view key, std::string_view value) {
-      Instance instance;
-      if (!Instance::Decode(value, &instance)) return true;
-      const UserId user = state::ReadBigEndian32(key.substr(instance_prefix.size()));
-      if (instance.state == Instance::State::kActive || instance.state == Instance::State::kPending) {
-        journey.active.add(user);
-        auto version = journey.versions.find(instance.version);
-        const bool waits_event =
-            instance.state == Instance::State::kPending ||
-            (version != journey.versions.end() && instance.node >= 0 &&
-             instance.node < static_cast<int>(version->second->nodes.size()) &&
-             version->second->nodes[instance.node].kind == JourneyNode::Kind::kWaitEvent);
-        if (waits_event) journey.waiting.add(user);
-      }
-      return true;
-    }));
+    SEXTANT_RETURN_IF_ERROR(
+        kv->ScanPrefix(instance_prefix, [&](std::string_view key, std::string_view value) {
+          Instance instance;
+          if (!Instance::Decode(value, &instance)) return true;
+          const UserId user = state::ReadBigEndian32(key.substr(instance_prefix.size()));
+          if (instance.state == Instance::State::kActive ||
+              instance.state == Instance::State::kPending) {
+            journey.active.add(user);
+            auto version = journey.versions.find(instance.version);
+            const bool waits_event =
+                instance.state == Instance::State::kPending ||
+                (version != journey.versions.end() && instance.node >= 0 &&
+                 instance.node < static_cast<int>(version->second->nodes.size()) &&
+                 version->second->nodes[instance.node].kind == JourneyNode::Kind::kWaitEvent);
+            if (waits_event) journey.waiting.add(user);
+          }
+          return true;
+        }));
     if (journey.meta.status == "running") ComputeNextFireLocked(runtime, journey, clock->NowMs());
   }
   if (auto sequence = kv->Get(JourneyKey(pid, "seq") + "journey"); !sequence.ok()) {
@@ -433,14 +453,21 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
       if (version > journey.meta.live_version) continue;
       const EntrySpec& entry = definition->entry;
       switch (entry.kind) {
-        case EntrySpec::Kind::kEvent: add(entry.event.event, id); break;
+        case EntrySpec::Kind::kEvent:
+          add(entry.event.event, id);
+          break;
         case EntrySpec::Kind::kBreakpoint:
           add(entry.event.event, id);
           add(entry.not_followed_by.event, id);
           break;
-        case EntrySpec::Kind::kSegmentEnter: add("$segment_enter", id); break;
-        case EntrySpec::Kind::kSegmentExit: add("$segment_exit", id); break;
-        default: break;
+        case EntrySpec::Kind::kSegmentEnter:
+          add("$segment_enter", id);
+          break;
+        case EntrySpec::Kind::kSegmentExit:
+          add("$segment_exit", id);
+          break;
+        default:
+          break;
       }
       add(definition->goal.event, id);
       for (const EventMatcher& exit : definition->exit_when) add(exit.event, id);
@@ -486,14 +513,18 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
   if (!definition.entry.segment.empty()) {
     auto segment = audience->SegmentIdOf(*runtime.info, definition.entry.segment);
     if (!segment.ok()) {
-      return Status(ErrorCode::kInvalidQuery, "entry.segment: no segment " + definition.entry.segment, "entry.segment");
+      return Status(ErrorCode::kInvalidQuery,
+                    "entry.segment: no segment " + definition.entry.segment, "entry.segment");
     }
   }
   for (const JourneyNode& node : definition.nodes) {
     const std::string path = "nodes." + node.id;
     for (const std::string& channel : node.channels) {
       if (!runtime.channels.count(channel)) {
-        return Status(ErrorCode::kInvalidQuery, path + ".channel: no channel \"" + channel + "\" is configured (PUT /channels/" + channel + ")", path + ".channel");
+        return Status(ErrorCode::kInvalidQuery,
+                      path + ".channel: no channel \"" + channel +
+                          "\" is configured (PUT /channels/" + channel + ")",
+                      path + ".channel");
       }
     }
     if (node.kind == JourneyNode::Kind::kSend) {
@@ -501,20 +532,26 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
         const std::string what = "template \"" + node.template_name + "\" for channel " + channel;
         auto found = runtime.templates.find(TemplateKey(node.template_name, channel));
         if (found == runtime.templates.end()) {
-          return Status(ErrorCode::kInvalidQuery, path + ".template: no " + what, path + ".template");
+          return Status(ErrorCode::kInvalidQuery, path + ".template: no " + what,
+                        path + ".template");
         }
         if (!found->second.has_approved) {
-          return Status(ErrorCode::kInvalidQuery, path + ".template: " + what + " is not approved", path + ".template");
+          return Status(ErrorCode::kInvalidQuery, path + ".template: " + what + " is not approved",
+                        path + ".template");
         }
         if (found->second.recommends_item && !node.item.present()) {
-          return Status(ErrorCode::kInvalidQuery, path + ".item: the template recommends a product; name the item", path + ".item");
+          return Status(ErrorCode::kInvalidQuery,
+                        path + ".item: the template recommends a product; name the item",
+                        path + ".item");
         }
       }
     }
-    std::function<Status(const SplitCondition&)> check = [&](const SplitCondition& condition) -> Status {
+    std::function<Status(const SplitCondition&)> check =
+        [&](const SplitCondition& condition) -> Status {
       if (condition.kind == SplitCondition::Kind::kSegment) {
         if (!audience->SegmentIdOf(*runtime.info, condition.name).ok()) {
-          return Status(ErrorCode::kInvalidQuery, path + ".condition: no segment " + condition.name, path + ".condition");
+          return Status(ErrorCode::kInvalidQuery, path + ".condition: no segment " + condition.name,
+                        path + ".condition");
         }
       }
       for (const auto& child : condition.children) SEXTANT_RETURN_IF_ERROR(check(child));
@@ -547,7 +584,8 @@ void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
     std::promise<void> done;
     auto future = done.get_future();
     std::vector<ingest::RecordInput> inputs(records.size());
-    for (size_t index = 0; index < records.size(); ++index) inputs[index].parsed = std::move(records[index]);
+    for (size_t index = 0; index < records.size(); ++index)
+      inputs[index].parsed = std::move(records[index]);
     pipeline->Ingest(project, std::move(inputs), context,
                      [&done](ingest::IngestOutcome, Status) { done.set_value(); });
     future.wait();
@@ -567,13 +605,15 @@ Result<JourneyAnswer> JourneyEngine::SetOperators(std::string_view body) {
     simdjson::dom::array roles;
     const std::string path = std::string(field.key);
     if (field.value.get_array().get(roles) != simdjson::SUCCESS) {
-      return Status(ErrorCode::kInvalidQuery, path + ": must be a list of roles (maker, approver, operator)", path);
+      return Status(ErrorCode::kInvalidQuery,
+                    path + ": must be a list of roles (maker, approver, operator)", path);
     }
     for (element role : roles) {
       std::string_view text;
       if (role.get_string().get(text) != simdjson::SUCCESS ||
           (text != "maker" && text != "approver" && text != "operator")) {
-        return Status(ErrorCode::kInvalidQuery, path + ": roles are maker, approver, operator", path);
+        return Status(ErrorCode::kInvalidQuery, path + ": roles are maker, approver, operator",
+                      path);
       }
       operators[path].emplace(text);
     }
@@ -673,9 +713,11 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
   JourneyState& journey = *found->second;
-  if (journey.meta.status == "ended") return Status(ErrorCode::kConflict, "journey " + id + " has ended");
+  if (journey.meta.status == "ended")
+    return Status(ErrorCode::kConflict, "journey " + id + " has ended");
   if (journey.meta.status == "submitted") {
-    return Status(ErrorCode::kConflict, "journey " + id + " is under review: reject it before editing");
+    return Status(ErrorCode::kConflict,
+                  "journey " + id + " is under review: reject it before editing");
   }
   // A version that was ever submitted is frozen: edits make a new version.
   const bool frozen = journey.meta.ever_submitted &&
@@ -684,7 +726,8 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
   if (frozen) ++journey.meta.current_version;
   journey.meta.name = definition->name;
   journey.meta.updated_ms = impl_->clock->NowMs();
-  if (journey.meta.status == "draft" || journey.meta.status == "approved") journey.meta.status = "draft";
+  if (journey.meta.status == "draft" || journey.meta.status == "approved")
+    journey.meta.status = "draft";
   journey.meta.comment.clear();
   journey.versions[journey.meta.current_version] =
       std::make_shared<const JourneyDefinition>(std::move(*definition));
@@ -705,11 +748,13 @@ Result<JourneyAnswer> JourneyEngine::DeleteJourney(const state::ProjectInfo& pro
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
   if (found->second->meta.live_version != 0) {
-    return Status(ErrorCode::kConflict, "journey " + id + " has run; stop it instead (its ledger and report stay)");
+    return Status(ErrorCode::kConflict,
+                  "journey " + id + " has run; stop it instead (its ledger and report stay)");
   }
   state::KvStore::Batch batch;
   batch.Delete(JourneyKey(project.id, "j") + id);
-  for (const auto& [version, definition] : found->second->versions) batch.Delete(VersionKey(project.id, id, version));
+  for (const auto& [version, definition] : found->second->versions)
+    batch.Delete(VersionKey(project.id, id, version));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   found->first->journeys.erase(id);
   return Ok("{\"deleted\":\"" + id + "\"}");
@@ -736,7 +781,8 @@ Result<JourneyAnswer> JourneyEngine::JourneyVersions(const state::ProjectInfo& p
 
 Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& project,
                                                    const std::string& id, const std::string& action,
-                                                   const std::string& actor, std::string_view body) {
+                                                   const std::string& actor,
+                                                   std::string_view body) {
   std::unique_lock lock(impl_->mu);
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
@@ -747,28 +793,38 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
     return roles != impl_->operators.end() && roles->second.count(role) > 0;
   };
   auto conflict = [&](const std::string& why) {
-    return Status(ErrorCode::kConflict, "cannot " + action + " journey " + id + " (" + meta.status + "): " + why);
+    return Status(ErrorCode::kConflict,
+                  "cannot " + action + " journey " + id + " (" + meta.status + "): " + why);
   };
   if (actor.empty()) {
-    return Status(ErrorCode::kForbidden, "name the acting operator in the X-Sextant-Operator header");
+    return Status(ErrorCode::kForbidden,
+                  "name the acting operator in the X-Sextant-Operator header");
   }
   const int64_t now = impl_->clock->NowMs();
   bool went_live = false;
   if (action == "submit") {
-    if (meta.status != "draft" && !(meta.status == "running" || meta.status == "paused")) return conflict("only a draft or a new version can be submitted");
-    if (meta.current_version <= meta.approved_version) return conflict("the current version is already approved");
-    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.current_version)));
+    if (meta.status != "draft" && !(meta.status == "running" || meta.status == "paused"))
+      return conflict("only a draft or a new version can be submitted");
+    if (meta.current_version <= meta.approved_version)
+      return conflict("the current version is already approved");
+    SEXTANT_RETURN_IF_ERROR(
+        impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.current_version)));
     meta.submitted_by = actor;
     meta.ever_submitted = true;
     if (meta.status == "draft") meta.status = "submitted";
     meta.comment = "version " + std::to_string(meta.current_version) + " submitted";
   } else if (action == "approve" || action == "reject") {
-    if (!has_role("approver")) return Status(ErrorCode::kForbidden, "operator \"" + actor + "\" does not have the approver role");
-    const bool pending = meta.submitted_by.size() > 0 && meta.current_version > meta.approved_version &&
-                         (meta.status == "submitted" || meta.status == "running" || meta.status == "paused");
+    if (!has_role("approver"))
+      return Status(ErrorCode::kForbidden,
+                    "operator \"" + actor + "\" does not have the approver role");
+    const bool pending =
+        meta.submitted_by.size() > 0 && meta.current_version > meta.approved_version &&
+        (meta.status == "submitted" || meta.status == "running" || meta.status == "paused");
     if (!pending) return conflict("nothing is waiting for review");
     if (actor == meta.submitted_by) {
-      return Status(ErrorCode::kForbidden, "maker-checker: \"" + actor + "\" submitted this version and cannot " + action + " it");
+      return Status(
+          ErrorCode::kForbidden,
+          "maker-checker: \"" + actor + "\" submitted this version and cannot " + action + " it");
     }
     simdjson::dom::parser parser;
     element root;
@@ -782,7 +838,9 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
       meta.approved_version = meta.current_version;
       meta.approved_by = actor;
       if (meta.status == "submitted") meta.status = "approved";
-      meta.comment = comment.empty() ? "version " + std::to_string(meta.current_version) + " approved" : comment;
+      meta.comment = comment.empty()
+                         ? "version " + std::to_string(meta.current_version) + " approved"
+                         : comment;
     } else {
       if (meta.status == "submitted") meta.status = "draft";
       meta.submitted_by.clear();
@@ -791,14 +849,17 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   } else if (action == "start") {
     if (meta.status != "approved") return conflict("only an approved journey can start");
     // What it refers to may have changed since review (a segment deleted, a channel removed).
-    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
+    SEXTANT_RETURN_IF_ERROR(
+        impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
     meta.status = "running";
     meta.live_version = meta.approved_version;
     went_live = true;
   } else if (action == "publish") {
-    if (meta.status != "running" && meta.status != "paused") return conflict("only a running or paused journey publishes a new version");
+    if (meta.status != "running" && meta.status != "paused")
+      return conflict("only a running or paused journey publishes a new version");
     if (meta.approved_version <= meta.live_version) return conflict("no newer approved version");
-    SEXTANT_RETURN_IF_ERROR(impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
+    SEXTANT_RETURN_IF_ERROR(
+        impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
     meta.live_version = meta.approved_version;
     went_live = true;
   } else if (action == "pause") {
@@ -808,10 +869,13 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
     if (meta.status != "paused") return conflict("only a paused journey can resume");
     meta.status = "running";
   } else if (action == "stop") {
-    if (meta.status != "running" && meta.status != "paused") return conflict("only a running or paused journey can stop");
+    if (meta.status != "running" && meta.status != "paused")
+      return conflict("only a running or paused journey can stop");
     meta.status = "ended";
   } else {
-    return Status(ErrorCode::kNotFound, "no action " + action + " (submit, approve, reject, start, publish, pause, resume, stop)");
+    return Status(
+        ErrorCode::kNotFound,
+        "no action " + action + " (submit, approve, reject, start, publish, pause, resume, stop)");
   }
   meta.updated_ms = now;
   PendingWork work;
@@ -849,11 +913,14 @@ Result<JourneyAnswer> JourneyEngine::TriggerJourney(const state::ProjectInfo& pr
   if (!distinct_id.ok()) return distinct_id.status();
   std::string properties = "{}";
   if (auto value = Member(*root, "properties")) {
-    if (!value->is_object()) return Status(ErrorCode::kInvalidQuery, "properties: must be an object", "properties");
+    if (!value->is_object())
+      return Status(ErrorCode::kInvalidQuery, "properties: must be an object", "properties");
     properties = simdjson::minify(*value);
   }
   auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
-  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
+  if (!user.ok() || *user == 0)
+    return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id,
+                  "distinct_id");
   PendingWork work;
   bool entered = false;
   {
@@ -888,7 +955,8 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
   const std::string prefix = JourneyKey(project.id, "i") + id + '\x1f';
   (void)impl_->kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
     Instance instance;
-    if (!Instance::Decode(value, &instance) || instance.state != Instance::State::kActive) return true;
+    if (!Instance::Decode(value, &instance) || instance.state != Instance::State::kActive)
+      return true;
     auto version = journey.versions.find(instance.version);
     if (version != journey.versions.end() && instance.node >= 0 &&
         instance.node < static_cast<int>(version->second->nodes.size())) {
@@ -925,10 +993,14 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
   std::vector<ArmCounts> arms;
   const JourneyDefinition* live = journey.live();
   const double control_share = live ? live->control_percent / 100.0 : 0;
-  ArmCounts treatment{.name = "treatment", .entered = static_cast<uint64_t>(count("arm.treatment.entered")),
-                      .converted = static_cast<uint64_t>(count("arm.treatment.goal")), .expected_share = 1 - control_share};
-  ArmCounts control{.name = "control", .entered = static_cast<uint64_t>(count("arm.control.entered")),
-                    .converted = static_cast<uint64_t>(count("arm.control.goal")), .expected_share = control_share};
+  ArmCounts treatment{.name = "treatment",
+                      .entered = static_cast<uint64_t>(count("arm.treatment.entered")),
+                      .converted = static_cast<uint64_t>(count("arm.treatment.goal")),
+                      .expected_share = 1 - control_share};
+  ArmCounts control{.name = "control",
+                    .entered = static_cast<uint64_t>(count("arm.control.entered")),
+                    .converted = static_cast<uint64_t>(count("arm.control.goal")),
+                    .expected_share = control_share};
   auto write_arm = [&](const ArmCounts& arm) {
     out.BeginObject();
     out.Key("name").String(arm.name);
@@ -944,8 +1016,10 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
     out.Key("rate").Double(comparison.rate);
     out.Key("baseline_rate").Double(comparison.baseline_rate);
     out.Key("uplift_absolute").Double(comparison.uplift_absolute);
-    if (std::isnan(comparison.uplift_relative)) out.Key("uplift_relative").Null();
-    else out.Key("uplift_relative").Double(comparison.uplift_relative);
+    if (std::isnan(comparison.uplift_relative))
+      out.Key("uplift_relative").Null();
+    else
+      out.Key("uplift_relative").Double(comparison.uplift_relative);
     out.Key("ci95").BeginArray().Double(comparison.ci_low).Double(comparison.ci_high).EndArray();
     out.Key("z").Double(comparison.z);
     out.Key("p_value").Double(comparison.p_value);
@@ -980,7 +1054,8 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
       std::vector<ArmCounts> branches;
       for (const auto& branch : node.branches) {
         const std::string key = "variant." + node.id + ":" + branch.name;
-        branches.push_back({.name = branch.name, .entered = static_cast<uint64_t>(count(key + ".entered")),
+        branches.push_back({.name = branch.name,
+                            .entered = static_cast<uint64_t>(count(key + ".entered")),
                             .converted = static_cast<uint64_t>(count(key + ".goal")),
                             .expected_share = branch.weight / total_weight});
       }
@@ -990,7 +1065,8 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
       for (const auto& arm : branches) write_arm(arm);
       out.EndArray();
       out.Key("comparisons").BeginArray();
-      for (size_t index = 1; index < branches.size(); ++index) write_comparison(CompareArms(branches[index], branches[0]));
+      for (size_t index = 1; index < branches.size(); ++index)
+        write_comparison(CompareArms(branches[index], branches[0]));
       out.EndArray();
       out.Key("sample_ratio");
       write_srm(CheckSampleRatio(branches));
@@ -1007,10 +1083,17 @@ Result<JourneyAnswer> JourneyEngine::JourneyCustomer(const state::ProjectInfo& p
                                                      const std::string& id,
                                                      const std::string& distinct_id) {
   auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
-  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  if (!user.ok() || *user == 0)
+    return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
   auto state = JourneyCustomerState(project, id, *user);
   if (!state.ok()) return state.status();
-  return Ok("{\"distinct_id\":" + [&] { JsonWriter w; w.String(distinct_id); return w.Take(); }() + "," + state->substr(1));
+  return Ok("{\"distinct_id\":" +
+            [&] {
+              JsonWriter w;
+              w.String(distinct_id);
+              return w.Take();
+            }() +
+            "," + state->substr(1));
 }
 
 Result<std::string> JourneyEngine::JourneyCustomerState(const state::ProjectInfo& project,
@@ -1147,15 +1230,19 @@ Result<JourneyAnswer> JourneyEngine::PutTemplate(const state::ProjectInfo& proje
   if (!root.ok()) return root.status();
   TemplateDef def;
   def.name = name;
-  for (auto [field, target, required] : {std::tuple<const char*, std::string*, bool>{"channel", &def.channel, true},
-                                         {"subject", &def.subject, false}, {"body", &def.body, true}}) {
+  for (auto [field, target, required] :
+       {std::tuple<const char*, std::string*, bool>{"channel", &def.channel, true},
+        {"subject", &def.subject, false},
+        {"body", &def.body, true}}) {
     auto text = GetString(*root, field, "", required);
     if (!text.ok()) return text.status();
-    if (required && text->empty()) return Status(ErrorCode::kInvalidQuery, std::string(field) + ": required", field);
+    if (required && text->empty())
+      return Status(ErrorCode::kInvalidQuery, std::string(field) + ": required", field);
     *target = std::move(*text);
   }
   bool flag = false;
-  def.recommends_item = (*root)["recommends_item"].get_bool().get(flag) == simdjson::SUCCESS && flag;
+  def.recommends_item =
+      (*root)["recommends_item"].get_bool().get(flag) == simdjson::SUCCESS && flag;
   def.created_by = actor;
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
@@ -1163,7 +1250,10 @@ Result<JourneyAnswer> JourneyEngine::PutTemplate(const state::ProjectInfo& proje
   SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.subject, false, "subject"));
   SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def.body, def.recommends_item, "body"));
   const std::string key = TemplateKey(name, def.channel);
-  if (auto existing = [&]() -> const TemplateDef* { auto it = (*runtime)->templates.find(key); return it == (*runtime)->templates.end() ? nullptr : &it->second; }()) {
+  if (auto existing = [&]() -> const TemplateDef* {
+        auto it = (*runtime)->templates.find(key);
+        return it == (*runtime)->templates.end() ? nullptr : &it->second;
+      }()) {
     def.has_approved = existing->has_approved;
     def.approved_subject = existing->approved_subject;
     def.approved_body = existing->approved_body;
@@ -1194,7 +1284,8 @@ Result<JourneyAnswer> JourneyEngine::ApproveTemplate(const state::ProjectInfo& p
   std::lock_guard lock(impl_->mu);
   auto roles = impl_->operators.find(actor);
   if (roles == impl_->operators.end() || !roles->second.count("approver")) {
-    return Status(ErrorCode::kForbidden, "operator \"" + actor + "\" does not have the approver role");
+    return Status(ErrorCode::kForbidden,
+                  "operator \"" + actor + "\" does not have the approver role");
   }
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
@@ -1207,9 +1298,11 @@ Result<JourneyAnswer> JourneyEngine::ApproveTemplate(const state::ProjectInfo& p
   if (variants.empty()) return NotFound("no template " + name);
   for (TemplateDef* def : variants) {
     if (def->created_by == actor) {
-      return Status(ErrorCode::kForbidden, "maker-checker: \"" + actor + "\" wrote this template and cannot approve it");
+      return Status(ErrorCode::kForbidden,
+                    "maker-checker: \"" + actor + "\" wrote this template and cannot approve it");
     }
-    SEXTANT_RETURN_IF_ERROR(LintTemplate((*runtime)->rules, def->body, def->recommends_item, "body"));
+    SEXTANT_RETURN_IF_ERROR(
+        LintTemplate((*runtime)->rules, def->body, def->recommends_item, "body"));
   }
   std::string out = "{\"templates\":[";
   state::KvStore::Batch batch;
@@ -1238,7 +1331,9 @@ Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& p
   auto channel_name = GetString(*root, "channel", "", false);
   if (!channel_name.ok()) return channel_name.status();
   auto user = impl_->identities->LookupDistinctId(project.id, *distinct_id);
-  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id, "distinct_id");
+  if (!user.ok() || *user == 0)
+    return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *distinct_id,
+                  "distinct_id");
   PropertyMap event, item;
   if (auto value = Member(*root, "event")) event = ParsePropertiesJson(simdjson::minify(*value));
   if (auto value = Member(*root, "item")) {
@@ -1263,8 +1358,12 @@ Result<JourneyAnswer> JourneyEngine::PreviewTemplate(const state::ProjectInfo& p
   JsonWriter out;
   out.BeginObject();
   out.Key("channel").String(found->channel);
-  out.Key("subject").String(impl_->RenderLocked(**runtime, found->subject, *user, profile.ok() ? *profile : empty, event, item, unsubscribe, &used));
-  out.Key("body").String(impl_->RenderLocked(**runtime, found->body, *user, profile.ok() ? *profile : empty, event, item, unsubscribe, &used));
+  out.Key("subject").String(impl_->RenderLocked(**runtime, found->subject, *user,
+                                                profile.ok() ? *profile : empty, event, item,
+                                                unsubscribe, &used));
+  out.Key("body").String(impl_->RenderLocked(**runtime, found->body, *user,
+                                             profile.ok() ? *profile : empty, event, item,
+                                             unsubscribe, &used));
   out.Key("variables").BeginArray();
   for (const auto& variable : used) out.String(variable);
   out.EndArray();
@@ -1300,23 +1399,34 @@ Result<JourneyAnswer> JourneyEngine::SetConsent(const state::ProjectInfo& projec
     return Status(ErrorCode::kInvalidQuery, "granted: required (true or false)", "granted");
   }
   auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
-  if (!user.ok() || *user == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
-  const std::string key = (purpose->empty() ? "marketing" : *purpose) + ":" + (channel_name->empty() ? "*" : *channel_name);
+  if (!user.ok() || *user == 0)
+    return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  const std::string key = (purpose->empty() ? "marketing" : *purpose) + ":" +
+                          (channel_name->empty() ? "*" : *channel_name);
   std::lock_guard lock(impl_->mu);
   auto stored = impl_->kv->Get(ConsentKey(project.id, *user));
   PropertyMap consent = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
-  consent.erase(std::remove_if(consent.begin(), consent.end(), [&](const auto& entry) { return entry.first == key; }), consent.end());
+  consent.erase(std::remove_if(consent.begin(), consent.end(),
+                               [&](const auto& entry) { return entry.first == key; }),
+                consent.end());
   consent.emplace_back(key, Value::Bool(granted));
   const std::string json = PropertiesJson(consent, project.time_zone);
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(ConsentKey(project.id, *user), json));
-  return Ok("{\"distinct_id\":" + [&] { JsonWriter w; w.String(distinct_id); return w.Take(); }() + ",\"consent\":" + json + "}");
+  return Ok("{\"distinct_id\":" +
+            [&] {
+              JsonWriter w;
+              w.String(distinct_id);
+              return w.Take();
+            }() +
+            ",\"consent\":" + json + "}");
 }
 
 Result<JourneyAnswer> JourneyEngine::Unsubscribe(const state::ProjectInfo& project,
                                                  std::string_view token) {
   // token = base64(user ":" purpose ":" channel) "." hex HMAC(admin secret of the project).
   const size_t dot = token.rfind('.');
-  if (dot == std::string_view::npos) return Status(ErrorCode::kBadRequest, "malformed unsubscribe token", "token");
+  if (dot == std::string_view::npos)
+    return Status(ErrorCode::kBadRequest, "malformed unsubscribe token", "token");
   auto decoded = channel::Base64Decode(token.substr(0, dot));
   std::string secret;
   {
@@ -1330,16 +1440,24 @@ Result<JourneyAnswer> JourneyEngine::Unsubscribe(const state::ProjectInfo& proje
   }
   const size_t first = decoded->find(':');
   const size_t second = decoded->find(':', first + 1);
-  if (first == std::string::npos || second == std::string::npos) return Status(ErrorCode::kBadRequest, "malformed unsubscribe token", "token");
-  const UserId user = static_cast<UserId>(std::strtoul(decoded->substr(0, first).c_str(), nullptr, 10));
-  const std::string key = decoded->substr(first + 1, second - first - 1) + ":" + decoded->substr(second + 1);
+  if (first == std::string::npos || second == std::string::npos)
+    return Status(ErrorCode::kBadRequest, "malformed unsubscribe token", "token");
+  const UserId user =
+      static_cast<UserId>(std::strtoul(decoded->substr(0, first).c_str(), nullptr, 10));
+  const std::string key =
+      decoded->substr(first + 1, second - first - 1) + ":" + decoded->substr(second + 1);
   std::lock_guard lock(impl_->mu);
   auto stored = impl_->kv->Get(ConsentKey(project.id, user));
   PropertyMap consent = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
-  consent.erase(std::remove_if(consent.begin(), consent.end(), [&](const auto& entry) { return entry.first == key; }), consent.end());
+  consent.erase(std::remove_if(consent.begin(), consent.end(),
+                               [&](const auto& entry) { return entry.first == key; }),
+                consent.end());
   consent.emplace_back(key, Value::Bool(false));
-  SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(ConsentKey(project.id, user), PropertiesJson(consent, project.time_zone)));
-  return JourneyAnswer{200, "<!doctype html><meta charset=utf-8><p>已退订 / You have been unsubscribed.</p>", "text/html; charset=utf-8"};
+  SEXTANT_RETURN_IF_ERROR(
+      impl_->kv->Put(ConsentKey(project.id, user), PropertiesJson(consent, project.time_zone)));
+  return JourneyAnswer{
+      200, "<!doctype html><meta charset=utf-8><p>已退订 / You have been unsubscribed.</p>",
+      "text/html; charset=utf-8"};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1351,7 +1469,8 @@ Result<JourneyAnswer> JourneyEngine::Ledger(const state::ProjectInfo& project,
   UserId user = 0;
   if (!distinct_id.empty()) {
     auto found = impl_->identities->LookupDistinctId(project.id, distinct_id);
-    if (!found.ok() || *found == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+    if (!found.ok() || *found == 0)
+      return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
     user = *found;
   }
   if (!journey_id.empty()) {
@@ -1365,7 +1484,8 @@ Result<JourneyAnswer> JourneyEngine::Ledger(const state::ProjectInfo& project,
   if (user != 0 && !journey_id.empty()) {
     simdjson::dom::parser parser;
     element root;
-    if (parser.parse(*entries).get(root) != simdjson::SUCCESS) return Status(ErrorCode::kCorruption, "ledger entries");
+    if (parser.parse(*entries).get(root) != simdjson::SUCCESS)
+      return Status(ErrorCode::kCorruption, "ledger entries");
     std::string filtered = "[";
     for (element entry : simdjson::dom::array(root)) {
       if (StringField(entry, "journey") != journey_id) continue;
@@ -1386,20 +1506,24 @@ Result<JourneyAnswer> JourneyEngine::ListTasks(const state::ProjectInfo& project
   std::string out = "{\"tasks\":[";
   bool first = true;
   const std::string prefix = JourneyKey(project.id, "k");
-  SEXTANT_RETURN_IF_ERROR(impl_->kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
-    simdjson::dom::parser parser;
-    element root;
-    if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
-    std::string_view text;
-    if (!assignee.empty() && !((root["assignee"].get_string().get(text) == simdjson::SUCCESS && text == assignee) ||
-                               (root["pool"].get_string().get(text) == simdjson::SUCCESS && text == assignee))) {
-      return true;
-    }
-    if (!status.empty() && !(root["status"].get_string().get(text) == simdjson::SUCCESS && text == status)) return true;
-    out += (first ? "" : ",") + std::string(value);
-    first = false;
-    return true;
-  }));
+  SEXTANT_RETURN_IF_ERROR(
+      impl_->kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
+        simdjson::dom::parser parser;
+        element root;
+        if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
+        std::string_view text;
+        if (!assignee.empty() &&
+            !((root["assignee"].get_string().get(text) == simdjson::SUCCESS && text == assignee) ||
+              (root["pool"].get_string().get(text) == simdjson::SUCCESS && text == assignee))) {
+          return true;
+        }
+        if (!status.empty() &&
+            !(root["status"].get_string().get(text) == simdjson::SUCCESS && text == status))
+          return true;
+        out += (first ? "" : ",") + std::string(value);
+        first = false;
+        return true;
+      }));
   return Ok(out + "]}");
 }
 

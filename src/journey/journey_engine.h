@@ -136,8 +136,8 @@ class JourneyEngine final : public ingest::CommitObserver {
   Result<JourneyAnswer> Backtest(const state::ProjectInfo& project, const std::string& id,
                                  std::string_view body, query::QueryEngine* queries);
   // One customer's instance as JSON (the answer of JourneyCustomer).
-  Result<std::string> JourneyCustomerState(const state::ProjectInfo& project,
-                                           const std::string& id, UserId user);
+  Result<std::string> JourneyCustomerState(const state::ProjectInfo& project, const std::string& id,
+                                           UserId user);
 
   // --- touch rules, channels, content library ---
   Result<JourneyAnswer> PutTouchRules(const state::ProjectInfo& project, std::string_view body);

@@ -1,18 +1,18 @@
 // Internal state of the JourneyEngine, shared by its .cc files. Not part of the module's API.
 #pragma once
 
-#include <roaring/roaring.hh>
 #include <simdjson.h>
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
-#include <set>
-#include <thread>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <roaring/roaring.hh>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "channel/channel_sender.h"
@@ -28,15 +28,15 @@ struct Instance {
   State state = State::kNone;
   uint32_t version = 0;
   int32_t node = -1;
-  uint32_t entries = 0;      // how many times the customer entered
-  uint32_t sequence = 0;     // entry sequence of the current (or last) stay
+  uint32_t entries = 0;   // how many times the customer entered
+  uint32_t sequence = 0;  // entry sequence of the current (or last) stay
   int64_t entered_ms = 0;
   int64_t exited_ms = 0;
-  int64_t due_ms = 0;        // the timer the current node waits for (0 = none)
-  int64_t goal_ms = 0;       // when the goal was reached in this stay (0 = not yet)
+  int64_t due_ms = 0;   // the timer the current node waits for (0 = none)
+  int64_t goal_ms = 0;  // when the goal was reached in this stay (0 = not yet)
   bool control = false;
-  bool claimed = false;      // a send node waiting for the priority window
-  std::string variant;       // "<ab node>:<branch>" of the last A/B split
+  bool claimed = false;  // a send node waiting for the priority window
+  std::string variant;   // "<ab node>:<branch>" of the last A/B split
   std::string exit_reason;
   // kPending (breakpoint entry): matching start events counted so far and the first one's time.
   uint32_t pending_count = 0;
@@ -103,7 +103,7 @@ struct ProjectRuntime {
   std::map<std::string, TemplateDef> templates;  // by TemplateKey(name, channel)
   // event id → journeys that care about it; rebuilt when journeys or the schema change.
   std::map<store::EventId, std::vector<std::string>> index;
-  bool unresolved_names = false;  // some journey names an event the schema does not know yet
+  bool unresolved_names = false;   // some journey names an event the schema does not know yet
   std::string unsubscribe_secret;  // signs unsubscribe links; random per project, kept in the store
 };
 
@@ -121,7 +121,6 @@ struct TraceStep {
   std::string kind;    // enter, node, sent, suppressed, deferred, task, goal, exit
   std::string detail;  // node id, channel, reason, ...
 };
-
 
 struct JourneyEngine::Impl {
   JourneyEngine* self;
@@ -142,9 +141,9 @@ struct JourneyEngine::Impl {
   // Dry run of a customer who may not exist: their user id and distinct id.
   UserId simulated_user = 0;
   std::string simulated_distinct_id;
-  bool simulation = false;   // dry run / backtest: nothing is delivered
+  bool simulation = false;  // dry run / backtest: nothing is delivered
   bool keep_outbox = true;  // false in backtests: touches are counted, not queued for delivery
-  std::vector<TraceStep>* trace = nullptr;           // simulations: what happened, in order
+  std::vector<TraceStep>* trace = nullptr;  // simulations: what happened, in order
   std::vector<std::pair<int64_t, Record>>* emitted = nullptr;  // simulations: events not ingested
 
   std::mutex mu;  // guards everything below that is not marked otherwise
@@ -160,7 +159,7 @@ struct JourneyEngine::Impl {
   // Handed-over events are kept in the state store under "jrn/q/<sequence>" until the worker's
   // atomic write of their effects deletes them, so a crash between the ingest acknowledgement
   // and the journey decision loses nothing: Start() queues what is left.
-  bool stopping = false;                       // guarded by queue_mu
+  bool stopping = false;  // guarded by queue_mu
   std::thread worker, delivery;
   std::mutex delivery_mu;  // one delivery pass at a time (thread or RunDueNow)
   std::map<std::string, std::unique_ptr<channel::ChannelSender>> senders;  // guarded by delivery_mu
@@ -170,10 +169,19 @@ struct JourneyEngine::Impl {
        identity::IdentityStore* identity_store, profile::ProfileStore* profile_store,
        audience::AudienceEngine* audience_engine, ingest::IngestPipeline* ingest_pipeline,
        Clock* engine_clock)
-      : self(engine), options(opts), kv(kv_store), projects(project_registry),
-        schemas(schema_registry), identities(identity_store), profiles(profile_store),
-        audience(audience_engine), pipeline(ingest_pipeline), clock(engine_clock), ledger(kv_store),
-        reference_kv(kv_store), items(profile_store) {}
+      : self(engine),
+        options(opts),
+        kv(kv_store),
+        projects(project_registry),
+        schemas(schema_registry),
+        identities(identity_store),
+        profiles(profile_store),
+        audience(audience_engine),
+        pipeline(ingest_pipeline),
+        clock(engine_clock),
+        ledger(kv_store),
+        reference_kv(kv_store),
+        items(profile_store) {}
 
   // --- state (journey_engine.cc); *Locked methods require `mu` ---
   Result<ProjectRuntime*> RuntimeLocked(const state::ProjectInfo& project);
@@ -181,7 +189,8 @@ struct JourneyEngine::Impl {
   Result<std::pair<ProjectRuntime*, JourneyState*>> JourneyLocked(const state::ProjectInfo& project,
                                                                   const std::string& id);
   Status LoadLocked(ProjectRuntime& runtime);
-  Status SaveMetaLocked(ProjectRuntime& runtime, const JourneyState& journey, state::KvStore::Batch* batch);
+  Status SaveMetaLocked(ProjectRuntime& runtime, const JourneyState& journey,
+                        state::KvStore::Batch* batch);
   void RebuildIndexLocked(ProjectRuntime& runtime);
   TimeZone ZoneOf(const ProjectRuntime& runtime, const JourneyDefinition& definition) const;
   // Checks that a definition's names resolve (segments, templates, channels) — at submit.
@@ -205,7 +214,8 @@ struct JourneyEngine::Impl {
   void ReachGoalLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
                        Instance& instance, PendingWork& work);
   void FlushCountersLocked(ProjectRuntime& runtime, PendingWork& work);
-  std::string UnsubscribeUrl(const ProjectRuntime& runtime, UserId user, const std::string& channel) const;
+  std::string UnsubscribeUrl(const ProjectRuntime& runtime, UserId user,
+                             const std::string& channel) const;
   void ExitLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user, Instance& instance,
                   const std::string& reason, PendingWork& work);
   void SaveInstanceLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
@@ -215,8 +225,9 @@ struct JourneyEngine::Impl {
   void SetTimerLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
                       Instance& instance, int64_t due, PendingWork& work);
   // Runs a send or webhook node; false when the touch was deferred (the instance stays).
-  bool TouchLocked(ProjectRuntime& runtime, JourneyState& journey, const JourneyDefinition& definition,
-                   const JourneyNode& node, UserId user, Instance& instance, PendingWork& work);
+  bool TouchLocked(ProjectRuntime& runtime, JourneyState& journey,
+                   const JourneyDefinition& definition, const JourneyNode& node, UserId user,
+                   Instance& instance, PendingWork& work);
   void CreateTaskLocked(ProjectRuntime& runtime, JourneyState& journey, const JourneyNode& node,
                         UserId user, Instance& instance, PendingWork& work);
   std::string DistinctIdLocked(ProjectId project, UserId user);
@@ -243,7 +254,8 @@ inline std::string_view StringField(const simdjson::dom::element& object, const 
   return object[key].get_string().get(value) == simdjson::SUCCESS ? value : std::string_view();
 }
 // The integer member `key` of `object`; `fallback` when absent or not an integer.
-inline int64_t IntField(const simdjson::dom::element& object, const char* key, int64_t fallback = 0) {
+inline int64_t IntField(const simdjson::dom::element& object, const char* key,
+                        int64_t fallback = 0) {
   int64_t value = 0;
   return object[key].get_int64().get(value) == simdjson::SUCCESS ? value : fallback;
 }

@@ -58,18 +58,31 @@ struct BadCase {
 
 TEST(JourneyDefinitionTest, ErrorsNameTheNodeAndField) {
   const std::vector<BadCase> cases = {
-      {Journey(R"({"a": {"type": "wait", "duration": "10 minutes", "next": "x"}, "x": {"type": "exit"}})"), "nodes.a.duration"},
-      {Journey(R"({"a": {"type": "send", "channel": "sms", "template": "t", "next": "nowhere"}})"), "nodes.a.next"},
-      {Journey(R"({"a": {"type": "teleport", "next": "x"}, "x": {"type": "exit"}})"), "nodes.a.type"},
+      {Journey(
+           R"({"a": {"type": "wait", "duration": "10 minutes", "next": "x"}, "x": {"type": "exit"}})"),
+       "nodes.a.duration"},
+      {Journey(R"({"a": {"type": "send", "channel": "sms", "template": "t", "next": "nowhere"}})"),
+       "nodes.a.next"},
+      {Journey(R"({"a": {"type": "teleport", "next": "x"}, "x": {"type": "exit"}})"),
+       "nodes.a.type"},
       {Journey(R"({"a": {"type": "wait", "duration": "1h", "next": "a"}})"), "nodes.a"},  // no exit
       {Journey(R"({"a": {"type": "exit"}, "orphan": {"type": "exit"}})"), "nodes.orphan"},
-      {Journey(R"({"a": {"type": "send", "channel": "sms", "template": "t", "purpose": "transactional", "next": "x"}, "x": {"type": "exit"}})"), "nodes.a.justification"},
-      {Journey(R"({"a": {"type": "split", "condition": {"did": "buy"}, "yes": "x", "no": "x"}, "x": {"type": "exit"}})"), "nodes.a.condition"},
-      {Journey(R"({"a": {"type": "ab", "branches": [{"name": "A", "weight": 0, "next": "x"}, {"name": "B", "weight": 1, "next": "x"}]}, "x": {"type": "exit"}})"), "nodes.a.branches[0].weight"},
+      {Journey(
+           R"({"a": {"type": "send", "channel": "sms", "template": "t", "purpose": "transactional", "next": "x"}, "x": {"type": "exit"}})"),
+       "nodes.a.justification"},
+      {Journey(
+           R"({"a": {"type": "split", "condition": {"did": "buy"}, "yes": "x", "no": "x"}, "x": {"type": "exit"}})"),
+       "nodes.a.condition"},
+      {Journey(
+           R"({"a": {"type": "ab", "branches": [{"name": "A", "weight": 0, "next": "x"}, {"name": "B", "weight": 1, "next": "x"}]}, "x": {"type": "exit"}})"),
+       "nodes.a.branches[0].weight"},
       {Journey(R"({"a": {"type": "exit"}})", R"(,"control_percent": 80)"), "control_percent"},
-      {R"({"name":"t","entry":{"type":"breakpoint","event":"a","not_followed_by":"b"},"start":"x","nodes":{"x":{"type":"exit"}}})", "entry.wait"},
-      {R"({"name":"t","entry":{"type":"schedule","segment":"s","every":"hourly","at":"09:00"},"start":"x","nodes":{"x":{"type":"exit"}}})", "entry.every"},
-      {R"({"name":"t","entry":{"type":"key_date","property":"birthday","at":"25:00"},"start":"x","nodes":{"x":{"type":"exit"}}})", "entry.at"},
+      {R"({"name":"t","entry":{"type":"breakpoint","event":"a","not_followed_by":"b"},"start":"x","nodes":{"x":{"type":"exit"}}})",
+       "entry.wait"},
+      {R"({"name":"t","entry":{"type":"schedule","segment":"s","every":"hourly","at":"09:00"},"start":"x","nodes":{"x":{"type":"exit"}}})",
+       "entry.every"},
+      {R"({"name":"t","entry":{"type":"key_date","property":"birthday","at":"25:00"},"start":"x","nodes":{"x":{"type":"exit"}}})",
+       "entry.at"},
   };
   for (const BadCase& bad : cases) {
     auto definition = ParseJourneyDefinition(bad.json);
@@ -95,12 +108,15 @@ TEST(TouchRulesTest, CalendarAndRollingCaps) {
   history[0].transactional = true;
   EXPECT_FALSE(ExceededGlobalCap(*rules, history, "sms", monday_10, zone));
   // Three touches this week (any channel) reach the weekly cap, until next Monday.
-  history = {{monday_10, "email", "j1", 50, false}, {monday_10 + kDay, "email", "j2", 50, false},
+  history = {{monday_10, "email", "j1", 50, false},
+             {monday_10 + kDay, "email", "j2", 50, false},
              {monday_10 + 2 * kDay, "wechat", "j2", 50, false}};
-  EXPECT_EQ(ExceededGlobalCap(*rules, history, "email", kMondayMidnight + 6 * kDay, zone), "*: 3 per week");
+  EXPECT_EQ(ExceededGlobalCap(*rules, history, "email", kMondayMidnight + 6 * kDay, zone),
+            "*: 3 per week");
   EXPECT_FALSE(ExceededGlobalCap(*rules, history, "email", kMondayMidnight + 7 * kDay, zone));
   // Rolling 24 h: two pushes 23 h apart block a third until 24 h after the first.
-  history = {{monday_10, "push", "j1", 50, false}, {monday_10 + 23 * kHour, "push", "j1", 50, false}};
+  history = {{monday_10, "push", "j1", 50, false},
+             {monday_10 + 23 * kHour, "push", "j1", 50, false}};
   EXPECT_TRUE(ExceededGlobalCap(*rules, history, "push", monday_10 + 23 * kHour + 1, zone));
   EXPECT_FALSE(ExceededGlobalCap(*rules, {history[1]}, "push", monday_10 + 24 * kHour + 1, zone));
 }
@@ -121,7 +137,9 @@ TEST(TouchRulesTest, QuietHoursWrapPastMidnight) {
   EXPECT_TRUE(lunch.quiet);
   EXPECT_FALSE(lunch.defer);
   EXPECT_FALSE(CheckQuietHours(*rules, "push", kMondayMidnight + 12 * kHour + 5, zone).quiet);
-  EXPECT_EQ(ParseTouchRules(R"({"quiet_hours": [{"from": "21:00", "to": "21:00"}]})").status().field(), "quiet_hours[0].to");
+  EXPECT_EQ(
+      ParseTouchRules(R"({"quiet_hours": [{"from": "21:00", "to": "21:00"}]})").status().field(),
+      "quiet_hours[0].to");
 }
 
 TEST(TouchRulesTest, SuitabilityComparesLevelsAndAssessmentAge) {
@@ -129,8 +147,10 @@ TEST(TouchRulesTest, SuitabilityComparesLevelsAndAssessmentAge) {
   const int64_t now = kMondayMidnight;
   const PropertyMap r4 = {{"risk_level", Value::String("R4")}};
   const PropertyMap r2 = {{"risk_level", Value::String("R2")}};
-  const PropertyMap c2 = {{"risk_level", Value::String("C2")}, {"risk_assessed_at", Value::Datetime(now - 30 * kDay)}};
-  const PropertyMap c4_stale = {{"risk_level", Value::String("C4")}, {"risk_assessed_at", Value::Datetime(now - 400 * kDay)}};
+  const PropertyMap c2 = {{"risk_level", Value::String("C2")},
+                          {"risk_assessed_at", Value::Datetime(now - 30 * kDay)}};
+  const PropertyMap c4_stale = {{"risk_level", Value::String("C4")},
+                                {"risk_assessed_at", Value::Datetime(now - 400 * kDay)}};
   EXPECT_FALSE(CheckSuitability(rules, r4, c2, now).allowed);
   EXPECT_EQ(CheckSuitability(rules, r4, c2, now).reason, "item R4 is above the customer's C2");
   EXPECT_TRUE(CheckSuitability(rules, r2, c2, now).allowed);
@@ -142,10 +162,14 @@ TEST(TouchRulesTest, SuitabilityComparesLevelsAndAssessmentAge) {
       "customer_levels": ["conservative", "balanced", "aggressive"], "customer_property": "profile_risk"}})");
   ASSERT_TRUE(custom.ok());
   const PropertyMap mid = {{"risk_level", Value::String("mid")}};
-  const PropertyMap balanced = {{"profile_risk", Value::String("balanced")}, {"risk_assessed_at", Value::Date(20'450)}};
+  const PropertyMap balanced = {{"profile_risk", Value::String("balanced")},
+                                {"risk_assessed_at", Value::Date(20'450)}};
   EXPECT_TRUE(CheckSuitability(custom->suitability, mid, balanced, int64_t{20'460} * kDay).allowed);
-  EXPECT_EQ(ParseTouchRules(R"({"suitability": {"item_levels": ["a", "b"], "customer_levels": ["x"]}})").status().field(),
-            "suitability.customer_levels");
+  EXPECT_EQ(
+      ParseTouchRules(R"({"suitability": {"item_levels": ["a", "b"], "customer_levels": ["x"]}})")
+          .status()
+          .field(),
+      "suitability.customer_levels");
 }
 
 TEST(TouchRulesTest, TemplateLint) {
@@ -160,7 +184,8 @@ class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device random;
-    dir_ = std::filesystem::temp_directory_path() / ("sextant-ledger-test-" + std::to_string(random()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sextant-ledger-test-" + std::to_string(random()));
     auto kv = state::KvStore::Open(dir_.string());
     ASSERT_TRUE(kv.ok());
     kv_ = std::move(*kv);
@@ -169,7 +194,8 @@ class LedgerTest : public ::testing::Test {
     kv_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Append(DecisionLedger& ledger, store::UserId user, const std::string& journey, const std::string& body) {
+  void Append(DecisionLedger& ledger, store::UserId user, const std::string& journey,
+              const std::string& body) {
     state::KvStore::Batch batch;
     ASSERT_TRUE(ledger.Append(1, user, journey, body, &batch).ok());
     ASSERT_TRUE(kv_->Write(&batch).ok());

@@ -6,9 +6,9 @@
 #include "channel/crypto.h"
 #include "common/hash.h"
 #include "journey/journey_internal.h"
-#include "store/row_codec.h"
 #include "query/query_context.h"
 #include "query/query_spec.h"
+#include "store/row_codec.h"
 
 namespace sextant::journey {
 namespace {
@@ -32,8 +32,10 @@ double StableFraction(const std::string& a, UserId user, uint64_t salt) {
   return static_cast<double>(hash >> 11) / static_cast<double>(1ull << 53);
 }
 
-bool EvaluateCondition(const query::Condition& condition, const Value* value, const TimeZone& zone) {
-  auto compiled = query::CompileLiterals(condition, value != nullptr ? value->type() : ValueType::kString, zone, "");
+bool EvaluateCondition(const query::Condition& condition, const Value* value,
+                       const TimeZone& zone) {
+  auto compiled = query::CompileLiterals(
+      condition, value != nullptr ? value->type() : ValueType::kString, zone, "");
   if (!compiled.ok()) return false;
   return query::EvaluateValue(*compiled, value);
 }
@@ -55,7 +57,8 @@ bool EvaluateFilter(const query::FilterNode& node, const PropertyMap& event,
       return node.children.empty() || !EvaluateFilter(node.children[0], event, profile, zone);
     case query::FilterNode::Kind::kCondition: {
       const query::Condition& condition = node.condition;
-      const Value* value = FindProperty(condition.property.user ? profile() : event, condition.property.name);
+      const Value* value =
+          FindProperty(condition.property.user ? profile() : event, condition.property.name);
       return EvaluateCondition(condition, value, zone);
     }
   }
@@ -203,24 +206,27 @@ int64_t JourneyEngine::NextDueMs() {
       const std::string prefix = JourneyKey(pid, space);
       (void)impl_->kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
         if (key.size() >= prefix.size() + 8) {
-          next = std::min(next, static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))));
+          next = std::min(
+              next, static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))));
         }
         return false;
       });
     }
     const std::string outbox = JourneyKey(pid, "o");
-    if (!impl_->simulation) (void)impl_->kv->ScanPrefix(outbox, [&](std::string_view, std::string_view value) {
-      simdjson::dom::parser parser;
-      simdjson::dom::element root;
-      int64_t due = 0;
-      if (parser.parse(value.data(), value.size()).get(root) == simdjson::SUCCESS &&
-          root["due"].get_int64().get(due) == simdjson::SUCCESS) {
-        next = std::min(next, due);
-      }
-      return true;
-    });
+    if (!impl_->simulation)
+      (void)impl_->kv->ScanPrefix(outbox, [&](std::string_view, std::string_view value) {
+        simdjson::dom::parser parser;
+        simdjson::dom::element root;
+        int64_t due = 0;
+        if (parser.parse(value.data(), value.size()).get(root) == simdjson::SUCCESS &&
+            root["due"].get_int64().get(due) == simdjson::SUCCESS) {
+          next = std::min(next, due);
+        }
+        return true;
+      });
     for (const auto& [id, journey] : runtime.journeys) {
-      if (journey.next_fire_ms != 0 && journey.meta.status == "running") next = std::min(next, journey.next_fire_ms);
+      if (journey.next_fire_ms != 0 && journey.meta.status == "running")
+        next = std::min(next, journey.next_fire_ms);
     }
   }
   return next;
@@ -305,7 +311,8 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       const size_t third = id.find(':', second + 1);
       if (second == std::string::npos || third == std::string::npos) continue;
       Bump(journey->second, "node." + id.substr(second + 1, third - second - 1) + ".clicked");
-      if (const Value* channel_name = FindProperty(event, "channel"); channel_name && channel_name->type() == ValueType::kString) {
+      if (const Value* channel_name = FindProperty(event, "channel");
+          channel_name && channel_name->type() == ValueType::kString) {
         std::string key = JourneyKey(runtime.info->id, "r");
         state::AppendBigEndian32(user, &key);
         auto stored = kv->Get(key);
@@ -344,7 +351,8 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
           journey.waiting.remove(user);
           Bump(journey, "breakpoint.resolved");
           SaveInstanceLocked(runtime, journey, user, instance, work);
-        } else if (matches(entry.event, zone) && instance.pending_count < static_cast<uint32_t>(entry.count)) {
+        } else if (matches(entry.event, zone) &&
+                   instance.pending_count < static_cast<uint32_t>(entry.count)) {
           ++instance.pending_count;
           if (instance.pending_count >= static_cast<uint32_t>(entry.count)) {
             SetTimerLocked(runtime, journey, user, instance, now + entry.wait_ms, work);
@@ -364,7 +372,8 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       }
       if (exited) continue;
       if (instance.goal_ms == 0 && matches(definition.goal, zone) &&
-          (definition.goal_within_ms == 0 || now - instance.entered_ms <= definition.goal_within_ms)) {
+          (definition.goal_within_ms == 0 ||
+           now - instance.entered_ms <= definition.goal_within_ms)) {
         ReachGoalLocked(runtime, journey, user, instance, work);
         if (definition.exit_on_goal) {
           ExitLocked(runtime, journey, user, instance, "goal", work);
@@ -385,7 +394,8 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
     }
     // A conversion within the goal's window still counts after the customer has left (their
     // arm's conversion rate must not depend on how long the path was).
-    if (auto version = journey.versions.find(journey.meta.live_version); version != journey.versions.end()) {
+    if (auto version = journey.versions.find(journey.meta.live_version);
+        version != journey.versions.end()) {
       const JourneyDefinition& definition = *version->second;
       if (definition.goal_within_ms > 0 && matches(definition.goal, ZoneOf(runtime, definition))) {
         auto loaded = LoadInstanceLocked(runtime, journey_id, user);
@@ -409,7 +419,8 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
     };
     switch (entry.kind) {
       case EntrySpec::Kind::kEvent:
-        if (matches(entry.event, zone)) TryEnterLocked(runtime, journey, user, entry_json(), "event", work);
+        if (matches(entry.event, zone))
+          TryEnterLocked(runtime, journey, user, entry_json(), "event", work);
         break;
       case EntrySpec::Kind::kSegmentEnter:
       case EntrySpec::Kind::kSegmentExit: {
@@ -420,8 +431,10 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
           auto resolved = audience->SegmentIdOf(*runtime.info, entry.segment);
           if (resolved.ok()) journey.segment_id = *resolved;
         }
-        if (segment != nullptr && segment->type() == ValueType::kString && segment->str() == journey.segment_id) {
-          TryEnterLocked(runtime, journey, user, entry_json(), want_enter ? "segment_enter" : "segment_exit", work);
+        if (segment != nullptr && segment->type() == ValueType::kString &&
+            segment->str() == journey.segment_id) {
+          TryEnterLocked(runtime, journey, user, entry_json(),
+                         want_enter ? "segment_enter" : "segment_exit", work);
         }
         break;
       }
@@ -464,7 +477,8 @@ Result<Instance> JourneyEngine::Impl::LoadInstanceLocked(ProjectRuntime& runtime
     return stored.status();
   }
   if (!Instance::Decode(*stored, &instance)) {
-    return Status(ErrorCode::kCorruption, "journey instance of user " + std::to_string(user) + " in " + journey_id);
+    return Status(ErrorCode::kCorruption,
+                  "journey instance of user " + std::to_string(user) + " in " + journey_id);
   }
   return instance;
 }
@@ -509,8 +523,10 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
   };
   if (instance.entries > 0) {
     switch (live->reentry) {
-      case JourneyDefinition::Reentry::kNever: return refuse("reentry");
-      case JourneyDefinition::Reentry::kAfterExit: break;
+      case JourneyDefinition::Reentry::kNever:
+        return refuse("reentry");
+      case JourneyDefinition::Reentry::kAfterExit:
+        break;
       case JourneyDefinition::Reentry::kCooldown:
         if (now - instance.entered_ms < live->cooldown_ms) return refuse("cooldown");
         break;
@@ -519,7 +535,8 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
   if (live->max_entries > 0 && instance.entries >= static_cast<uint32_t>(live->max_entries)) {
     return refuse("max_entries");
   }
-  const std::string carried = event_json.empty() ? (was_pending ? instance.event_json : "{}") : event_json;
+  const std::string carried =
+      event_json.empty() ? (was_pending ? instance.event_json : "{}") : event_json;
   instance = Instance{};
   auto previous = LoadInstanceLocked(runtime, journey.meta.id, user);
   instance.entries = (previous.ok() ? previous->entries : 0) + 1;
@@ -528,7 +545,8 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
   instance.sequence = instance.entries;
   instance.entered_ms = now;
   instance.event_json = carried;
-  instance.control = StableFraction(journey.meta.id, user, 0x636f6e74726f6cull) * 100 < live->control_percent;
+  instance.control =
+      StableFraction(journey.meta.id, user, 0x636f6e74726f6cull) * 100 < live->control_percent;
   journey.active.add(user);
   journey.waiting.remove(user);
   Bump(journey, "entered");
@@ -628,7 +646,8 @@ void JourneyEngine::Impl::AdvanceLocked(ProjectRuntime& runtime, JourneyState& j
       case JourneyNode::Kind::kAb: {
         double total = 0;
         for (const auto& branch : node.branches) total += branch.weight;
-        double pick = StableFraction(journey.meta.id + "/" + node.id, user, instance.sequence) * total;
+        double pick =
+            StableFraction(journey.meta.id + "/" + node.id, user, instance.sequence) * total;
         const JourneyNode::Branch* chosen = &node.branches.back();
         for (const auto& branch : node.branches) {
           if (pick < branch.weight) {
@@ -650,8 +669,10 @@ void JourneyEngine::Impl::AdvanceLocked(ProjectRuntime& runtime, JourneyState& j
           return;
         }
         int64_t due = 0;
-        if (node.kind == JourneyNode::Kind::kWaitDuration) due = now + node.duration_ms;
-        else if (node.kind == JourneyNode::Kind::kWaitUntil) due = NextLocalTime(now, node.until_minute, node.weekdays, zone);
+        if (node.kind == JourneyNode::Kind::kWaitDuration)
+          due = now + node.duration_ms;
+        else if (node.kind == JourneyNode::Kind::kWaitUntil)
+          due = NextLocalTime(now, node.until_minute, node.weekdays, zone);
         else {
           due = now + node.timeout_ms;
           journey.waiting.add(user);
@@ -719,7 +740,8 @@ bool JourneyEngine::Impl::EvaluateSplitLocked(ProjectRuntime& runtime,
       }
       return condition.children.empty();
     case SplitCondition::Kind::kNot:
-      return condition.children.empty() || !EvaluateSplitLocked(runtime, condition.children[0], user, profile, event, zone);
+      return condition.children.empty() ||
+             !EvaluateSplitLocked(runtime, condition.children[0], user, profile, event, zone);
     case SplitCondition::Kind::kProfile:
       return EvaluateCondition(condition.condition, FindProperty(profile, condition.name), zone);
     case SplitCondition::Kind::kEvent:
@@ -802,7 +824,8 @@ void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, 
     const JourneyDefinition& definition = *version->second;
     if (instance.state == Instance::State::kPending) {
       if (instance.pending_count >= static_cast<uint32_t>(definition.entry.count) &&
-          timer.due >= instance.pending_first_ms + (definition.entry.count <= 1 ? definition.entry.wait_ms : 0)) {
+          timer.due >= instance.pending_first_ms +
+                           (definition.entry.count <= 1 ? definition.entry.wait_ms : 0)) {
         Bump(journey, "breakpoint.entered");
         TryEnterLocked(runtime, journey, timer.user, "", "breakpoint", work);
       } else {
@@ -845,7 +868,8 @@ void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, 
   const std::string task_prefix = JourneyKey(runtime.info->id, "ts");
   std::vector<std::pair<std::string, std::string>> expired;
   (void)kv->ScanPrefix(task_prefix, [&](std::string_view key, std::string_view) {
-    const int64_t at = static_cast<int64_t>(state::ReadBigEndian64(key.substr(task_prefix.size(), 8)));
+    const int64_t at =
+        static_cast<int64_t>(state::ReadBigEndian64(key.substr(task_prefix.size(), 8)));
     if (at > now) return false;
     expired.emplace_back(std::string(key), std::string(key.substr(task_prefix.size() + 8)));
     return true;
@@ -877,11 +901,13 @@ void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, 
     out.Key("escalated_ms").Int(now);
     out.EndObject();
     work.batch.Put(task_key, out.str());
-    if (auto journey = runtime.journeys.find(std::string(journey_id)); journey != runtime.journeys.end()) {
+    if (auto journey = runtime.journeys.find(std::string(journey_id));
+        journey != runtime.journeys.end()) {
       Bump(journey->second, "tasks.escalated");
     }
     EmitLocked(runtime, static_cast<UserId>(user), "$task_escalated",
-               {{"task_id", Value::String(task_id)}, {"journey_id", Value::String(std::string(journey_id))}},
+               {{"task_id", Value::String(task_id)},
+                {"journey_id", Value::String(std::string(journey_id))}},
                work);
   }
 }
@@ -895,7 +921,8 @@ void JourneyEngine::Impl::ComputeNextFireLocked(ProjectRuntime& runtime, Journey
   const EntrySpec& entry = live->entry;
   switch (entry.kind) {
     case EntrySpec::Kind::kOnce:
-      if (journey.counters["once.fired"] == 0) journey.next_fire_ms = std::max(entry.at_ms, int64_t{1});
+      if (journey.counters["once.fired"] == 0)
+        journey.next_fire_ms = std::max(entry.at_ms, int64_t{1});
       break;
     case EntrySpec::Kind::kKeyDate:
       journey.next_fire_ms = NextLocalTime(after, entry.minute_of_day, 0x7f, zone);
@@ -936,7 +963,8 @@ void JourneyEngine::Impl::ComputeNextFireLocked(ProjectRuntime& runtime, Journey
 void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now,
                                                     PendingWork& work) {
   for (auto& [id, journey] : runtime.journeys) {
-    if (journey.next_fire_ms == 0 || journey.next_fire_ms > now || journey.meta.status != "running") continue;
+    if (journey.next_fire_ms == 0 || journey.next_fire_ms > now || journey.meta.status != "running")
+      continue;
     const JourneyDefinition* live = journey.live();
     if (live == nullptr) continue;
     const EntrySpec& entry = live->entry;
@@ -946,7 +974,8 @@ void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int
       uint64_t entered = 0;
       if (members.ok()) {
         const char* trigger = entry.kind == EntrySpec::Kind::kOnce ? "once" : "schedule";
-        for (UserId user : *members) entered += TryEnterLocked(runtime, journey, user, "{}", trigger, work);
+        for (UserId user : *members)
+          entered += TryEnterLocked(runtime, journey, user, "{}", trigger, work);
       }
       Bump(journey, "schedule.runs");
       if (entry.kind == EntrySpec::Kind::kOnce) Bump(journey, "once.fired");
@@ -966,8 +995,10 @@ void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int
         const Value* date = FindProperty(profile, entry.property);
         if (date == nullptr) return true;
         int32_t days = INT32_MIN;
-        if (date->type() == ValueType::kDate) days = date->date_days();
-        else if (date->type() == ValueType::kDatetime) days = zone.DayOf(date->datetime_ms());
+        if (date->type() == ValueType::kDate)
+          days = date->date_days();
+        else if (date->type() == ValueType::kDatetime)
+          days = zone.DayOf(date->datetime_ms());
         else if (date->type() == ValueType::kString) {
           if (auto parsed = query::ParseDate(date->str().substr(0, 10))) days = *parsed;
         }

@@ -56,7 +56,8 @@ PropertyMap TypedProperties(const element& object, const TimeZone& zone) {
     bool boolean = false;
     if (field.value.get_string().get(text) == simdjson::SUCCESS) {
       Value value;
-      if (!decode::internal::ParseSensorsDatetime(text, zone, &value)) value = Value::String(std::string(text));
+      if (!decode::internal::ParseSensorsDatetime(text, zone, &value))
+        value = Value::String(std::string(text));
       properties.emplace_back(std::string(field.key), std::move(value));
     } else if (field.value.get_double().get(number) == simdjson::SUCCESS) {
       properties.emplace_back(std::string(field.key), Value::Number(number));
@@ -94,6 +95,43 @@ std::string ScanValues(state::KvStore& kv, const std::string& prefix) {
     return true;
   });
   return out + "]";
+}
+
+// Steps `clock` through everything due in the scratch engine up to `limit` — timers, and
+// scheduled entries when `scheduled` — so each runs at its own time; then moves it to `limit`.
+void RunDueUntil(JourneyEngine& scratch, JourneyEngine::Impl& sim, SimulatedClock& clock,
+                 ProjectId project, int64_t limit, bool scheduled) {
+  for (int steps = 0; steps < 1'000'000; ++steps) {
+    const int64_t next = scratch.NextDueMs();
+    if (next > limit) break;
+    if (next > clock.NowMs()) clock.SetMs(next);
+    PendingWork work;
+    {
+      std::lock_guard lock(sim.mu);
+      ProjectRuntime& runtime = sim.runtimes[project];
+      sim.RunTimersLocked(runtime, clock.NowMs(), work, SIZE_MAX);
+      if (scheduled) sim.RunScheduledEntriesLocked(runtime, clock.NowMs(), work);
+      sim.FlushCountersLocked(runtime, work);
+    }
+    const bool progressed = !work.batch.empty();
+    sim.ApplyPending(work);
+    if (!progressed && next <= clock.NowMs()) break;
+  }
+  if (limit > clock.NowMs()) clock.SetMs(limit);
+}
+
+// Hands one event to the scratch engine, as the ingest hook would.
+void ApplyRow(JourneyEngine::Impl& sim, ProjectId project, const store::EventRow& row,
+              bool rebuild_index) {
+  PendingWork work;
+  {
+    std::lock_guard lock(sim.mu);
+    ProjectRuntime& runtime = sim.runtimes[project];
+    if (rebuild_index) sim.RebuildIndexLocked(runtime);
+    sim.ProcessEventLocked(runtime, row, work);
+    sim.FlushCountersLocked(runtime, work);
+  }
+  sim.ApplyPending(work);
 }
 
 }  // namespace
@@ -152,17 +190,21 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
     definition = std::make_shared<const JourneyDefinition>(std::move(*parsed));
   } else {
     auto id = query::spec_json::GetString(root, "journey_id", "", true);
-    if (!id.ok()) return Status(ErrorCode::kInvalidQuery, "give journey_id or definition", "journey_id");
+    if (!id.ok())
+      return Status(ErrorCode::kInvalidQuery, "give journey_id or definition", "journey_id");
     auto version = query::spec_json::GetInteger(root, "version", "", 0, 0, 1'000'000);
     if (!version.ok()) return version.status();
     std::lock_guard lock(impl_->mu);
     auto runtime = impl_->RuntimeLocked(project);
     if (!runtime.ok()) return runtime.status();
     auto found = (*runtime)->journeys.find(*id);
-    if (found == (*runtime)->journeys.end()) return Status(ErrorCode::kNotFound, "no journey " + *id);
-    const uint32_t wanted = *version != 0 ? static_cast<uint32_t>(*version) : found->second.meta.current_version;
+    if (found == (*runtime)->journeys.end())
+      return Status(ErrorCode::kNotFound, "no journey " + *id);
+    const uint32_t wanted =
+        *version != 0 ? static_cast<uint32_t>(*version) : found->second.meta.current_version;
     auto stored = found->second.versions.find(wanted);
-    if (stored == found->second.versions.end()) return Status(ErrorCode::kNotFound, "no version " + std::to_string(wanted), "version");
+    if (stored == found->second.versions.end())
+      return Status(ErrorCode::kNotFound, "no version " + std::to_string(wanted), "version");
     definition = stored->second;
     journey_id = *id;
     journey_name = found->second.meta.name;
@@ -176,18 +218,24 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
   if (!given_id.ok()) return given_id.status();
   if (!given_id->empty()) {
     auto found = impl_->identities->LookupDistinctId(project.id, *given_id);
-    if (!found.ok() || *found == 0) return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *given_id, "distinct_id");
+    if (!found.ok() || *found == 0)
+      return Status(ErrorCode::kNotFound, "no customer with distinct_id " + *given_id,
+                    "distinct_id");
     user = *found;
     distinct_id = *given_id;
     auto stored = impl_->profiles->GetProfile(project.id, user);
     if (stored.ok()) profile = std::move(*stored);
   }
   if (auto overrides = Member(root, "profile")) {
-    if (!overrides->is_object()) return Invalid("profile", "must be an object of profile properties");
+    if (!overrides->is_object())
+      return Invalid("profile", "must be an object of profile properties");
     for (auto& [name, value] : TypedProperties(*overrides, zone)) {
-      auto same = std::find_if(profile.begin(), profile.end(), [&](const auto& entry) { return entry.first == name; });
-      if (same != profile.end()) same->second = std::move(value);
-      else profile.emplace_back(name, std::move(value));
+      auto same = std::find_if(profile.begin(), profile.end(),
+                               [&](const auto& entry) { return entry.first == name; });
+      if (same != profile.end())
+        same->second = std::move(value);
+      else
+        profile.emplace_back(name, std::move(value));
     }
   }
 
@@ -201,7 +249,8 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
   const int64_t start_ms = impl_->clock->NowMs();
   if (auto list = Member(root, "events")) {
     simdjson::dom::array array;
-    if (list->get_array().get(array) != simdjson::SUCCESS) return Invalid("events", "must be a list of {\"event\", \"properties\"?, \"offset\"?}");
+    if (list->get_array().get(array) != simdjson::SUCCESS)
+      return Invalid("events", "must be a list of {\"event\", \"properties\"?, \"offset\"?}");
     if (array.size() > kMaxDryRunEvents) return Invalid("events", "at most 1000 events");
     size_t index = 0;
     for (element item : array) {
@@ -227,7 +276,8 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
       events.push_back({start_ms + offset, std::move(*name), std::move(properties)});
     }
   }
-  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
+  std::stable_sort(events.begin(), events.end(),
+                   [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
   int64_t until_ms = (events.empty() ? start_ms : events.back().at_ms) + 30 * kDayMs;
   if (auto until = Member(root, "until")) {
     std::string_view text;
@@ -263,26 +313,12 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
     record.properties = profile;
     SEXTANT_RETURN_IF_ERROR(profiles.ApplyProfile(project.id, user, record));
   }
-  SEXTANT_RETURN_IF_ERROR(PrepareScratch(*impl_, sim, project, journey_id, journey_name, definition));
+  SEXTANT_RETURN_IF_ERROR(
+      PrepareScratch(*impl_, sim, project, journey_id, journey_name, definition));
   state::ProjectSchema* schema = (*schemas)->ForProject(project);
 
   auto run_due_until = [&](int64_t limit) {
-    for (int steps = 0; steps < 100'000; ++steps) {
-      const int64_t next = scratch.NextDueMs();
-      if (next > limit) break;
-      if (next > clock.NowMs()) clock.SetMs(next);
-      PendingWork work;
-      {
-        std::lock_guard lock(sim.mu);
-        ProjectRuntime& runtime = sim.runtimes[project.id];
-        sim.RunTimersLocked(runtime, clock.NowMs(), work, SIZE_MAX);
-        sim.FlushCountersLocked(runtime, work);
-      }
-      const bool progressed = !work.batch.empty();
-      sim.ApplyPending(work);
-      if (!progressed && next <= clock.NowMs()) break;
-    }
-    if (limit > clock.NowMs()) clock.SetMs(limit);
+    RunDueUntil(scratch, sim, clock, project.id, limit, false);
   };
   {
     // Entries that are not events (segments, schedules, key dates, the API) pick the customer
@@ -292,7 +328,8 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
       PendingWork work;
       std::lock_guard lock(sim.mu);
       ProjectRuntime& runtime = sim.runtimes[project.id];
-      sim.TryEnterLocked(runtime, runtime.journeys[journey_id], user, "{}", EntryKindName(kind), work);
+      sim.TryEnterLocked(runtime, runtime.journeys[journey_id], user, "{}", EntryKindName(kind),
+                         work);
       sim.FlushCountersLocked(runtime, work);
       sim.ApplyPending(work);
     }
@@ -304,22 +341,16 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
     row.time_ms = planned.at_ms;
     row.distinct_id = distinct_id;
     state::KvStore::Batch registrations;
-    row.event_id = schema->Register(state::SchemaKind::kEvent, planned.event, ValueType::kString, planned.at_ms, &registrations);
+    row.event_id = schema->Register(state::SchemaKind::kEvent, planned.event, ValueType::kString,
+                                    planned.at_ms, &registrations);
     for (auto& [name, value] : planned.properties) {
-      const uint32_t property = schema->Register(state::SchemaKind::kEventProperty, name, value.type(), planned.at_ms, &registrations);
+      const uint32_t property = schema->Register(state::SchemaKind::kEventProperty, name,
+                                                 value.type(), planned.at_ms, &registrations);
       row.properties.push_back({property, value});
     }
     (void)(*store)->kv->Write(&registrations);
-    PendingWork work;
-    {
-      std::lock_guard lock(sim.mu);
-      ProjectRuntime& runtime = sim.runtimes[project.id];
-      sim.RebuildIndexLocked(runtime);
-      trace.push_back({planned.at_ms, "event", planned.event});
-      sim.ProcessEventLocked(runtime, row, work);
-      sim.FlushCountersLocked(runtime, work);
-    }
-    sim.ApplyPending(work);
+    trace.push_back({planned.at_ms, "event", planned.event});
+    ApplyRow(sim, project.id, row, /*rebuild_index=*/true);
   }
   run_due_until(until_ms);
 
@@ -371,7 +402,8 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
     range[side] = zone.DayStartMs(*day + side);  // "to" is inclusive
   }
   if (range[1] <= range[0]) return Invalid("to", "is before from");
-  if (range[1] - range[0] > 400 * kDayMs) return Invalid("to", "a backtest covers at most 400 days");
+  if (range[1] - range[0] > 400 * kDayMs)
+    return Invalid("to", "a backtest covers at most 400 days");
   auto version_number = query::spec_json::GetInteger(root, "version", "", 0, 0, 1'000'000);
   if (!version_number.ok()) return version_number.status();
 
@@ -383,10 +415,13 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
     auto runtime = impl_->RuntimeLocked(project);
     if (!runtime.ok()) return runtime.status();
     auto found = (*runtime)->journeys.find(id);
-    if (found == (*runtime)->journeys.end()) return Status(ErrorCode::kNotFound, "no journey " + id);
-    const uint32_t wanted = *version_number != 0 ? static_cast<uint32_t>(*version_number) : found->second.meta.current_version;
+    if (found == (*runtime)->journeys.end())
+      return Status(ErrorCode::kNotFound, "no journey " + id);
+    const uint32_t wanted = *version_number != 0 ? static_cast<uint32_t>(*version_number)
+                                                 : found->second.meta.current_version;
     auto stored = found->second.versions.find(wanted);
-    if (stored == found->second.versions.end()) return Status(ErrorCode::kNotFound, "no version " + std::to_string(wanted), "version");
+    if (stored == found->second.versions.end())
+      return Status(ErrorCode::kNotFound, "no version " + std::to_string(wanted), "version");
     definition = stored->second;
     journey_name = found->second.meta.name;
     backtested_version = wanted;
@@ -415,7 +450,8 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
   state::ProjectSchema* schema = impl_->schemas->ForProject(project);
   for (const auto& entry : schema->List(state::SchemaKind::kEventProperty)) {
     if (definition->json.find("\"" + entry.name + "\"") != std::string::npos ||
-        definition->json.find("event." + entry.name) != std::string::npos || entry.name == "segment_id") {
+        definition->json.find("event." + entry.name) != std::string::npos ||
+        entry.name == "segment_id") {
       wanted_properties.push_back(entry.id);
     }
   }
@@ -424,7 +460,8 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
     std::lock_guard lock(sim.mu);
     for (const auto& [name, def] : sim.runtimes[project.id].templates) {
       for (const auto& entry : schema->List(state::SchemaKind::kEventProperty)) {
-        if (def.body.find("event." + entry.name) != std::string::npos) wanted_properties.push_back(entry.id);
+        if (def.body.find("event." + entry.name) != std::string::npos)
+          wanted_properties.push_back(entry.id);
       }
     }
   }
@@ -432,23 +469,7 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
   if (!loaded.ok()) return loaded.status();
   uint64_t replayed = 0;
   auto run_due_until = [&](int64_t limit) {
-    for (int steps = 0; steps < 1'000'000; ++steps) {
-      const int64_t next = scratch.NextDueMs();
-      if (next > limit) break;
-      if (next > clock.NowMs()) clock.SetMs(next);
-      PendingWork work;
-      {
-        std::lock_guard lock(sim.mu);
-        ProjectRuntime& runtime = sim.runtimes[project.id];
-        sim.RunTimersLocked(runtime, clock.NowMs(), work, SIZE_MAX);
-        sim.RunScheduledEntriesLocked(runtime, clock.NowMs(), work);
-        sim.FlushCountersLocked(runtime, work);
-      }
-      const bool progressed = !work.batch.empty();
-      sim.ApplyPending(work);
-      if (!progressed && next <= clock.NowMs()) break;
-    }
-    if (limit > clock.NowMs()) clock.SetMs(limit);
+    RunDueUntil(scratch, sim, clock, project.id, limit, true);
   };
   // Delivery is not simulated: outbox records are dropped as they are written.
   for (const auto& day : loaded->days) {
@@ -466,7 +487,8 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
         if (time >= range[0] && time < range[1]) rows.push_back({time, row, of.users[index]});
       }
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.time < b.time; });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const Row& a, const Row& b) { return a.time < b.time; });
     std::vector<std::pair<store::PropertyId, const store::PropColumn*>> columns;
     for (store::PropertyId property : wanted_properties) {
       auto column = day->Property(property);
@@ -482,14 +504,7 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
         const int32_t slot = column->slot[entry.row];
         if (slot >= 0) row.properties.push_back({property, column->Get(slot)});
       }
-      PendingWork work;
-      {
-        std::lock_guard lock(sim.mu);
-        ProjectRuntime& runtime = sim.runtimes[project.id];
-        sim.ProcessEventLocked(runtime, row, work);
-        sim.FlushCountersLocked(runtime, work);
-      }
-      sim.ApplyPending(work);
+      ApplyRow(sim, project.id, row, /*rebuild_index=*/false);
       ++replayed;
     }
   }
@@ -503,7 +518,9 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
   out.Key("from").Int(range[0]);
   out.Key("to").Int(range[1]);
   out.Key("events_replayed").Uint(replayed);
-  out.Key("elapsed_ms").Double(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+  out.Key("elapsed_ms")
+      .Double(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                  .count());
   out.Key("predicted").Raw(report->body);
   out.EndObject();
   return JourneyAnswer{200, out.Take()};

@@ -38,10 +38,12 @@ Result<std::vector<std::string>> ParseStringList(const element& object, std::str
   std::vector<std::string> list;
   auto value = Member(object, key);
   simdjson::dom::array array;
-  if (value->get_array().get(array) != simdjson::SUCCESS) return Invalid(Join(path, key), "must be a list of strings");
+  if (value->get_array().get(array) != simdjson::SUCCESS)
+    return Invalid(Join(path, key), "must be a list of strings");
   for (element item : array) {
     std::string_view text;
-    if (item.get_string().get(text) != simdjson::SUCCESS) return Invalid(Join(path, key), "must be a list of strings");
+    if (item.get_string().get(text) != simdjson::SUCCESS)
+      return Invalid(Join(path, key), "must be a list of strings");
     list.emplace_back(text);
   }
   return list;
@@ -90,24 +92,29 @@ Result<TouchRulesConfig> ParseTouchRules(std::string_view json) {
       cap.count = static_cast<int>(*count);
       auto per = GetString(item, "per", path, true);
       if (!per.ok()) return per.status();
-      if (*per == "day") cap.per = GlobalCap::Per::kDay;
-      else if (*per == "week") cap.per = GlobalCap::Per::kWeek;
+      if (*per == "day")
+        cap.per = GlobalCap::Per::kDay;
+      else if (*per == "week")
+        cap.per = GlobalCap::Per::kWeek;
       else if (auto ms = audience::ParseDuration(*per)) {
         cap.per = GlobalCap::Per::kRolling;
         cap.rolling_ms = *ms;
       } else {
-        return Invalid(Join(path, "per"), "must be day, week (calendar) or a duration like \"24h\"");
+        return Invalid(Join(path, "per"),
+                       "must be day, week (calendar) or a duration like \"24h\"");
       }
       config.caps.push_back(std::move(cap));
     }
   }
   if (auto quiet = Member(root, "quiet_hours")) {
     simdjson::dom::array array;
-    if (quiet->get_array().get(array) != simdjson::SUCCESS) return Invalid("quiet_hours", "must be a list");
+    if (quiet->get_array().get(array) != simdjson::SUCCESS)
+      return Invalid("quiet_hours", "must be a list");
     size_t index = 0;
     for (element item : array) {
       const std::string path = "quiet_hours[" + std::to_string(index++) + "]";
-      if (!item.is_object()) return Invalid(path, "must be {\"channel\"?, \"from\", \"to\", \"action\"?}");
+      if (!item.is_object())
+        return Invalid(path, "must be {\"channel\"?, \"from\", \"to\", \"action\"?}");
       QuietHours hours;
       auto channel = GetString(item, "channel", path, false);
       if (!channel.ok()) return channel.status();
@@ -138,9 +145,10 @@ Result<TouchRulesConfig> ParseTouchRules(std::string_view json) {
   if (auto suitability = Member(root, "suitability")) {
     if (!suitability->is_object()) return Invalid("suitability", "must be an object");
     SuitabilityRules& rules = config.suitability;
-    for (auto [key, target] : {std::pair<std::string_view, std::string*>{"item_property", &rules.item_property},
-                               {"customer_property", &rules.customer_property},
-                               {"assessed_at_property", &rules.assessed_at_property}}) {
+    for (auto [key, target] :
+         {std::pair<std::string_view, std::string*>{"item_property", &rules.item_property},
+          {"customer_property", &rules.customer_property},
+          {"assessed_at_property", &rules.assessed_at_property}}) {
       auto text = GetString(*suitability, key, "suitability", false);
       if (!text.ok()) return text.status();
       if (!text->empty()) *target = std::move(*text);
@@ -152,8 +160,9 @@ Result<TouchRulesConfig> ParseTouchRules(std::string_view json) {
       if (!ms) return Invalid("suitability.max_assessment_age", "must be a duration like \"365d\"");
       rules.max_assessment_age_ms = *ms;
     }
-    for (auto [key, target] : {std::pair<std::string_view, std::vector<std::string>*>{"item_levels", &rules.item_levels},
-                               {"customer_levels", &rules.customer_levels}}) {
+    for (auto [key, target] :
+         {std::pair<std::string_view, std::vector<std::string>*>{"item_levels", &rules.item_levels},
+          {"customer_levels", &rules.customer_levels}}) {
       if (!Member(*suitability, key)) continue;
       auto list = ParseStringList(*suitability, key, "suitability");
       if (!list.ok()) return list.status();
@@ -164,7 +173,8 @@ Result<TouchRulesConfig> ParseTouchRules(std::string_view json) {
       return Invalid("suitability.customer_levels", "must have as many levels as item_levels");
     }
   }
-  for (auto [key, target] : {std::pair<std::string_view, std::vector<std::string>*>{"forbidden_phrases", &config.forbidden_phrases},
+  for (auto [key, target] : {std::pair<std::string_view, std::vector<std::string>*>{
+                                 "forbidden_phrases", &config.forbidden_phrases},
                              {"risk_disclosures", &config.risk_disclosures}}) {
     if (!Member(root, key)) continue;
     auto list = ParseStringList(root, key, "");
@@ -179,18 +189,21 @@ Result<TouchRulesConfig> ParseTouchRules(std::string_view json) {
     for (auto field : object) {
       simdjson::dom::array array;
       const std::string path = Join("blacklist", field.key);
-      if (field.value.get_array().get(array) != simdjson::SUCCESS) return Invalid(path, "must be a list of distinct ids");
+      if (field.value.get_array().get(array) != simdjson::SUCCESS)
+        return Invalid(path, "must be a list of distinct ids");
       auto& ids = config.blacklist[std::string(field.key)];
       for (element id : array) {
         std::string_view text;
-        if (id.get_string().get(text) != simdjson::SUCCESS) return Invalid(path, "must be a list of distinct ids");
+        if (id.get_string().get(text) != simdjson::SUCCESS)
+          return Invalid(path, "must be a list of distinct ids");
         ids.emplace(text);
       }
     }
   }
   if (auto consent = Member(root, "consent_required")) {
     bool required = false;
-    if (consent->get_bool().get(required) != simdjson::SUCCESS) return Invalid("consent_required", "must be true or false");
+    if (consent->get_bool().get(required) != simdjson::SUCCESS)
+      return Invalid("consent_required", "must be true or false");
     config.consent_required = required;
   }
   return config;
@@ -209,16 +222,23 @@ std::optional<std::string> ExceededGlobalCap(const TouchRulesConfig& config,
       if (cap.channel != "*" && touch.channel != cap.channel) continue;
       bool counts = false;
       switch (cap.per) {
-        case GlobalCap::Per::kDay: counts = zone.DayOf(touch.time_ms) == today; break;
-        case GlobalCap::Per::kWeek: counts = WeekOf(zone.DayOf(touch.time_ms)) == WeekOf(today); break;
-        case GlobalCap::Per::kRolling: counts = touch.time_ms > now_ms - cap.rolling_ms; break;
+        case GlobalCap::Per::kDay:
+          counts = zone.DayOf(touch.time_ms) == today;
+          break;
+        case GlobalCap::Per::kWeek:
+          counts = WeekOf(zone.DayOf(touch.time_ms)) == WeekOf(today);
+          break;
+        case GlobalCap::Per::kRolling:
+          counts = touch.time_ms > now_ms - cap.rolling_ms;
+          break;
       }
       used += counts && touch.time_ms <= now_ms;
     }
     if (used >= cap.count) {
-      std::string per = cap.per == GlobalCap::Per::kDay    ? "day"
-                        : cap.per == GlobalCap::Per::kWeek ? "week"
-                                                           : std::to_string(cap.rolling_ms / 1000) + "s";
+      std::string per = cap.per == GlobalCap::Per::kDay ? "day"
+                        : cap.per == GlobalCap::Per::kWeek
+                            ? "week"
+                            : std::to_string(cap.rolling_ms / 1000) + "s";
       return cap.channel + ": " + std::to_string(cap.count) + " per " + per;
     }
   }
@@ -254,7 +274,8 @@ SuitabilityVerdict CheckSuitability(const SuitabilityRules& rules, const Propert
   SuitabilityVerdict verdict;
   const Value* item_level = FindProperty(item, rules.item_property);
   const Value* customer_level = FindProperty(profile, rules.customer_property);
-  if (item_level != nullptr && item_level->type() == ValueType::kString) verdict.item_level = item_level->str();
+  if (item_level != nullptr && item_level->type() == ValueType::kString)
+    verdict.item_level = item_level->str();
   if (customer_level != nullptr && customer_level->type() == ValueType::kString) {
     verdict.customer_level = customer_level->str();
   }
@@ -266,13 +287,17 @@ SuitabilityVerdict CheckSuitability(const SuitabilityRules& rules, const Propert
   } else if (customer_index < 0) {
     verdict.reason = "customer has no known " + rules.customer_property + " (no risk assessment)";
   } else if (item_index > customer_index) {
-    verdict.reason = "item " + verdict.item_level + " is above the customer's " + verdict.customer_level;
+    verdict.reason =
+        "item " + verdict.item_level + " is above the customer's " + verdict.customer_level;
   } else {
     const Value* assessed = FindProperty(profile, rules.assessed_at_property);
     int64_t assessed_ms = INT64_MIN;
-    if (assessed != nullptr && assessed->type() == ValueType::kDatetime) assessed_ms = assessed->datetime_ms();
-    if (assessed != nullptr && assessed->type() == ValueType::kDate) assessed_ms = int64_t{assessed->date_days()} * kDayMs;
-    if (assessed != nullptr && assessed->type() == ValueType::kNumber) assessed_ms = static_cast<int64_t>(assessed->number());
+    if (assessed != nullptr && assessed->type() == ValueType::kDatetime)
+      assessed_ms = assessed->datetime_ms();
+    if (assessed != nullptr && assessed->type() == ValueType::kDate)
+      assessed_ms = int64_t{assessed->date_days()} * kDayMs;
+    if (assessed != nullptr && assessed->type() == ValueType::kNumber)
+      assessed_ms = static_cast<int64_t>(assessed->number());
     if (assessed_ms == INT64_MIN) {
       verdict.reason = "customer has no " + rules.assessed_at_property;
     } else if (now_ms - assessed_ms > rules.max_assessment_age_ms) {
@@ -288,7 +313,8 @@ Status LintTemplate(const TouchRulesConfig& config, std::string_view text, bool 
                     const std::string& field) {
   for (const std::string& phrase : config.forbidden_phrases) {
     if (!phrase.empty() && text.find(phrase) != std::string_view::npos) {
-      return Status(ErrorCode::kInvalidQuery, field + ": contains the forbidden phrase \"" + phrase + "\"", field);
+      return Status(ErrorCode::kInvalidQuery,
+                    field + ": contains the forbidden phrase \"" + phrase + "\"", field);
     }
   }
   if (recommends_item) {
@@ -297,14 +323,17 @@ Status LintTemplate(const TouchRulesConfig& config, std::string_view text, bool 
       disclosed = disclosed || text.find(disclosure) != std::string_view::npos;
     }
     if (!disclosed) {
-      return Status(ErrorCode::kInvalidQuery,
-                    field + ": recommends a product without a risk disclosure (one of: " +
-                        [&] {
-                          std::string list;
-                          for (const auto& d : config.risk_disclosures) list += (list.empty() ? "" : ", ") + d;
-                          return list;
-                        }() + ")",
-                    field);
+      return Status(
+          ErrorCode::kInvalidQuery,
+          field + ": recommends a product without a risk disclosure (one of: " +
+              [&] {
+                std::string list;
+                for (const auto& d : config.risk_disclosures)
+                  list += (list.empty() ? "" : ", ") + d;
+                return list;
+              }() +
+              ")",
+          field);
     }
   }
   return Status::Ok();

@@ -36,8 +36,8 @@ struct QuietHours {
 };
 
 struct SuitabilityRules {
-  std::string item_property = "risk_level";        // item property: "R1" … "R5"
-  std::string customer_property = "risk_level";    // profile property: "C1" … "C5"
+  std::string item_property = "risk_level";               // item property: "R1" … "R5"
+  std::string customer_property = "risk_level";           // profile property: "C1" … "C5"
   std::string assessed_at_property = "risk_assessed_at";  // profile DATETIME / DATE
   int64_t max_assessment_age_ms = 365LL * 86'400'000;
   // Ordered levels: a customer at customer_levels[i] may receive items up to item_levels[i].
