@@ -502,6 +502,25 @@ void JourneyEngine::Impl::Bump(JourneyState& journey, const std::string& counter
   journey.counters_dirty = true;
 }
 
+// Requires impl.mu.
+static Status AppendLifecycleLocked(JourneyEngine::Impl& impl, const state::ProjectInfo& project,
+                                    const JourneyMeta& meta, const std::string& action,
+                                    const std::string& actor, state::KvStore::Batch* batch) {
+  // The audit trail of lifecycle actions sits in the ledger with the touch decisions.
+  JsonWriter entry;
+  entry.BeginObject();
+  entry.Key("kind").String("lifecycle");
+  entry.Key("journey").String(meta.id);
+  entry.Key("action").String(action);
+  entry.Key("operator").String(actor);
+  entry.Key("version").Uint(meta.current_version);
+  entry.Key("status").String(meta.status);
+  entry.Key("time").Int(impl.clock->NowMs());
+  entry.EndObject();
+  auto appended = impl.ledger.Append(project.id, 0, meta.id, entry.str(), batch);
+  return appended.ok() ? Status::Ok() : appended.status();
+}
+
 Status JourneyEngine::Impl::SaveMetaLocked(ProjectRuntime& runtime, const JourneyState& journey,
                                            state::KvStore::Batch* batch) {
   batch->Put(JourneyKey(runtime.info->id, "j") + journey.meta.id, journey.meta.Encode());
@@ -677,6 +696,7 @@ Result<JourneyAnswer> JourneyEngine::CreateJourney(const state::ProjectInfo& pro
   batch.Put(sequence_key, std::to_string(next));
   batch.Put(VersionKey(pid, journey.meta.id, 1), journey.versions[1]->json);
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &batch));
+  SEXTANT_RETURN_IF_ERROR(AppendLifecycleLocked(*impl_, project, journey.meta, "create", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);
@@ -731,11 +751,11 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
   journey.meta.comment.clear();
   journey.versions[journey.meta.current_version] =
       std::make_shared<const JourneyDefinition>(std::move(*definition));
-  (void)actor;
   state::KvStore::Batch batch;
   batch.Put(VersionKey(project.id, id, journey.meta.current_version),
             journey.versions[journey.meta.current_version]->json);
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &batch));
+  SEXTANT_RETURN_IF_ERROR(AppendLifecycleLocked(*impl_, project, journey.meta, "edit", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);
@@ -802,6 +822,15 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   }
   const int64_t now = impl_->clock->NowMs();
   bool went_live = false;
+  const bool operates = action == "start" || action == "publish" || action == "pause" ||
+                        action == "resume" || action == "stop";
+  if (action == "submit" && !has_role("maker")) {
+    return Status(ErrorCode::kForbidden, "operator \"" + actor + "\" does not have the maker role");
+  }
+  if (operates && !has_role("maker") && !has_role("operator")) {
+    return Status(ErrorCode::kForbidden,
+                  "operator \"" + actor + "\" has neither the maker nor the operator role");
+  }
   if (action == "submit") {
     if (meta.status != "draft" && !(meta.status == "running" || meta.status == "paused"))
       return conflict("only a draft or a new version can be submitted");
@@ -880,19 +909,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   meta.updated_ms = now;
   PendingWork work;
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &work.batch));
-  // The audit trail of lifecycle actions sits in the ledger with the touch decisions.
-  JsonWriter entry;
-  entry.BeginObject();
-  entry.Key("kind").String("lifecycle");
-  entry.Key("journey").String(id);
-  entry.Key("action").String(action);
-  entry.Key("operator").String(actor);
-  entry.Key("version").Uint(meta.current_version);
-  entry.Key("status").String(meta.status);
-  entry.Key("time").Int(now);
-  entry.EndObject();
-  auto appended = impl_->ledger.Append(project.id, 0, id, entry.str(), &work.batch);
-  if (!appended.ok()) return appended.status();
+  SEXTANT_RETURN_IF_ERROR(AppendLifecycleLocked(*impl_, project, meta, action, actor, &work.batch));
   if (went_live || meta.status == "running") {
     impl_->ComputeNextFireLocked(*found->first, journey, now);
   }

@@ -117,8 +117,13 @@ test('maker-checker: self-approval and approval without the role are refused; va
   assert.equal(r.body.status, 'approved');
   // The lifecycle is in the ledger.
   const entries = await ledger(p, `journey=${id}`);
-  // The submit refused for the missing channel changed nothing and is not recorded.
-  assert.deepEqual(entries.map((e) => e.action).reverse(), ['submit', 'approve']);
+  // Who created, edited, submitted and approved; the submit refused for the missing channel
+  // changed nothing and is not recorded.
+  assert.deepEqual(entries.map((e) => [e.action, e.operator]).reverse(),
+    [['create', 'carol'], ['edit', 'carol'], ['submit', 'carol'], ['approve', 'bob']]);
+  // An approver without the maker role cannot submit or start.
+  r = await srv.api('POST', `${base(p)}/journeys/${id}/start`, undefined, as('bob'));
+  assert.equal(r.status, 403, r.text);
   // A template with a forbidden phrase is refused, and one recommending a product needs a disclosure.
   r = await srv.api('PUT', `${base(p)}/templates/bad`, { channel: 'hook', body: '本产品保本保收益' }, as('alice'));
   assert.equal(r.status, 400);
