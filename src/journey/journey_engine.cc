@@ -6,6 +6,8 @@
 #include <future>
 #include <random>
 
+#include <rocksdb/write_batch.h>
+
 #include "channel/crypto.h"
 #include "journey/effect_stats.h"
 #include "journey/journey_internal.h"
@@ -581,6 +583,12 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
   return Status::Ok();
 }
 
+void JourneyEngine::Impl::WriteLocked(PendingWork& work) {
+  if (work.dry_run || work.batch.empty()) return;
+  (void)kv->Write(&work.batch);
+  work.batch.rep()->Clear();
+}
+
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
   if (!work.batch.empty()) (void)kv->Write(&work.batch);
@@ -916,6 +924,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   impl_->RebuildIndexLocked(*found->first);
   JsonWriter out;
   WriteJourney(journey, false, out);
+  impl_->WriteLocked(work);
   lock.unlock();
   impl_->ApplyPending(work);
   return Ok(out.Take());
@@ -951,6 +960,8 @@ Result<JourneyAnswer> JourneyEngine::TriggerJourney(const state::ProjectInfo& pr
       return Status(ErrorCode::kConflict, "journey " + id + " is not entered through the API");
     }
     entered = impl_->TryEnterLocked(**runtime, found->second, *user, properties, "api", work);
+    impl_->FlushCountersLocked(**runtime, work);
+    impl_->WriteLocked(work);
   }
   impl_->ApplyPending(work);
   return Ok(std::string("{\"entered\":") + (entered ? "true" : "false") + "}");

@@ -195,6 +195,11 @@ struct JourneyEngine::Impl {
   TimeZone ZoneOf(const ProjectRuntime& runtime, const JourneyDefinition& definition) const;
   // Checks that a definition's names resolve (segments, templates, channels) — at submit.
   Status CheckReferencesLocked(ProjectRuntime& runtime, const JourneyDefinition& definition);
+  // Writes the batch of `work` (and empties it). Requires `mu`: a step's reads and its write
+  // happen under the lock, so no other thread can act on the state the step is replacing.
+  void WriteLocked(PendingWork& work);
+  // Writes what is left of the batch, then ingests the events of `work` (waiting until they
+  // are durable). Call it after releasing `mu`.
   void ApplyPending(PendingWork& work);
   void Bump(JourneyState& journey, const std::string& counter, int64_t delta = 1);
 

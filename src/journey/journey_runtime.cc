@@ -163,6 +163,7 @@ void JourneyEngine::WorkerLoop() {
           impl_->RunScheduledEntriesLocked(runtime, now, work);
           impl_->FlushCountersLocked(runtime, work);
         }
+        impl_->WriteLocked(work);
       }
       impl_->ApplyPending(work);
     }
@@ -187,8 +188,9 @@ void JourneyEngine::RunDueNow() {
           impl_->RunScheduledEntriesLocked(runtime, now, work);
           impl_->FlushCountersLocked(runtime, work);
         }
+        busy = !work.batch.empty() || !work.events.empty();
+        impl_->WriteLocked(work);
       }
-      busy = !work.batch.empty() || !work.events.empty();
       impl_->ApplyPending(work);
     }
     busy = impl_->DeliverDue(SIZE_MAX) > 0 || busy;
@@ -245,8 +247,9 @@ void JourneyEngine::Impl::ProcessChanges(const ingest::CommittedChanges& changes
     if (runtime.unresolved_names) RebuildIndexLocked(runtime);
     for (const store::EventRow& row : changes.events) ProcessEventLocked(runtime, row, work);
     FlushCountersLocked(runtime, work);
+    work.batch.Delete(QueueKey(changes.sequence));
+    WriteLocked(work);
   }
-  work.batch.Delete(QueueKey(changes.sequence));
   ApplyPending(work);
   if (changes.committed_us != 0) {
     self->decision_latency().Observe(

@@ -106,14 +106,16 @@ void RunDueUntil(JourneyEngine& scratch, JourneyEngine::Impl& sim, SimulatedCloc
     if (next > limit) break;
     if (next > clock.NowMs()) clock.SetMs(next);
     PendingWork work;
+    bool progressed = false;
     {
       std::lock_guard lock(sim.mu);
       ProjectRuntime& runtime = sim.runtimes[project];
       sim.RunTimersLocked(runtime, clock.NowMs(), work, SIZE_MAX);
       if (scheduled) sim.RunScheduledEntriesLocked(runtime, clock.NowMs(), work);
       sim.FlushCountersLocked(runtime, work);
+      progressed = !work.batch.empty();
+      sim.WriteLocked(work);
     }
-    const bool progressed = !work.batch.empty();
     sim.ApplyPending(work);
     if (!progressed && next <= clock.NowMs()) break;
   }
@@ -130,6 +132,7 @@ void ApplyRow(JourneyEngine::Impl& sim, ProjectId project, const store::EventRow
     if (rebuild_index) sim.RebuildIndexLocked(runtime);
     sim.ProcessEventLocked(runtime, row, work);
     sim.FlushCountersLocked(runtime, work);
+    sim.WriteLocked(work);
   }
   sim.ApplyPending(work);
 }
@@ -331,6 +334,7 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
       sim.TryEnterLocked(runtime, runtime.journeys[journey_id], user, "{}", EntryKindName(kind),
                          work);
       sim.FlushCountersLocked(runtime, work);
+      sim.WriteLocked(work);
       sim.ApplyPending(work);
     }
   }

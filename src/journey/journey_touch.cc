@@ -687,6 +687,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     for (auto& [pid, runtime] : runtimes) {
       if (runtime.loaded) FlushCountersLocked(runtime, work);
     }
+    WriteLocked(work);
     lock.unlock();
     ApplyPending(work);
   }
@@ -793,6 +794,7 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
     out.EndObject();
     answer = out.Take();
     work.batch.Put(key, answer);
+    impl_->WriteLocked(work);
   }
   impl_->ApplyPending(work);
   return JourneyAnswer{200, answer};
@@ -844,6 +846,7 @@ Result<JourneyAnswer> JourneyEngine::PullInApp(const state::ProjectInfo& project
           return true;
         }));
     impl_->FlushCountersLocked(**runtime, work);
+    impl_->WriteLocked(work);
   }
   impl_->ApplyPending(work);
   return JourneyAnswer{200, out + "]}"};
