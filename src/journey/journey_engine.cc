@@ -2,11 +2,11 @@
 // nodes, touches) is in journey_runtime.cc, delivery in journey_delivery.cc.
 #include "journey/journey_engine.h"
 
+#include <rocksdb/write_batch.h>
+
 #include <algorithm>
 #include <future>
 #include <random>
-
-#include <rocksdb/write_batch.h>
 
 #include "channel/crypto.h"
 #include "journey/effect_stats.h"
@@ -445,8 +445,10 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
       runtime.unresolved_names = true;
       return;
     }
-    auto& list = runtime.index[event];
-    if (list.empty() || list.back() != journey_id) list.push_back(journey_id);
+    auto& entry = runtime.index[event];
+    entry.event_name = name;
+    auto& list = entry.journeys;
+    if (std::find(list.begin(), list.end(), journey_id) == list.end()) list.push_back(journey_id);
   };
   for (auto& [id, journey] : runtime.journeys) {
     // Running journeys take entries; paused and ended ones still follow customers inside.
@@ -704,7 +706,8 @@ Result<JourneyAnswer> JourneyEngine::CreateJourney(const state::ProjectInfo& pro
   batch.Put(sequence_key, std::to_string(next));
   batch.Put(VersionKey(pid, journey.meta.id, 1), journey.versions[1]->json);
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &batch));
-  SEXTANT_RETURN_IF_ERROR(AppendLifecycleLocked(*impl_, project, journey.meta, "create", actor, &batch));
+  SEXTANT_RETURN_IF_ERROR(
+      AppendLifecycleLocked(*impl_, project, journey.meta, "create", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);
@@ -763,7 +766,8 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
   batch.Put(VersionKey(project.id, id, journey.meta.current_version),
             journey.versions[journey.meta.current_version]->json);
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &batch));
-  SEXTANT_RETURN_IF_ERROR(AppendLifecycleLocked(*impl_, project, journey.meta, "edit", actor, &batch));
+  SEXTANT_RETURN_IF_ERROR(
+      AppendLifecycleLocked(*impl_, project, journey.meta, "edit", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);

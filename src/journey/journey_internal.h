@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "channel/channel_sender.h"
@@ -102,7 +103,11 @@ struct ProjectRuntime {
   std::map<std::string, ChannelEntry> channels;
   std::map<std::string, TemplateDef> templates;  // by TemplateKey(name, channel)
   // event id → journeys that care about it; rebuilt when journeys or the schema change.
-  std::map<store::EventId, std::vector<std::string>> index;
+  struct IndexEntry {
+    std::string event_name;
+    std::vector<std::string> journeys;  // "" = the click handler (best channel, click counts)
+  };
+  std::unordered_map<store::EventId, IndexEntry> index;
   bool unresolved_names = false;   // some journey names an event the schema does not know yet
   std::string unsubscribe_secret;  // signs unsubscribe links; random per project, kept in the store
 };

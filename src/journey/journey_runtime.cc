@@ -277,16 +277,23 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
                                              PendingWork& work) {
   auto listed = runtime.index.find(row.event_id);
   if (listed == runtime.index.end()) return;
-  const std::vector<std::string> journey_ids = listed->second;
+  // The index is not rebuilt while events are processed, so a reference is safe.
+  const std::vector<std::string>& journey_ids = listed->second.journeys;
+  const std::string& event_name = listed->second.event_name;
   state::ProjectSchema* schema = schemas->ForProject(*runtime.info);
-  const std::string event_name = schema->EventName(row.event_id);
-  PropertyMap event;
-  for (const store::PropertyCell& cell : row.properties) {
-    event.emplace_back(schema->PropertyName(cell.property_id), cell.value);
-  }
+  // The event's properties by name, made only when a condition or the entry needs them.
+  std::optional<PropertyMap> event_properties;
+  auto event_of = [&]() -> const PropertyMap& {
+    if (!event_properties) {
+      event_properties.emplace();
+      for (const store::PropertyCell& cell : row.properties) {
+        event_properties->emplace_back(schema->PropertyName(cell.property_id), cell.value);
+      }
+    }
+    return *event_properties;
+  };
   const UserId user = row.user_id;
   std::optional<PropertyMap> profile;
-  const PropertyMap empty;
   auto profile_of = [&]() -> const PropertyMap& {
     if (!profile) {
       auto loaded = profiles->GetProfile(runtime.info->id, user);
@@ -296,7 +303,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   };
   auto matches = [&](const EventMatcher& matcher, const TimeZone& zone) {
     return !matcher.empty() && matcher.event == event_name &&
-           (!matcher.where || EvaluateFilter(*matcher.where, event, profile_of, zone));
+           (!matcher.where || EvaluateFilter(*matcher.where, event_of(), profile_of, zone));
   };
   std::string event_json;
   const int64_t now = clock->NowMs();
@@ -304,7 +311,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   for (const std::string& journey_id : journey_ids) {
     if (journey_id.empty()) {
       // A click on a touch: "<journey>:v<version>:<node>:<user>:<sequence>".
-      const Value* touch = FindProperty(event, "touch_id");
+      const Value* touch = FindProperty(event_of(), "touch_id");
       if (touch == nullptr || touch->type() != ValueType::kString) continue;
       const std::string& id = touch->str();
       const size_t first = id.find(':');
@@ -314,7 +321,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       const size_t third = id.find(':', second + 1);
       if (second == std::string::npos || third == std::string::npos) continue;
       Bump(journey->second, "node." + id.substr(second + 1, third - second - 1) + ".clicked");
-      if (const Value* channel_name = FindProperty(event, "channel");
+      if (const Value* channel_name = FindProperty(event_of(), "channel");
           channel_name && channel_name->type() == ValueType::kString) {
         std::string key = JourneyKey(runtime.info->id, "r");
         state::AppendBigEndian32(user, &key);
@@ -417,7 +424,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
     const TimeZone zone = ZoneOf(runtime, *live);
     const EntrySpec& entry = live->entry;
     auto entry_json = [&]() -> const std::string& {
-      if (event_json.empty()) event_json = PropertiesJson(event, runtime.info->time_zone);
+      if (event_json.empty()) event_json = PropertiesJson(event_of(), runtime.info->time_zone);
       return event_json;
     };
     switch (entry.kind) {
@@ -429,7 +436,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       case EntrySpec::Kind::kSegmentExit: {
         const bool want_enter = entry.kind == EntrySpec::Kind::kSegmentEnter;
         if (event_name != (want_enter ? "$segment_enter" : "$segment_exit")) break;
-        const Value* segment = FindProperty(event, "segment_id");
+        const Value* segment = FindProperty(event_of(), "segment_id");
         if (journey.segment_id.empty()) {
           auto resolved = audience->SegmentIdOf(*runtime.info, entry.segment);
           if (resolved.ok()) journey.segment_id = *resolved;
