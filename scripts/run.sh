@@ -43,6 +43,23 @@ if [[ ! -f "$data_dir/.demo-loaded" ]]; then
     curl -sf -o /dev/null -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
       --data-binary "@$file" "$url/api/v1/projects/default/$kind" || echo "could not create $file"
   done
+  # A demo journey (docs/journeys.md): fund detail viewed but not subscribed within 30 minutes →
+  # an in-app message the app pulls; made by one operator and approved by another.
+  api() { curl -sf -o /dev/null -X "$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
+            ${3:+-H "X-Sextant-Operator: $3"} ${4:+--data-binary "$4"} "$url/api/v1$2" || echo "demo journey: $1 $2 failed"; }
+  api PUT /admin/operators "" '{"demo_maker": ["maker"], "demo_checker": ["approver"]}'
+  api PUT /projects/default/channels/inapp "" '{"type": "inapp"}'
+  api PUT /projects/default/templates/fund_nudge demo_maker \
+    '{"channel": "inapp", "subject": "还在考虑这只基金？", "body": "看看它的历史表现和定投测算。投资有风险，入市需谨慎。"}'
+  api POST /projects/default/templates/fund_nudge/approve demo_checker
+  api POST /projects/default/journeys demo_maker '{"name": "基金详情未申购提醒 (demo)",
+    "entry": {"type": "breakpoint", "event": "view_fund_detail", "not_followed_by": "subscribe_fund", "wait": "30m"},
+    "reentry": {"mode": "cooldown", "cooldown": "7d"}, "goal": {"event": "subscribe_fund", "within": "7d"},
+    "control_percent": 10, "start": "nudge",
+    "nodes": {"nudge": {"type": "send", "channel": "inapp", "template": "fund_nudge", "next": "done"}, "done": {"type": "exit"}}}'
+  api POST /projects/default/journeys/j1/submit demo_maker
+  api POST /projects/default/journeys/j1/approve demo_checker
+  api POST /projects/default/journeys/j1/start demo_maker
   touch "$data_dir/.demo-loaded"
 fi
 
@@ -60,6 +77,9 @@ Sextant is running.
                             examples/queries/fund_funnel.json      (more in examples/queries/)
   Tags and segments     : curl -H "Authorization: Bearer $token" $url/api/v1/projects/default/segments
                             (…/tags, …/segments/{id}/users; docs/segments.md)
+  Journeys              : curl -H "Authorization: Bearer $token" $url/api/v1/projects/default/journeys
+                            (…/journeys/j1/report, …/ledger, POST …/journeys/dry-run; docs/journeys.md,
+                            twelve templates in examples/journeys/)
 Press Ctrl-C to stop.
 INFO
 wait $server
