@@ -506,10 +506,9 @@ void JourneyEngine::Impl::Bump(JourneyState& journey, const std::string& counter
   journey.counters_dirty = true;
 }
 
-// Requires impl.mu.
-static Status AppendLifecycleLocked(JourneyEngine::Impl& impl, const state::ProjectInfo& project,
-                                    const JourneyMeta& meta, const std::string& action,
-                                    const std::string& actor, state::KvStore::Batch* batch) {
+Status AppendLifecycleLocked(JourneyEngine::Impl& impl, ProjectId project, const JourneyMeta& meta,
+                             const std::string& action, const std::string& actor,
+                             state::KvStore::Batch* batch) {
   // The audit trail of lifecycle actions sits in the ledger with the touch decisions.
   JsonWriter entry;
   entry.BeginObject();
@@ -521,7 +520,7 @@ static Status AppendLifecycleLocked(JourneyEngine::Impl& impl, const state::Proj
   entry.Key("status").String(meta.status);
   entry.Key("time").Int(impl.clock->NowMs());
   entry.EndObject();
-  auto appended = impl.ledger.Append(project.id, 0, meta.id, entry.str(), batch);
+  auto appended = impl.ledger.Append(project, 0, meta.id, entry.str(), batch);
   return appended.ok() ? Status::Ok() : appended.status();
 }
 
@@ -707,7 +706,7 @@ Result<JourneyAnswer> JourneyEngine::CreateJourney(const state::ProjectInfo& pro
   batch.Put(VersionKey(pid, journey.meta.id, 1), journey.versions[1]->json);
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(**runtime, journey, &batch));
   SEXTANT_RETURN_IF_ERROR(
-      AppendLifecycleLocked(*impl_, project, journey.meta, "create", actor, &batch));
+      AppendLifecycleLocked(*impl_, project.id, journey.meta, "create", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);
@@ -767,7 +766,7 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
             journey.versions[journey.meta.current_version]->json);
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &batch));
   SEXTANT_RETURN_IF_ERROR(
-      AppendLifecycleLocked(*impl_, project, journey.meta, "edit", actor, &batch));
+      AppendLifecycleLocked(*impl_, project.id, journey.meta, "edit", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
   WriteJourney(journey, true, out);
@@ -921,7 +920,8 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   meta.updated_ms = now;
   PendingWork work;
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &work.batch));
-  SEXTANT_RETURN_IF_ERROR(AppendLifecycleLocked(*impl_, project, meta, action, actor, &work.batch));
+  SEXTANT_RETURN_IF_ERROR(
+      AppendLifecycleLocked(*impl_, project.id, meta, action, actor, &work.batch));
   if (went_live || meta.status == "running") {
     impl_->ComputeNextFireLocked(*found->first, journey, now);
   }
@@ -962,6 +962,10 @@ Result<JourneyAnswer> JourneyEngine::TriggerJourney(const state::ProjectInfo& pr
     const JourneyDefinition* live = found->second.live();
     if (live == nullptr || live->entry.kind != EntrySpec::Kind::kApi) {
       return Status(ErrorCode::kConflict, "journey " + id + " is not entered through the API");
+    }
+    if (found->second.meta.status != "running") {
+      return Status(ErrorCode::kConflict,
+                    "journey " + id + " is " + found->second.meta.status + ": it takes no entries");
     }
     entered = impl_->TryEnterLocked(**runtime, found->second, *user, properties, "api", work);
     impl_->FlushCountersLocked(**runtime, work);

@@ -283,6 +283,10 @@ std::string JourneyKey(ProjectId project, std::string_view space);
 std::string InstanceKey(ProjectId project, const std::string& journey_id, UserId user);
 PropertyMap ParsePropertiesJson(std::string_view json);
 std::string QueueKey(uint64_t sequence);
+// Adds a lifecycle entry (create, edit, submit, approve, ..., end) to the ledger. Requires impl.mu.
+Status AppendLifecycleLocked(JourneyEngine::Impl& impl, ProjectId project, const JourneyMeta& meta,
+                             const std::string& action, const std::string& actor,
+                             state::KvStore::Batch* batch);
 std::string PropertiesJson(const PropertyMap& properties, const TimeZone& zone);
 
 }  // namespace sextant::journey

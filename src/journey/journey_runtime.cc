@@ -580,6 +580,12 @@ void JourneyEngine::Impl::ReachGoalLocked(ProjectRuntime& runtime, JourneyState&
   Bump(journey, "goal");
   Bump(journey, instance.control ? "arm.control.goal" : "arm.treatment.goal");
   if (!instance.variant.empty()) Bump(journey, "variant." + instance.variant + ".goal");
+  // Per node: where the customer was (or left from) when they converted.
+  if (auto version = journey.versions.find(instance.version);
+      version != journey.versions.end() && instance.node >= 0 &&
+      instance.node < static_cast<int>(version->second->nodes.size())) {
+    Bump(journey, "node." + version->second->nodes[instance.node].id + ".goal");
+  }
   EmitLocked(runtime, user, "$goal_reached",
              {{"journey_id", Value::String(journey.meta.id)},
               {"journey_version", Value::Number(instance.version)},
@@ -972,6 +978,20 @@ void JourneyEngine::Impl::ComputeNextFireLocked(ProjectRuntime& runtime, Journey
 
 void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now,
                                                     PendingWork& work) {
+  // A running journey whose schedule has ended stops taking entries; customers inside go on.
+  for (auto& [id, journey] : runtime.journeys) {
+    const JourneyDefinition* live = journey.live();
+    if (journey.meta.status != "running" || live == nullptr || live->end_at_ms == 0 ||
+        now < live->end_at_ms || work.dry_run || simulation) {
+      continue;
+    }
+    journey.meta.status = "ended";
+    journey.meta.updated_ms = now;
+    journey.next_fire_ms = 0;
+    (void)SaveMetaLocked(runtime, journey, &work.batch);
+    (void)AppendLifecycleLocked(*this, runtime.info->id, journey.meta, "end", "schedule",
+                                &work.batch);
+  }
   for (auto& [id, journey] : runtime.journeys) {
     if (journey.next_fire_ms == 0 || journey.next_fire_ms > now || journey.meta.status != "running")
       continue;

@@ -209,3 +209,25 @@ test('segment exit entry, a wait until a weekday morning, and a webhook node to 
   const webhookEntry = (await J.ledger(ctx, p, 'distinct_id=leaver')).find((e) => e.kind === 'webhook');
   assert.equal(webhookEntry.decision, 'sent');
 });
+
+test('a journey scheduled to end stops taking entries at end_at; customers inside go on', async () => {
+  const p = await J.project(ctx);
+  const t = await J.now(ctx);
+  const j = await J.launch(ctx, p, {
+    name: 'campaign', entry: { type: 'api' }, schedule: { start_at: t, end_at: t + HOUR }, start: 'w',
+    nodes: { w: { type: 'wait', duration: '2h', next: 's' }, s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } },
+  });
+  await J.ingest(ctx, p, [profile('early', { name: 'E' }), profile('late', { name: 'L' })]);
+  let r = await srv.api('POST', `${base(p)}/journeys/${j}/trigger`, { distinct_id: 'early' });
+  assert.equal(r.body.entered, true);
+  await J.advance(ctx, HOUR + MIN);
+  r = await srv.api('GET', `${base(p)}/journeys/${j}`);
+  assert.equal(r.body.status, 'ended');
+  r = await srv.api('POST', `${base(p)}/journeys/${j}/trigger`, { distinct_id: 'late' });
+  assert.equal(r.status, 409, r.text);
+  await J.advance(ctx, 2 * HOUR);
+  await waitFor(async () => J.received(ctx, p).length === 1);
+  assert.deepEqual(receivedIds(p), ['early']);
+  const end = (await J.ledger(ctx, p, `journey=${j}`)).find((e) => e.action === 'end');
+  assert.equal(end.operator, 'schedule');
+});

@@ -341,6 +341,8 @@ test('control group: the report compares goal conversion by hand-checkable numbe
   assert.ok(Math.abs(rep.control_group.comparison.uplift_absolute - (rt - rc)) < 1e-9);
   assert.ok(Math.abs(rep.control_group.comparison.z - z) < 1e-9);
   assert.ok(rep.control_group.comparison.ci95[0] < rt - rc && rt - rc < rep.control_group.comparison.ci95[1]);
+  // Per node: everyone converted while waiting in w.
+  assert.equal(rep.nodes.w.goal, 8);
   // Control customers were never touched; each suppression is in the ledger.
   assert.equal(rep.nodes.s.sent, treatment.length);
   assert.equal(rep.nodes.s['suppressed.control_group'], control.length);
