@@ -94,7 +94,8 @@ class JourneyEngine final : public ingest::CommitObserver {
   void Drain();
   // Runs every timer, scheduled entry and delivery due at the clock's current time, then
   // drains the events that produced (simulated-clock mode: called after moving the clock).
-  void RunDueNow();
+  // Returns whether anything was due.
+  bool RunDueNow();
   // The earliest time at which a timer, a scheduled entry, a task deadline or an outbox retry is
   // due (INT64_MAX when none). The simulated clock steps through these so that each runs at
   // its own time.

@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -81,7 +82,11 @@ struct JourneyState {
   std::map<std::string, int64_t> counters;  // report counters, persisted with every change
   bool counters_dirty = false;
   int64_t next_fire_ms = 0;  // schedule / once / key_date entries (0 = none)
-  std::string segment_id;    // resolved entry segment
+  // A scheduled run in progress: its customers, and how many have been handled.
+  bool firing = false;
+  std::vector<UserId> fire_queue;
+  size_t fire_cursor = 0;
+  std::string segment_id;  // resolved entry segment
   const JourneyDefinition* live() const {
     auto found = versions.find(meta.live_version);
     return found == versions.end() ? nullptr : found->second.get();
@@ -164,7 +169,8 @@ struct JourneyEngine::Impl {
   // Handed-over events are kept in the state store under "jrn/q/<sequence>" until the worker's
   // atomic write of their effects deletes them, so a crash between the ingest acknowledgement
   // and the journey decision loses nothing: Start() queues what is left.
-  bool stopping = false;  // guarded by queue_mu
+  bool stopping = false;                      // guarded by queue_mu
+  std::atomic<bool> runs_in_progress{false};  // a scheduled run has customers left to enter
   std::thread worker, delivery;
   std::mutex delivery_mu;  // one delivery pass at a time (thread or RunDueNow)
   std::map<std::string, std::unique_ptr<channel::ChannelSender>> senders;  // guarded by delivery_mu
@@ -214,6 +220,9 @@ struct JourneyEngine::Impl {
   void ProcessEventLocked(ProjectRuntime& runtime, const store::EventRow& row, PendingWork& work);
   void RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work, size_t limit);
   void RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work);
+  // The customers whose key date falls on the day of `fired_at` (after the entry's offset).
+  std::vector<UserId> KeyDateCustomersLocked(ProjectRuntime& runtime,
+                                             const JourneyDefinition& definition, int64_t fired_at);
   void ComputeNextFireLocked(ProjectRuntime& runtime, JourneyState& journey, int64_t after);
   // Enters `user` into `journey` if its state and re-entry rules allow; `event_json` = the entry
   // event's properties. Returns whether the customer entered.

@@ -15,6 +15,8 @@ namespace {
 
 constexpr int64_t kDayMs = 86'400'000;
 constexpr int kMaxStepsPerAdvance = 64;
+// Customers a scheduled or key-date run enters per call (per worker step).
+constexpr size_t kEntriesPerStep = 5000;
 
 // A stable number in [0, 1) from the parts.
 double StableFraction(const std::string& a, UserId user, uint64_t salt) {
@@ -139,8 +141,9 @@ void JourneyEngine::Drain() {
 void JourneyEngine::WorkerLoop() {
   std::unique_lock lock(impl_->queue_mu);
   while (true) {
-    impl_->queue_cv.wait_for(lock, std::chrono::milliseconds(100),
-                             [&] { return impl_->stopping || !impl_->queue.empty(); });
+    impl_->queue_cv.wait_for(lock, std::chrono::milliseconds(100), [&] {
+      return impl_->stopping || !impl_->queue.empty() || impl_->runs_in_progress.load();
+    });
     std::deque<ingest::CommittedChanges> batch;
     batch.swap(impl_->queue);
     const bool stopping = impl_->stopping;
@@ -174,7 +177,8 @@ void JourneyEngine::WorkerLoop() {
   }
 }
 
-void JourneyEngine::RunDueNow() {
+bool JourneyEngine::RunDueNow() {
+  bool any = false;
   for (int round = 0; round < 20; ++round) {
     bool busy = false;
     {
@@ -195,8 +199,10 @@ void JourneyEngine::RunDueNow() {
     }
     busy = impl_->DeliverDue(SIZE_MAX) > 0 || busy;
     Drain();
+    any = any || busy;
     if (!busy) break;
   }
+  return any;
 }
 
 int64_t JourneyEngine::NextDueMs() {
@@ -976,6 +982,49 @@ void JourneyEngine::Impl::ComputeNextFireLocked(ProjectRuntime& runtime, Journey
   }
 }
 
+std::vector<UserId> JourneyEngine::Impl::KeyDateCustomersLocked(ProjectRuntime& runtime,
+                                                                const JourneyDefinition& definition,
+                                                                int64_t fired_at) {
+  const EntrySpec& entry = definition.entry;
+  const TimeZone zone = ZoneOf(runtime, definition);
+  // Customers whose date is today minus the offset (three days before: the date is in 3 days).
+  const int32_t target = zone.DayOf(fired_at) - entry.offset_days;
+  int year = 0;
+  unsigned month = 0, day = 0;
+  CivilFromDays(target, &year, &month, &day);
+  const std::string prefix = "prof/" + std::to_string(runtime.info->id) + "/";
+  std::vector<UserId> due;
+  (void)reference_kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    if (key.size() != prefix.size() + 4) return true;
+    PropertyMap profile;
+    if (!DecodePropertyMap(value, &profile)) return true;
+    const Value* date = FindProperty(profile, entry.property);
+    if (date == nullptr) return true;
+    int32_t days = INT32_MIN;
+    if (date->type() == ValueType::kDate) {
+      days = date->date_days();
+    } else if (date->type() == ValueType::kDatetime) {
+      days = zone.DayOf(date->datetime_ms());
+    } else if (date->type() == ValueType::kString) {
+      if (auto parsed = query::ParseDate(date->str().substr(0, 10))) days = *parsed;
+    }
+    if (days == INT32_MIN) return true;
+    bool match = days == target;
+    if (!match && entry.annual) {
+      int y = 0;
+      unsigned m = 0, d = 0;
+      CivilFromDays(days, &y, &m, &d);
+      // 29 February is celebrated on 28 February in common years.
+      const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+      const bool feb29_in_common_year = m == 2 && d == 29 && !leap && month == 2 && day == 28;
+      match = ((m == month && d == day) || feb29_in_common_year) && y <= year;
+    }
+    if (match) due.push_back(state::ReadBigEndian32(key.substr(prefix.size())));
+    return true;
+  });
+  return due;
+}
+
 void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now,
                                                     PendingWork& work) {
   // A running journey whose schedule has ended stops taking entries; customers inside go on.
@@ -999,58 +1048,40 @@ void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int
     if (live == nullptr) continue;
     const EntrySpec& entry = live->entry;
     const int64_t fired_at = journey.next_fire_ms;
-    if (entry.kind == EntrySpec::Kind::kOnce || entry.kind == EntrySpec::Kind::kSchedule) {
-      auto members = audience->SegmentMembers(*runtime.info, entry.segment);
-      uint64_t entered = 0;
-      if (members.ok()) {
-        const char* trigger = entry.kind == EntrySpec::Kind::kOnce ? "once" : "schedule";
-        for (UserId user : *members)
-          entered += TryEnterLocked(runtime, journey, user, "{}", trigger, work);
+    const char* trigger = entry.kind == EntrySpec::Kind::kOnce       ? "once"
+                          : entry.kind == EntrySpec::Kind::kSchedule ? "schedule"
+                                                                     : "key_date";
+    if (!journey.firing) {
+      // The run's customers are fixed when it starts, then entered a chunk per call, so that a
+      // send to millions neither holds the mutex for long nor builds one huge write.
+      journey.fire_queue.clear();
+      journey.fire_cursor = 0;
+      journey.firing = true;
+      if (entry.kind == EntrySpec::Kind::kOnce || entry.kind == EntrySpec::Kind::kSchedule) {
+        auto members = audience->SegmentMembers(*runtime.info, entry.segment);
+        if (members.ok()) {
+          journey.fire_queue.resize(members->cardinality());
+          members->toUint32Array(journey.fire_queue.data());
+        }
+      } else if (entry.kind == EntrySpec::Kind::kKeyDate) {
+        journey.fire_queue = KeyDateCustomersLocked(runtime, *live, fired_at);
       }
-      Bump(journey, "schedule.runs");
-      if (entry.kind == EntrySpec::Kind::kOnce) Bump(journey, "once.fired");
-    } else if (entry.kind == EntrySpec::Kind::kKeyDate) {
-      const TimeZone zone = ZoneOf(runtime, *live);
-      // Customers whose date is today minus the offset (three days before: the date is in 3 days).
-      const int32_t target = zone.DayOf(fired_at) - entry.offset_days;
-      int year = 0;
-      unsigned month = 0, day = 0;
-      CivilFromDays(target, &year, &month, &day);
-      const std::string prefix = "prof/" + std::to_string(runtime.info->id) + "/";
-      std::vector<UserId> due;
-      (void)reference_kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
-        if (key.size() != prefix.size() + 4) return true;
-        PropertyMap profile;
-        if (!DecodePropertyMap(value, &profile)) return true;
-        const Value* date = FindProperty(profile, entry.property);
-        if (date == nullptr) return true;
-        int32_t days = INT32_MIN;
-        if (date->type() == ValueType::kDate)
-          days = date->date_days();
-        else if (date->type() == ValueType::kDatetime)
-          days = zone.DayOf(date->datetime_ms());
-        else if (date->type() == ValueType::kString) {
-          if (auto parsed = query::ParseDate(date->str().substr(0, 10))) days = *parsed;
-        }
-        if (days == INT32_MIN) return true;
-        bool match = days == target;
-        if (!match && entry.annual) {
-          int y = 0;
-          unsigned m = 0, d = 0;
-          CivilFromDays(days, &y, &m, &d);
-          // 29 February is celebrated on 28 February in common years.
-          const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-          const bool feb29_in_common_year = m == 2 && d == 29 && !leap && month == 2 && day == 28;
-          match = ((m == month && d == day) || feb29_in_common_year) && y <= year;
-        }
-        if (match) due.push_back(state::ReadBigEndian32(key.substr(prefix.size())));
-        return true;
-      });
-      for (UserId user : due) TryEnterLocked(runtime, journey, user, "{}", "key_date", work);
-      Bump(journey, "key_date.runs");
     }
+    const size_t end = std::min(journey.fire_queue.size(), journey.fire_cursor + kEntriesPerStep);
+    for (size_t index = journey.fire_cursor; index < end; ++index) {
+      TryEnterLocked(runtime, journey, journey.fire_queue[index], "{}", trigger, work);
+    }
+    journey.fire_cursor = end;
+    if (end < journey.fire_queue.size()) continue;  // still due: the next call goes on
+    journey.firing = false;
+    journey.fire_queue = {};
+    Bump(journey, entry.kind == EntrySpec::Kind::kKeyDate ? "key_date.runs" : "schedule.runs");
+    if (entry.kind == EntrySpec::Kind::kOnce) Bump(journey, "once.fired");
     ComputeNextFireLocked(runtime, journey, std::max(now, fired_at));
   }
+  bool in_progress = false;
+  for (const auto& [id, journey] : runtime.journeys) in_progress = in_progress || journey.firing;
+  runs_in_progress = in_progress;
 }
 
 }  // namespace sextant::journey

@@ -1164,14 +1164,10 @@ void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::str
       for (int steps = 0; steps < 100'000 && stalled < 3; ++steps) {
         const int64_t next = app->journeys().NextDueMs();
         if (next > target) break;
-        if (next > clock->NowMs()) {
-          clock->SetMs(next);
-          stalled = 0;
-        } else {
-          ++stalled;
-        }
+        if (next > clock->NowMs()) clock->SetMs(next);
         app->audience().RunDue();
-        app->journeys().RunDueNow();
+        const bool progressed = app->journeys().RunDueNow();
+        stalled = progressed ? 0 : stalled + 1;
       }
       clock->SetMs(std::max(target, clock->NowMs()));
       app->audience().RunDue();
