@@ -123,6 +123,9 @@ struct PendingWork {
   state::KvStore::Batch batch;
   std::vector<std::pair<std::string, std::vector<Record>>> events;  // project name → records
   bool dry_run = false;  // nothing is written (reports that only read)
+  // Touches sent in this step, not yet in the store: the caps and priority of a later touch in
+  // the same step (two send nodes in a row) must count them.
+  std::vector<std::pair<UserId, TouchRecord>> touches;
 };
 
 // One step of a simulated run (dry run): what happened to the customer, and when.

@@ -255,6 +255,9 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
         history.push_back(std::move(record));
         return true;
       });
+      for (const auto& [touched_user, record] : work.touches) {
+        if (touched_user == user) history.push_back(record);
+      }
       std::optional<std::string> global_cap;
       int journey_touches = 0;
       bool journey_capped = false;
@@ -399,6 +402,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   // Touch history (caps, priority, best channel) and the delivery record. A webhook call to a
   // system is not a touch of the customer: it neither counts nor is counted.
   if (is_touch) {
+    work.touches.push_back({user, TouchRecord{now, channel_name, journey.meta.id,
+                                              definition.priority, node.transactional}});
     std::string history_key = UserKey(pid, "h", user);
     state::AppendBigEndian64(static_cast<uint64_t>(now), &history_key);
     history_key += touch_id;

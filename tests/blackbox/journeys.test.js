@@ -482,3 +482,14 @@ test('an edited template is sent only once approved again; the approved content 
   assert.equal(missing.status, 404);
   void j;
 });
+
+test('caps count a touch sent earlier in the same step (two sends in a row)', async () => {
+  const p = await project({}, { caps: [{ count: 1, per: 'day' }] });
+  const j = await launch(p, { name: 'two', entry: { type: 'event', event: 'ping' }, start: 's1',
+    nodes: { s1: { type: 'send', channel: 'hook', template: 'hello', next: 's2' }, s2: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+  await ingest(p, [track('u1', 'ping')]);
+  await waitFor(async () => (await report(p, j)).exited === 1);
+  const rep = await report(p, j);
+  assert.equal(rep.nodes.s1.sent, 1);
+  assert.equal(rep.nodes.s2['suppressed.frequency_cap'], 1);
+});
