@@ -819,7 +819,8 @@ def timers_run(n):
         res["waiting"] = rep.get("nodes", {}).get("w", {}).get("entered")
         res["entries_per_s"] = (res["entered"] or 0) / max(res["enter_seconds"], 1e-9)
         wait_idle(sx.pid, log, limit=600)
-        res["rss_after_idle"] = sx.rss()[0]
+        res["rss_after_idle"], hwm_idle = sx.rss()
+        res["hwm"] = max(res["hwm"], hwm_idle)  # the entry's ingest of $journey_enter may come later
         res["rss_after_trimmed"] = trimmed_rss(sx.pid)
         res["state_du_after"] = du(os.path.join(sx.data_dir, "state"))
         res["pre_state_du"] = pre_du
