@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -53,11 +54,28 @@ int RunServe(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--clock-start-ms", options.simulated_start_ms,
                  "Simulated clock: start time in ms since the epoch (default: now)");
+  std::string console_dir;
+  app.add_option("--console-dir", console_dir,
+                 "Built web console to serve at / (default: the web/dist found upwards from the "
+                 "binary's directory, then from the working directory; 'none' serves none)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (console_dir.empty()) {
+    std::error_code error;
+    std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) console_dir = sextant::server::ConsoleFiles::FindBuiltConsole(executable.parent_path());
+    if (console_dir.empty())
+      console_dir = sextant::server::ConsoleFiles::FindBuiltConsole(std::filesystem::current_path());
+  } else if (console_dir == "none") {
+    console_dir.clear();
+  } else if (!std::filesystem::is_regular_file(std::filesystem::path(console_dir) / "index.html")) {
+    std::cerr << "sextant: --console-dir " << console_dir << " has no index.html (build the console with scripts/build_console.sh)\n";
+    return 2;
+  }
+  options.console_dir = console_dir;
   options.query_cache_bytes = query_cache_mb << 20;
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
@@ -95,6 +113,10 @@ int RunServe(int argc, char** argv) {
     return 1;
   }
   std::cout << "sextant: listening on http://" << options.host << ":" << application.port()
+            << std::endl;
+  std::cout << "sextant: console "
+            << (options.console_dir.empty() ? std::string("not built (scripts/build_console.sh)")
+                                            : options.console_dir)
             << std::endl;
   std::cout << "sextant: admin token " << application.admin_token() << std::endl;
   int received = 0;

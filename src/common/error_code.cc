@@ -35,6 +35,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kConflict: return "conflict";
     case ErrorCode::kInvalidQuery: return "invalid_query";
     case ErrorCode::kQueryTooLarge: return "query_too_large";
+    case ErrorCode::kTooManyRequests: return "too_many_requests";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kIoError: return "io_error";
     case ErrorCode::kCorruption: return "corruption";

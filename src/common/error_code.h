@@ -46,6 +46,7 @@ enum class ErrorCode : int32_t {
   kConflict = 3006,
   kInvalidQuery = 3007,      // an analysis query that cannot run as written (the field says where)
   kQueryTooLarge = 3008,     // a query whose state would exceed the memory bound
+  kTooManyRequests = 3009,   // rate limit or login lockout; the message says when to retry
 
   // 9xxx: server faults.
   kInternal = 9001,

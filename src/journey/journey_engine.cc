@@ -652,6 +652,12 @@ Result<JourneyAnswer> JourneyEngine::SetOperators(std::string_view body) {
   return Ok(std::string(simdjson::minify(*root)));
 }
 
+std::set<std::string> JourneyEngine::OperatorRoles(const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  auto found = impl_->operators.find(name);
+  return found == impl_->operators.end() ? std::set<std::string>() : found->second;
+}
+
 Result<JourneyAnswer> JourneyEngine::GetOperators() {
   std::lock_guard lock(impl_->mu);
   JsonWriter out;
@@ -812,17 +818,15 @@ Result<JourneyAnswer> JourneyEngine::JourneyVersions(const state::ProjectInfo& p
 
 Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& project,
                                                    const std::string& id, const std::string& action,
-                                                   const std::string& actor,
+                                                   const JourneyActor& acting,
                                                    std::string_view body) {
+  const std::string& actor = acting.name;
   std::unique_lock lock(impl_->mu);
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
   JourneyState& journey = *found->second;
   JourneyMeta& meta = journey.meta;
-  auto has_role = [&](const std::string& role) {
-    auto roles = impl_->operators.find(actor);
-    return roles != impl_->operators.end() && roles->second.count(role) > 0;
-  };
+  auto has_role = [&](const std::string& role) { return acting.Has(role); };
   auto conflict = [&](const std::string& why) {
     return Status(ErrorCode::kConflict,
                   "cannot " + action + " journey " + id + " (" + meta.status + "): " + why);
@@ -1316,10 +1320,10 @@ Result<JourneyAnswer> JourneyEngine::ListTemplates(const state::ProjectInfo& pro
 
 Result<JourneyAnswer> JourneyEngine::ApproveTemplate(const state::ProjectInfo& project,
                                                      const std::string& name,
-                                                     const std::string& actor) {
+                                                     const JourneyActor& acting) {
+  const std::string& actor = acting.name;
   std::lock_guard lock(impl_->mu);
-  auto roles = impl_->operators.find(actor);
-  if (roles == impl_->operators.end() || !roles->second.count("approver")) {
+  if (!acting.Has("approver")) {
     return Status(ErrorCode::kForbidden,
                   "operator \"" + actor + "\" does not have the approver role");
   }

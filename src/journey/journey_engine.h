@@ -73,6 +73,16 @@ struct JourneyEngineOptions {
   int64_t first_retry_ms = 1000;  // doubled per attempt
 };
 
+// Who performs a lifecycle action (submit, approve, start, ...) and the maker-checker roles they
+// hold: "maker" (submit), "approver" (approve / reject, template approval), "operator" (start,
+// pause, resume, stop, publish; "maker" may too). The engine enforces that the approver is not
+// the submitter; who holds which role is decided by the caller (accounts, docs/access.md).
+struct JourneyActor {
+  std::string name;
+  std::set<std::string> roles;
+  bool Has(const std::string& role) const { return roles.count(role) > 0; }
+};
+
 class JourneyEngine final : public ingest::CommitObserver {
  public:
   JourneyEngine(JourneyEngineOptions options, state::KvStore* kv, state::ProjectRegistry* projects,
@@ -104,6 +114,9 @@ class JourneyEngine final : public ingest::CommitObserver {
   // --- operators (maker-checker) ---
   Result<JourneyAnswer> SetOperators(std::string_view body);
   Result<JourneyAnswer> GetOperators();
+  // The roles SetOperators gave `name` (empty when none): the actor of a request made with the
+  // admin token and an X-Sextant-Operator header. Accounts get theirs from their permissions.
+  std::set<std::string> OperatorRoles(const std::string& name);
 
   // --- journeys ---
   Result<JourneyAnswer> CreateJourney(const state::ProjectInfo& project, const std::string& actor,
@@ -117,7 +130,7 @@ class JourneyEngine final : public ingest::CommitObserver {
   Result<JourneyAnswer> JourneyVersions(const state::ProjectInfo& project, const std::string& id);
   // submit, approve, reject, start, pause, resume, stop, publish.
   Result<JourneyAnswer> JourneyAction(const state::ProjectInfo& project, const std::string& id,
-                                      const std::string& action, const std::string& actor,
+                                      const std::string& action, const JourneyActor& actor,
                                       std::string_view body);
   // API entry: {"distinct_id", "properties"?}.
   Result<JourneyAnswer> TriggerJourney(const state::ProjectInfo& project, const std::string& id,
@@ -150,7 +163,7 @@ class JourneyEngine final : public ingest::CommitObserver {
                                     const std::string& actor, std::string_view body);
   Result<JourneyAnswer> ListTemplates(const state::ProjectInfo& project);
   Result<JourneyAnswer> ApproveTemplate(const state::ProjectInfo& project, const std::string& name,
-                                        const std::string& actor);
+                                        const JourneyActor& actor);
   // Renders a template for a customer: {"distinct_id", "item"?: {"type", "id"}, "event"?: {...}}.
   Result<JourneyAnswer> PreviewTemplate(const state::ProjectInfo& project, const std::string& name,
                                         std::string_view body);
@@ -170,9 +183,12 @@ class JourneyEngine final : public ingest::CommitObserver {
   // --- advisor tasks ---
   Result<JourneyAnswer> ListTasks(const state::ProjectInfo& project, const std::string& assignee,
                                   const std::string& status);
-  // action: claim {"assignee"} | complete {"outcome", "note"?}
+  // action: claim {"assignee"} | complete {"outcome", "note"?}. `only_advisor` non-empty = the
+  // caller is that advisor and may act only on their own tasks: claim only unassigned tasks or
+  // their own (as themselves), complete only tasks assigned to them (else kForbidden).
   Result<JourneyAnswer> TaskAction(const state::ProjectInfo& project, const std::string& task_id,
-                                   const std::string& action, std::string_view body);
+                                   const std::string& action, std::string_view body,
+                                   const std::string& only_advisor = "");
 
   // --- in-app messages (pulled by the app with the project token) ---
   Result<JourneyAnswer> PullInApp(const state::ProjectInfo& project,

@@ -719,7 +719,8 @@ void JourneyEngine::DeliveryLoop() {
 
 Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& project,
                                                 const std::string& task_id,
-                                                const std::string& action, std::string_view body) {
+                                                const std::string& action, std::string_view body,
+                                                const std::string& only_advisor) {
   simdjson::dom::parser body_parser;
   simdjson::dom::element request;
   if (body_parser.parse(body.data(), body.size()).get(request) != simdjson::SUCCESS ||
@@ -752,6 +753,20 @@ Result<JourneyAnswer> JourneyEngine::TaskAction(const state::ProjectInfo& projec
       writer.String(value);
       return writer.Take();
     };
+    if (!only_advisor.empty()) {
+      const std::string_view assignee = StringField(root, "assignee");
+      std::string_view claimed_as;
+      const bool claims_as_self =
+          request["assignee"].get_string().get(claimed_as) == simdjson::SUCCESS &&
+          claimed_as == only_advisor;
+      const bool own = assignee == only_advisor;
+      if (action == "claim" ? !(claims_as_self && (assignee.empty() || own)) : !own) {
+        return Status(ErrorCode::kForbidden,
+                      "task " + task_id + " is not " + only_advisor +
+                          "'s; an advisor claims unassigned tasks as themselves and completes "
+                          "their own");
+      }
+    }
     if (action == "claim") {
       if (status == "completed")
         return Status(ErrorCode::kConflict, "task " + task_id + " is completed");

@@ -13,7 +13,7 @@ namespace sextant::server {
 namespace fs = std::filesystem;
 
 Application::Application(ServeOptions options, Clock* clock)
-    : options_(std::move(options)), clock_(clock) {}
+    : options_(std::move(options)), clock_(clock), console_(options_.console_dir) {}
 
 Application::~Application() { Stop(); }
 
@@ -53,6 +53,12 @@ Status Application::Start() {
   auto kv = state::KvStore::Open((fs::path(options_.data_dir) / "state").string());
   if (!kv.ok()) return kv.status();
   kv_ = std::move(kv.value());
+  // Sessions, token expiry and lockouts follow the wall clock even when journeys run on the
+  // simulated one (moving it a month ahead must not sign everyone out).
+  auto accounts = access::AccountStore::Open(kv_.get(), &SystemClock::Instance(),
+                                             access::AccountStore::Options{});
+  if (!accounts.ok()) return accounts.status();
+  accounts_ = std::move(accounts.value());
   auto projects = state::ProjectRegistry::Open(kv_.get());
   if (!projects.ok()) return projects.status();
   projects_ = std::move(projects.value());

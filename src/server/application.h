@@ -15,6 +15,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "access/account_store.h"
 #include "audience/audience_engine.h"
 #include "catalog/catalog_store.h"
 #include "common/clock.h"
@@ -24,6 +25,7 @@
 #include "ingest/ingest_pipeline.h"
 #include "journey/journey_engine.h"
 #include "profile/profile_store.h"
+#include "server/console_files.h"
 #include "query/query_engine.h"
 #include "server/http_server.h"
 #include "state/ingest_error_log.h"
@@ -56,6 +58,8 @@ struct ServeOptions {
   // and moves only through POST /api/v1/admin/clock (tests, demos of journeys).
   std::string clock = "system";
   int64_t simulated_start_ms = 0;
+  // The built web console (web/dist) served at "/"; empty = none (an explanation page).
+  std::string console_dir;
 };
 
 class RequestRouter;
@@ -85,6 +89,7 @@ class Application {
   catalog::CatalogStore& catalog() { return *catalog_; }
   audience::AudienceEngine& audience() { return *audience_; }
   journey::JourneyEngine& journeys() { return *journeys_; }
+  access::AccountStore& accounts() { return *accounts_; }
   // The simulated clock in --clock simulated mode, else null.
   SimulatedClock* simulated_clock() { return simulated_clock_.get(); }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
@@ -93,6 +98,7 @@ class Application {
   const ServeOptions& options() const { return options_; }
   Clock& clock() { return *clock_; }
   Histogram& request_latency() { return request_latency_; }
+  const ConsoleFiles& console() const { return console_; }
 
  private:
   Status LoadAdminToken();
@@ -100,6 +106,7 @@ class Application {
 
   ServeOptions options_;
   Clock* clock_;
+  ConsoleFiles console_;
   std::string admin_token_;
   uint16_t port_ = 0;
   std::unique_ptr<state::KvStore> kv_;
@@ -114,6 +121,7 @@ class Application {
   std::unique_ptr<catalog::CatalogStore> catalog_;
   std::unique_ptr<audience::AudienceEngine> audience_;
   std::unique_ptr<journey::JourneyEngine> journeys_;
+  std::unique_ptr<access::AccountStore> accounts_;
   std::unique_ptr<SimulatedClock> simulated_clock_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;

@@ -14,6 +14,7 @@
 #include "decode/segment_spec.h"
 #include "decode/sensors_payload.h"
 #include "server/application.h"
+#include "server/route_table.h"
 
 namespace sextant::server {
 
@@ -168,6 +169,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kInvalidQuery: return 400;
     case ErrorCode::kQueryTooLarge: return 413;
+    case ErrorCode::kTooManyRequests: return 429;
     case ErrorCode::kUnavailable: return 503;
     default: break;
   }
@@ -199,15 +201,8 @@ void RequestRouter::Handle(HttpRequest& request, const RequestInfo& info, Respon
   if (path == "/metrics") {
     return timed(MakeResponse(request, http::status::ok, "text/plain; version=0.0.4", Metrics()));
   }
-  if (path == "/" || path == "/index.html") {
-    return timed(MakeResponse(
-        request, http::status::ok, "text/html; charset=utf-8",
-        "<!doctype html><meta charset=utf-8><title>Sextant</title>"
-        "<h1>Sextant</h1><p>The customer data engine is running. Ingest: <code>/sa</code>, "
-        "<code>/v1/batch</code>, <code>/api/v1/projects/{project}/records</code>. API reference: "
-        "docs/openapi.yaml. Health: <a href=/healthz>/healthz</a>, metrics: "
-        "<a href=/metrics>/metrics</a>.</p>"));
-  }
+  if (std::optional<HttpResponse> page = app_->console().Serve(request, path))
+    return timed(std::move(*page));
   timed(Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
 }
 
@@ -414,14 +409,58 @@ void RequestRouter::HandleRecords(HttpRequest& request, const RequestInfo& info,
 
 void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std::string_view path,
                               std::string_view query, Responder respond) {
-  if (HandlePublicApi(request, path, query, respond)) return;
+  // Authorisation happens here, once, from the route table; handlers below assume it passed.
+  const RouteMatch match = MatchRoute(request.method(), path);
+  if (match.route == nullptr) {
+    if (match.path_known) {
+      return respond(Error(request, Status(ErrorCode::kMethodNotAllowed,
+                                           "use " + match.allowed_methods)));
+    }
+    return respond(
+        Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
+  }
+  const Route& route = *match.route;
+  if (route.access == RouteAccess::kPublic) {
+    if (path == "/api/v1/auth/login") return HandleLogin(request, info, std::move(respond));
+    if (HandlePublicApi(request, path, query, respond)) return;
+    return respond(
+        Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
+  }
   std::string authorization = Header(request, http::field::authorization);
-  if (!StartsWith(authorization, "Bearer ") ||
-      !ConstantTimeEquals(std::string_view(authorization).substr(7), app_->admin_token())) {
+  if (!StartsWith(authorization, "Bearer ")) {
     HttpResponse response = Error(
-        request, Status(ErrorCode::kUnauthorized, "missing or wrong bearer token (Authorization: Bearer <token>)"));
+        request, Status(ErrorCode::kUnauthorized,
+                        "missing bearer token (Authorization: Bearer <token>; sign in with "
+                        "POST /api/v1/auth/login)"));
     response.set(http::field::www_authenticate, "Bearer");
     return respond(std::move(response));
+  }
+  const std::string_view token = std::string_view(authorization).substr(7);
+  Result<access::Principal> authenticated = ConstantTimeEquals(token, app_->admin_token())
+                                                ? Result<access::Principal>(access::BootstrapAdmin())
+                                                : app_->accounts().Authenticate(token);
+  if (!authenticated.ok()) {
+    HttpResponse response = Error(request, authenticated.status());
+    if (authenticated.status().code() == ErrorCode::kUnauthorized)
+      response.set(http::field::www_authenticate, "Bearer");
+    return respond(std::move(response));
+  }
+  const access::Principal& principal = *authenticated;
+  if (route.access == RouteAccess::kPermission && !principal.Can(route.permission)) {
+    std::string roles;
+    for (const std::string& role : principal.roles) roles += (roles.empty() ? "" : ", ") + role;
+    return respond(Error(
+        request, Status(ErrorCode::kForbidden,
+                        std::string(http::to_string(request.method())) + " " +
+                            std::string(route.pattern) + " needs the " +
+                            std::string(access::PermissionName(route.permission)) +
+                            " permission; " + principal.name + " (" + roles + ", " +
+                            principal.kind + ") does not have it")));
+  }
+  if (!match.project.empty() && !principal.InProject(match.project)) {
+    return respond(Error(request, Status(ErrorCode::kForbidden,
+                                         principal.name + " is not a member of project " +
+                                             match.project)));
   }
   std::vector<std::string> parts = Segments(path.substr(std::strlen("/api/v1")));
   const bool get = request.method() == http::verb::get;
@@ -429,6 +468,9 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   auto not_found = [&] {
     respond(Error(request, Status(ErrorCode::kNotFound, "no such endpoint " + std::string(path))));
   };
+  if (!parts.empty() && (parts[0] == "auth" || (parts[0] == "admin" && parts.size() >= 2 &&
+                                                 parts[1] == "accounts")))
+    return HandleAuth(request, parts, principal, std::move(respond));
   if (!parts.empty() && parts[0] == "admin") return HandleAdmin(request, parts, std::move(respond));
   if (parts.empty() || parts[0] != "projects") return not_found();
 
@@ -437,6 +479,7 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
       JsonWriter writer;
       writer.BeginObject().Key("projects").BeginArray();
       for (const auto& project : app_->projects().List()) {
+        if (!principal.InProject(project->name)) continue;
         writer.BeginObject();
         writer.Key("name").String(project->name);
         writer.Key("time_zone").String(project->time_zone.name());
@@ -506,7 +549,7 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
       (parts[2] == "journeys" || parts[2] == "touch-rules" || parts[2] == "channels" ||
        parts[2] == "templates" || parts[2] == "ledger" || parts[2] == "tasks" ||
        (parts[2] == "users" && parts.size() == 5 && parts[4] == "consent"))) {
-    return HandleJourneys(request, project, parts, query, std::move(respond));
+    return HandleJourneys(request, project, parts, query, principal, std::move(respond));
   }
   if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
 
@@ -1099,6 +1142,86 @@ bool RequestRouter::HandlePublicApi(HttpRequest& request, std::string_view path,
   return true;
 }
 
+void RequestRouter::HandleLogin(HttpRequest& request, const RequestInfo& info,
+                                 Responder respond) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view name, password;
+  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS || !root.is_object())
+    return respond(Error(request, Status(ErrorCode::kBadRequest, "body must be a JSON object")));
+  if (root["name"].get_string().get(name) != simdjson::SUCCESS)
+    return respond(Error(request, Status(ErrorCode::kBadRequest, "name: required string", "name")));
+  if (root["password"].get_string().get(password) != simdjson::SUCCESS) {
+    return respond(
+        Error(request, Status(ErrorCode::kBadRequest, "password: required string", "password")));
+  }
+  Application* app = app_;
+  app_->RunQuery([app, request_copy = HttpRequest(request), name = std::string(name),
+                  password = std::string(password), peer = info.peer_ip,
+                  respond = std::move(respond)]() {
+    auto login = app->accounts().Login(name, password, peer);
+    if (!login.ok()) return respond(Error(request_copy, login.status()));
+    JsonWriter writer;
+    writer.BeginObject();
+    writer.Key("token").String(login->token);
+    writer.Key("expires_at").Int(login->expires_at_ms);
+    writer.Key("account").Raw(access::PrincipalJson(login->principal));
+    writer.EndObject();
+    respond(Json(request_copy, 200, writer.Take()));
+  });
+}
+
+void RequestRouter::HandleAuth(HttpRequest& request, const std::vector<std::string>& parts,
+                               const access::Principal& principal, Responder respond) {
+  const http::verb method = request.method();
+  access::AccountStore& accounts = app_->accounts();
+  auto answer = [&](int status, Result<std::string> body) {
+    if (!body.ok()) return respond(Error(request, body.status()));
+    respond(Json(request, status, std::move(*body)));
+  };
+  auto done = [&](Status status) {
+    answer(200, status.ok() ? Result<std::string>(std::string("{}")) : Result<std::string>(status));
+  };
+  // The route table admitted (method, path); only the shapes it lists arrive here.
+  if (parts[0] == "auth") {
+    const std::string& what = parts[1];
+    if (what == "me") return answer(200, access::PrincipalJson(principal));
+    if (what == "routes") return answer(200, RouteTableJson());
+    if (what == "logout") {
+      std::string authorization = Header(request, http::field::authorization);
+      if (principal.kind == "admin_token") return done(Status::Ok());  // nothing to end
+      return done(accounts.Logout(std::string_view(authorization).substr(7)));
+    }
+    if (what == "tokens" && parts.size() == 2 && method == http::verb::get)
+      return answer(200, accounts.ListApiTokens(principal));
+    if (what == "tokens" && parts.size() == 2)
+      return answer(201, accounts.CreateApiToken(principal, request.body()));
+    if (what == "tokens" && parts.size() == 3) return done(accounts.RevokeApiToken(principal, parts[2]));
+    if (what == "password") {
+      Application* app = app_;
+      return app_->RunQuery([app, request_copy = HttpRequest(request), principal, respond]() {
+        Status changed = app->accounts().ChangePassword(principal, request_copy.body());
+        if (!changed.ok()) return respond(Error(request_copy, changed));
+        respond(Json(request_copy, 200, "{}"));
+      });
+    }
+  } else {  // admin/accounts[/{name}]
+    if (parts.size() == 2 && method == http::verb::get) return answer(200, accounts.ListAccounts());
+    if (parts.size() == 3 && method == http::verb::get) return answer(200, accounts.GetAccount(parts[2]));
+    if (parts.size() == 3 && method == http::verb::delete_) return done(accounts.DeleteAccount(parts[2]));
+    // Creating an account or setting a password hashes it: off the I/O thread.
+    Application* app = app_;
+    const std::string name = parts.size() == 3 ? parts[2] : std::string();
+    return app_->RunQuery([app, request_copy = HttpRequest(request), name, respond]() {
+      auto result = name.empty() ? app->accounts().CreateAccount(request_copy.body())
+                                 : app->accounts().UpdateAccount(name, request_copy.body());
+      if (!result.ok()) return respond(Error(request_copy, result.status()));
+      respond(Json(request_copy, name.empty() ? 201 : 200, std::move(*result)));
+    });
+  }
+  respond(Error(request, Status(ErrorCode::kNotFound, "no such endpoint")));
+}
+
 void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::string>& parts,
                                 Responder respond) {
   const bool get = request.method() == http::verb::get;
@@ -1182,7 +1305,7 @@ void RequestRouter::HandleAdmin(HttpRequest& request, const std::vector<std::str
 void RequestRouter::HandleJourneys(HttpRequest& request,
                                    std::shared_ptr<const state::ProjectInfo> project,
                                    const std::vector<std::string>& parts, std::string_view query,
-                                   Responder respond) {
+                                   const access::Principal& principal, Responder respond) {
   using journey::JourneyAnswer;
   using journey::JourneyEngine;
   using Handler = std::function<Result<JourneyAnswer>(JourneyEngine&, const std::string& body)>;
@@ -1191,7 +1314,22 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
   const bool post = method == http::verb::post;
   const bool put = method == http::verb::put;
   const bool del = method == http::verb::delete_;
-  const std::string actor = Header(request, "X-Sextant-Operator");
+  // Who acts, with which maker-checker roles: an account acts as itself with the roles its
+  // permissions give; the admin token acts for the operator named in X-Sextant-Operator, with
+  // the roles PUT /api/v1/admin/operators gave that name (automation, and the tests' set-up).
+  journey::JourneyActor acting;
+  if (principal.kind == "admin_token") {
+    acting.name = Header(request, "X-Sextant-Operator");
+    if (!acting.name.empty()) acting.roles = app_->journeys().OperatorRoles(acting.name);
+  } else {
+    acting.name = principal.name;
+    if (principal.Can(access::Permission::kJourneyWrite)) acting.roles = {"maker", "operator"};
+    if (principal.Can(access::Permission::kJourneyApprove)) acting.roles.insert("approver");
+  }
+  const std::string actor = acting.name;
+  // Advisors (task permissions without journey.read) see and work only their own tasks.
+  const std::string only_advisor =
+      principal.Can(access::Permission::kJourneyRead) ? std::string() : principal.name;
   const std::string area = parts[2];
   const std::string id = parts.size() >= 4 ? parts[3] : std::string();
   const std::string sub = parts.size() >= 5 ? parts[4] : std::string();
@@ -1230,7 +1368,7 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
       if (post) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.TriggerJourney(*info, id, b); };
     } else if (parts.size() == 5) {
       allowed = "POST";
-      if (post) handler = [info, id, sub, actor](JourneyEngine& e, const std::string& b) { return e.JourneyAction(*info, id, sub, actor, b); };
+      if (post) handler = [info, id, sub, acting](JourneyEngine& e, const std::string& b) { return e.JourneyAction(*info, id, sub, acting, b); };
     }
   } else if (area == "touch-rules" && parts.size() == 3) {
     allowed = "GET or PUT";
@@ -1248,7 +1386,7 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
       if (put) handler = [info, id, actor](JourneyEngine& e, const std::string& b) { return e.PutTemplate(*info, id, actor, b); };
     } else if (parts.size() == 5 && sub == "approve") {
       allowed = "POST";
-      if (post) handler = [info, id, actor](JourneyEngine& e, const std::string&) { return e.ApproveTemplate(*info, id, actor); };
+      if (post) handler = [info, id, acting](JourneyEngine& e, const std::string&) { return e.ApproveTemplate(*info, id, acting); };
     } else if (parts.size() == 5 && sub == "preview") {
       allowed = "POST";
       if (post) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.PreviewTemplate(*info, id, b); };
@@ -1280,12 +1418,12 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
     }
   } else if (area == "tasks") {
     if (parts.size() == 3 && get) {
-      const std::string assignee = QueryParam(query, "assignee");
+      const std::string assignee = only_advisor.empty() ? QueryParam(query, "assignee") : only_advisor;
       const std::string status = QueryParam(query, "status");
       handler = [info, assignee, status](JourneyEngine& e, const std::string&) { return e.ListTasks(*info, assignee, status); };
     } else if (parts.size() == 5) {
       allowed = "POST";
-      if (post) handler = [info, id, sub](JourneyEngine& e, const std::string& b) { return e.TaskAction(*info, id, sub, b); };
+      if (post) handler = [info, id, sub, only_advisor](JourneyEngine& e, const std::string& b) { return e.TaskAction(*info, id, sub, b, only_advisor); };
     }
   } else if (area == "users") {
     allowed = "PUT";

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "access/account_store.h"
 #include "server/http_server.h"
 #include "state/project_registry.h"
 
@@ -41,7 +42,12 @@ class RequestRouter {
   // /users/{id}/consent of a project (docs/journeys.md, docs/touch-rules.md).
   void HandleJourneys(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
                       const std::vector<std::string>& parts, std::string_view query,
-                      Responder respond);
+                      const access::Principal& principal, Responder respond);
+  // POST /api/v1/auth/login (on the query pool: password hashing takes tens of milliseconds).
+  void HandleLogin(HttpRequest& request, const RequestInfo& info, Responder respond);
+  // /api/v1/auth/... (me, logout, password, tokens, routes) and /api/v1/admin/accounts/...
+  void HandleAuth(HttpRequest& request, const std::vector<std::string>& parts,
+                  const access::Principal& principal, Responder respond);
   // Endpoints under /api/v1 that do not take the admin token: the in-app pull (project token)
   // and the unsubscribe link (signed token). Returns false when `path` is neither.
   bool HandlePublicApi(HttpRequest& request, std::string_view path, std::string_view query,

@@ -180,8 +180,12 @@ test('segment exit entry, a wait until a weekday morning, and a webhook node to 
   assert.equal(r.status, 201, r.text);
   const segment = r.body.id;
   await J.ingest(ctx, p, [profile('leaver', { status: 'active', name: 'L' }), profile('stayer', { status: 'active' })]);
-  r = await srv.api('POST', `${base(p)}/segments/${segment}/refresh`);
-  assert.equal(r.body.size, 2, r.text);
+  // Profiles reach the segment index just after the ingest is acknowledged (commit observer).
+  await waitFor(async () => {
+    r = await srv.api('POST', `${base(p)}/segments/${segment}/refresh`);
+    assert.equal(r.body.size, 2, r.text);
+    return true;
+  }, 5000);
   const j = await J.launch(ctx, p, {
     name: 'win back', entry: { type: 'segment_exit', segment }, start: 'morning',
     nodes: {

@@ -1,0 +1,260 @@
+'use strict';
+// Accounts, roles and the route table, against the real server (docs/access.md):
+// - every route of GET /api/v1/auth/routes refuses a request without a token, and with a
+//   garbage token, with 401; every role gets 403 on exactly the routes whose permission it
+//   lacks, and never 401/403 on the others; a member of one project gets 403 on another;
+// - login, lockout after five failures, logout; API tokens limited to their scopes;
+// - maker-checker with accounts (the approver must be another account holding journey.approve);
+// - advisors see and complete only their own tasks.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { waitFor, uniqueName } = require('../lib/server');
+const J = require('../lib/journeys');
+
+let ctx;
+let srv;
+const PASSWORD = 'a long enough password';
+const ROLES = ['admin', 'operator', 'approver', 'analyst', 'advisor', 'auditor'];
+const sessions = {};  // role → {token, permissions}
+let project;
+let otherProject;
+
+const bearer = (token) => ({ token });
+
+async function createAccount(name, roles, projects) {
+  const r = await srv.api('POST', '/api/v1/admin/accounts', { name, password: PASSWORD, roles, projects });
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+async function login(name, password = PASSWORD) {
+  return srv.api('POST', '/api/v1/auth/login', { name, password }, { token: null });
+}
+
+test.before(async () => {
+  ctx = await J.startJourneyServer();
+  srv = ctx.srv;
+  project = await J.project(ctx);
+  otherProject = uniqueName('other');
+  await srv.createProject(otherProject);
+  for (const role of ROLES) {
+    await createAccount(`${role}-user`, [role], [project]);
+    const r = await login(`${role}-user`);
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.body.token, /^sxs_[0-9a-f]{64}$/);
+    assert.deepEqual(r.body.account.roles, [role]);
+    sessions[role] = { token: r.body.token, permissions: new Set(r.body.account.permissions) };
+  }
+});
+test.after(async () => ctx && ctx.stop());
+
+// A concrete path for a route pattern.
+function concrete(pattern, p = project) {
+  return pattern.replace('{project}', encodeURIComponent(p)).replace(/\{[a-z_]+\}/g, 'no-such-thing');
+}
+// What a route is sent: a JSON object body for methods that take one.
+function call(route, token, p) {
+  const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : {};
+  return srv.api(route.method, concrete(route.path, p), body, bearer(token));
+}
+// Routes that end the caller's session or change shared state in a way that would disturb the
+// walk are checked separately below.
+// (Refusals are still walked: sending them to a role that may not use them changes nothing.)
+const SKIP_IN_WALK = new Set(['POST /api/v1/auth/logout', 'POST /api/v1/auth/password',
+  'PUT /api/v1/admin/operators', 'PUT /api/v1/projects/{project}/touch-rules']);
+
+test('the route table lists every endpoint with its access', async () => {
+  const r = await srv.api('GET', '/api/v1/auth/routes');
+  assert.equal(r.status, 200, r.text);
+  const routes = r.body.routes;
+  assert.ok(routes.length >= 85, `only ${routes.length} routes`);
+  for (const route of routes) {
+    assert.ok(['public', 'authenticated', 'permission'].includes(route.access), JSON.stringify(route));
+    if (route.access === 'permission') assert.ok(route.permission, JSON.stringify(route));
+  }
+  const publicRoutes = routes.filter((x) => x.access === 'public').map((x) => `${x.method} ${x.path}`);
+  assert.deepEqual(publicRoutes.sort(), [
+    'GET /api/v1/projects/{project}/inapp/{distinct_id}',
+    'GET /api/v1/projects/{project}/unsubscribe',
+    'POST /api/v1/auth/login',
+  ]);
+});
+
+test('no route answers without authentication, or to a garbage or revoked token', async () => {
+  const { body } = await srv.api('GET', '/api/v1/auth/routes');
+  const out = await login('operator-user');
+  assert.equal(out.status, 200);
+  assert.equal((await srv.api('POST', '/api/v1/auth/logout', undefined, bearer(out.body.token))).status, 200);
+  for (const route of body.routes.filter((x) => x.access !== 'public')) {
+    for (const token of [null, 'sxs_' + '0'.repeat(64), 'not-a-token', out.body.token]) {
+      const r = await call(route, token);
+      assert.equal(r.status, 401, `${route.method} ${route.path} with ${token}: ${r.status} ${r.text}`);
+      assert.equal(r.body.error.name, 'unauthorized');
+    }
+  }
+});
+
+test('each role gets 403 exactly on the routes whose permission it lacks', async () => {
+  const { body } = await srv.api('GET', '/api/v1/auth/routes');
+  let allowed = 0;
+  let refused = 0;
+  for (const role of ROLES) {
+    const { token, permissions } = sessions[role];
+    for (const route of body.routes) {
+      if (route.access === 'public') continue;
+      const refusedByTable = route.access === 'permission' && !permissions.has(route.permission);
+      if (!refusedByTable && SKIP_IN_WALK.has(`${route.method} ${route.path}`)) continue;
+      const r = await call(route, token);
+      const where = `${role}: ${route.method} ${route.path} → ${r.status} ${r.text.slice(0, 200)}`;
+      if (refusedByTable) {
+        assert.equal(r.status, 403, where);
+        assert.match(r.body.error.message, new RegExp(`needs the ${route.permission.replace('.', '\\.')} permission`), where);
+        refused++;
+      } else {
+        assert.ok(r.status !== 401 && r.status !== 403, where);
+        allowed++;
+      }
+    }
+  }
+  assert.ok(allowed > 100 && refused > 100, `allowed ${allowed}, refused ${refused}`);
+});
+
+test('an account sees and reaches only its member projects', async () => {
+  const { token } = sessions.operator;
+  const list = await srv.api('GET', '/api/v1/projects', undefined, bearer(token));
+  assert.deepEqual(list.body.projects.map((x) => x.name), [project]);
+  const r = await srv.api('GET', `/api/v1/projects/${otherProject}/journeys`, undefined, bearer(token));
+  assert.equal(r.status, 403, r.text);
+  assert.match(r.body.error.message, /not a member of project/);
+  assert.equal((await srv.api('GET', `/api/v1/projects/${project}/journeys`, undefined, bearer(token))).status, 200);
+});
+
+test('login: same answer for unknown names and wrong passwords; lockout after five failures', async () => {
+  await createAccount('locky', ['analyst'], ['*']);
+  const unknown = await login('nobody-here', 'whatever whatever');
+  const wrong = await login('locky', 'not the password');
+  assert.equal(unknown.status, 401);
+  assert.equal(wrong.status, 401);
+  assert.equal(unknown.body.error.message, wrong.body.error.message);
+  for (let i = 0; i < 4; i++) assert.equal((await login('locky', 'not the password')).status, 401);
+  const locked = await login('locky');
+  assert.equal(locked.status, 429, locked.text);
+  assert.match(locked.body.error.message, /locked .* retry in 15 min/);
+  // An admin re-enabling the account unlocks it.
+  const r = await srv.api('PUT', '/api/v1/admin/accounts/locky', { disabled: false });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await login('locky')).status, 200);
+  const bad = await srv.api('POST', '/api/v1/auth/login', 'name=x', { token: null });
+  assert.equal(bad.status, 400);
+});
+
+test('API tokens: scopes within the account, refused outside them, listed and revoked', async () => {
+  const { token } = sessions.operator;
+  let r = await srv.api('POST', '/api/v1/auth/tokens', { name: 'bi', scopes: ['journey.approve'] }, bearer(token));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('POST', '/api/v1/auth/tokens', { name: 'bi', scopes: ['analysis.read'], expires_in_days: 30 }, bearer(token));
+  assert.equal(r.status, 201, r.text);
+  const api = r.body;
+  assert.match(api.token, /^sxt_/);
+  const query = { type: 'events', from: '2026-01-01', to: '2026-01-02', measures: [{ event: '$all', aggregator: 'count' }] };
+  r = await srv.api('POST', `/api/v1/projects/${project}/query`, query, bearer(api.token));
+  assert.ok(r.status !== 401 && r.status !== 403, r.text);
+  r = await srv.api('GET', `/api/v1/projects/${project}/journeys`, undefined, bearer(api.token));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('GET', '/api/v1/auth/tokens', undefined, bearer(token));
+  assert.deepEqual(r.body.tokens.map((t) => [t.id, t.name, t.scopes]), [[api.id, 'bi', ['analysis.read']]]);
+  assert.equal(JSON.stringify(r.body).includes(api.token), false);
+  r = await srv.api('DELETE', `/api/v1/auth/tokens/${api.id}`, undefined, bearer(token));
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('GET', '/api/v1/auth/me', undefined, bearer(api.token));
+  assert.equal(r.status, 401);
+  // The admin token is not an account: it cannot mint API tokens.
+  r = await srv.api('POST', '/api/v1/auth/tokens', { name: 'x', scopes: ['data.read'] });
+  assert.equal(r.status, 403, r.text);
+});
+
+test('maker-checker with accounts: the operator submits, another account approves', async () => {
+  const maker = sessions.operator.token;
+  const checker = sessions.approver.token;
+  await createAccount('both-roles', ['operator', 'approver'], [project]);
+  const both = (await login('both-roles')).body.token;
+  const definition = { name: 'welcome', entry: { type: 'event', event: 'signup' }, start: 's', nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } };
+  const base = `/api/v1/projects/${project}/journeys`;
+  let r = await srv.api('POST', base, definition, bearer(both));
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  assert.equal(r.body.created_by, 'both-roles');
+  r = await srv.api('POST', `${base}/${id}/submit`, undefined, bearer(both));
+  assert.equal(r.status, 200, r.text);
+  // The operator role cannot approve at all; the submitter cannot approve their own version.
+  r = await srv.api('POST', `${base}/${id}/approve`, undefined, bearer(maker));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('POST', `${base}/${id}/approve`, undefined, bearer(both));
+  assert.equal(r.status, 403, r.text);
+  assert.match(r.body.error.message, /maker-checker/);
+  // The approver cannot start what they approved (no journey.write).
+  r = await srv.api('POST', `${base}/${id}/approve`, undefined, bearer(checker));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.approved_by, 'approver-user');
+  r = await srv.api('POST', `${base}/${id}/start`, undefined, bearer(checker));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('POST', `${base}/${id}/start`, undefined, bearer(maker));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'running');
+});
+
+test('advisors see and work only their own tasks', async () => {
+  const j = await J.launch(ctx, project, {
+    name: 'call-back', entry: { type: 'event', event: 'deposit' }, start: 'call',
+    nodes: { call: { type: 'task', title: 'call', assign: { property: 'advisor_id', pool: 'desk' }, sla: '4h', next: 'e' }, e: { type: 'exit' } },
+  });
+  assert.ok(j);
+  await createAccount('adv007', ['advisor'], [project]);
+  const adv = (await login('adv007')).body.token;
+  await J.ingest(ctx, project, [J.profile('c1', { advisor_id: 'adv007' }), J.profile('c2', { advisor_id: 'adv008' }),
+    J.track('c1', 'deposit'), J.track('c2', 'deposit')]);
+  const all = await waitFor(async () => {
+    const r = await srv.api('GET', `/api/v1/projects/${project}/tasks`);
+    return r.body.tasks.length === 2 && r.body.tasks;
+  }, 10000);
+  const mine = all.find((t) => t.assignee === 'adv007');
+  const theirs = all.find((t) => t.assignee === 'adv008');
+  // Asking for someone else's tasks still lists only one's own.
+  let r = await srv.api('GET', `/api/v1/projects/${project}/tasks?assignee=adv008`, undefined, bearer(adv));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.tasks.map((t) => t.id), [mine.id]);
+  r = await srv.api('POST', `/api/v1/projects/${project}/tasks/${encodeURIComponent(theirs.id)}/complete`, { outcome: 'done' }, bearer(adv));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('POST', `/api/v1/projects/${project}/tasks/${encodeURIComponent(mine.id)}/complete`, { outcome: 'interested' }, bearer(adv));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'completed');
+  // Nothing else of the customer is theirs to read.
+  r = await srv.api('GET', `/api/v1/projects/${project}/users/c1`, undefined, bearer(adv));
+  assert.equal(r.status, 403, r.text);
+});
+
+test('password change ends the other sessions; a disabled account is signed out', async () => {
+  await createAccount('pw-user', ['analyst'], ['*']);
+  const first = (await login('pw-user')).body.token;
+  const second = (await login('pw-user')).body.token;
+  let r = await srv.api('POST', '/api/v1/auth/password', { old_password: PASSWORD, new_password: 'another long password' }, bearer(first));
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await srv.api('GET', '/api/v1/auth/me', undefined, bearer(first))).status, 200);
+  assert.equal((await srv.api('GET', '/api/v1/auth/me', undefined, bearer(second))).status, 401);
+  r = await srv.api('PUT', '/api/v1/admin/accounts/pw-user', { disabled: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await srv.api('GET', '/api/v1/auth/me', undefined, bearer(first))).status, 401);
+  assert.equal((await login('pw-user', 'another long password')).status, 403);
+});
+
+test('accounts and sessions survive a restart; the listing never shows a hash', async () => {
+  const { token } = sessions.analyst;
+  await srv.restart();
+  const me = await srv.api('GET', '/api/v1/auth/me', undefined, bearer(token));
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.body.name, 'analyst-user');
+  const list = await srv.api('GET', '/api/v1/admin/accounts');
+  assert.ok(list.body.accounts.length >= ROLES.length);
+  assert.doesNotMatch(list.text, /argon2/);
+  assert.deepEqual(list.body.roles.map((x) => x.name), ROLES);
+});
