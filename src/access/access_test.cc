@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "access/account_store.h"
+#include "access/audit_trail.h"
 #include "access/permission.h"
 
 namespace sextant::access {
@@ -217,6 +218,45 @@ TEST_F(AccountStoreTest, ChangingThePasswordEndsOtherSessions) {
   EXPECT_TRUE(store_->Authenticate(first->token).ok());
   EXPECT_FALSE(store_->Authenticate(second->token).ok());
   EXPECT_TRUE(store_->Login("alice", "a new long one", "10.0.0.1").ok());
+}
+
+TEST_F(AccountStoreTest, AuditTrailIsAChainThatRevealsTampering) {
+  AuditTrail trail(kv_.get(), &clock_);
+  for (const char* actor : {"alice", "bob", "carol"}) {
+    AuditEntry entry;
+    entry.actor = actor;
+    entry.action = "change";
+    entry.method = "PUT";
+    entry.route = "/api/v1/projects/{project}/touch-rules";
+    entry.status = 200;
+    ASSERT_TRUE(trail.Append(entry).ok());
+  }
+  auto verified = trail.Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->valid);
+  EXPECT_EQ(verified->entries, 3u);
+  auto bob = trail.Query(10, 0, "bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_NE(bob->find("\"seq\":2"), std::string::npos) << *bob;
+  EXPECT_EQ(bob->find("alice"), std::string::npos) << *bob;
+  // Rewriting who did entry 2 breaks the chain there.
+  std::string key(kAuditPrefix);
+  state::AppendBigEndian64(2, &key);
+  std::string stored = kv_->Get(key).value();
+  const size_t at = stored.find("bob");
+  ASSERT_NE(at, std::string::npos);
+  stored.replace(at, 3, "eve");
+  ASSERT_TRUE(kv_->Put(key, stored).ok());
+  verified = trail.Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_FALSE(verified->valid);
+  EXPECT_EQ(verified->first_bad_sequence, 2u);
+  EXPECT_EQ(verified->reason, "hash does not match the entry's content");
+  // Removing entry 2 is found too.
+  ASSERT_TRUE(kv_->Delete(key).ok());
+  verified = trail.Verify();
+  EXPECT_FALSE(verified->valid);
+  EXPECT_EQ(verified->reason, "entry 2 is missing");
 }
 
 }  // namespace

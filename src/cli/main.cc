@@ -12,6 +12,7 @@
 #include "generate/generate_command.h"
 #include "cli/query_command.h"
 #include "import/import_command.h"
+#include "access/audit_trail.h"
 #include "journey/decision_ledger.h"
 #include "server/application.h"
 
@@ -180,6 +181,42 @@ int RunLedger(int argc, char** argv) {
   return all_valid ? 0 : 3;
 }
 
+// sextant audit verify: recomputes the audit trail's hash chain in a data directory that no
+// server has open. Exit 0 when intact, 3 when broken.
+int RunAudit(int argc, char** argv) {
+  CLI::App app{"sextant audit verify: check the audit trail's hash chain", "sextant audit"};
+  std::string data_dir = "./data";
+  app.require_subcommand(1);
+  CLI::App* verify = app.add_subcommand("verify", "Recompute the hash chain");
+  verify->add_option("--data-dir", data_dir, "Data directory of a stopped server")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  auto kv = sextant::state::KvStore::Open(data_dir + "/state");
+  if (!kv.ok()) {
+    std::cerr << "sextant audit: cannot open " << data_dir << "/state: " << kv.status().ToString()
+              << " (stop the server first, or use GET /api/v1/audit/verify)\n";
+    return 1;
+  }
+  sextant::access::AuditTrail trail(kv->get(), &sextant::SystemClock::Instance());
+  auto verification = trail.Verify();
+  if (!verification.ok()) {
+    std::cerr << "sextant audit: " << verification.status().ToString() << "\n";
+    return 1;
+  }
+  if (!verification->valid) {
+    std::cout << "audit trail: BROKEN at entry " << verification->first_bad_sequence << ": "
+              << verification->reason << " (" << verification->entries
+              << " entries verified before it)\n";
+    return 3;
+  }
+  std::cout << "audit trail: ok, " << verification->entries << " entries, head "
+            << verification->head_hash << "\n";
+  return 0;
+}
+
 void Usage() {
   std::cerr << "usage: sextant <command> [options]\n"
                "commands:\n"
@@ -188,6 +225,7 @@ void Usage() {
                "  import    load CSV / JSON lines files into a running server\n"
                "  query     run an analysis query (JSON) on a running server\n"
                "  ledger    verify the decision ledger's hash chain (ledger verify --data-dir DIR)\n"
+               "  audit     verify the audit trail's hash chain (audit verify --data-dir DIR)\n"
                "run 'sextant <command> --help' for options\n";
 }
 
@@ -201,6 +239,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "serve") return RunServe(argc - 1, argv + 1);
   if (command == "ledger") return RunLedger(argc - 1, argv + 1);
+  if (command == "audit") return RunAudit(argc - 1, argv + 1);
   if (command == "generate") return sextant::generate::RunGenerateCommand(argc - 1, argv + 1);
   if (command == "import") return sextant::import::RunImportCommand(argc - 1, argv + 1);
   if (command == "query") return sextant::cli::RunQueryCommand(argc - 1, argv + 1);

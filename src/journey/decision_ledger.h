@@ -1,8 +1,7 @@
 // DecisionLedger: the append-only, hash-chained record of every touch decision — sent, or
 // suppressed by cap / quiet hours / consent / blacklist / suitability / priority / control
-// group — with what it was based on. Entry i stores SHA-256(hash(i-1) || body(i)), so editing,
-// removing or reordering any stored entry breaks every later hash; `sextant ledger verify`
-// recomputes the chain. Layout: docs/storage-format.md ("led/").
+// group — with what it was based on. A hash chain (state/hash_chain.h): editing, removing or
+// reordering any stored entry breaks every later hash; `sextant ledger verify` recomputes it. Layout: docs/storage-format.md ("led/").
 //
 // Thread-safety: Append requires the caller to serialise appends of one project (the journey
 // engine's mutex); reads are thread-safe.
@@ -15,19 +14,14 @@
 #include <vector>
 
 #include "common/status.h"
+#include "state/hash_chain.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
 #include "store/event_row.h"
 
 namespace sextant::journey {
 
-struct LedgerVerification {
-  uint64_t entries = 0;
-  bool valid = true;
-  uint64_t first_bad_sequence = 0;  // when !valid
-  std::string reason;
-  std::string head_hash;
-};
+using LedgerVerification = state::ChainVerification;
 
 class DecisionLedger {
  public:

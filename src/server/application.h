@@ -16,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "access/account_store.h"
+#include "access/audit_trail.h"
 #include "audience/audience_engine.h"
 #include "catalog/catalog_store.h"
 #include "common/clock.h"
@@ -90,6 +91,7 @@ class Application {
   audience::AudienceEngine& audience() { return *audience_; }
   journey::JourneyEngine& journeys() { return *journeys_; }
   access::AccountStore& accounts() { return *accounts_; }
+  access::AuditTrail& audit() { return *audit_; }
   // The simulated clock in --clock simulated mode, else null.
   SimulatedClock* simulated_clock() { return simulated_clock_.get(); }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
@@ -122,6 +124,7 @@ class Application {
   std::unique_ptr<audience::AudienceEngine> audience_;
   std::unique_ptr<journey::JourneyEngine> journeys_;
   std::unique_ptr<access::AccountStore> accounts_;
+  std::unique_ptr<access::AuditTrail> audit_;
   std::unique_ptr<SimulatedClock> simulated_clock_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;

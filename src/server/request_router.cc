@@ -446,21 +446,51 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     return respond(std::move(response));
   }
   const access::Principal& principal = *authenticated;
+  access::AuditEntry audit;
+  audit.actor = principal.name;
+  audit.actor_kind = principal.kind;
+  audit.method = std::string(http::to_string(request.method()));
+  audit.route = std::string(route.pattern);
+  audit.target = std::string(path);
+  audit.project = match.project;
+  audit.peer = info.peer_ip;
+  auto refuse = [&](Status status) {
+    audit.action = "denied";
+    audit.status = HttpStatusFor(status.code());
+    audit.detail = status.message();
+    (void)app_->audit().Append(audit);  // a refusal is answered even if it cannot be recorded
+    respond(Error(request, status));
+  };
   if (route.access == RouteAccess::kPermission && !principal.Can(route.permission)) {
     std::string roles;
     for (const std::string& role : principal.roles) roles += (roles.empty() ? "" : ", ") + role;
-    return respond(Error(
-        request, Status(ErrorCode::kForbidden,
-                        std::string(http::to_string(request.method())) + " " +
-                            std::string(route.pattern) + " needs the " +
-                            std::string(access::PermissionName(route.permission)) +
-                            " permission; " + principal.name + " (" + roles + ", " +
-                            principal.kind + ") does not have it")));
+    return refuse(Status(ErrorCode::kForbidden,
+                         audit.method + " " + audit.route + " needs the " +
+                             std::string(access::PermissionName(route.permission)) +
+                             " permission; " + principal.name + " (" + roles + ", " +
+                             principal.kind + ") does not have it"));
   }
   if (!match.project.empty() && !principal.InProject(match.project)) {
-    return respond(Error(request, Status(ErrorCode::kForbidden,
-                                         principal.name + " is not a member of project " +
-                                             match.project)));
+    return refuse(Status(ErrorCode::kForbidden,
+                         principal.name + " is not a member of project " + match.project));
+  }
+  if (route.audited) {
+    // The change is recorded with its outcome before the answer leaves: an answered change
+    // always has its audit entry. If the entry cannot be written, the caller is told (500)
+    // although the change itself stands.
+    audit.action = "change";
+    audit.detail = Header(request, "X-Sextant-Operator");
+    if (!audit.detail.empty()) audit.detail = "operator " + audit.detail;
+    respond = [app = app_, audit, respond = std::move(respond),
+               request_copy = HttpRequest(request.base())](HttpResponse response) mutable {
+      audit.status = static_cast<int>(response.result_int());
+      if (audit.status >= 400) {
+        audit.detail += (audit.detail.empty() ? "" : "; ") + response.body().substr(0, 300);
+      }
+      auto appended = app->audit().Append(audit);
+      if (!appended.ok()) return respond(Error(request_copy, appended.status()));
+      respond(std::move(response));
+    };
   }
   std::vector<std::string> parts = Segments(path.substr(std::strlen("/api/v1")));
   const bool get = request.method() == http::verb::get;
@@ -472,6 +502,30 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
                                                  parts[1] == "accounts")))
     return HandleAuth(request, parts, principal, std::move(respond));
   if (!parts.empty() && parts[0] == "admin") return HandleAdmin(request, parts, std::move(respond));
+  if (!parts.empty() && parts[0] == "audit") {
+    if (parts.size() == 2) {  // verify
+      auto verification = app_->audit().Verify();
+      if (!verification.ok()) return respond(Error(request, verification.status()));
+      JsonWriter out;
+      out.BeginObject();
+      out.Key("valid").Bool(verification->valid);
+      out.Key("entries").Uint(verification->entries);
+      out.Key("head_hash").String(verification->head_hash);
+      if (!verification->valid) {
+        out.Key("first_bad_sequence").Uint(verification->first_bad_sequence);
+        out.Key("reason").String(verification->reason);
+      }
+      out.EndObject();
+      return respond(Json(request, 200, out.Take()));
+    }
+    uint64_t before = 0;
+    const std::string before_text = QueryParam(query, "before");
+    std::from_chars(before_text.data(), before_text.data() + before_text.size(), before);
+    auto entries = app_->audit().Query(LimitParam(query, 100, 10'000), before,
+                                       QueryParam(query, "actor"));
+    if (!entries.ok()) return respond(Error(request, entries.status()));
+    return respond(Json(request, 200, std::move(*entries)));
+  }
   if (parts.empty() || parts[0] != "projects") return not_found();
 
   if (parts.size() == 1) {
@@ -1160,7 +1214,18 @@ void RequestRouter::HandleLogin(HttpRequest& request, const RequestInfo& info,
                   password = std::string(password), peer = info.peer_ip,
                   respond = std::move(respond)]() {
     auto login = app->accounts().Login(name, password, peer);
+    access::AuditEntry audit;
+    audit.actor = name;
+    audit.actor_kind = login.ok() ? "session" : "anonymous";
+    audit.action = login.ok() ? "login" : "login_failed";
+    audit.method = "POST";
+    audit.route = audit.target = "/api/v1/auth/login";
+    audit.peer = peer;
+    audit.status = login.ok() ? 200 : HttpStatusFor(login.status().code());
+    if (!login.ok()) audit.detail = login.status().message();
+    auto appended = app->audit().Append(audit);
     if (!login.ok()) return respond(Error(request_copy, login.status()));
+    if (!appended.ok()) return respond(Error(request_copy, appended.status()));
     JsonWriter writer;
     writer.BeginObject();
     writer.Key("token").String(login->token);

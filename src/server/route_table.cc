@@ -126,6 +126,9 @@ std::vector<Route> BuildRoutes() {
             "an advisor sees only tasks assigned to them or unassigned"),
       Needs(kPost, "/api/v1/projects/{project}/tasks/{task_id}/{action}", P::kTaskWork,
             "an advisor claims unassigned tasks and completes their own"),
+      // --- audit trail ---
+      Needs(kGet, "/api/v1/audit", P::kAuditRead),
+      Needs(kGet, "/api/v1/audit/verify", P::kAuditRead),
       // --- the app's own endpoints (project token / signed link, not a bearer token) ---
       Open(kGet, "/api/v1/projects/{project}/inapp/{distinct_id}"),
       Open(kGet, "/api/v1/projects/{project}/unsubscribe"),
@@ -168,8 +171,29 @@ bool PatternMatches(std::string_view pattern, const std::vector<std::string_view
 
 }  // namespace
 
+// POSTs that change nothing (or, for records, are the data path rather than configuration).
+constexpr std::string_view kNotAudited[] = {
+    "/api/v1/auth/login",  // audited by the login handler, with the outcome
+    "/api/v1/projects/{project}/records",
+    "/api/v1/projects/{project}/query",
+    "/api/v1/projects/{project}/metrics/{id}/run",
+    "/api/v1/projects/{project}/segments/estimate",
+    "/api/v1/projects/{project}/segments/{id}/insight",
+    "/api/v1/projects/{project}/tags/{id}/values",
+    "/api/v1/projects/{project}/journeys/dry-run",
+    "/api/v1/projects/{project}/journeys/{id}/backtest",
+    "/api/v1/projects/{project}/templates/{name}/preview",
+};
+
 const std::vector<Route>& ApiRoutes() {
-  static const std::vector<Route> kRoutes = BuildRoutes();
+  static const std::vector<Route> kRoutes = [] {
+    std::vector<Route> routes = BuildRoutes();
+    for (Route& route : routes) {
+      route.audited = route.method != kGet;
+      for (std::string_view pattern : kNotAudited) route.audited &= route.pattern != pattern;
+    }
+    return routes;
+  }();
   return kRoutes;
 }
 
@@ -207,6 +231,7 @@ std::string RouteTableJson() {
     if (route.access == RouteAccess::kPermission)
       writer.Key("permission").String(access::PermissionName(route.permission));
     if (!route.note.empty()) writer.Key("note").String(route.note);
+    writer.Key("audited").Bool(route.audited);
     writer.EndObject();
   }
   writer.EndArray().EndObject();

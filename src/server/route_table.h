@@ -36,6 +36,9 @@ struct Route {
   access::Permission permission = access::Permission::kAdmin;  // when access == kPermission
   // For project routes: only some rows are the caller's (advisors see their own tasks).
   std::string_view note = {};
+  // Whether a call is written to the audit trail: every method but GET, except the POSTs that
+  // only read (queries, estimates, dry runs, previews) and the data path (records).
+  bool audited = false;
 };
 
 struct RouteMatch {

@@ -247,6 +247,35 @@ test('password change ends the other sessions; a disabled account is signed out'
   assert.equal((await login('pw-user', 'another long password')).status, 403);
 });
 
+test('the audit trail records logins, changes with their actor, and refusals; only auditors read it', async () => {
+  const auditor = sessions.auditor.token;
+  let r = await srv.api('GET', '/api/v1/audit?limit=1000', undefined, bearer(sessions.operator.token));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('GET', '/api/v1/audit?limit=10000', undefined, bearer(auditor));
+  assert.equal(r.status, 200, r.text);
+  const entries = r.body.entries;
+  const has = (pred, what) => assert.ok(entries.some(pred), `no audit entry for ${what}`);
+  has((e) => e.action === 'login' && e.actor === 'approver-user' && e.peer === '127.0.0.1', 'a login');
+  has((e) => e.action === 'login_failed' && e.actor === 'locky', 'a failed login');
+  has((e) => e.action === 'change' && e.actor === 'approver-user' && e.route.endsWith('/journeys/{id}/approve') && e.status === 200, 'an approval');
+  has((e) => e.action === 'change' && e.actor === 'admin' && e.route === '/api/v1/admin/accounts' && e.status === 201, 'an account creation');
+  has((e) => e.action === 'denied' && e.actor === 'adv007' && e.status === 403, 'a refusal');
+  // Reads and queries are not configuration changes.
+  assert.ok(!entries.some((e) => e.method === 'GET' && e.action === 'change'));
+  assert.ok(!entries.some((e) => e.route.endsWith('/query') && e.action === 'change'));
+  // Newest first, sequence numbers strictly decreasing, chained.
+  for (let i = 1; i < entries.length; i++) {
+    assert.ok(entries[i - 1].seq > entries[i].seq);
+    if (entries[i - 1].seq === entries[i].seq + 1) assert.equal(entries[i - 1].prev, entries[i].hash);
+  }
+  const mine = await srv.api('GET', '/api/v1/audit?actor=locky', undefined, bearer(auditor));
+  assert.ok(mine.body.entries.length >= 6 && mine.body.entries.every((e) => e.actor === 'locky'));
+  r = await srv.api('GET', '/api/v1/audit/verify', undefined, bearer(auditor));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.valid, true);
+  assert.ok(r.body.entries >= entries.length);
+});
+
 test('accounts and sessions survive a restart; the listing never shows a hash', async () => {
   const { token } = sessions.analyst;
   await srv.restart();
@@ -257,4 +286,11 @@ test('accounts and sessions survive a restart; the listing never shows a hash', 
   assert.ok(list.body.accounts.length >= ROLES.length);
   assert.doesNotMatch(list.text, /argon2/);
   assert.deepEqual(list.body.roles.map((x) => x.name), ROLES);
+  // The audit trail verifies offline, with the server stopped.
+  await srv.stop();
+  const { execFileSync } = require('node:child_process');
+  const out = execFileSync(process.env.SEXTANT_BIN || require('node:path').join(__dirname, '..', '..', 'build', 'src', 'cli', 'sextant'),
+    ['audit', 'verify', '--data-dir', srv.dataDir]).toString();
+  assert.match(out, /^audit trail: ok, \d+ entries/);
+  await srv.start();
 });

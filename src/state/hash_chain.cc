@@ -1,0 +1,83 @@
+#include "state/hash_chain.h"
+
+#include <openssl/evp.h>
+
+namespace sextant::state {
+
+std::string ChainHash(std::string_view previous_hash, std::string_view body) {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(context, previous_hash.data(), previous_hash.size());
+  EVP_DigestUpdate(context, body.data(), body.size());
+  EVP_DigestFinal_ex(context, digest, &length);
+  EVP_MD_CTX_free(context);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int index = 0; index < length; ++index) {
+    hex += kDigits[digest[index] >> 4];
+    hex += kDigits[digest[index] & 15];
+  }
+  return hex;
+}
+
+std::string ChainValue(std::string_view previous_hash, std::string_view body, std::string* hash) {
+  *hash = ChainHash(previous_hash, body);
+  std::string value;
+  value.reserve(128 + body.size());
+  value.append(*hash).append(previous_hash).append(body);
+  return value;
+}
+
+std::string RenderChainEntry(uint64_t sequence, std::string_view stored) {
+  std::string_view hash = stored.substr(0, 64), previous = stored.substr(64, 64);
+  std::string_view body = stored.substr(128);
+  std::string out = "{\"seq\":" + std::to_string(sequence) + ",\"hash\":\"" + std::string(hash) +
+                    "\",\"prev\":\"" + std::string(previous) + "\"";
+  if (body.size() > 2)
+    out += "," + std::string(body.substr(1));
+  else
+    out += "}";
+  return out;
+}
+
+Result<ChainHead> ReadChainHead(const KvStore& kv, std::string_view prefix) {
+  ChainHead head;
+  SEXTANT_RETURN_IF_ERROR(kv.ScanPrefix(
+      prefix,
+      [&](std::string_view key, std::string_view value) {
+        head.sequence = ReadBigEndian64(key.substr(prefix.size()));
+        head.hash = std::string(value.substr(0, 64));
+        return false;
+      },
+      /*reverse=*/true));
+  return head;
+}
+
+Result<ChainVerification> VerifyChain(const KvStore& kv, std::string_view prefix) {
+  ChainVerification verification;
+  uint64_t expected = 1;
+  SEXTANT_RETURN_IF_ERROR(kv.ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    const uint64_t sequence = ReadBigEndian64(key.substr(prefix.size()));
+    auto fail = [&](std::string reason) {
+      verification.valid = false;
+      verification.first_bad_sequence = sequence;
+      verification.reason = std::move(reason);
+      return false;
+    };
+    if (sequence != expected) return fail("entry " + std::to_string(expected) + " is missing");
+    if (value.size() < 128) return fail("entry is truncated");
+    if (value.substr(64, 64) != verification.head_hash) return fail("previous hash does not match");
+    if (ChainHash(verification.head_hash, value.substr(128)) != value.substr(0, 64))
+      return fail("hash does not match the entry's content");
+    verification.head_hash = std::string(value.substr(0, 64));
+    ++verification.entries;
+    ++expected;
+    return true;
+  }));
+  return verification;
+}
+
+}  // namespace sextant::state
