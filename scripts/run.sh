@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-release --target sextant
+scripts/build_console.sh
 
 bin=build-release/src/cli/sextant
 data_dir=${SEXTANT_DATA_DIR:-./data}
@@ -60,13 +61,18 @@ if [[ ! -f "$data_dir/.demo-loaded" ]]; then
   api POST /projects/default/journeys/j1/submit demo_maker
   api POST /projects/default/journeys/j1/approve demo_checker
   api POST /projects/default/journeys/j1/start demo_maker
+  # Demo accounts, one per role (docs/access.md), for signing in to the console.
+  for role in admin operator approver analyst advisor auditor; do
+    api POST /admin/accounts "" "{\"name\": \"demo-$role\", \"password\": \"sextant-demo-2026\", \"roles\": [\"$role\"]}"
+  done
   touch "$data_dir/.demo-loaded"
 fi
 
 cat <<INFO
 
 Sextant is running.
-  Console / status page : $url/
+  Console               : $url/   (sign in with the admin token, or as demo-operator, demo-approver,
+                            demo-analyst, demo-advisor, demo-auditor, demo-admin / sextant-demo-2026)
   Sensors SDK endpoint  : $url/sa?project=default
   Segment SDK endpoint  : $url/v1/batch   (write key: default)
   REST API              : $url/api/v1/projects   (Authorization: Bearer $token)

@@ -16,6 +16,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_WERROR=
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+scripts/build_console.sh          # the console e2e suite drives web/dist in Chromium
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests && SEXTANT_BIN="$PWD/../build/src/cli/sextant" node --test --test-concurrency=1)
 
