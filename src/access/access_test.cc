@@ -9,6 +9,7 @@
 #include "access/account_store.h"
 #include "access/audit_trail.h"
 #include "access/permission.h"
+#include "access/pii_masking.h"
 
 namespace sextant::access {
 namespace {
@@ -61,7 +62,8 @@ TEST(PermissionTest, RolesGrantWhatTheTableSays) {
   EXPECT_TRUE(Has(*analyst, Permission::kAnalysisRead));
   EXPECT_FALSE(Has(*analyst, Permission::kAnalysisWrite));
   auto advisor = RolePermissions("advisor");
-  EXPECT_EQ(PermissionNames(*advisor), (std::vector<std::string>{"task.read", "task.work"}));
+  EXPECT_EQ(PermissionNames(*advisor),
+            (std::vector<std::string>{"pii.read", "task.read", "task.work"}));
   EXPECT_EQ(*RolePermissions("admin"), AllPermissions());
   EXPECT_FALSE(RolePermissions("root"));
   for (size_t index = 0; index < static_cast<size_t>(Permission::kCount); ++index) {
@@ -257,6 +259,50 @@ TEST_F(AccountStoreTest, AuditTrailIsAChainThatRevealsTampering) {
   verified = trail.Verify();
   EXPECT_FALSE(verified->valid);
   EXPECT_EQ(verified->reason, "entry 2 is missing");
+}
+
+}  // namespace
+}  // namespace sextant::access
+
+namespace sextant::access {
+namespace {
+
+TEST(PiiMaskingTest, MasksKeepEnoughToRecogniseNotToReach) {
+  EXPECT_EQ(MaskText(PiiKind::kPhone, "13812345678"), "138****5678");
+  EXPECT_EQ(MaskText(PiiKind::kIdCard, "110101199001011234"), "1101**********1234");
+  EXPECT_EQ(MaskText(PiiKind::kName, "张三丰"), "张**");
+  EXPECT_EQ(MaskText(PiiKind::kName, "Li"), "L*");
+  EXPECT_EQ(MaskText(PiiKind::kEmail, "zhang@example.com"), "z***@example.com");
+  EXPECT_EQ(MaskText(PiiKind::kAddress, "上海市浦东新区世纪大道100号"), "上海市浦东新****");
+  EXPECT_EQ(MaskText(PiiKind::kPhone, "123"), "****");
+  EXPECT_EQ(MaskText(PiiKind::kEmail, "no-at-sign"), "****");
+}
+
+TEST(PiiMaskingTest, JsonMasksOnlyProfilesPropertiesAndIdentities) {
+  PiiPolicy policy = PiiPolicy::Defaults();
+  const std::string answer =
+      R"({"name":"segment A","identities":[{"key":"$identity_mobile","value":"13812345678"},)"
+      R"({"key":"$identity_login_id","value":"u1"}],"profile":{"name":"张三","phone":13812345678,)"
+      R"("city":"北京","vip":true,"score":1.5e2},"events":[{"event":"buy","properties":)"
+      R"({"email":"a@b.cn","amount":100}}]})";
+  EXPECT_EQ(policy.MaskJson(answer),
+            R"({"name":"segment A","identities":[{"key":"$identity_mobile","value":"138****5678"},)"
+            R"({"key":"$identity_login_id","value":"u1"}],"profile":{"name":"张*","phone":"138****5678",)"
+            R"("city":"北京","vip":true,"score":150.0},"events":[{"event":"buy","properties":)"
+            R"({"email":"a***@b.cn","amount":100}}]})");
+  EXPECT_EQ(policy.MaskJson("not json"), "not json");
+}
+
+TEST(PiiMaskingTest, PolicyOverridesAndCsvColumns) {
+  auto policy = PiiPolicy::FromJson(R"({"fields":{"vip_note":"secret","name":"none"}})");
+  ASSERT_TRUE(policy.ok());
+  EXPECT_EQ(policy->KindOf("vip_note"), PiiKind::kSecret);
+  EXPECT_FALSE(policy->KindOf("name"));
+  EXPECT_EQ(policy->KindOf("phone"), PiiKind::kPhone);
+  EXPECT_EQ(policy->MaskCsv("distinct_id,phone,vip_note,city\nu1,13812345678,\"likes, golf\",北京\nu2,,x,\n"),
+            "distinct_id,phone,vip_note,city\nu1,138****5678,****,北京\nu2,,****,\n");
+  auto bad = PiiPolicy::FromJson(R"({"fields":{"phone":"telephone"}})");
+  EXPECT_EQ(bad.status().field(), "fields.phone");
 }
 
 }  // namespace

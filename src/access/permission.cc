@@ -67,8 +67,8 @@ std::optional<PermissionSet> RolePermissions(std::string_view role) {
   if (role == "analyst") {
     return SetOf({P::kDataRead, P::kAnalysisRead, P::kAudienceRead, P::kJourneyRead});
   }
-  // Their own tasks (and, through them, their own customers).
-  if (role == "advisor") return SetOf({P::kTaskRead, P::kTaskWork});
+  // Their own tasks, with their customers' contact details unmasked (they call them).
+  if (role == "advisor") return SetOf({P::kTaskRead, P::kTaskWork, P::kPiiRead});
   // Read-only audit and ledger, and the journeys and rules those entries refer to.
   if (role == "auditor") {
     return SetOf({P::kAuditRead, P::kLedgerRead, P::kJourneyRead, P::kRulesRead});

@@ -60,6 +60,7 @@ Status Application::Start() {
   if (!accounts.ok()) return accounts.status();
   accounts_ = std::move(accounts.value());
   audit_ = std::make_unique<access::AuditTrail>(kv_.get(), &SystemClock::Instance());
+  pii_ = std::make_unique<access::PiiRegistry>(kv_.get());
   auto projects = state::ProjectRegistry::Open(kv_.get());
   if (!projects.ok()) return projects.status();
   projects_ = std::move(projects.value());

@@ -17,6 +17,7 @@
 
 #include "access/account_store.h"
 #include "access/audit_trail.h"
+#include "access/pii_masking.h"
 #include "audience/audience_engine.h"
 #include "catalog/catalog_store.h"
 #include "common/clock.h"
@@ -92,6 +93,7 @@ class Application {
   journey::JourneyEngine& journeys() { return *journeys_; }
   access::AccountStore& accounts() { return *accounts_; }
   access::AuditTrail& audit() { return *audit_; }
+  access::PiiRegistry& pii() { return *pii_; }
   // The simulated clock in --clock simulated mode, else null.
   SimulatedClock* simulated_clock() { return simulated_clock_.get(); }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
@@ -125,6 +127,7 @@ class Application {
   std::unique_ptr<journey::JourneyEngine> journeys_;
   std::unique_ptr<access::AccountStore> accounts_;
   std::unique_ptr<access::AuditTrail> audit_;
+  std::unique_ptr<access::PiiRegistry> pii_;
   std::unique_ptr<SimulatedClock> simulated_clock_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;

@@ -474,6 +474,28 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     return refuse(Status(ErrorCode::kForbidden,
                          principal.name + " is not a member of project " + match.project));
   }
+  if (route.customer_data) {
+    // Personal data is masked for callers without pii.read; CSV answers are exports and are
+    // audited (who took which customers out, and whether they saw the personal data).
+    std::shared_ptr<const access::PiiPolicy> policy =
+        principal.Can(access::Permission::kPiiRead) ? nullptr : app_->pii().For(match.project);
+    access::AuditEntry export_entry = audit;
+    export_entry.action = "export";
+    export_entry.detail = policy ? "personal data masked" : "personal data unmasked";
+    respond = [app = app_, policy, export_entry,
+               respond = std::move(respond)](HttpResponse response) mutable {
+      const bool csv = StartsWith(std::string(response[http::field::content_type]), "text/csv");
+      if (policy && response.result_int() < 300) {
+        response.body() = csv ? policy->MaskCsv(response.body()) : policy->MaskJson(response.body());
+        response.prepare_payload();
+      }
+      if (csv) {
+        export_entry.status = static_cast<int>(response.result_int());
+        (void)app->audit().Append(export_entry);
+      }
+      respond(std::move(response));
+    };
+  }
   if (route.audited) {
     // The change is recorded with its outcome before the answer leaves: an answered change
     // always has its audit entry. If the entry cannot be written, the caller is told (500)
@@ -577,6 +599,13 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   if (!project)
     return respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + project_name)));
   const TimeZone& zone = project->time_zone;
+  if (parts.size() == 3 && parts[2] == "pii") {
+    if (request.method() == http::verb::get)
+      return respond(Json(request, 200, app_->pii().For(project_name)->ToJson()));
+    auto stored = app_->pii().Set(project_name, request.body());
+    if (!stored.ok()) return respond(Error(request, stored.status()));
+    return respond(Json(request, 200, std::move(*stored)));
+  }
   if (parts.size() == 3 && parts[2] == "records") {
     if (!post) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use POST")));
     return HandleRecords(request, info, project_name, std::move(respond));

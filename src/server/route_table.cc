@@ -57,6 +57,8 @@ std::vector<Route> BuildRoutes() {
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/segments", P::kAudienceRead),
       Needs(kPut, "/api/v1/projects/{project}/users/{id}/consent", P::kRulesWrite),
       Needs(kGet, "/api/v1/projects/{project}/items/{item_type}/{item_id}", P::kDataRead),
+      Needs(kGet, "/api/v1/projects/{project}/pii", P::kDataRead),
+      Needs(kPut, "/api/v1/projects/{project}/pii", P::kAdmin),
       // --- analysis ---
       Needs(kPost, "/api/v1/projects/{project}/query", P::kAnalysisRead),
       Needs(kGet, "/api/v1/projects/{project}/metrics", P::kAnalysisRead),
@@ -185,12 +187,32 @@ constexpr std::string_view kNotAudited[] = {
     "/api/v1/projects/{project}/templates/{name}/preview",
 };
 
+// Answers with customer profiles, identities, event properties or rendered messages.
+constexpr std::string_view kCustomerData[] = {
+    "/api/v1/projects/{project}/ingest-errors",
+    "/api/v1/projects/{project}/users/{id}",
+    "/api/v1/projects/{project}/users/{id}/events",
+    "/api/v1/projects/{project}/items/{item_type}/{item_id}",
+    "/api/v1/projects/{project}/query",
+    "/api/v1/projects/{project}/metrics/{id}/run",
+    "/api/v1/projects/{project}/dashboards/{id}/run",
+    "/api/v1/projects/{project}/segments/{id}/users",
+    "/api/v1/projects/{project}/journeys/dry-run",
+    "/api/v1/projects/{project}/journeys/{id}/ledger",
+    "/api/v1/projects/{project}/journeys/{id}/customers/{distinct_id}",
+    "/api/v1/projects/{project}/journeys/{id}/backtest",
+    "/api/v1/projects/{project}/templates/{name}/preview",
+    "/api/v1/projects/{project}/ledger",
+    "/api/v1/projects/{project}/tasks",
+};
+
 const std::vector<Route>& ApiRoutes() {
   static const std::vector<Route> kRoutes = [] {
     std::vector<Route> routes = BuildRoutes();
     for (Route& route : routes) {
       route.audited = route.method != kGet;
       for (std::string_view pattern : kNotAudited) route.audited &= route.pattern != pattern;
+      for (std::string_view pattern : kCustomerData) route.customer_data |= route.pattern == pattern;
     }
     return routes;
   }();
@@ -232,6 +254,7 @@ std::string RouteTableJson() {
       writer.Key("permission").String(access::PermissionName(route.permission));
     if (!route.note.empty()) writer.Key("note").String(route.note);
     writer.Key("audited").Bool(route.audited);
+    writer.Key("customer_data").Bool(route.customer_data);
     writer.EndObject();
   }
   writer.EndArray().EndObject();

@@ -39,6 +39,9 @@ struct Route {
   // Whether a call is written to the audit trail: every method but GET, except the POSTs that
   // only read (queries, estimates, dry runs, previews) and the data path (records).
   bool audited = false;
+  // Whether the answer carries customer data: masked for callers without pii.read
+  // (access/pii_masking.h), and a CSV answer is an export (audited).
+  bool customer_data = false;
 };
 
 struct RouteMatch {

@@ -276,6 +276,39 @@ test('the audit trail records logins, changes with their actor, and refusals; on
   assert.ok(r.body.entries >= entries.length);
 });
 
+test('personal data is masked for roles without pii.read, in answers and CSV exports; exports are audited', async () => {
+  const p = `/api/v1/projects/${project}`;
+  await J.ingest(ctx, project, [J.profile('vip1', { name: '张三丰', phone: '13812345678', email: 'zsf@example.com', city: '上海', segment_flag: 'yes' })]);
+  const operator = bearer(sessions.operator.token);
+  let r = await srv.api('GET', `${p}/users/vip1`, undefined, operator);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.profile, { name: '张**', phone: '138****5678', email: 'z***@example.com', city: '上海', segment_flag: 'yes' });
+  assert.ok(!r.text.includes('13812345678'));
+  r = await srv.api('GET', `${p}/users/vip1`);  // the admin token holds pii.read
+  assert.equal(r.body.profile.phone, '13812345678');
+  r = await srv.api('POST', `${p}/segments`, { name: 'flagged', rule: { profile: 'segment_flag', op: '=', value: 'yes' } }, operator);
+  assert.equal(r.status, 201, r.text);
+  const segment = r.body.id;
+  await waitFor(async () => (await srv.api('POST', `${p}/segments/${segment}/refresh`, undefined, operator)).body.size === 1, 5000);
+  r = await srv.api('GET', `${p}/segments/${segment}/users?format=csv&columns=name,phone,city`, undefined, operator);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, 'distinct_id,name,phone,city\nvip1,张**,138****5678,上海\n');
+  // The project's classification: declassify name, classify city.
+  r = await srv.api('PUT', `${p}/pii`, { fields: { name: 'none', city: 'address' } }, operator);
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('PUT', `${p}/pii`, { fields: { name: 'none', city: 'address' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.effective.city, 'address');
+  r = await srv.api('GET', `${p}/users/vip1`, undefined, operator);
+  assert.equal(r.body.profile.name, '张三丰');
+  assert.equal(r.body.profile.city, '上海****');
+  r = await srv.api('PUT', `${p}/pii`, { fields: { phone: 'mobile-ish' } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.field, 'fields.phone');
+  const audit = await srv.api('GET', '/api/v1/audit?actor=operator-user', undefined, bearer(sessions.auditor.token));
+  assert.ok(audit.body.entries.some((e) => e.action === 'export' && e.route.endsWith('/segments/{id}/users') && e.detail === 'personal data masked'), audit.text.slice(0, 500));
+});
+
 test('accounts and sessions survive a restart; the listing never shows a hash', async () => {
   const { token } = sessions.analyst;
   await srv.restart();
