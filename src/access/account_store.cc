@@ -139,6 +139,17 @@ bool Principal::InProject(std::string_view project) const {
                      [&](const std::string& name) { return name == "*" || name == project; });
 }
 
+bool Principal::ScopedToOrgUnit() const {
+  return !org_unit.empty() && org_unit != "/" && !Can(Permission::kAdmin);
+}
+
+bool Principal::CoversOrgUnit(std::string_view unit) const {
+  if (!ScopedToOrgUnit()) return true;
+  return unit == org_unit ||
+         (unit.size() > org_unit.size() && unit.substr(0, org_unit.size()) == org_unit &&
+          unit[org_unit.size()] == '/');
+}
+
 Principal BootstrapAdmin() {
   Principal principal;
   principal.name = "admin";
@@ -435,6 +446,12 @@ Result<std::string> AccountStore::GetAccount(const std::string& name) const {
   auto found = accounts_.find(name);
   if (found == accounts_.end()) return Status(ErrorCode::kNotFound, "no account " + name);
   return AccountJson(found->second, false);
+}
+
+std::string AccountStore::OrgUnitOf(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto found = accounts_.find(name);
+  return found == accounts_.end() ? std::string() : found->second.org_unit;
 }
 
 size_t AccountStore::account_count() const {

@@ -51,6 +51,10 @@ struct Principal {
 
   bool Can(Permission permission) const { return Has(permissions, permission); }
   bool InProject(std::string_view project) const;
+  // Whether the principal's data is scoped to a branch (org_unit below the root, not admin).
+  bool ScopedToOrgUnit() const;
+  // Whether `unit` is the principal's org unit or below it.
+  bool CoversOrgUnit(std::string_view unit) const;
 };
 
 // The principal of the server's admin token: every permission, every project.
@@ -70,7 +74,7 @@ class AccountStore {
     int max_failures = 5;
     int64_t lockout_ms = 15 * 60'000;
     int64_t session_ms = 12 * 3'600'000;
-    int logins_per_minute = 20;               // per peer address
+    int logins_per_minute = 60;               // per peer address (an office behind one NAT)
     int default_token_rate_per_minute = 1200;
     int64_t max_token_lifetime_ms = 366LL * 86'400'000;
     size_t min_password_length = 10;
@@ -92,6 +96,8 @@ class AccountStore {
   std::string ListAccounts() const;
   Result<std::string> GetAccount(const std::string& name) const;
   size_t account_count() const;
+  // The organisation unit of account `name` ("" when unknown or at the root).
+  std::string OrgUnitOf(const std::string& name) const;
 
   // --- authentication ---
   Result<LoginResult> Login(std::string_view name, std::string_view password,

@@ -1542,7 +1542,8 @@ Result<LedgerVerification> JourneyEngine::VerifyLedger(const state::ProjectInfo&
 
 Result<JourneyAnswer> JourneyEngine::ListTasks(const state::ProjectInfo& project,
                                                const std::string& assignee,
-                                               const std::string& status) {
+                                               const std::string& status,
+                                               const std::function<bool(std::string_view)>& visible) {
   std::string out = "{\"tasks\":[";
   bool first = true;
   const std::string prefix = JourneyKey(project.id, "k");
@@ -1559,6 +1560,8 @@ Result<JourneyAnswer> JourneyEngine::ListTasks(const state::ProjectInfo& project
         }
         if (!status.empty() &&
             !(root["status"].get_string().get(text) == simdjson::SUCCESS && text == status))
+          return true;
+        if (visible && !(root["assignee"].get_string().get(text) == simdjson::SUCCESS && visible(text)))
           return true;
         out += (first ? "" : ",") + std::string(value);
         first = false;

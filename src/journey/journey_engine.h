@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -181,8 +182,11 @@ class JourneyEngine final : public ingest::CommitObserver {
   Result<LedgerVerification> VerifyLedger(const state::ProjectInfo& project);
 
   // --- advisor tasks ---
+  // `visible` (optional) keeps only the tasks whose assignee it accepts: the data scope of a
+  // branch manager (docs/access.md).
   Result<JourneyAnswer> ListTasks(const state::ProjectInfo& project, const std::string& assignee,
-                                  const std::string& status);
+                                  const std::string& status,
+                                  const std::function<bool(std::string_view)>& visible = nullptr);
   // action: claim {"assignee"} | complete {"outcome", "note"?}. `only_advisor` non-empty = the
   // caller is that advisor and may act only on their own tasks: claim only unassigned tasks or
   // their own (as themselves), complete only tasks assigned to them (else kForbidden).

@@ -1514,7 +1514,17 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
     if (parts.size() == 3 && get) {
       const std::string assignee = only_advisor.empty() ? QueryParam(query, "assignee") : only_advisor;
       const std::string status = QueryParam(query, "status");
-      handler = [info, assignee, status](JourneyEngine& e, const std::string&) { return e.ListTasks(*info, assignee, status); };
+      // A branch manager (org unit below the root) sees the tasks of the advisors in their
+      // branch, and their own.
+      std::function<bool(std::string_view)> visible;
+      if (only_advisor.empty() && principal.ScopedToOrgUnit()) {
+        visible = [app = app_, scope = principal](std::string_view task_assignee) {
+          if (task_assignee == scope.name) return true;
+          const std::string unit = app->accounts().OrgUnitOf(std::string(task_assignee));
+          return !unit.empty() && scope.CoversOrgUnit(unit);
+        };
+      }
+      handler = [info, assignee, status, visible](JourneyEngine& e, const std::string&) { return e.ListTasks(*info, assignee, status, visible); };
     } else if (parts.size() == 5) {
       allowed = "POST";
       if (post) handler = [info, id, sub, only_advisor](JourneyEngine& e, const std::string& b) { return e.TaskAction(*info, id, sub, b, only_advisor); };

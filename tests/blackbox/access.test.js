@@ -231,6 +231,20 @@ test('advisors see and work only their own tasks', async () => {
   // Nothing else of the customer is theirs to read.
   r = await srv.api('GET', `/api/v1/projects/${project}/users/c1`, undefined, bearer(adv));
   assert.equal(r.status, 403, r.text);
+  // A branch manager sees the tasks of the advisors in their branch only.
+  r = await srv.api('PUT', '/api/v1/admin/accounts/adv007', { org_unit: '/hq/shanghai/team-1' });
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', '/api/v1/admin/accounts', { name: 'adv008', password: PASSWORD, roles: ['advisor'], org_unit: '/hq/beijing' });
+  assert.equal(r.status, 201, r.text);
+  await createAccount('mgr-sh', ['operator'], [project]);
+  r = await srv.api('PUT', '/api/v1/admin/accounts/mgr-sh', { org_unit: '/hq/shanghai' });
+  assert.equal(r.status, 200, r.text);
+  const manager = (await login('mgr-sh')).body.token;
+  r = await srv.api('GET', `/api/v1/projects/${project}/tasks`, undefined, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.tasks.map((t) => t.assignee), ['adv007']);
+  r = await srv.api('GET', `/api/v1/projects/${project}/tasks`);  // head office: all
+  assert.equal(r.body.tasks.length, 2);
 });
 
 test('password change ends the other sessions; a disabled account is signed out', async () => {
