@@ -1,0 +1,316 @@
+// Pieces shared by the analysis pages: schema-driven pickers, the time range, "save as
+// metric" and links to the people behind a number.
+import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
+import { useAuth } from '../../auth/AuthContext';
+import { useProject } from '../../auth/ProjectContext';
+import { useI18n, type MessageKey } from '../../i18n';
+import { useAsync } from '../../lib/useAsync';
+import { getSchema, type Schema } from '../../api/data';
+import { createMetric, type Metric } from '../../api/metrics';
+import type { AnalysisQuery, QueryMeta, Range } from '../../api/query';
+import { Modal } from '../../components/Modal';
+import { ErrorBox } from '../../components/Feedback';
+import { Field } from '../../components/Field';
+
+export function useSchema(project: string) {
+  return useAsync(() => getSchema(project), [project]);
+}
+
+/** A disabled select while the schema loads (the same element then gets its options). */
+function LoadingSelect({ label }: { label: string }) {
+  const { t } = useI18n();
+  return (
+    <Field label={label}>
+      <select disabled>
+        <option>{t('common.loading')}</option>
+      </select>
+    </Field>
+  );
+}
+
+/** An event picker: a select over the schema's events (plus $any), or free text without one. */
+export function EventSelect({
+  label,
+  value,
+  onChange,
+  schema,
+  loading,
+  allowAny = true,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  schema: Schema | undefined;
+  loading?: boolean;
+  allowAny?: boolean;
+}) {
+  const { t } = useI18n();
+  if (!schema && loading) return <LoadingSelect label={label} />;
+  if (!schema) {
+    return (
+      <Field label={label}>
+        <input value={value} onChange={(e) => onChange(e.target.value)} required spellCheck={false} />
+      </Field>
+    );
+  }
+  const names = schema.events.map((e) => e.name).filter((n) => !n.startsWith('$segment_'));
+  const known = new Set(names);
+  return (
+    <Field label={label}>
+      <select value={value} onChange={(e) => onChange(e.target.value)} required>
+        <option value="" disabled>
+          {t('analysis.chooseEvent')}
+        </option>
+        {allowAny && <option value="$any">{t('analysis.anyEvent')}</option>}
+        {value && value !== '$any' && !known.has(value) && <option value={value}>{value}</option>}
+        {names.map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
+/** A property picker: `event.<name>` / `user.<name>` (grouping), or a bare event property. */
+export function PropertySelect({
+  label,
+  value,
+  onChange,
+  schema,
+  scopes,
+  numericOnly = false,
+  emptyLabel,
+  loading,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  schema: Schema | undefined;
+  scopes: ('event' | 'user' | 'bare')[];
+  numericOnly?: boolean;
+  emptyLabel?: string;
+  loading?: boolean;
+}) {
+  const { t } = useI18n();
+  if (!schema && loading) return <LoadingSelect label={label} />;
+  if (!schema) {
+    return (
+      <Field label={label}>
+        <input value={value} onChange={(e) => onChange(e.target.value)} spellCheck={false} placeholder="event.amount" />
+      </Field>
+    );
+  }
+  const keep = (type: string) => !numericOnly || type === 'NUMBER';
+  const eventProps = schema.properties.filter((p) => keep(p.type));
+  const userProps = schema.user_properties.filter((p) => keep(p.type));
+  return (
+    <Field label={label}>
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{emptyLabel ?? t('analysis.none')}</option>
+        {scopes.includes('bare') && (
+          <optgroup label={t('analysis.eventProperties')}>
+            {eventProps.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </optgroup>
+        )}
+        {scopes.includes('event') && (
+          <optgroup label={t('analysis.eventProperties')}>
+            {eventProps.map((p) => (
+              <option key={p.name} value={`event.${p.name}`}>
+                {p.name}
+              </option>
+            ))}
+          </optgroup>
+        )}
+        {scopes.includes('user') && (
+          <optgroup label={t('analysis.userProperties')}>
+            {userProps.map((p) => (
+              <option key={p.name} value={`user.${p.name}`}>
+                {p.name}
+              </option>
+            ))}
+          </optgroup>
+        )}
+      </select>
+    </Field>
+  );
+}
+
+export type Preset = '7d' | '14d' | '30d' | '90d' | 'custom';
+export interface RangeState {
+  preset: Preset;
+  from: string;
+  to: string;
+}
+
+export function rangeToQuery(r: RangeState): Range {
+  return r.preset === 'custom' ? { from: r.from, to: r.to } : { last: r.preset };
+}
+
+export function rangeFromQuery(q: Range | undefined, fallback: RangeState): RangeState {
+  if (!q) return fallback;
+  if (q.last && ['7d', '14d', '30d', '90d'].includes(q.last)) return { ...fallback, preset: q.last as Preset };
+  if (q.from && q.to) return { preset: 'custom', from: q.from, to: q.to };
+  return fallback;
+}
+
+export function RangePicker({ value, onChange }: { value: RangeState; onChange: (r: RangeState) => void }) {
+  const { t } = useI18n();
+  const presets: [Preset, MessageKey][] = [
+    ['7d', 'range.7d'],
+    ['14d', 'range.14d'],
+    ['30d', 'range.30d'],
+    ['90d', 'range.90d'],
+    ['custom', 'range.custom'],
+  ];
+  return (
+    <>
+      <Field label={t('range.label')}>
+        <select value={value.preset} onChange={(e) => onChange({ ...value, preset: e.target.value as Preset })}>
+          {presets.map(([k, l]) => (
+            <option key={k} value={k}>
+              {t(l)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {value.preset === 'custom' && (
+        <>
+          <Field label={t('range.from')}>
+            <input type="date" value={value.from} onChange={(e) => onChange({ ...value, from: e.target.value })} required />
+          </Field>
+          <Field label={t('range.to')}>
+            <input type="date" value={value.to} onChange={(e) => onChange({ ...value, to: e.target.value })} required />
+          </Field>
+        </>
+      )}
+    </>
+  );
+}
+
+/** "Scanned N rows over D days in X ms · time zone". */
+export function MetaLine({ meta }: { meta: QueryMeta }) {
+  const { t, n } = useI18n();
+  return (
+    <p className="muted small meta-line">
+      {t('analysis.meta', {
+        from: meta.from,
+        to: meta.to,
+        tz: meta.time_zone,
+        rows: n(meta.rows_scanned),
+        ms: n(meta.elapsed_ms, { maximumFractionDigits: 0 }),
+      })}
+    </p>
+  );
+}
+
+/** The link to the people behind one number (docs/query.md "Users behind a number"). */
+export function drillPath(query: AnalysisQuery, cell: Record<string, unknown>, label: string): string {
+  const q = { ...query, users: { cell } };
+  return `/analysis/users?q=${encodeURIComponent(JSON.stringify(q))}&label=${encodeURIComponent(label)}`;
+}
+
+export function DrillLink({ query, cell, label, children }: { query: AnalysisQuery; cell: Record<string, unknown>; label: string; children: React.ReactNode }) {
+  const { t } = useI18n();
+  return (
+    <Link
+      to={drillPath(query, cell, label)}
+      className="drill"
+      title={t('analysis.drillTitle')}
+      aria-label={`${children} — ${t('analysis.drillTitle')}: ${label}`}
+    >
+      {children}
+    </Link>
+  );
+}
+
+/** "Save as metric" — POST /metrics with the current query. */
+export function SaveMetricButton({ query, disabled }: { query: AnalysisQuery | null; disabled?: boolean }) {
+  const { t } = useI18n();
+  const { can, account } = useAuth();
+  const { project } = useProject();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [unit, setUnit] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState<Metric | null>(null);
+  if (!can('analysis.write')) return null;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!query) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const m = await createMetric(project!, {
+        name: name.trim(),
+        description: description.trim() || undefined,
+        unit: unit.trim() || undefined,
+        owner: account?.name,
+        query,
+      });
+      setSaved(m);
+      setOpen(false);
+      setName('');
+      setDescription('');
+      setUnit('');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <button
+        type="button"
+        className="btn"
+        disabled={disabled || !query}
+        onClick={() => {
+          setOpen(true);
+          setSaved(null);
+        }}
+      >
+        {t('metrics.saveAs')}
+      </button>
+      {saved && (
+        <span className="success" role="status">
+          {t('metrics.saved', { name: saved.name, id: saved.id })} <Link to="/analysis/metrics">{t('metrics.viewAll')}</Link>
+        </span>
+      )}
+      {open && (
+        <Modal title={t('metrics.saveAs')} onClose={() => setOpen(false)}>
+          <form onSubmit={submit} className="form-stack">
+            <Field label={t('metrics.name')}>
+              <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+            </Field>
+            <Field label={t('metrics.description')}>
+              <textarea value={description} onChange={(e) => setDescription(e.target.value)} maxLength={2000} rows={3} />
+            </Field>
+            <Field label={t('metrics.unit')}>
+              <input value={unit} onChange={(e) => setUnit(e.target.value)} maxLength={200} placeholder={t('metrics.unitPlaceholder')} />
+            </Field>
+            <ErrorBox error={error} />
+            <div className="form-actions">
+              <button type="button" className="btn" onClick={() => setOpen(false)}>
+                {t('common.cancel')}
+              </button>
+              <button type="submit" className="btn btn-primary" disabled={busy}>
+                {t('common.save')}
+              </button>
+            </div>
+          </form>
+        </Modal>
+      )}
+    </>
+  );
+}
