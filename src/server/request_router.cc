@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <cstring>
 
 #include <simdjson.h>
@@ -475,8 +476,8 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
                          principal.name + " is not a member of project " + match.project));
   }
   if (route.customer_data) {
-    // Personal data is masked for callers without pii.read; CSV answers are exports and are
-    // audited (who took which customers out, and whether they saw the personal data).
+    // Personal data is masked for callers without pii.read; CSV answers and files are exports
+    // and are audited (who took which customers out, and whether they saw the personal data).
     std::shared_ptr<const access::PiiPolicy> policy =
         principal.Can(access::Permission::kPiiRead) ? nullptr : app_->pii().For(match.project);
     access::AuditEntry export_entry = audit;
@@ -485,11 +486,12 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     respond = [app = app_, policy, export_entry,
                respond = std::move(respond)](HttpResponse response) mutable {
       const bool csv = StartsWith(std::string(response[http::field::content_type]), "text/csv");
+      const bool file = response.find(http::field::content_disposition) != response.end();
       if (policy && response.result_int() < 300) {
         response.body() = csv ? policy->MaskCsv(response.body()) : policy->MaskJson(response.body());
         response.prepare_payload();
       }
-      if (csv) {
+      if (csv || file) {
         export_entry.status = static_cast<int>(response.result_int());
         (void)app->audit().Append(export_entry);
       }
@@ -704,94 +706,179 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     if (*user == 0)
       return respond(Error(request, Status(ErrorCode::kNotFound, "no user with id " + parts[3])));
     if (parts.size() == 4) {
-      auto identities = app_->identities().IdentitiesOf(project->id, *user);
-      if (!identities.ok()) return respond(Error(request, identities.status()));
-      auto profile = app_->profiles().GetProfile(project->id, *user);
-      JsonWriter writer;
-      writer.BeginObject();
-      writer.Key("user_id").Uint(*user);
-      writer.Key("identities").BeginArray();
-      for (const Identity& id : *identities)
-        writer.BeginObject().Key("key").String(id.key).Key("value").String(id.value).EndObject();
-      writer.EndArray();
-      auto merged = app_->identities().MergedUsers(project->id, *user);
-      writer.Key("merged_user_ids").BeginArray();
-      if (merged.ok())
-        for (store::UserId id : *merged) writer.Uint(id);
-      writer.EndArray();
-      writer.Key("profile");
-      WriteProperties(writer, profile.ok() ? *profile : PropertyMap(), zone);
-      writer.Key("tags");
-      Status tags = app_->audience().WriteUserTags(*project, *user, writer);
-      if (!tags.ok()) return respond(Error(request, tags));
-      writer.EndObject();
-      return respond(Json(request, 200, writer.Take()));
+      auto answer = UserJson(*project, *user);
+      if (!answer.ok()) return respond(Error(request, answer.status()));
+      return respond(Json(request, 200, std::move(*answer)));
     }
-    if (parts[4] != "events") return not_found();
-    size_t limit = LimitParam(query, 100, 100'000);
-    auto range = app_->events().DayRange(project->id);
-    struct Row {
-      int64_t time_ms;
-      store::EventId event_id;
-      std::string distinct_id;
-      std::vector<std::pair<store::PropertyId, Value>> properties;
-    };
-    std::vector<Row> rows;
-    if (range) {
-      state::ProjectSchema* schema = app_->schemas().ForProject(*project);
-      // The person's events are stored under their user id and under the ids of the
-      // anonymous users merged into them (docs/identity.md).
-      std::vector<store::UserId> users = {*user};
-      auto merged = app_->identities().MergedUsers(project->id, *user);
-      if (merged.ok()) users.insert(users.end(), merged->begin(), merged->end());
-      store::ScanSpec spec;
-      spec.first_day = range->first;
-      spec.last_day = range->second;
-      spec.with_distinct_id = true;
-      for (const auto& entry : schema->List(state::SchemaKind::kEventProperty))
-        spec.property_ids.push_back(entry.id);
-      Status scan = Status::Ok();
-      for (store::UserId member : users) {
-        spec.only_user = member;
-        scan = app_->events().Scan(project->id, spec, [&](const store::EventBatch& batch) {
-          for (size_t row = 0; row < batch.size; ++row) {
-            if (batch.user_ids[row] != member) continue;
-            Row out{batch.times_ms[row], batch.event_ids[row], batch.distinct_ids[row], {}};
-            for (size_t k = 0; k < spec.property_ids.size(); ++k) {
-              const std::optional<Value>& value = batch.property_values[k][row];
-              if (value) out.properties.emplace_back(spec.property_ids[k], *value);
-            }
-            rows.push_back(std::move(out));
-          }
-          return true;
-        });
-        if (!scan.ok()) break;
-      }
-      if (!scan.ok()) return respond(Error(request, scan));
-      std::stable_sort(rows.begin(), rows.end(),
-                       [](const Row& a, const Row& b) { return a.time_ms > b.time_ms; });
-      if (rows.size() > limit) rows.resize(limit);
-      JsonWriter writer;
-      writer.BeginObject().Key("events").BeginArray();
-      for (const Row& row : rows) {
-        writer.BeginObject();
-        writer.Key("event").String(schema->EventName(row.event_id));
-        writer.Key("time").Int(row.time_ms);
-        writer.Key("distinct_id").String(row.distinct_id);
-        writer.Key("properties").BeginObject();
-        for (const auto& [id, value] : row.properties) {
-          writer.Key(schema->PropertyName(id));
-          writer.PropertyValue(value, zone);
-        }
-        writer.EndObject();
-        writer.EndObject();
-      }
-      writer.EndArray().EndObject();
-      return respond(Json(request, 200, writer.Take()));
+    if (parts[4] == "events") {
+      auto answer = UserEventsJson(*project, *user, LimitParam(query, 100, 100'000));
+      if (!answer.ok()) return respond(Error(request, answer.status()));
+      return respond(Json(request, 200, "{\"events\":" + std::move(*answer) + "}"));
     }
-    return respond(Json(request, 200, R"({"events":[]})"));
+    if (parts[4] == "export") {
+      // Everything held about one customer (data-subject access): on the query pool, it scans.
+      Application* app = app_;
+      return app_->RunQuery([this, app, project, user = *user, distinct_id = parts[3],
+                             request_copy = HttpRequest(request.base()), respond]() {
+        auto answer = CustomerExport(*project, user, distinct_id);
+        if (!answer.ok()) return respond(Error(request_copy, answer.status()));
+        HttpResponse response = Json(request_copy, 200, std::move(*answer));
+        response.set(http::field::content_disposition,
+                     "attachment; filename=\"customer-" + std::to_string(user) + ".json\"");
+        (void)app;
+        respond(std::move(response));
+      });
+    }
   }
   not_found();
+}
+
+Result<std::string> RequestRouter::UserJson(const state::ProjectInfo& project,
+                                            store::UserId user) {
+  auto identities = app_->identities().IdentitiesOf(project.id, user);
+  if (!identities.ok()) return identities.status();
+  auto profile = app_->profiles().GetProfile(project.id, user);
+  JsonWriter writer;
+  writer.BeginObject();
+  writer.Key("user_id").Uint(user);
+  writer.Key("identities").BeginArray();
+  for (const Identity& id : *identities)
+    writer.BeginObject().Key("key").String(id.key).Key("value").String(id.value).EndObject();
+  writer.EndArray();
+  auto merged = app_->identities().MergedUsers(project.id, user);
+  writer.Key("merged_user_ids").BeginArray();
+  if (merged.ok())
+    for (store::UserId id : *merged) writer.Uint(id);
+  writer.EndArray();
+  writer.Key("profile");
+  WriteProperties(writer, profile.ok() ? *profile : PropertyMap(), project.time_zone);
+  writer.Key("tags");
+  SEXTANT_RETURN_IF_ERROR(app_->audience().WriteUserTags(project, user, writer));
+  writer.EndObject();
+  return writer.Take();
+}
+
+Result<std::string> RequestRouter::UserEventsJson(const state::ProjectInfo& project,
+                                                  store::UserId user, size_t limit) {
+  auto range = app_->events().DayRange(project.id);
+  if (!range) return std::string("[]");
+  struct Row {
+    int64_t time_ms;
+    store::EventId event_id;
+    std::string distinct_id;
+    std::vector<std::pair<store::PropertyId, Value>> properties;
+  };
+  std::vector<Row> rows;
+  state::ProjectSchema* schema = app_->schemas().ForProject(project);
+  // The person's events are stored under their user id and under the ids of the anonymous
+  // users merged into them (docs/identity.md).
+  std::vector<store::UserId> users = {user};
+  auto merged = app_->identities().MergedUsers(project.id, user);
+  if (merged.ok()) users.insert(users.end(), merged->begin(), merged->end());
+  store::ScanSpec spec;
+  spec.first_day = range->first;
+  spec.last_day = range->second;
+  spec.with_distinct_id = true;
+  for (const auto& entry : schema->List(state::SchemaKind::kEventProperty))
+    spec.property_ids.push_back(entry.id);
+  for (store::UserId member : users) {
+    spec.only_user = member;
+    SEXTANT_RETURN_IF_ERROR(app_->events().Scan(project.id, spec, [&](const store::EventBatch& batch) {
+      for (size_t row = 0; row < batch.size; ++row) {
+        if (batch.user_ids[row] != member) continue;
+        Row out{batch.times_ms[row], batch.event_ids[row], batch.distinct_ids[row], {}};
+        for (size_t k = 0; k < spec.property_ids.size(); ++k) {
+          const std::optional<Value>& value = batch.property_values[k][row];
+          if (value) out.properties.emplace_back(spec.property_ids[k], *value);
+        }
+        rows.push_back(std::move(out));
+      }
+      return true;
+    }));
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.time_ms > b.time_ms; });
+  if (rows.size() > limit) rows.resize(limit);
+  JsonWriter writer;
+  writer.BeginArray();
+  for (const Row& row : rows) {
+    writer.BeginObject();
+    writer.Key("event").String(schema->EventName(row.event_id));
+    writer.Key("time").Int(row.time_ms);
+    writer.Key("distinct_id").String(row.distinct_id);
+    writer.Key("properties").BeginObject();
+    for (const auto& [id, value] : row.properties) {
+      writer.Key(schema->PropertyName(id));
+      writer.PropertyValue(value, project.time_zone);
+    }
+    writer.EndObject();
+    writer.EndObject();
+  }
+  writer.EndArray();
+  return writer.Take();
+}
+
+Result<std::string> RequestRouter::CustomerExport(const state::ProjectInfo& project,
+                                                  store::UserId user,
+                                                  const std::string& distinct_id) {
+  JsonWriter writer;
+  writer.BeginObject();
+  writer.Key("exported_at").Int(SystemClock::Instance().NowMs());
+  writer.Key("project").String(project.name);
+  writer.Key("distinct_id").String(distinct_id);
+  auto customer = UserJson(project, user);
+  if (!customer.ok()) return customer.status();
+  writer.Key("customer").Raw(*customer);
+  auto segments = app_->audience().UserSegments(project, user);
+  if (!segments.ok()) return segments.status();
+  writer.Key("segments").Raw(segments->body);  // {"segments": [...]} as GET /users/{id}/segments
+  auto events = UserEventsJson(project, user, std::numeric_limits<size_t>::max());
+  if (!events.ok()) return events.status();
+  writer.Key("events").Raw(*events);
+  // Journeys the customer is or was in: the state of each instance.
+  journey::JourneyEngine& journeys = app_->journeys();
+  writer.Key("journeys").BeginArray();
+  auto listed = journeys.ListJourneys(project);
+  if (!listed.ok()) return listed.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array journey_list;
+  if (parser.parse(listed->body).get(root) == simdjson::SUCCESS &&
+      root["journeys"].get_array().get(journey_list) == simdjson::SUCCESS) {
+    for (simdjson::dom::element entry : journey_list) {
+      std::string_view id;
+      if (entry["id"].get_string().get(id) != simdjson::SUCCESS) continue;
+      auto state = journeys.JourneyCustomerState(project, std::string(id), user);
+      if (state.ok()) writer.Raw(*state);
+    }
+  }
+  writer.EndArray();
+  auto ledger = journeys.Ledger(project, "", distinct_id, std::numeric_limits<size_t>::max());
+  if (!ledger.ok()) return ledger.status();
+  simdjson::dom::element entries;
+  writer.Key("decisions");
+  if (parser.parse(ledger->body).get(root) == simdjson::SUCCESS &&
+      root["entries"].get(entries) == simdjson::SUCCESS) {
+    writer.Raw(simdjson::minify(entries));
+  } else {
+    writer.BeginArray().EndArray();
+  }
+  // Advisor tasks about the customer.
+  auto tasks = journeys.ListTasks(project, "", "");
+  if (!tasks.ok()) return tasks.status();
+  writer.Key("tasks").BeginArray();
+  simdjson::dom::array task_list;
+  if (parser.parse(tasks->body).get(root) == simdjson::SUCCESS &&
+      root["tasks"].get_array().get(task_list) == simdjson::SUCCESS) {
+    for (simdjson::dom::element task : task_list) {
+      std::string_view about;
+      if (task["distinct_id"].get_string().get(about) == simdjson::SUCCESS && about == distinct_id)
+        writer.Raw(simdjson::minify(task));
+    }
+  }
+  writer.EndArray();
+  writer.EndObject();
+  return writer.Take();
 }
 
 void RequestRouter::HandleAudience(HttpRequest& request,

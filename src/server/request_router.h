@@ -12,6 +12,7 @@
 #include "access/account_store.h"
 #include "server/http_server.h"
 #include "state/project_registry.h"
+#include "store/event_row.h"
 
 namespace sextant::server {
 
@@ -56,6 +57,14 @@ class RequestRouter {
   void HandleAdmin(HttpRequest& request, const std::vector<std::string>& parts,
                    Responder respond);
   std::string Metrics() const;
+  // One customer's identities, profile and tags (GET /users/{id}).
+  Result<std::string> UserJson(const state::ProjectInfo& project, store::UserId user);
+  // Their events, newest first, as a JSON array.
+  Result<std::string> UserEventsJson(const state::ProjectInfo& project, store::UserId user,
+                                     size_t limit);
+  // Everything held about one customer (GET /users/{id}/export; docs/access.md).
+  Result<std::string> CustomerExport(const state::ProjectInfo& project, store::UserId user,
+                                     const std::string& distinct_id);
 
   Application* app_;
 };

@@ -54,6 +54,8 @@ std::vector<Route> BuildRoutes() {
       Needs(kGet, "/api/v1/projects/{project}/ingest-errors", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/events", P::kDataRead),
+      // Data-subject access: everything held about one customer, as a file.
+      Needs(kGet, "/api/v1/projects/{project}/users/{id}/export", P::kAdmin),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/segments", P::kAudienceRead),
       Needs(kPut, "/api/v1/projects/{project}/users/{id}/consent", P::kRulesWrite),
       Needs(kGet, "/api/v1/projects/{project}/items/{item_type}/{item_id}", P::kDataRead),
@@ -192,6 +194,7 @@ constexpr std::string_view kCustomerData[] = {
     "/api/v1/projects/{project}/ingest-errors",
     "/api/v1/projects/{project}/users/{id}",
     "/api/v1/projects/{project}/users/{id}/events",
+    "/api/v1/projects/{project}/users/{id}/export",
     "/api/v1/projects/{project}/items/{item_type}/{item_id}",
     "/api/v1/projects/{project}/query",
     "/api/v1/projects/{project}/metrics/{id}/run",

@@ -323,6 +323,29 @@ test('personal data is masked for roles without pii.read, in answers and CSV exp
   assert.ok(audit.body.entries.some((e) => e.action === 'export' && e.route.endsWith('/segments/{id}/users') && e.detail === 'personal data masked'), audit.text.slice(0, 500));
 });
 
+test('data-subject access: everything held about one customer as a file, admin only, audited', async () => {
+  const p = `/api/v1/projects/${project}`;
+  let r = await srv.api('GET', `${p}/users/c1/export`, undefined, bearer(sessions.operator.token));
+  assert.equal(r.status, 403, r.text);
+  r = await srv.api('GET', `${p}/users/c1/export`);
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.headers.get('content-disposition'), /^attachment; filename="customer-\d+\.json"$/);
+  const file = r.body;
+  assert.equal(file.distinct_id, 'c1');
+  assert.equal(file.customer.profile.advisor_id, 'adv007');
+  const names = new Set(file.events.map((e) => e.event));
+  for (const name of ['deposit', '$journey_enter', '$task_created', '$task_completed']) assert.ok(names.has(name), `no ${name} in ${[...names]}`);
+  assert.ok(file.journeys.length >= 1, JSON.stringify(file.journeys));
+  assert.ok(file.decisions.some((d) => d.kind === 'task'), JSON.stringify(file.decisions).slice(0, 400));
+  assert.equal(file.tasks.length, 1);
+  assert.equal(file.tasks[0].outcome, 'interested');
+  assert.ok(Array.isArray(file.segments.segments) || typeof file.segments === 'object');
+  r = await srv.api('GET', `${p}/users/nobody-at-all/export`);
+  assert.equal(r.status, 404);
+  const audit = await srv.api('GET', '/api/v1/audit?actor=admin&limit=50', undefined, bearer(sessions.auditor.token));
+  assert.ok(audit.body.entries.some((e) => e.action === 'export' && e.target === `${p}/users/c1/export` && e.detail === 'personal data unmasked'));
+});
+
 test('accounts and sessions survive a restart; the listing never shows a hash', async () => {
   const { token } = sessions.analyst;
   await srv.restart();
