@@ -1461,6 +1461,20 @@ Result<JourneyAnswer> JourneyEngine::SetConsent(const state::ProjectInfo& projec
             ",\"consent\":" + json + "}");
 }
 
+Result<JourneyAnswer> JourneyEngine::GetConsent(const state::ProjectInfo& project,
+                                                const std::string& distinct_id) {
+  auto user = impl_->identities->LookupDistinctId(project.id, distinct_id);
+  if (!user.ok() || *user == 0)
+    return Status(ErrorCode::kNotFound, "no customer with distinct_id " + distinct_id);
+  std::lock_guard lock(impl_->mu);
+  auto stored = impl_->kv->Get(ConsentKey(project.id, *user));
+  JsonWriter out;
+  out.BeginObject().Key("distinct_id").String(distinct_id).Key("consent");
+  out.Raw(stored.ok() ? PropertiesJson(ParsePropertiesJson(*stored), project.time_zone) : "{}");
+  out.EndObject();
+  return Ok(out.Take());
+}
+
 Result<JourneyAnswer> JourneyEngine::Unsubscribe(const state::ProjectInfo& project,
                                                  std::string_view token) {
   // token = base64(user ":" purpose ":" channel) "." hex HMAC(admin secret of the project).

@@ -173,6 +173,9 @@ class JourneyEngine final : public ingest::CommitObserver {
   // {"purpose": "marketing", "channel": "sms" | "*", "granted": false}
   Result<JourneyAnswer> SetConsent(const state::ProjectInfo& project,
                                    const std::string& distinct_id, std::string_view body);
+  // {"distinct_id", "consent": {"<purpose>:<channel>": true | false}} ({} when none recorded).
+  Result<JourneyAnswer> GetConsent(const state::ProjectInfo& project,
+                                   const std::string& distinct_id);
   // The link in messages: /api/v1/projects/{p}/unsubscribe?token=...
   Result<JourneyAnswer> Unsubscribe(const state::ProjectInfo& project, std::string_view token);
 

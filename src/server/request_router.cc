@@ -1617,7 +1617,8 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
       if (post) handler = [info, id, sub, only_advisor](JourneyEngine& e, const std::string& b) { return e.TaskAction(*info, id, sub, b, only_advisor); };
     }
   } else if (area == "users") {
-    allowed = "PUT";
+    allowed = "GET or PUT";
+    if (get) handler = [info, id](JourneyEngine& e, const std::string&) { return e.GetConsent(*info, id); };
     if (put) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.SetConsent(*info, id, b); };
   }
   if (!handler) {

@@ -57,6 +57,7 @@ std::vector<Route> BuildRoutes() {
       // Data-subject access: everything held about one customer, as a file.
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/export", P::kAdmin),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/segments", P::kAudienceRead),
+      Needs(kGet, "/api/v1/projects/{project}/users/{id}/consent", P::kRulesRead),
       Needs(kPut, "/api/v1/projects/{project}/users/{id}/consent", P::kRulesWrite),
       Needs(kGet, "/api/v1/projects/{project}/items/{item_type}/{item_id}", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/pii", P::kDataRead),

@@ -298,6 +298,12 @@ test('personal data is masked for roles without pii.read, in answers and CSV exp
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body.profile, { name: '张**', phone: '138****5678', email: 'z***@example.com', city: '上海', segment_flag: 'yes' });
   assert.ok(!r.text.includes('13812345678'));
+  r = await srv.api('GET', `${p}/users/vip1/consent`, undefined, operator);
+  assert.deepEqual(r.body, { distinct_id: 'vip1', consent: {} });
+  r = await srv.api('PUT', `${p}/users/vip1/consent`, { purpose: 'marketing', channel: 'sms', granted: false }, operator);
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('GET', `${p}/users/vip1/consent`, undefined, bearer(sessions.auditor.token));
+  assert.deepEqual(r.body.consent, { 'marketing:sms': false });
   r = await srv.api('GET', `${p}/users/vip1`);  // the admin token holds pii.read
   assert.equal(r.body.profile.phone, '13812345678');
   r = await srv.api('POST', `${p}/segments`, { name: 'flagged', rule: { profile: 'segment_flag', op: '=', value: 'yes' } }, operator);
