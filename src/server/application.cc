@@ -115,6 +115,8 @@ Status Application::Start() {
       journey::JourneyEngineOptions{}, kv_.get(), projects_.get(), schemas_.get(),
       identities_.get(), profiles_.get(), audience_.get(), pipeline_.get(), clock_);
   pipeline_->AddCommitObserver(journeys_.get());
+  recent_events_ = std::make_unique<RecentEvents>(&SystemClock::Instance(), schemas_.get());
+  pipeline_->AddCommitObserver(recent_events_.get());
   SEXTANT_RETURN_IF_ERROR(journeys_->Start());
   query_pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options_.concurrent_queries)));

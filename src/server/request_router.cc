@@ -661,6 +661,13 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     return respond(Json(request, 200, writer.Take()));
   }
 
+  if (parts.size() == 4 && parts[2] == "events" && parts[3] == "recent") {
+    uint64_t after = 0;
+    const std::string after_text = QueryParam(query, "after");
+    std::from_chars(after_text.data(), after_text.data() + after_text.size(), after);
+    return respond(Json(request, 200,
+                        app_->recent_events().Read(*project, LimitParam(query, 50, 200), after)));
+  }
   if (parts.size() == 3 && parts[2] == "ingest-errors") {
     auto errors = app_->error_log().List(project->id, LimitParam(query, 100, 10'000));
     if (!errors.ok()) return respond(Error(request, errors.status()));

@@ -52,6 +52,7 @@ std::vector<Route> BuildRoutes() {
       Needs(kPost, "/api/v1/projects/{project}/records", P::kDataWrite),
       Needs(kGet, "/api/v1/projects/{project}/schema", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/ingest-errors", P::kDataRead),
+      Needs(kGet, "/api/v1/projects/{project}/events/recent", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/events", P::kDataRead),
       // Data-subject access: everything held about one customer, as a file.
@@ -193,6 +194,7 @@ constexpr std::string_view kNotAudited[] = {
 // Answers with customer profiles, identities, event properties or rendered messages.
 constexpr std::string_view kCustomerData[] = {
     "/api/v1/projects/{project}/ingest-errors",
+    "/api/v1/projects/{project}/events/recent",
     "/api/v1/projects/{project}/users/{id}",
     "/api/v1/projects/{project}/users/{id}/events",
     "/api/v1/projects/{project}/users/{id}/export",
