@@ -2,7 +2,7 @@
 // every change through the API (journeys, segments, tags, rules, channels, templates, accounts,
 // projects, consent), every approval, every login and failed login, every refused request —
 // with the caller, their address, the route and the answer's status. Same chain format as the
-// decision ledger (state/hash_chain.h) under "aud/"; `sextant audit verify` and
+// decision ledger (state/hash_chain.h) under "audit/"; `sextant audit verify` and
 // GET /api/v1/audit/verify recompute it. docs/access.md ("Audit trail").
 //
 // Contract: Append makes the entry durable (state-store WAL sync) before it returns. The
@@ -55,6 +55,7 @@ class AuditTrail {
   state::ChainHead head_;     // guarded by mu_
 };
 
-inline constexpr std::string_view kAuditPrefix = "aud/";
+// Not "aud/": that is the audience engine's key space (tags and segments).
+inline constexpr std::string_view kAuditPrefix = "audit/";
 
 }  // namespace sextant::access

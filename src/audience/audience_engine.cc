@@ -116,15 +116,16 @@ AudienceEngine::ProjectState& AudienceEngine::StateOf(const state::ProjectInfo& 
 Status AudienceEngine::LoadLocked(ProjectState& state) {
   if (state.loaded) return Status::Ok();
   const state::ProjectId pid = state.project->id;
-  // The membership events get their event ids now, so that rules compiled from here on know
-  // them ("$any" leaves them out, see CompiledStep::any_excludes).
+  // Sextant's own events (membership, journeys, touches, tasks) get their event ids now, so
+  // that rules compiled from here on know them ("$any" leaves them out, see
+  // CompiledStep::any_excludes).
   {
     state::KvStore::Batch batch;
     state::ProjectSchema* schema = schemas_->ForProject(*state.project);
-    for (const char* own : {"$segment_enter", "$segment_exit"}) {
-      if (schema->FindEvent(own) == 0) {
-        schema->Register(state::SchemaKind::kEvent, own, ValueType::kString, clock_->NowMs(),
-                         &batch);
+    for (std::string_view own : query::kOwnEvents) {
+      if (schema->FindEvent(std::string(own)) == 0) {
+        schema->Register(state::SchemaKind::kEvent, std::string(own), ValueType::kString,
+                         clock_->NowMs(), &batch);
       }
     }
     if (!batch.empty()) SEXTANT_RETURN_IF_ERROR(kv_->Write(&batch));

@@ -44,8 +44,9 @@ Result<CompiledStep> CompileStep(query::QueryContext& context, const EventStep& 
   CompiledStep out;
   out.event = query::ResolveEvent(context.schema(), step.event);
   if (out.event == query::kAnyEvent) {
-    for (const char* own : {"$segment_enter", "$segment_exit"}) {
-      if (EventId id = context.schema().FindEvent(own); id != 0) out.any_excludes.push_back(id);
+    for (std::string_view own : query::kOwnEvents) {
+      if (EventId id = context.schema().FindEvent(std::string(own)); id != 0)
+        out.any_excludes.push_back(id);
     }
   }
   auto where = context.Compile(step.where, path + ".where");
@@ -90,8 +91,8 @@ double PropertyReader::Number(const query::DayColumns& day, uint32_t row) {
 }
 
 bool RowMatches(const CompiledStep& step, const store::EventRow& row) {
-  if (!query::EventMatches(step.event, row.event_id)) return false;
-  for (EventId excluded : step.any_excludes) {
+  if (step.event != query::kAnyEvent && step.event != row.event_id) return false;
+  for (EventId excluded : step.any_excludes) {  // "$any": all but Sextant's own events
     if (row.event_id == excluded) return false;
   }
   return step.where.matches_all() || Evaluate(step.where, step.where.root, row);

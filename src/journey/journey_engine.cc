@@ -760,6 +760,9 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
                       (journey.meta.current_version <= journey.meta.approved_version ||
                        journey.meta.current_version <= journey.meta.live_version);
   if (frozen) ++journey.meta.current_version;
+  // An edit voids any review of what came before: the new content must be submitted (and its
+  // references checked) before anyone can approve it.
+  journey.meta.submitted_by.clear();
   journey.meta.name = definition->name;
   journey.meta.updated_ms = impl_->clock->NowMs();
   if (journey.meta.status == "draft" || journey.meta.status == "approved")

@@ -43,14 +43,29 @@ class TimeBuckets {
   size_t count_ = 1;
 };
 
-// "$any" in a step, initial / return, anchor, touch or conversion matches every event.
+// "$any" in a step, initial / return, anchor, touch or conversion matches every event the
+// customer did: every event except Sextant's own (below).
 inline constexpr EventId kAnyEvent = UINT32_MAX;
+
+// Sextant's own events, written onto customers' timelines by the audience and journey engines.
+// They are not something the customer did: "$any" (active users, "did any event", paths without
+// an event list) leaves them out; a query that names one still sees it. QueryContext::
+// own_events() is the mask of their ids in a project.
+inline constexpr std::string_view kOwnEvents[] = {
+    "$segment_enter", "$segment_exit",  "$journey_enter", "$journey_exit",
+    "$touch_sent",    "$touch_delivered", "$touch_failed", "$touch_suppressed",
+    "$task_created",  "$task_completed", "$task_escalated", "$goal_reached",
+};
+inline bool IsOwnEvent(const std::vector<uint8_t>& own, EventId event) {
+  return event < own.size() && own[event] != 0;
+}
 // The event id of `name` (kAnyEvent for "$any"; 0 if never seen, which matches nothing).
 inline EventId ResolveEvent(const state::ProjectSchema& schema, const std::string& name) {
   return name == "$any" ? kAnyEvent : schema.FindEvent(name);
 }
-inline bool EventMatches(EventId wanted, EventId event) {
-  return wanted == kAnyEvent || (wanted != 0 && wanted == event);
+inline bool EventMatches(EventId wanted, EventId event, const std::vector<uint8_t>& own) {
+  if (wanted == kAnyEvent) return !IsOwnEvent(own, event);
+  return wanted != 0 && wanted == event;
 }
 
 // For analyses that take no `by`: an error naming the field when the query has one.

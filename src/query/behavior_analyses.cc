@@ -72,7 +72,7 @@ Status RunDistribution(QueryContext& context, JsonWriter* out) {
       const auto& offsets = day.time_offset_ms();
       context.ForEachTaggedRow(
           day_idx, user_begin, user_end, &scratch,
-          [&](EventId row_event) { return EventMatches(event, row_event); },
+          [&](EventId row_event) { return EventMatches(event, row_event, context.own_events()); },
           [&](UserId user, uint32_t row, bool) {
             const size_t local = user - user_begin;
             const int64_t time = day.day_start_ms() + offsets[row];
@@ -132,6 +132,7 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
     uint64_t users = 0;
   };
   std::vector<ShardResult> results(context.shard_count());
+  const std::vector<uint8_t>& own = context.own_events();  // "$any" leaves these out
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
@@ -150,7 +151,7 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
       if (!bound_to.ok()) return bound_to.status();
       const auto& offsets = day.time_offset_ms();
       auto tag_of = [&](EventId event) -> uint32_t {
-        return (EventMatches(from_event, event) ? 1u : 0u) | (EventMatches(to_event, event) ? 2u : 0u);
+        return (EventMatches(from_event, event, own) ? 1u : 0u) | (EventMatches(to_event, event, own) ? 2u : 0u);
       };
       context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                [&](UserId user, uint32_t row, uint32_t tag) {
@@ -268,6 +269,7 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
     }
   };
   std::vector<std::unordered_map<Path, uint64_t, PathHash>> results(context.shard_count());
+  const std::vector<uint8_t>& own = context.own_events();  // "$any" leaves these out
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
@@ -300,7 +302,10 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
         for (size_t i = 0; i < rows.size(); ++i) {
           const uint32_t row = rows[i];
           const EventId event = events[row];
-          if (!included.empty() && (event >= included.size() || !included[event])) continue;
+          if (!included.empty() ? (event >= included.size() || !included[event])
+                                : IsOwnEvent(own, event)) {
+            continue;  // not listed; or, with no list, one of Sextant's own events
+          }
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time < range.range_start_ms() || time > range.range_end_ms()) continue;
           if (!global->Matches(row, user)) continue;
@@ -312,7 +317,7 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
           }
           last_time[local] = time;
           const bool is_anchor =
-              query.anchor ? (EventMatches(anchor, event) && bound_anchor->Matches(row, user)) : false;
+              query.anchor ? (EventMatches(anchor, event, own) && bound_anchor->Matches(row, user)) : false;
           if (query.before) {
             if (phase[local] == 2) continue;
             // Keep the last `depth` events; at the session's first anchor, emit them.

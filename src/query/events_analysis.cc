@@ -104,8 +104,14 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
     if (measures_of_event.size() <= event) measures_of_event.resize(event + 1);
     measures_of_event[event].push_back(static_cast<uint16_t>(m));
   }
-  for (auto& list : measures_of_event) {
-    list.insert(list.end(), any_event_measures.begin(), any_event_measures.end());
+  // "$any" measures count every event but Sextant's own (sized to cover them, so that the
+  // fallback for ids past the end does not give them the "$any" measures).
+  const std::vector<uint8_t>& own = context.own_events();
+  if (measures_of_event.size() < own.size()) measures_of_event.resize(own.size());
+  for (size_t event = 0; event < measures_of_event.size(); ++event) {
+    if (IsOwnEvent(own, static_cast<EventId>(event))) continue;
+    measures_of_event[event].insert(measures_of_event[event].end(), any_event_measures.begin(),
+                                    any_event_measures.end());
   }
   SEXTANT_RETURN_IF_ERROR(context.CompileBy());
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());

@@ -124,8 +124,10 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       const auto& offsets = day.time_offset_ms();
       const size_t event_limit = step_mask_of_event.size();
       const uint32_t* mask_of_event = step_mask_of_event.data();
+      const std::vector<uint8_t>& own = context.own_events();
       auto tag_of = [&](EventId event) -> uint32_t {
-        return (event < event_limit ? mask_of_event[event] : 0) | any_event_steps;
+        return (event < event_limit ? mask_of_event[event] : 0) |
+               (IsOwnEvent(own, event) ? 0u : any_event_steps);
       };
       context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                [&](UserId user, uint32_t row, uint32_t mask) {

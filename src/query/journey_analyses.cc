@@ -58,6 +58,7 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
     double value_total = 0;
   };
   std::vector<ShardResult> results(context.shard_count());
+  const std::vector<uint8_t>& own = context.own_events();  // "$any" leaves these out
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
@@ -92,9 +93,9 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
       const auto& events = day.event();
       const auto& offsets = day.time_offset_ms();
       auto tag_of = [&](EventId event) -> bool {
-        if (EventMatches(conversion_event, event)) return true;
+        if (EventMatches(conversion_event, event, own)) return true;
         for (EventId touch : touch_events) {
-          if (EventMatches(touch, event)) return true;
+          if (EventMatches(touch, event, own)) return true;
         }
         return false;
       };
@@ -105,7 +106,7 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
           const EventId event = events[row];
           const int64_t time = day.day_start_ms() + offsets[row];
           if (time > range_end) return;
-          if (EventMatches(conversion_event, event) && global->Matches(row, user) &&
+          if (EventMatches(conversion_event, event, own) && global->Matches(row, user) &&
               conversion->Matches(row, user)) {
             if (time < range_start) {
               list.clear();  // a conversion before the range still uses up its touches
@@ -165,7 +166,7 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
             return;
           }
           for (size_t t = 0; t < touch_events.size(); ++t) {
-            if (!EventMatches(touch_events[t], event) || !global->Matches(row, user) ||
+            if (!EventMatches(touch_events[t], event, own) || !global->Matches(row, user) ||
                 !touches[t].Matches(row, user)) {
               continue;
             }
@@ -260,8 +261,14 @@ Status RunStages(QueryContext& context, JsonWriter* out) {
     if (rules_of_event.size() <= rules[r].event) rules_of_event.resize(rules[r].event + 1);
     rules_of_event[rules[r].event].push_back(r);
   }
-  for (auto& list : rules_of_event) {
-    list.insert(list.end(), any_event_rules.begin(), any_event_rules.end());
+  // "$any" rules apply to every event but Sextant's own (which need a list, even empty, so
+  // that the fallback below does not give them the "$any" rules).
+  const std::vector<uint8_t>& own = context.own_events();
+  if (rules_of_event.size() < own.size()) rules_of_event.resize(own.size());
+  for (size_t event = 0; event < rules_of_event.size(); ++event) {
+    if (IsOwnEvent(own, static_cast<EventId>(event))) continue;
+    rules_of_event[event].insert(rules_of_event[event].end(), any_event_rules.begin(),
+                                 any_event_rules.end());
   }
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
   const int64_t range_start = context.zone().DayStartMs(spec.range.first_day);

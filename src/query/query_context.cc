@@ -1,5 +1,7 @@
 #include "query/query_context.h"
 
+#include "query/analyses.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -264,6 +266,17 @@ Status QueryContext::CompileNode(const FilterNode& node, const std::string& path
   *index = static_cast<int>(out->nodes.size());
   out->nodes.push_back(std::move(compiled));
   return Status::Ok();
+}
+
+QueryContext::QueryContext(const state::ProjectInfo& project, state::ProjectSchema* schema,
+                           const state::KvStore* kv, const QuerySpec& spec)
+    : project_(project), schema_(schema), kv_(kv), spec_(spec) {
+  for (std::string_view name : kOwnEvents) {
+    const EventId id = schema_->FindEvent(std::string(name));
+    if (id == 0) continue;
+    if (own_events_.size() <= id) own_events_.resize(id + 1, 0);
+    own_events_[id] = 1;
+  }
 }
 
 Result<CompiledFilter> QueryContext::Compile(const std::optional<FilterNode>& filter,

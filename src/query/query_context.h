@@ -116,12 +116,13 @@ class BoundFilter {
 class QueryContext {
  public:
   QueryContext(const state::ProjectInfo& project, state::ProjectSchema* schema,
-               const state::KvStore* kv, const QuerySpec& spec)
-      : project_(project), schema_(schema), kv_(kv), spec_(spec) {}
+               const state::KvStore* kv, const QuerySpec& spec);
 
   const state::ProjectInfo& project() const { return project_; }
   const TimeZone& zone() const { return project_.time_zone; }
   state::ProjectSchema& schema() const { return *schema_; }
+  // 1 per event id of Sextant's own events (analyses.h kOwnEvents), which "$any" leaves out.
+  const std::vector<uint8_t>& own_events() const { return own_events_; }
   const QuerySpec& spec() const { return spec_; }
 
   // --- set up by the engine: SetDays, SetUsers; then by the analysis: Compile (every
@@ -232,6 +233,7 @@ class QueryContext {
   state::ProjectSchema* schema_;
   const state::KvStore* kv_;
   const QuerySpec& spec_;
+  std::vector<uint8_t> own_events_;
   std::vector<std::shared_ptr<const DayColumns>> days_;
   UserId user_limit_ = 1;
   std::vector<UserId> shard_bounds_ = {1, 1};

@@ -74,6 +74,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   };
 
   std::vector<std::vector<uint64_t>> results(context.shard_count());  // [group][cohort][k]
+  const std::vector<uint8_t>& own = context.own_events();  // "$any" leaves these out
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
@@ -93,8 +94,8 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
       if (!bound_return.ok()) return bound_return.status();
       const auto& offsets = day.time_offset_ms();
       auto tag_of = [&](EventId event) -> uint32_t {
-        return (EventMatches(initial_event, event) ? 1u : 0u) |
-               (EventMatches(return_event, event) ? 2u : 0u);
+        return (EventMatches(initial_event, event, own) ? 1u : 0u) |
+               (EventMatches(return_event, event, own) ? 2u : 0u);
       };
       context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                [&](UserId user, uint32_t row, uint32_t tag) {

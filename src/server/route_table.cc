@@ -97,7 +97,7 @@ std::vector<Route> BuildRoutes() {
       Needs(kDelete, "/api/v1/projects/{project}/tags/{id}", P::kAudienceWrite),
       Needs(kPost, "/api/v1/projects/{project}/tags/{id}/run", P::kAudienceWrite),
       Needs(kGet, "/api/v1/projects/{project}/tags/{id}/history", P::kAudienceRead),
-      Needs(kPost, "/api/v1/projects/{project}/tags/{id}/values", P::kAudienceRead),
+      Needs(kPost, "/api/v1/projects/{project}/tags/{id}/values", P::kAudienceWrite),  // imports values
       // --- journeys ---
       Needs(kGet, "/api/v1/projects/{project}/journeys", P::kJourneyRead),
       Needs(kPost, "/api/v1/projects/{project}/journeys", P::kJourneyWrite),
@@ -185,7 +185,6 @@ constexpr std::string_view kNotAudited[] = {
     "/api/v1/projects/{project}/metrics/{id}/run",
     "/api/v1/projects/{project}/segments/estimate",
     "/api/v1/projects/{project}/segments/{id}/insight",
-    "/api/v1/projects/{project}/tags/{id}/values",
     "/api/v1/projects/{project}/journeys/dry-run",
     "/api/v1/projects/{project}/journeys/{id}/backtest",
     "/api/v1/projects/{project}/templates/{name}/preview",

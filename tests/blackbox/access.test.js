@@ -201,6 +201,18 @@ test('maker-checker with accounts: the operator submits, another account approve
   r = await srv.api('POST', `${base}/${id}/start`, undefined, bearer(maker));
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.status, 'running');
+  // An edit of the running journey makes version 2, which cannot be approved before it is
+  // submitted (the review of version 1 does not carry over).
+  r = await srv.api('PUT', `${base}/${id}`, { ...definition, name: 'welcome v2' }, bearer(maker));
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base}/${id}/approve`, undefined, bearer(checker));
+  assert.equal(r.status, 409, r.text);
+  assert.match(r.body.error.message, /nothing is waiting for review/);
+  r = await srv.api('POST', `${base}/${id}/submit`, undefined, bearer(maker));
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base}/${id}/approve`, undefined, bearer(checker));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.approved_version, 2);
 });
 
 test('advisors see and work only their own tasks', async () => {
