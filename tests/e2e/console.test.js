@@ -4,8 +4,11 @@
 // through the API; the console must show exactly those numbers: the overview's key numbers,
 // one customer's event timeline, an event analysis table and the people behind a number. Also:
 // token and password sign-in, what an account's permissions hide, the API's error message on a
-// wrong password, and the Chinese / English switch. Skips (with the reason) when the console
-// has not been built (cd web && npm ci && npm run build).
+// wrong password, and the Chinese / English switch. In a second project: the Data page's live
+// event stream (events ingested while the page is open appear, pause / resume), personal data
+// masked by the server for an account without pii.read (shown as sent, with a note), a
+// customer's consent, and the admin's data-subject export (a downloaded JSON file). Skips (with
+// the reason) when the console has not been built (cd web && npm ci && npm run build).
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -18,8 +21,12 @@ if (SKIP) process.stderr.write(`# console e2e skipped: ${SKIP}\n`);
 const DAY = 86400000;
 const TZ_OFFSET = 8 * 3600000;   // the project's zone, Asia/Shanghai (no DST)
 const PASSWORD = 'console test password';
+const OPS_PASSWORD = 'operator test password';
+const PHONE = '13812345678';
+const PHONE_MASKED = '138****5678';
 let srv;
 let project;
+let project2;   // the live stream, masking, consent and export tests
 const data = {};
 
 // Day number of an instant in the project's zone.
@@ -79,10 +86,35 @@ async function loadData() {
   assert.equal(acc.status, 201, acc.text);
 }
 
+// A second project with one customer holding personal data (a phone number, a name) in their
+// profile and event properties, and consent choices; an operator account (no pii.read).
+async function loadProject2() {
+  project2 = uniqueName('console_pii');
+  const cr = await srv.api('POST', '/api/v1/projects', { name: project2, time_zone: 'Asia/Shanghai' });
+  assert.equal(cr.status, 201, cr.text);
+  const now = Date.now();
+  const records = [
+    { type: 'profile_set', distinct_id: 'c1', time: now - 3600000, _track_id: 1, properties: { name: '张伟', phone: PHONE, city: 'Hangzhou' } },
+    { type: 'track', event: 'OpenApp', distinct_id: 'c1', time: now - 1800000, _track_id: 2, properties: { phone: PHONE, channel: 'ios' } },
+  ];
+  const r = await srv.records(project2, records);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.accepted, records.length, r.text);
+  const consentPath = `/api/v1/projects/${encodeURIComponent(project2)}/users/c1/consent`;
+  for (const choice of [{ purpose: 'marketing', channel: 'sms', granted: false }, { purpose: 'marketing', channel: '*', granted: true }]) {
+    const c = await srv.api('PUT', consentPath, choice);
+    assert.equal(c.status, 200, c.text);
+  }
+  const acc = await srv.api('POST', '/api/v1/admin/accounts', { name: 'ops', password: OPS_PASSWORD, roles: ['operator'], projects: [project2] });
+  assert.equal(acc.status, 201, acc.text);
+  assert.ok(!acc.body.permissions.includes('pii.read') && acc.body.permissions.includes('rules.read'), acc.text);
+}
+
 before(async () => {
   if (SKIP) return;
   srv = await startServer({ extraArgs: ['--console-dir', CONSOLE_DIR] });
   await loadData();
+  await loadProject2();
 });
 after(async () => { if (srv) await srv.stop(); });
 
@@ -213,6 +245,151 @@ test('password sign-in: the API error for a wrong password, then an analyst sees
     await page.getByText('You have signed out.').waitFor();
     const me = await srv.api('GET', '/api/v1/auth/me', undefined, { token });
     assert.equal(me.status, 401, me.text);
+  } finally {
+    await c.close();
+  }
+});
+
+// Signs in with the admin token, switches to English and opens `name` in the project picker.
+async function adminInEnglish(name) {
+  const c = await openConsole(srv.url);
+  const { page } = c;
+  await c.signInWithToken(srv.token);
+  await page.getByLabel('语言', { exact: true }).selectOption('en');
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  await page.getByLabel('Project', { exact: true }).selectOption(name);
+  return c;
+}
+
+test('data page: the live event stream shows events ingested while it is open; pause and resume', { skip: SKIP || false, timeout: 60000 }, async () => {
+  const c = await adminInEnglish(project2);
+  const { page } = c;
+  try {
+    await page.getByRole('link', { name: 'Data', exact: true }).click();
+    await page.waitForURL(`${srv.url}/data`);
+    // The first read starts the stream: nothing yet, and the page says events will come.
+    await page.getByText('Waiting for events…', { exact: true }).waitFor({ timeout: 10000 });
+
+    const now = Date.now();
+    const r = await srv.records(project2, [
+      { type: 'track', event: 'LiveViewFund', distinct_id: 'live-1', time: now - 2000, _track_id: 101, properties: { fund_id: 'F009', phone: PHONE } },
+      { type: 'track', event: 'LiveBuyFund', distinct_id: 'live-2', time: now - 1000, _track_id: 102, properties: { fund_id: 'F009', amount: 3000 } },
+    ]);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.accepted, 2, r.text);
+
+    const stream = page.getByRole('table', { name: 'Live event stream' });
+    const rows = stream.locator('tbody tr');
+    await waitFor(async () => {
+      assert.equal(await rows.count(), 2);
+      return true;
+    }, 8000, 100);
+    // Newest first; the distinct id links to the user lookup; the admin sees the phone as stored.
+    const texts = await rows.allTextContents();
+    assert.match(texts[0], /LiveBuyFund/, texts.join('\n'));
+    assert.match(texts[0], /amount=3000/, texts.join('\n'));
+    assert.match(texts[1], /LiveViewFund/, texts.join('\n'));
+    assert.ok(texts[1].includes(`phone=${PHONE}`), texts.join('\n'));
+    assert.equal(await rows.nth(1).getByRole('link', { name: 'live-1', exact: true }).getAttribute('href'), '/users/live-1');
+    assert.equal(await page.getByText('Personal data masked (no pii.read)').count(), 0);
+
+    // Paused: a new event is collected but not shown until resumed.
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    const r2 = await srv.records(project2, [{ type: 'track', event: 'LiveDeposit', distinct_id: 'live-1', time: Date.now(), _track_id: 103, properties: { amount: 10 } }]);
+    assert.equal(r2.status, 200, r2.text);
+    await page.getByRole('button', { name: 'Resume (1 new)', exact: true }).waitFor({ timeout: 8000 });
+    assert.equal(await rows.count(), 2);
+    await page.getByRole('button', { name: 'Resume (1 new)', exact: true }).click();
+    await waitFor(async () => {
+      assert.equal(await rows.count(), 3);
+      return true;
+    }, 3000, 100);
+    assert.match(await rows.first().textContent(), /LiveDeposit/);
+
+    // The link opens that customer.
+    await rows.nth(2).getByRole('link', { name: 'live-1', exact: true }).click();
+    await page.waitForURL(`${srv.url}/users/live-1`);
+    await page.getByRole('heading', { name: /Customer live-1/, level: 1 }).waitFor();
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
+  } finally {
+    await c.close();
+  }
+});
+
+test('user lookup without pii.read: personal data as the server masks it, consent, no export', { skip: SKIP || false, timeout: 60000 }, async () => {
+  const c = await openConsole(srv.url);
+  const { page } = c;
+  try {
+    await page.getByLabel('语言', { exact: true }).selectOption('en');
+    await c.signInWithPassword('ops', OPS_PASSWORD);
+    await waitFor(async () => {
+      assert.equal(await page.getByLabel('Project', { exact: true }).inputValue(), project2);
+      return true;
+    }, 10000, 100);
+    await page.getByRole('link', { name: 'User lookup', exact: true }).click();
+    await page.getByLabel('Distinct ID or identity value', { exact: true }).fill('c1');
+    await page.getByRole('button', { name: 'Look up', exact: true }).click();
+    await page.waitForURL(`${srv.url}/users/c1`);
+
+    // The profile shows what the server sends: the phone masked, the name masked, the city as is.
+    const profile = page.getByRole('table', { name: 'Profile', exact: true });
+    await profile.waitFor();
+    await profile.getByRole('cell', { name: PHONE_MASKED, exact: true }).waitFor();
+    await profile.getByRole('cell', { name: 'Hangzhou', exact: true }).waitFor();
+    const nameCell = await profile.getByRole('row', { name: /^name/ }).getByRole('cell').textContent();
+    assert.ok(nameCell.startsWith('张') && nameCell !== '张伟' && nameCell.includes('*'), nameCell);
+    // The identity (not personal data by default) is shown, not hidden by the console.
+    await page.getByRole('table', { name: 'Identities', exact: true }).getByRole('cell', { name: 'c1', exact: true }).waitFor();
+    await page.getByText('Personal data masked (no pii.read)').waitFor();
+    // The event timeline's properties are masked too; the clear number appears nowhere.
+    const timeline = page.getByRole('list', { name: 'Event timeline' });
+    await waitFor(async () => {
+      const lines = await timeline.locator('summary').allTextContents();
+      assert.ok(lines.some((l) => l.includes(`phone=${PHONE_MASKED}`)), lines.join('\n'));
+      return true;
+    }, 10000, 100);
+    assert.equal(await page.getByText(PHONE).count(), 0, 'the clear phone number is not on the page');
+
+    // Consent (the operator has rules.read): channel sms refused, all channels granted.
+    const consent = page.getByRole('table', { name: 'Consent', exact: true });
+    await consent.waitFor();
+    const consentRows = (await consent.locator('tbody tr').allTextContents()).map((x) => x.replace(/\s+/g, ' '));
+    assert.deepEqual(consentRows, ['marketingAll channels (*)Granted', 'marketingsmsRefused'], consentRows.join('\n'));
+
+    // The data-subject export is for admins only.
+    assert.equal(await page.getByRole('button', { name: /^Export customer data/ }).count(), 0);
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
+  } finally {
+    await c.close();
+  }
+});
+
+test('user lookup as admin: clear personal data and the data-subject export downloads the customer as JSON', { skip: SKIP || false, timeout: 60000 }, async () => {
+  const c = await adminInEnglish(project2);
+  const { page } = c;
+  try {
+    await page.getByRole('link', { name: 'User lookup', exact: true }).click();
+    await page.getByLabel('Distinct ID or identity value', { exact: true }).fill('c1');
+    await page.getByRole('button', { name: 'Look up', exact: true }).click();
+    await page.waitForURL(`${srv.url}/users/c1`);
+    const profile = page.getByRole('table', { name: 'Profile', exact: true });
+    await profile.getByRole('cell', { name: PHONE, exact: true }).waitFor();
+    await profile.getByRole('cell', { name: '张伟', exact: true }).waitFor();
+    assert.equal(await page.getByText('Personal data masked (no pii.read)').count(), 0);
+    await page.getByRole('table', { name: 'Consent', exact: true }).waitFor();
+
+    const button = page.getByRole('button', { name: 'Export customer data (data-subject request)', exact: true });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), button.click()]);
+    const filename = download.suggestedFilename();
+    assert.match(filename, /^customer-\d+\.json$/);
+    const file = await download.path();
+    const exported = JSON.parse(require('node:fs').readFileSync(file, 'utf8'));
+    assert.equal(exported.distinct_id, 'c1');
+    assert.equal(exported.project, project2);
+    assert.equal(exported.customer.profile.phone, PHONE);
+    assert.ok(exported.events.some((e) => e.event === 'OpenApp'), JSON.stringify(exported.events));
+    await page.getByText(`Downloaded ${filename}`).waitFor();
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
   } finally {
     await c.close();
   }

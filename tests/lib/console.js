@@ -5,6 +5,7 @@
 //   const { CONSOLE_DIR, consoleBuilt, openConsole } = require('../lib/console');
 //   const c = await openConsole(srv.url);     // c.page at /login
 //   await c.signInWithToken(srv.token);        // lands on the overview
+//   await c.signInWithPassword('ana', 'pw…');   // or with an account
 //   await c.close();
 
 const fs = require('node:fs');
@@ -56,6 +57,13 @@ async function openConsole(baseUrl, { locale } = {}) {
       await page.getByRole('tab', { name: /^(API 令牌登录|Sign in with an API token)$/ }).click();
       await page.getByLabel(/^(API 令牌|API token)$/).fill(token);
       await page.getByRole('button', { name: /^(使用令牌登录|Sign in with token)$/ }).click();
+      await page.waitForURL(`${baseUrl}/`);
+    },
+    // Signs in with an account's name and password, in whichever language the page shows.
+    async signInWithPassword(name, password) {
+      await page.getByLabel(/^(账号|Account name)$/).fill(name);
+      await page.getByLabel(/^(密码|Password)$/).fill(password);
+      await page.getByRole('button', { name: /^(登录|Sign in)$/ }).click();
       await page.waitForURL(`${baseUrl}/`);
     },
     async close() {

@@ -14,7 +14,20 @@ import { FunnelAnalysis } from './pages/analysis/FunnelAnalysis';
 import { RetentionAnalysis } from './pages/analysis/RetentionAnalysis';
 import { SavedMetrics } from './pages/analysis/SavedMetrics';
 import { DrilldownPage } from './pages/analysis/DrilldownPage';
-import { ComingSoon, NotFound } from './pages/placeholder/ComingSoon';
+import { DistributionAnalysis } from './pages/analysis/DistributionAnalysis';
+import { IntervalAnalysis } from './pages/analysis/IntervalAnalysis';
+import { PathsAnalysis } from './pages/analysis/PathsAnalysis';
+import { AttributionAnalysis } from './pages/analysis/AttributionAnalysis';
+import { StagesAnalysis } from './pages/analysis/StagesAnalysis';
+import { DashboardView, DashboardsPage } from './pages/analysis/Dashboards';
+import { NotFound } from './pages/placeholder/ComingSoon';
+import { JourneyEditorRoute, JourneysListRoute } from './pages/journeys/routes';
+import { SegmentsArea } from './pages/segments/SegmentsPage';
+import { TagsArea } from './pages/tags/TagsPage';
+import { ChannelsPage } from './pages/channels/ChannelsPage';
+import { TasksPage } from './pages/tasks/TasksPage';
+import { AuditPage } from './pages/audit/AuditPage';
+import { AccountsPage } from './pages/accounts/AccountsPage';
 
 function Protected() {
   const { status } = useAuth();
@@ -76,15 +89,67 @@ export function App() {
           <Route path="events" element={<EventAnalysis />} />
           <Route path="funnel" element={<FunnelAnalysis />} />
           <Route path="retention" element={<RetentionAnalysis />} />
+          <Route path="distribution" element={<DistributionAnalysis />} />
+          <Route path="interval" element={<IntervalAnalysis />} />
+          <Route path="paths" element={<PathsAnalysis />} />
+          <Route path="attribution" element={<AttributionAnalysis />} />
+          <Route path="stages" element={<StagesAnalysis />} />
+          <Route path="dashboards" element={<DashboardsPage />} />
+          <Route path="dashboards/:id" element={<DashboardView />} />
           <Route path="metrics" element={<SavedMetrics />} />
           <Route path="users" element={<DrilldownPage />} />
         </Route>
-        <Route path="segments" element={<ComingSoon title="nav.segments" about="soon.segments" />} />
-        <Route path="tags" element={<ComingSoon title="nav.tags" about="soon.tags" />} />
-        <Route path="journeys" element={<ComingSoon title="nav.journeys" about="soon.journeys" />} />
-        <Route path="channels" element={<ComingSoon title="nav.channels" about="soon.channels" />} />
-        <Route path="tasks" element={<ComingSoon title="nav.tasks" about="soon.tasks" />} />
-        <Route path="audit" element={<ComingSoon title="nav.audit" about="soon.audit" />} />
+        <Route
+          path="segments/*"
+          element={
+            <RequirePermission anyOf={['audience.read']}>
+              <SegmentsArea />
+            </RequirePermission>
+          }
+        />
+        <Route
+          path="tags/*"
+          element={
+            <RequirePermission anyOf={['audience.read']}>
+              <TagsArea />
+            </RequirePermission>
+          }
+        />
+        <Route path="journeys" element={<JourneysListRoute />} />
+        <Route path="journeys/new" element={<JourneyEditorRoute isNew />} />
+        <Route path="journeys/:id" element={<JourneyEditorRoute />} />
+        <Route
+          path="channels"
+          element={
+            <RequirePermission anyOf={['rules.read']}>
+              <ChannelsPage />
+            </RequirePermission>
+          }
+        />
+        <Route
+          path="tasks"
+          element={
+            <RequirePermission anyOf={['task.read']}>
+              <TasksPage />
+            </RequirePermission>
+          }
+        />
+        <Route
+          path="audit"
+          element={
+            <RequirePermission anyOf={['audit.read', 'ledger.read']}>
+              <AuditPage />
+            </RequirePermission>
+          }
+        />
+        <Route
+          path="accounts"
+          element={
+            <RequirePermission anyOf={['admin']}>
+              <AccountsPage />
+            </RequirePermission>
+          }
+        />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -27,9 +27,18 @@ export interface ChainVerification {
   reason?: string;
 }
 
+/** An answer that is not the documented JSON (the client hands back text it cannot parse). */
+export class UnreadableAnswer extends Error {
+  constructor(readonly path: string) {
+    super(`unreadable answer from ${path}`);
+  }
+}
+
 export async function listAudit(params: { limit?: number; before?: number; actor?: string }, signal?: AbortSignal): Promise<AuditEntry[]> {
-  const r = await api.get<{ entries: AuditEntry[] }>(`/api/v1/audit${qs(params)}`, { signal });
-  return r.entries || [];
+  const path = `/api/v1/audit${qs(params)}`;
+  const r = await api.get<{ entries: AuditEntry[] }>(path, { signal });
+  if (!r || typeof r !== 'object' || !Array.isArray(r.entries)) throw new UnreadableAnswer(path);
+  return r.entries;
 }
 
 export function verifyAudit(signal?: AbortSignal): Promise<ChainVerification> {

@@ -1,5 +1,5 @@
-// POST /api/v1/projects/{p}/query — docs/query.md. Only the analysis types the console uses
-// are typed closely; the rest pass through as objects.
+// POST /api/v1/projects/{p}/query — docs/query.md. Every analysis type is typed; `AnalysisQuery`
+// are the types whose numbers can be opened into their people (`users`), `AnyQuery` all of them.
 import { api, projectPath } from './client';
 
 export type Aggregator = 'count' | 'uniq_users' | 'per_user_avg' | 'sum' | 'avg' | 'min' | 'max' | 'distinct';
@@ -73,7 +73,68 @@ export interface RetentionQuery extends Range {
   users?: UsersRequest;
 }
 
-export type AnalysisQuery = EventsQuery | FunnelQuery | RetentionQuery;
+export interface DistributionQuery extends Range {
+  type: 'distribution';
+  /** An event name or a step with a filter. */
+  event: Step | string;
+  measure?: 'times' | 'days';
+  /** Ascending lower bounds starting at 1. */
+  buckets?: number[];
+  filter?: Filter;
+  users?: UsersRequest;
+}
+
+export interface IntervalQuery extends Range {
+  type: 'interval';
+  from_event: Step;
+  to_event: Step;
+  window_seconds?: number;
+  /** Ascending lower bounds in seconds starting at 0. */
+  buckets_seconds?: number[];
+  filter?: Filter;
+}
+
+export interface PathsQuery extends Range {
+  type: 'paths';
+  anchor?: Step;
+  direction?: 'after' | 'before';
+  depth?: number;
+  session_gap_seconds?: number;
+  events?: string[];
+  top?: number;
+  filter?: Filter;
+}
+
+export type AttributionModel = 'first' | 'last' | 'linear' | 'position' | 'time_decay';
+
+export interface AttributionQuery extends Range {
+  type: 'attribution';
+  conversion: Step;
+  touches: Step[];
+  touch_property?: string;
+  value_property?: string;
+  window_seconds?: number;
+  model?: AttributionModel;
+  half_life_seconds?: number;
+  filter?: Filter;
+}
+
+export interface StageDef {
+  name: string;
+  events: Step[];
+}
+
+export interface StagesQuery extends Range {
+  type: 'stages';
+  stages: StageDef[];
+  filter?: Filter;
+}
+
+/** The query types whose numbers open into their people (`users.cell`). */
+export type AnalysisQuery = EventsQuery | FunnelQuery | RetentionQuery | DistributionQuery;
+/** Every query type of POST /query. */
+export type AnyQuery = AnalysisQuery | IntervalQuery | PathsQuery | AttributionQuery | StagesQuery;
+export type QueryType = AnyQuery['type'];
 
 export interface QueryMeta {
   rows_scanned: number;
@@ -123,6 +184,62 @@ export interface RetentionAnswer {
   meta: QueryMeta;
 }
 
+export interface DistributionAnswer {
+  measure?: 'times' | 'days';
+  users: number;
+  buckets: { from: number; to: number | null; users: number }[];
+  meta: QueryMeta;
+}
+
+export interface IntervalAnswer {
+  intervals: number;
+  users: number;
+  min: number | null;
+  p25: number | null;
+  median: number | null;
+  p75: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+  avg: number | null;
+  buckets: { from: number; to: number | null; intervals: number }[];
+  meta: QueryMeta;
+}
+
+export interface PathNode {
+  id: string;
+  step: number;
+  event: string;
+  sessions: number;
+}
+
+export interface PathsAnswer {
+  sessions: number;
+  paths: { events: string[]; sessions: number }[];
+  nodes: PathNode[];
+  links: { source: string; target: string; sessions: number }[];
+  meta: QueryMeta;
+}
+
+/** One touch group; with `touch_property` it also carries that property's value under its name. */
+export type AttributionTouch = { event: string; touch_count: number; conversions: number; value: number } & Record<string, Cell>;
+
+export interface AttributionAnswer {
+  model: AttributionModel;
+  conversions: number;
+  attributed: number;
+  unattributed: number;
+  value_total: number;
+  touches: AttributionTouch[];
+  meta: QueryMeta;
+}
+
+export interface StagesAnswer {
+  stages: { name: string; users_at_start: number; users_at_end: number; entered: number }[];
+  transitions: { from: string | null; to: string | null; users: number }[];
+  meta: QueryMeta;
+}
+
 export interface UsersAnswer {
   total: number;
   offset: number;
@@ -139,3 +256,8 @@ export const runEvents = (project: string, q: EventsQuery, signal?: AbortSignal)
 export const runFunnel = (project: string, q: FunnelQuery, signal?: AbortSignal) => runQuery<FunnelAnswer>(project, q, signal);
 export const runRetention = (project: string, q: RetentionQuery, signal?: AbortSignal) => runQuery<RetentionAnswer>(project, q, signal);
 export const runUsers = (project: string, q: AnalysisQuery, signal?: AbortSignal) => runQuery<UsersAnswer>(project, q, signal);
+export const runDistribution = (project: string, q: DistributionQuery, signal?: AbortSignal) => runQuery<DistributionAnswer>(project, q, signal);
+export const runInterval = (project: string, q: IntervalQuery, signal?: AbortSignal) => runQuery<IntervalAnswer>(project, q, signal);
+export const runPaths = (project: string, q: PathsQuery, signal?: AbortSignal) => runQuery<PathsAnswer>(project, q, signal);
+export const runAttribution = (project: string, q: AttributionQuery, signal?: AbortSignal) => runQuery<AttributionAnswer>(project, q, signal);
+export const runStages = (project: string, q: StagesQuery, signal?: AbortSignal) => runQuery<StagesAnswer>(project, q, signal);

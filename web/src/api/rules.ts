@@ -91,13 +91,21 @@ export function putTemplate(
   project: string,
   name: string,
   body: { channel: string; subject?: string; body: string; recommends_item?: boolean },
+  operator?: string,
 ): Promise<TemplateVariant> {
-  return api.put<TemplateVariant>(projectPath(project, `/templates/${encodeURIComponent(name)}`), body);
+  return api.put<TemplateVariant>(projectPath(project, `/templates/${encodeURIComponent(name)}`), body, {
+    headers: operator ? { 'X-Sextant-Operator': operator } : undefined,
+  });
 }
 
-/** Approves every channel variant of a template, as the signed-in account (maker-checker). */
-export async function approveTemplate(project: string, name: string): Promise<TemplateVariant[]> {
-  const r = await api.post<{ templates: TemplateVariant[] }>(projectPath(project, `/templates/${encodeURIComponent(name)}/approve`), {});
+/**
+ * Approves every channel variant of a template, as the signed-in account (maker-checker). With
+ * the admin token the approver is the operator named by `X-Sextant-Operator` (docs/journeys.md).
+ */
+export async function approveTemplate(project: string, name: string, operator?: string): Promise<TemplateVariant[]> {
+  const r = await api.post<{ templates: TemplateVariant[] }>(projectPath(project, `/templates/${encodeURIComponent(name)}/approve`), {}, {
+    headers: operator ? { 'X-Sextant-Operator': operator } : undefined,
+  });
   return r.templates || [];
 }
 

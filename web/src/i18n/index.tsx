@@ -7,9 +7,16 @@ import zhBase from './zh-CN.json';
 // Segments, tags, channels, tasks, audit and accounts pages (keys prefixed by their area).
 import pagesEn from './pages.en.json';
 import pagesZh from './pages.zh-CN.json';
+// Journeys: list, canvas editor, dry run, backtest, effect report (keys prefixed "journeys.").
+import journeysEn from './journeys.en.json';
+import journeysZh from './journeys.zh-CN.json';
+// Analysis: distribution, interval, paths, attribution, stage map, dashboards (keys prefixed
+// "paths.", "distribution.", "interval.", "attribution.", "stagemap.", "dashboards.", "durationUnit.").
+import analysisEn from './analysis.en.json';
+import analysisZh from './analysis.zh-CN.json';
 
-const en = { ...enBase, ...pagesEn };
-const zh = { ...zhBase, ...pagesZh };
+const en = { ...enBase, ...pagesEn, ...journeysEn, ...analysisEn };
+const zh = { ...zhBase, ...pagesZh, ...journeysZh, ...analysisZh };
 
 export type MessageKey = keyof typeof en;
 export type Locale = 'zh-CN' | 'en';

@@ -1,14 +1,20 @@
 import { NavLink, Outlet } from 'react-router';
 import { useI18n } from '../../i18n';
 
-/** Analysis: tabs for events, funnel, retention and saved metrics (each its own route). */
+/** Analysis: a tab per analysis type, saved metrics and dashboards (each its own route). */
 export function AnalysisPage() {
   const { t } = useI18n();
   const tabs: [string, string][] = [
     ['/analysis/events', t('analysis.events')],
     ['/analysis/funnel', t('analysis.funnel')],
     ['/analysis/retention', t('analysis.retention')],
+    ['/analysis/distribution', t('analysisType.distribution')],
+    ['/analysis/interval', t('analysisType.interval')],
+    ['/analysis/paths', t('analysisType.paths')],
+    ['/analysis/attribution', t('analysisType.attribution')],
+    ['/analysis/stages', t('analysisType.stages')],
     ['/analysis/metrics', t('analysis.metrics')],
+    ['/analysis/dashboards', t('dashboards.tab')],
   ];
   return (
     <section className="page">

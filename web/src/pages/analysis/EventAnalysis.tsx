@@ -28,7 +28,7 @@ interface MeasureState {
   property: string;
 }
 
-type View = 'line' | 'bar' | 'table';
+export type View = 'line' | 'bar' | 'table';
 
 const AGGREGATORS: [Aggregator, MessageKey][] = [
   ['count', 'agg.count'],
@@ -49,12 +49,13 @@ const UNITS: [TimeUnit, MessageKey][] = [
   ['total', 'unit.total'],
 ];
 
-interface Result {
+export interface EventsResultData {
   query: EventsQuery;
   answer: EventsAnswer;
   previous?: { query: EventsQuery; answer: EventsAnswer };
   unit: TimeUnit;
 }
+type Result = EventsResultData;
 
 const groupKey = (values: Cell[]) => JSON.stringify(values);
 
@@ -239,18 +240,21 @@ export function EventAnalysis() {
   );
 }
 
-function EventsResult({
+/** The events chart and table with its line / bar / table switch (also on dashboards, `embedded`). */
+export function EventsResult({
   result,
   view,
   setView,
   n,
   pct,
+  embedded = false,
 }: {
   result: Result;
   view: View;
   setView: (v: View) => void;
   n: (v: number | null | undefined) => string;
   pct: (v: number | null | undefined) => string;
+  embedded?: boolean;
 }) {
   const { t } = useI18n();
   const { answer, previous, unit, query } = result;
@@ -318,9 +322,9 @@ function EventsResult({
   const cellLabel = (time: string, g: Cell[], m: number) => [answer.measure_labels[m], time, ...g.map((v) => String(v))].join(' · ');
 
   return (
-    <div className="card result">
+    <div className={embedded ? 'metric-result' : 'card result'}>
       <div className="card-head">
-        <h2 className="card-title">{t('analysis.result')}</h2>
+        {embedded ? <span /> : <h2 className="card-title">{t('analysis.result')}</h2>}
         <div role="group" aria-label={t('events.view')} className="segmented">
           {(['line', 'bar', 'table'] as View[]).map((v) => (
             <button key={v} type="button" aria-pressed={view === v} className={view === v ? 'active' : undefined} onClick={() => setView(v)}>
@@ -329,7 +333,7 @@ function EventsResult({
           ))}
         </div>
       </div>
-      <MetaLine meta={answer.meta} />
+      {!embedded && <MetaLine meta={answer.meta} />}
       {previous && <p className="muted small">{t('events.comparedWith', { from: previous.answer.meta.from, to: previous.answer.meta.to })}</p>}
       {answer.groups_truncated && <p className="notice">{t('events.truncated', { shown: cur.groups.size, total: answer.groups_total ?? 0 })}</p>}
       {empty && <EmptyState title={t('analysis.noRows')}>{t('analysis.noRowsHint')}</EmptyState>}

@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useLocation } from 'react-router';
 import { useProject } from '../../auth/ProjectContext';
-import { useI18n, type MessageKey } from '../../i18n';
+import { useI18n } from '../../i18n';
 import { runFunnel, type FunnelAnswer, type FunnelQuery } from '../../api/query';
 import { addDays, isDate, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
@@ -15,6 +15,7 @@ import {
   PropertySelect,
   RangePicker,
   SaveMetricButton,
+  formatDuration,
   rangeFromQuery,
   rangeToQuery,
   useSchema,
@@ -32,16 +33,8 @@ function splitWindow(seconds: number | undefined): { value: number; unit: Window
   return { value: Math.max(1, Math.round(s / 60)), unit: 'minutes' };
 }
 
-export function formatDuration(seconds: number | null, t: (k: MessageKey, v?: Record<string, string | number>) => string): string {
-  if (seconds === null || seconds === undefined) return '—';
-  if (seconds < 60) return t('duration.seconds', { n: Math.round(seconds) });
-  if (seconds < 3600) return t('duration.minutes', { n: Math.round(seconds / 6) / 10 });
-  if (seconds < 86400) return t('duration.hours', { n: Math.round(seconds / 360) / 10 });
-  return t('duration.days', { n: Math.round(seconds / 8640) / 10 });
-}
-
 export function FunnelAnalysis() {
-  const { t, n, pct } = useI18n();
+  const { t } = useI18n();
   const { project } = useProject();
   const p = project!;
   const schema = useSchema(p);
@@ -100,30 +93,6 @@ export function FunnelAnalysis() {
       [c[i], c[j]] = [c[j], c[i]];
       return c;
     });
-
-  const option = useMemo(() => {
-    if (!result) return null;
-    const st = result.answer.steps;
-    return {
-      grid: { left: 56, right: 16, top: 24, bottom: 48 },
-      tooltip: { trigger: 'axis' },
-      xAxis: { type: 'category', data: st.map((s, i) => `${i + 1}. ${s.event}`), axisLabel: { interval: 0, overflow: 'truncate', width: 120 } },
-      yAxis: { type: 'value', minInterval: 1 },
-      series: [
-        {
-          type: 'bar',
-          name: t('funnel.users'),
-          data: st.map((s) => s.users),
-          barMaxWidth: 64,
-          label: {
-            show: true,
-            position: 'top',
-            formatter: (x: { dataIndex: number }) => (x.dataIndex === 0 ? '100%' : pct(st[x.dataIndex].conversion_from_first)),
-          },
-        },
-      ],
-    };
-  }, [result, t, pct]);
 
   return (
     <div className="analysis">
@@ -221,111 +190,140 @@ export function FunnelAnalysis() {
       <ErrorBox error={error} />
       {busy && !result && <Loading />}
       {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('funnel.startHint')}</EmptyState>}
-      {result && (
-        <div className="card result">
-          <h2 className="card-title">{t('analysis.result')}</h2>
-          <MetaLine meta={result.answer.meta} />
-          {result.answer.steps[0]?.users === 0 ? (
-            <EmptyState title={t('funnel.nobody')}>{t('analysis.noRowsHint')}</EmptyState>
-          ) : (
-            option && <EChart option={option} height={300} label={t('analysis.chartLabel')} />
-          )}
-          <div className="table-wrap">
-            <table className="table" aria-label={t('funnel.tableLabel')}>
-              <thead>
-                <tr>
-                  <th scope="col">{t('funnel.step')}</th>
-                  <th scope="col" className="num">
-                    {t('funnel.users')}
+      {result && <FunnelResult query={result.query} answer={result.answer} />}
+    </div>
+  );
+}
+
+/** The funnel's chart and tables (also on dashboards, `embedded`). */
+export function FunnelResult({ query, answer, embedded = false }: { query: FunnelQuery; answer: FunnelAnswer; embedded?: boolean }) {
+  const { t, n, pct } = useI18n();
+  const option = useMemo(() => {
+    const st = answer.steps;
+    return {
+      grid: { left: 56, right: 16, top: 24, bottom: 48 },
+      tooltip: { trigger: 'axis' },
+      xAxis: { type: 'category', data: st.map((s, i) => `${i + 1}. ${s.event}`), axisLabel: { interval: 0, overflow: 'truncate', width: 120 } },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [
+        {
+          type: 'bar',
+          name: t('funnel.users'),
+          data: st.map((s) => s.users),
+          barMaxWidth: 64,
+          label: {
+            show: true,
+            position: 'top',
+            formatter: (x: { dataIndex: number }) => (x.dataIndex === 0 ? '100%' : pct(st[x.dataIndex].conversion_from_first)),
+          },
+        },
+      ],
+    };
+  }, [answer, t, pct]);
+
+  return (
+    <div className={embedded ? 'metric-result' : 'card result'}>
+      {!embedded && <h2 className="card-title">{t('analysis.result')}</h2>}
+      {!embedded && <MetaLine meta={answer.meta} />}
+      {answer.steps[0]?.users === 0 ? (
+        <EmptyState title={t('funnel.nobody')}>{t('analysis.noRowsHint')}</EmptyState>
+      ) : (
+        option && <EChart option={option} height={300} label={t('analysis.chartLabel')} />
+      )}
+      <div className="table-wrap">
+        <table className="table" aria-label={t('funnel.tableLabel')}>
+          <thead>
+            <tr>
+              <th scope="col">{t('funnel.step')}</th>
+              <th scope="col" className="num">
+                {t('funnel.users')}
+              </th>
+              <th scope="col" className="num">
+                {t('funnel.fromPrevious')}
+              </th>
+              <th scope="col" className="num">
+                {t('funnel.fromFirst')}
+              </th>
+              <th scope="col" className="num">
+                {t('funnel.lost')}
+              </th>
+              <th scope="col" className="num">
+                {t('funnel.median')}
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {answer.steps.map((s, i) => (
+              <tr key={i}>
+                <td>
+                  {i + 1}. <span className="mono">{s.event}</span>
+                </td>
+                <td className="num">
+                  {s.users ? (
+                    <DrillLink query={query} cell={{ step: i }} label={t('funnel.reachedLabel', { n: i + 1, event: s.event })}>
+                      {n(s.users)}
+                    </DrillLink>
+                  ) : (
+                    n(0)
+                  )}
+                </td>
+                <td className="num">{i === 0 ? '—' : pct(s.conversion_from_previous)}</td>
+                <td className="num">{pct(s.conversion_from_first)}</td>
+                <td className="num">
+                  {i < answer.steps.length - 1 && s.lost ? (
+                    <DrillLink query={query} cell={{ step: i, lost: true }} label={t('funnel.lostLabel', { n: i + 1, event: s.event })}>
+                      {n(s.lost)}
+                    </DrillLink>
+                  ) : (
+                    n(s.lost)
+                  )}
+                </td>
+                <td className="num">{i === 0 ? '—' : formatDuration(s.median_seconds_to_convert, t)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {answer.groups.length > 0 && (
+        <div className="table-wrap">
+          <h3 className="card-subtitle">{t('funnel.byGroup', { by: query.by?.[0] ?? '' })}</h3>
+          <table className="table" aria-label={t('funnel.groupTableLabel')}>
+            <thead>
+              <tr>
+                <th scope="col">{query.by?.[0]}</th>
+                {answer.steps.map((s, i) => (
+                  <th scope="col" key={i} className="num">
+                    {i + 1}. {s.event}
                   </th>
-                  <th scope="col" className="num">
-                    {t('funnel.fromPrevious')}
-                  </th>
-                  <th scope="col" className="num">
-                    {t('funnel.fromFirst')}
-                  </th>
-                  <th scope="col" className="num">
-                    {t('funnel.lost')}
-                  </th>
-                  <th scope="col" className="num">
-                    {t('funnel.median')}
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {result.answer.steps.map((s, i) => (
-                  <tr key={i}>
-                    <td>
-                      {i + 1}. <span className="mono">{s.event}</span>
-                    </td>
-                    <td className="num">
+                ))}
+                <th scope="col" className="num">
+                  {t('funnel.overall')}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {answer.groups.map((g, gi) => (
+                <tr key={gi}>
+                  <td>{g.values.map((v) => (v === null ? t('analysis.nullValue') : String(v))).join(' · ')}</td>
+                  {g.steps.map((s, i) => (
+                    <td key={i} className="num">
                       {s.users ? (
-                        <DrillLink query={result.query} cell={{ step: i }} label={t('funnel.reachedLabel', { n: i + 1, event: s.event })}>
+                        <DrillLink query={query} cell={{ step: i, group: g.values }} label={t('funnel.reachedLabel', { n: i + 1, event: s.event })}>
                           {n(s.users)}
                         </DrillLink>
                       ) : (
                         n(0)
                       )}
                     </td>
-                    <td className="num">{i === 0 ? '—' : pct(s.conversion_from_previous)}</td>
-                    <td className="num">{pct(s.conversion_from_first)}</td>
-                    <td className="num">
-                      {i < result.answer.steps.length - 1 && s.lost ? (
-                        <DrillLink query={result.query} cell={{ step: i, lost: true }} label={t('funnel.lostLabel', { n: i + 1, event: s.event })}>
-                          {n(s.lost)}
-                        </DrillLink>
-                      ) : (
-                        n(s.lost)
-                      )}
-                    </td>
-                    <td className="num">{i === 0 ? '—' : formatDuration(s.median_seconds_to_convert, t)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {result.answer.groups.length > 0 && (
-            <div className="table-wrap">
-              <h3 className="card-subtitle">{t('funnel.byGroup', { by: result.query.by?.[0] ?? '' })}</h3>
-              <table className="table" aria-label={t('funnel.groupTableLabel')}>
-                <thead>
-                  <tr>
-                    <th scope="col">{result.query.by?.[0]}</th>
-                    {result.answer.steps.map((s, i) => (
-                      <th scope="col" key={i} className="num">
-                        {i + 1}. {s.event}
-                      </th>
-                    ))}
-                    <th scope="col" className="num">
-                      {t('funnel.overall')}
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {result.answer.groups.map((g, gi) => (
-                    <tr key={gi}>
-                      <td>{g.values.map((v) => (v === null ? t('analysis.nullValue') : String(v))).join(' · ')}</td>
-                      {g.steps.map((s, i) => (
-                        <td key={i} className="num">
-                          {s.users ? (
-                            <DrillLink query={result.query} cell={{ step: i, group: g.values }} label={t('funnel.reachedLabel', { n: i + 1, event: s.event })}>
-                              {n(s.users)}
-                            </DrillLink>
-                          ) : (
-                            n(0)
-                          )}
-                        </td>
-                      ))}
-                      <td className="num">{pct(g.steps[g.steps.length - 1]?.conversion_from_first)}</td>
-                    </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-          <p className="muted small">{t('analysis.drillHint')}</p>
+                  <td className="num">{pct(g.steps[g.steps.length - 1]?.conversion_from_first)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
+      <p className="muted small">{t('analysis.drillHint')}</p>
     </div>
   );
 }

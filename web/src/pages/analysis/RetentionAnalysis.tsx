@@ -116,7 +116,8 @@ export function RetentionAnalysis() {
   );
 }
 
-function RetentionTable({ query, answer }: { query: RetentionQuery; answer: RetentionAnswer }) {
+/** The cohort heat table (also on dashboards, `embedded`). */
+export function RetentionTable({ query, answer, embedded = false }: { query: RetentionQuery; answer: RetentionAnswer; embedded?: boolean }) {
   const { t, tx, n, pct } = useI18n();
   const unit = (query.unit ?? 'day') as RUnit;
   const periods = query.periods ?? 7;
@@ -137,9 +138,9 @@ function RetentionTable({ query, answer }: { query: RetentionQuery; answer: Rete
   const total = answer.cohorts.reduce((a, c) => a + c.users, 0);
   const unitLabel = tx(`unit.${unit}`, unit);
   return (
-    <div className="card result">
-      <h2 className="card-title">{t('analysis.result')}</h2>
-      <MetaLine meta={answer.meta} />
+    <div className={embedded ? 'metric-result' : 'card result'}>
+      {!embedded && <h2 className="card-title">{t('analysis.result')}</h2>}
+      {!embedded && <MetaLine meta={answer.meta} />}
       {total === 0 ? (
         <EmptyState title={t('retention.nobody')}>{t('analysis.noRowsHint')}</EmptyState>
       ) : (

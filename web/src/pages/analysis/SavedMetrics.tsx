@@ -1,4 +1,5 @@
-// Saved metrics (指标): the project's saved queries; open one in its analysis, or delete it.
+// Saved metrics (指标): the project's saved queries; open one in its analysis (every type), or
+// delete it (a metric a dashboard shows cannot be: the server answers 409 naming the dashboards).
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
@@ -8,7 +9,7 @@ import { useAsync } from '../../lib/useAsync';
 import { deleteMetric, listMetrics, type Metric } from '../../api/metrics';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 
-const OPENABLE = new Set(['events', 'funnel', 'retention']);
+const OPENABLE = new Set(['events', 'funnel', 'retention', 'distribution', 'interval', 'paths', 'attribution', 'stages']);
 
 export function SavedMetrics() {
   const { t, tx, dt } = useI18n();

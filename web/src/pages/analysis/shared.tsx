@@ -1,14 +1,14 @@
 // Pieces shared by the analysis pages: schema-driven pickers, the time range, "save as
 // metric" and links to the people behind a number.
-import { useState, type FormEvent } from 'react';
-import { Link } from 'react-router';
+import { useCallback, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { Link, useLocation } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
 import { useProject } from '../../auth/ProjectContext';
-import { useI18n, type MessageKey } from '../../i18n';
+import { useI18n, type MessageKey, type TFunction } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
 import { getSchema, type Schema } from '../../api/data';
 import { createMetric, type Metric } from '../../api/metrics';
-import type { AnalysisQuery, QueryMeta, Range } from '../../api/query';
+import type { AnalysisQuery, AnyQuery, QueryMeta, QueryType, Range } from '../../api/query';
 import { Modal } from '../../components/Modal';
 import { ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
@@ -37,6 +37,8 @@ export function EventSelect({
   schema,
   loading,
   allowAny = true,
+  emptyOption,
+  hint,
 }: {
   label: string;
   value: string;
@@ -44,24 +46,31 @@ export function EventSelect({
   schema: Schema | undefined;
   loading?: boolean;
   allowAny?: boolean;
+  /** When given, "" is a valid choice shown with this text (the control is then optional). */
+  emptyOption?: string;
+  hint?: ReactNode;
 }) {
   const { t } = useI18n();
   if (!schema && loading) return <LoadingSelect label={label} />;
   if (!schema) {
     return (
-      <Field label={label}>
-        <input value={value} onChange={(e) => onChange(e.target.value)} required spellCheck={false} />
+      <Field label={label} hint={hint}>
+        <input value={value} onChange={(e) => onChange(e.target.value)} required={emptyOption === undefined} spellCheck={false} />
       </Field>
     );
   }
   const names = schema.events.map((e) => e.name).filter((n) => !n.startsWith('$segment_'));
   const known = new Set(names);
   return (
-    <Field label={label}>
-      <select value={value} onChange={(e) => onChange(e.target.value)} required>
-        <option value="" disabled>
-          {t('analysis.chooseEvent')}
-        </option>
+    <Field label={label} hint={hint}>
+      <select value={value} onChange={(e) => onChange(e.target.value)} required={emptyOption === undefined}>
+        {emptyOption === undefined ? (
+          <option value="" disabled>
+            {t('analysis.chooseEvent')}
+          </option>
+        ) : (
+          <option value="">{emptyOption}</option>
+        )}
         {allowAny && <option value="$any">{t('analysis.anyEvent')}</option>}
         {value && value !== '$any' && !known.has(value) && <option value={value}>{value}</option>}
         {names.map((n) => (
@@ -231,7 +240,7 @@ export function DrillLink({ query, cell, label, children }: { query: AnalysisQue
 }
 
 /** "Save as metric" — POST /metrics with the current query. */
-export function SaveMetricButton({ query, disabled }: { query: AnalysisQuery | null; disabled?: boolean }) {
+export function SaveMetricButton({ query, disabled }: { query: AnyQuery | null; disabled?: boolean }) {
   const { t } = useI18n();
   const { can, account } = useAuth();
   const { project } = useProject();
@@ -314,3 +323,168 @@ export function SaveMetricButton({ query, disabled }: { query: AnalysisQuery | n
     </>
   );
 }
+
+/** A duration as seconds, e.g. "1 min" / "2.5 h"; null → "—". */
+export function formatDuration(seconds: number | null | undefined, t: TFunction): string {
+  if (seconds === null || seconds === undefined) return '—';
+  if (seconds < 60) return t('duration.seconds', { n: Math.round(seconds * 10) / 10 });
+  if (seconds < 3600) return t('duration.minutes', { n: Math.round(seconds / 6) / 10 });
+  if (seconds < 86400) return t('duration.hours', { n: Math.round(seconds / 360) / 10 });
+  return t('duration.days', { n: Math.round(seconds / 8640) / 10 });
+}
+
+export type DurationUnit = 'seconds' | 'minutes' | 'hours' | 'days';
+export const UNIT_SECONDS: Record<DurationUnit, number> = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
+export interface DurationState {
+  value: number;
+  unit: DurationUnit;
+}
+
+/** Seconds as the largest unit that divides them. */
+export function splitSeconds(seconds: number): DurationState {
+  if (seconds % 86400 === 0) return { value: seconds / 86400, unit: 'days' };
+  if (seconds % 3600 === 0) return { value: seconds / 3600, unit: 'hours' };
+  if (seconds % 60 === 0) return { value: seconds / 60, unit: 'minutes' };
+  return { value: seconds, unit: 'seconds' };
+}
+
+export const toSeconds = (d: DurationState) => Math.round(d.value * UNIT_SECONDS[d.unit]);
+
+/** A number and a unit (two labelled controls). */
+export function DurationInput({
+  label,
+  value,
+  onChange,
+  hint,
+  units = ['minutes', 'hours', 'days'],
+}: {
+  label: string;
+  value: DurationState;
+  onChange: (d: DurationState) => void;
+  hint?: ReactNode;
+  units?: DurationUnit[];
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      <Field className="field field-narrow" label={label} hint={hint}>
+        <input type="number" min={1} step="any" value={value.value} onChange={(e) => onChange({ ...value, value: Number(e.target.value) })} required />
+      </Field>
+      <Field label={t('durationUnit.label', { what: label })}>
+        <select value={value.unit} onChange={(e) => onChange({ ...value, unit: e.target.value as DurationUnit })}>
+          {units.map((u) => (
+            <option key={u} value={u}>
+              {t(`durationUnit.${u}` as MessageKey)}
+            </option>
+          ))}
+        </select>
+      </Field>
+    </>
+  );
+}
+
+/** "1, 2, 5, 10" → ascending numbers starting at `first`; null when it does not read. */
+export function parseNumberList(text: string, first: number): number[] | null {
+  const parts = text
+    .split(/[,，\s]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (!parts.length) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    const v = Number(p);
+    if (!Number.isFinite(v) || !Number.isInteger(v) || v < 0) return null;
+    if (out.length && v <= out[out.length - 1]) return null;
+    out.push(v);
+  }
+  return out[0] === first ? out : null;
+}
+
+const DURATION_TOKEN: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86400, w: 604800 };
+
+/** "0, 1m, 1h, 1d" → ascending seconds starting at 0; null when it does not read. */
+export function parseDurationList(text: string): number[] | null {
+  const parts = text
+    .split(/[,，\s]+/)
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean);
+  if (!parts.length) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    const m = /^(\d+(?:\.\d+)?)(s|m|min|h|d|w)?$/.exec(p);
+    if (!m) return null;
+    const v = Math.round(Number(m[1]) * DURATION_TOKEN[m[2] ?? '']);
+    if (out.length && v <= out[out.length - 1]) return null;
+    out.push(v);
+  }
+  return out[0] === 0 ? out : null;
+}
+
+/** Seconds → the shortest token parseDurationList reads back ("90" → "90s", 3600 → "1h"). */
+export function durationToken(seconds: number): string {
+  if (seconds === 0) return '0';
+  if (seconds % 86400 === 0) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/** The query a page was opened with (a saved metric, "back to the analysis"), if of `type`. */
+export function useOpenedQuery<Q extends AnyQuery>(type: QueryType): Q | undefined {
+  const location = useLocation();
+  const [q] = useState(() => {
+    const s = (location.state as { query?: AnyQuery } | null)?.query;
+    return s && s.type === type ? (s as Q) : undefined;
+  });
+  return q;
+}
+
+/** Runs one query at a time: busy, the API's error, the last result with the query it answers. */
+export function useRunner<Q, A>(fn: (q: Q, signal: AbortSignal) => Promise<A>) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<{ query: Q; answer: A } | null>(null);
+  const ctrl = useRef<AbortController | null>(null);
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  const run = useCallback(async (query: Q) => {
+    ctrl.current?.abort();
+    const c = new AbortController();
+    ctrl.current = c;
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await fnRef.current(query, c.signal);
+      if (!c.signal.aborted) setResult({ query, answer });
+    } catch (err) {
+      if (c.signal.aborted) return;
+      setError(err);
+      setResult(null);
+    } finally {
+      if (!c.signal.aborted) setBusy(false);
+    }
+  }, []);
+  return { busy, error, result, run };
+}
+
+/** A form's own check failed: shown next to the buttons. */
+export function FormError({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p className="form-error" role="alert">
+      {message}
+    </p>
+  );
+}
+
+/** The "what does this analysis answer" paragraph at the top of a form. */
+export function FormLead({ children }: { children: ReactNode }) {
+  return <p className="muted small form-lead">{children}</p>;
+}
+
+/** The checks every form does on the time range; an error message or null. */
+export function rangeProblem(r: RangeState, t: TFunction): string | null {
+  return r.preset === 'custom' && (!isDateText(r.from) || !isDateText(r.to) || r.from > r.to) ? t('range.invalid') : null;
+}
+
+const isDateText = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s);

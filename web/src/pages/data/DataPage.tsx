@@ -1,6 +1,6 @@
 // Data: what the project has collected — events and properties from GET /schema (types,
-// volumes, first seen), refused records from GET /ingest-errors, and today's events by hour.
-// The API has no project-wide recent-event stream; the page says so instead of faking one.
+// volumes, first seen), refused records from GET /ingest-errors, today's events by hour, and
+// the live event stream (GET /events/recent, LiveEventStream.tsx).
 import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
@@ -13,6 +13,7 @@ import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Tabs } from '../../components/Tabs';
 import { EChart } from '../../components/EChart';
 import { Field } from '../../components/Field';
+import { LiveEventStream } from './LiveEventStream';
 
 type Tab = 'events' | 'properties' | 'user_properties' | 'errors';
 
@@ -75,7 +76,6 @@ function HourlyToday({ project }: { project: string }) {
       {q.error ? <ErrorBox error={q.error} onRetry={q.reload} /> : null}
       {q.loading && !q.data && <Loading />}
       {option && <EChart option={option} height={200} label={t('data.todayByHour')} />}
-      <p className="muted small">{t('data.noStream')}</p>
     </div>
   );
 }
@@ -115,6 +115,8 @@ export function DataPage() {
       <p className="lead">{t('data.lead')}</p>
 
       {can('analysis.read') && <HourlyToday project={p} />}
+
+      <LiveEventStream key={p} project={p} />
 
       <div className="card">
         <Tabs<Tab>

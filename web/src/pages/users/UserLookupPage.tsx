@@ -1,19 +1,19 @@
 // User lookup: find one customer by distinct_id (or any identity with its key) and show the
-// 360° view — identities, profile, tags, segments, journeys, decision-ledger entries and the
-// event timeline.
-import { useMemo, useState, type FormEvent } from 'react';
+// 360° view — identities, profile, tags, segments, consent, journeys, decision-ledger entries
+// and the event timeline; an admin can download everything held about the customer (the
+// data-subject export). Personal data is masked by the server for accounts without pii.read;
+// the page shows what the server sends and says so.
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
 import { useProject } from '../../auth/ProjectContext';
 import { useI18n } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
 import { ApiError } from '../../api/client';
-import { getUser, getUserEvents, getUserSegments, type PropertyValue, type UserEvent } from '../../api/users';
+import { exportUser, getUser, getUserConsent, getUserEvents, getUserSegments, type PropertyValue, type UserEvent } from '../../api/users';
 import { getJourneyCustomer, getLedger, listJourneys } from '../../api/journeys';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-
-const MASK = '••••••';
 
 function fmtValue(v: PropertyValue | undefined): string {
   if (v === null || v === undefined) return '—';
@@ -67,7 +67,7 @@ export function UserSearchPage() {
   );
 }
 
-function KeyValueTable({ rows, caption, masked }: { rows: [string, PropertyValue][]; caption: string; masked: boolean }) {
+function KeyValueTable({ rows, caption }: { rows: [string, PropertyValue][]; caption: string }) {
   const { t } = useI18n();
   if (rows.length === 0) return <p className="muted">{t('common.none')}</p>;
   return (
@@ -79,7 +79,7 @@ function KeyValueTable({ rows, caption, masked }: { rows: [string, PropertyValue
             <th scope="row" className="mono">
               {k}
             </th>
-            <td>{masked ? MASK : fmtValue(v)}</td>
+            <td>{fmtValue(v)}</td>
           </tr>
         ))}
       </tbody>
@@ -263,6 +263,83 @@ function LedgerOfCustomer({ project, distinctId }: { project: string; distinctId
   );
 }
 
+/** The customer's recorded consent choices (GET /users/{id}/consent, rules.read). */
+function ConsentOfCustomer({ project, distinctId }: { project: string; distinctId: string }) {
+  const { t } = useI18n();
+  const q = useAsync((signal) => getUserConsent(project, distinctId, signal), [project, distinctId]);
+  if (q.error) return <ErrorBox error={q.error} onRetry={q.reload} />;
+  if (q.loading && !q.data) return <Loading />;
+  const rows = Object.entries(q.data || {})
+    .map(([k, granted]) => {
+      const i = k.indexOf(':');
+      return { key: k, purpose: i < 0 ? k : k.slice(0, i), channel: i < 0 ? '*' : k.slice(i + 1), granted };
+    })
+    .sort((a, b) => a.purpose.localeCompare(b.purpose) || (a.channel === '*' ? -1 : b.channel === '*' ? 1 : a.channel.localeCompare(b.channel)));
+  if (rows.length === 0) return <p className="muted">{t('users.noConsent')}</p>;
+  return (
+    <>
+      <table className="table">
+        <caption className="sr-only">{t('users.consent')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('users.consentPurpose')}</th>
+            <th scope="col">{t('users.channel')}</th>
+            <th scope="col">{t('users.consentGranted')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key}>
+              <td className="mono">{r.purpose}</td>
+              <td>{r.channel === '*' ? t('users.consentAllChannels') : <span className="mono">{r.channel}</span>}</td>
+              <td>
+                <span className={`badge ${r.granted ? 'badge-running' : 'badge-paused'}`}>{r.granted ? t('users.consentYes') : t('users.consentNo')}</span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted small">{t('users.consentHint')}</p>
+    </>
+  );
+}
+
+/** Data-subject access (admin): downloads GET /users/{id}/export as the file the server names. */
+function useCustomerExport(project: string, distinctId: string) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  // Another customer: forget the previous export's outcome.
+  useEffect(() => {
+    setError(null);
+    setDone(null);
+  }, [project, distinctId]);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const { blob, filename } = await exportUser(project, distinctId);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = filename;
+      a.rel = 'noopener';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      // Revoking at once can cancel the download in some browsers.
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      setDone(filename);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { run, busy, error, done };
+}
+
 export function UserProfilePage() {
   const { t } = useI18n();
   const { can } = useAuth();
@@ -282,6 +359,7 @@ export function UserProfilePage() {
   const u = user.data;
   // The distinct id journeys and the ledger know: the login id, else the anonymous id.
   const mainId = u?.identities.find((i) => i.key === '$identity_login_id')?.value ?? u?.identities.find((i) => i.key === '$identity_anonymous_id')?.value ?? id;
+  const exporter = useCustomerExport(p, mainId);
 
   return (
     <section className="page">
@@ -290,11 +368,22 @@ export function UserProfilePage() {
           {t('users.customer')} <span className="mono">{id}</span>
         </h1>
         <div className="page-actions">
+          {u && can('admin') && (
+            <button type="button" className="btn btn-small" onClick={exporter.run} disabled={exporter.busy} title={t('users.exportHint')}>
+              {exporter.busy ? t('users.exporting') : t('users.export')}
+            </button>
+          )}
           <Link to="/users" className="btn btn-small">
             {t('users.newSearch')}
           </Link>
         </div>
       </header>
+      {exporter.done && (
+        <p className="success small" role="status">
+          {t('users.exported', { file: exporter.done })}
+        </p>
+      )}
+      {exporter.error ? <ErrorBox error={exporter.error} title={t('users.exportFailed')} /> : null}
       <UserSearchForm initialId={id} initialKey={key} />
 
       {user.loading && !u && <Loading />}
@@ -308,21 +397,21 @@ export function UserProfilePage() {
 
       {u && (
         <>
-          {masked && <p className="notice">{t('users.masked')}</p>}
+          {masked && <p className="muted small">{t('users.masked')}</p>}
           <div className="grid-3">
             <div className="card">
               <h2 className="card-title">{t('users.identities')}</h2>
               <p className="muted small">{t('users.userId', { id: u.user_id })}</p>
-              <KeyValueTable rows={u.identities.map((i) => [i.key, i.value] as [string, PropertyValue])} caption={t('users.identities')} masked={masked} />
+              <KeyValueTable rows={u.identities.map((i) => [i.key, i.value] as [string, PropertyValue])} caption={t('users.identities')} />
               {u.merged_user_ids && u.merged_user_ids.length > 0 && <p className="muted small">{t('users.merged', { ids: u.merged_user_ids.join(', ') })}</p>}
             </div>
             <div className="card">
               <h2 className="card-title">{t('users.profile')}</h2>
-              <KeyValueTable rows={Object.entries(u.profile || {})} caption={t('users.profile')} masked={masked} />
+              <KeyValueTable rows={Object.entries(u.profile || {})} caption={t('users.profile')} />
             </div>
             <div className="card">
               <h2 className="card-title">{t('users.tags')}</h2>
-              <KeyValueTable rows={Object.entries(u.tags || {})} caption={t('users.tags')} masked={false} />
+              <KeyValueTable rows={Object.entries(u.tags || {})} caption={t('users.tags')} />
               <h2 className="card-title">{t('users.segments')}</h2>
               {segments.error ? <ErrorBox error={segments.error} /> : null}
               {segments.data &&
@@ -337,8 +426,12 @@ export function UserProfilePage() {
                     ))}
                   </ul>
                 ))}
-              <h2 className="card-title">{t('users.consent')}</h2>
-              <p className="muted small">{t('users.consentUnavailable')}</p>
+              {can('rules.read') && (
+                <>
+                  <h2 className="card-title">{t('users.consent')}</h2>
+                  <ConsentOfCustomer project={p} distinctId={mainId} />
+                </>
+              )}
             </div>
           </div>
 
