@@ -1208,6 +1208,57 @@ Result<JourneyAnswer> JourneyEngine::PutChannel(const state::ProjectInfo& projec
   return Ok("{\"channel\":\"" + name + "\"}");
 }
 
+Result<JourneyAnswer> JourneyEngine::TestChannel(const state::ProjectInfo& project,
+                                                 const std::string& name, std::string_view body) {
+  simdjson::dom::parser parser;
+  auto root = ParseObject(parser, body);
+  if (!root.ok()) return root.status();
+  auto recipient = GetString(*root, "recipient", "", true);
+  if (!recipient.ok()) return recipient.status();
+  if (recipient->empty())
+    return Status(ErrorCode::kInvalidQuery, "recipient: required", "recipient");
+  auto subject = GetString(*root, "subject", "Sextant test", false);
+  if (!subject.ok()) return subject.status();
+  auto text = GetString(*root, "body", "Sextant channel test / 渠道测试", false);
+  if (!text.ok()) return text.status();
+  channel::ChannelConfig config;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto runtime = impl_->RuntimeLocked(project);
+    if (!runtime.ok()) return runtime.status();
+    auto found = (*runtime)->channels.find(name);
+    if (found == (*runtime)->channels.end())
+      return Status(ErrorCode::kNotFound, "no channel " + name);
+    if (found->second.inapp) {
+      return Status(ErrorCode::kInvalidQuery,
+                    "in-app messages are pulled by the app, not sent: try a journey dry run");
+    }
+    config = found->second.config;
+  }
+  auto sender = channel::MakeSender(config);
+  if (!sender.ok()) return sender.status();
+  channel::OutboundMessage message;
+  const int64_t now = impl_->clock->NowMs();
+  message.idempotency_key = "test-" + name + "-" + std::to_string(now);
+  message.recipient = *recipient;
+  message.subject = *subject;
+  message.body = *text;
+  message.payload_json = "{\"test\":true}";
+  message.now_ms = now;
+  const int64_t started = SystemClock::Instance().MonotonicMicros();
+  channel::DeliveryResult result = (*sender)->Send(message);
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("delivered").Bool(result.delivered);
+  out.Key("status").Int(result.status);
+  out.Key("retryable").Bool(result.retryable);
+  out.Key("provider_id").String(result.provider_id);
+  out.Key("error").String(result.error);
+  out.Key("elapsed_ms").Int((SystemClock::Instance().MonotonicMicros() - started) / 1000);
+  out.EndObject();
+  return Ok(out.Take());
+}
+
 Result<JourneyAnswer> JourneyEngine::ListChannels(const state::ProjectInfo& project) {
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);

@@ -160,6 +160,12 @@ class JourneyEngine final : public ingest::CommitObserver {
   Result<JourneyAnswer> PutChannel(const state::ProjectInfo& project, const std::string& name,
                                    std::string_view body);
   Result<JourneyAnswer> ListChannels(const state::ProjectInfo& project);
+  // Test send: {"recipient", "subject"?, "body"?} delivered once, now, through channel `name`,
+  // on the calling thread (at most the channel's timeout). Answers {"delivered", "status",
+  // "retryable", "provider_id", "error", "elapsed_ms"}; a failed delivery is an answer, not an
+  // error. Not a touch: no ledger entry, no caps, no consent (the operator names the recipient).
+  Result<JourneyAnswer> TestChannel(const state::ProjectInfo& project, const std::string& name,
+                                    std::string_view body);
   Result<JourneyAnswer> PutTemplate(const state::ProjectInfo& project, const std::string& name,
                                     const std::string& actor, std::string_view body);
   Result<JourneyAnswer> ListTemplates(const state::ProjectInfo& project);

@@ -1563,9 +1563,10 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
     if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.GetTouchRules(*info); };
     if (put) handler = [info](JourneyEngine& e, const std::string& b) { return e.PutTouchRules(*info, b); };
   } else if (area == "channels") {
-    allowed = parts.size() == 3 ? "GET" : "PUT";
+    allowed = parts.size() == 3 ? "GET" : parts.size() == 4 ? "PUT" : "POST";
     if (parts.size() == 3 && get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListChannels(*info); };
     if (parts.size() == 4 && put) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.PutChannel(*info, id, b); };
+    if (parts.size() == 5 && sub == "test" && post) handler = [info, id](JourneyEngine& e, const std::string& b) { return e.TestChannel(*info, id, b); };
   } else if (area == "templates") {
     if (parts.size() == 3) {
       if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListTemplates(*info); };

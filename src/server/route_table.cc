@@ -121,6 +121,7 @@ std::vector<Route> BuildRoutes() {
       Needs(kPut, "/api/v1/projects/{project}/touch-rules", P::kRulesWrite),
       Needs(kGet, "/api/v1/projects/{project}/channels", P::kRulesRead),
       Needs(kPut, "/api/v1/projects/{project}/channels/{name}", P::kRulesWrite),
+      Needs(kPost, "/api/v1/projects/{project}/channels/{name}/test", P::kRulesWrite),
       Needs(kGet, "/api/v1/projects/{project}/templates", P::kRulesRead),
       Needs(kPut, "/api/v1/projects/{project}/templates/{name}", P::kRulesWrite),
       Needs(kPost, "/api/v1/projects/{project}/templates/{name}/approve", P::kJourneyApprove),

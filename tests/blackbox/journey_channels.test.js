@@ -146,3 +146,30 @@ test('fallback by order when the customer has no address; best channel from thei
   assert.equal(chosen.channel, 'sms');
   assert.equal(chosen.channel_choice, 'best_response');
 });
+
+test('test send: one message now through a channel, to a recipient the operator names; failures are answers', async () => {
+  const p = await channelProject();
+  let r = await srv.api('POST', `${base(p)}/channels/email/test`, { recipient: 'ops@bank.example', subject: '渠道测试', body: 'hello from the console' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.delivered, true, r.text);
+  assert.equal(r.body.status, 250);
+  await waitFor(() => mail.messages.some((m) => m.to.includes('ops@bank.example') && m.subject === '渠道测试'), 5000);
+  // SMS: the subject is the provider's template id; without it the provider's rule is the answer.
+  r = await srv.api('POST', `${base(p)}/channels/sms/test`, { recipient: '+8613800000000', subject: '' });
+  assert.equal(r.body.delivered, false, r.text);
+  assert.match(r.body.error, /TemplateId/);
+  r = await srv.api('POST', `${base(p)}/channels/sms/test`, { recipient: '+8613800000000', subject: '1234567', body: '2026' });
+  assert.equal(r.body.delivered, true, r.text);
+  // A channel that cannot be reached answers with the error, not a 5xx.
+  r = await srv.api('PUT', `${base(p)}/channels/dead`, { type: 'webhook', url: 'http://127.0.0.1:9/nothing', secret: 's', timeout_ms: 1000 });
+  assert.equal(r.status, 200, r.text);
+  r = await srv.api('POST', `${base(p)}/channels/dead/test`, { recipient: 'x' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.delivered, false);
+  assert.ok(r.body.error.length > 0);
+  r = await srv.api('POST', `${base(p)}/channels/nope/test`, { recipient: 'x' });
+  assert.equal(r.status, 404);
+  r = await srv.api('POST', `${base(p)}/channels/email/test`, {});
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.field, 'recipient');
+});
