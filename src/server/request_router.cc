@@ -156,6 +156,26 @@ std::vector<ingest::RecordInput> ToInputs(std::vector<decode::ParsedRecord> pars
 
 }  // namespace
 
+namespace {
+
+// {"valid", "entries", "head_hash", "first_bad_sequence"?, "reason"?} of a hash-chain check
+// (the decision ledger's and the audit trail's).
+std::string VerificationJson(const state::ChainVerification& verification) {
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("valid").Bool(verification.valid);
+  out.Key("entries").Uint(verification.entries);
+  out.Key("head_hash").String(verification.head_hash);
+  if (!verification.valid) {
+    out.Key("first_bad_sequence").Uint(verification.first_bad_sequence);
+    out.Key("reason").String(verification.reason);
+  }
+  out.EndObject();
+  return out.Take();
+}
+
+}  // namespace
+
 int HttpStatusFor(ErrorCode code) {
   int number = static_cast<int>(code);
   switch (code) {
@@ -530,17 +550,7 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     if (parts.size() == 2) {  // verify
       auto verification = app_->audit().Verify();
       if (!verification.ok()) return respond(Error(request, verification.status()));
-      JsonWriter out;
-      out.BeginObject();
-      out.Key("valid").Bool(verification->valid);
-      out.Key("entries").Uint(verification->entries);
-      out.Key("head_hash").String(verification->head_hash);
-      if (!verification->valid) {
-        out.Key("first_bad_sequence").Uint(verification->first_bad_sequence);
-        out.Key("reason").String(verification->reason);
-      }
-      out.EndObject();
-      return respond(Json(request, 200, out.Take()));
+      return respond(Json(request, 200, VerificationJson(*verification)));
     }
     uint64_t before = 0;
     const std::string before_text = QueryParam(query, "before");
@@ -1592,17 +1602,7 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
       handler = [info](JourneyEngine& e, const std::string&) -> Result<JourneyAnswer> {
         auto verification = e.VerifyLedger(*info);
         if (!verification.ok()) return verification.status();
-        JsonWriter out;
-        out.BeginObject();
-        out.Key("valid").Bool(verification->valid);
-        out.Key("entries").Uint(verification->entries);
-        out.Key("head_hash").String(verification->head_hash);
-        if (!verification->valid) {
-          out.Key("first_bad_sequence").Uint(verification->first_bad_sequence);
-          out.Key("reason").String(verification->reason);
-        }
-        out.EndObject();
-        return JourneyAnswer{200, out.Take()};
+        return JourneyAnswer{200, VerificationJson(*verification)};
       };
     }
   } else if (area == "tasks") {
