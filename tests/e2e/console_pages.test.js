@@ -7,6 +7,8 @@
 //              sees the live estimate equal the true count, saves it and sees its members;
 //              creates a rule tag with the form, runs it and sees its value distribution;
 //              changes a touch rule (quiet hours) in the form (checked through the API);
+//              test-sends on a webhook channel to a loopback receiver (success shown, one
+//              request received) and on a channel to a closed port (the failure shown);
 //   advisor  — sees only their own task (created by a journey's task node) and completes it
 //              with an outcome (checked through the API);
 //   auditor  — opens Audit: the operator's segment creation is in the trail, the chain is valid.
@@ -16,6 +18,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, waitFor, uniqueName } = require('../lib/server');
 const { openConsole, skipReason, CONSOLE_DIR } = require('../lib/console');
+const { startHttpReceiver } = require('../lib/receivers');
 
 const SKIP = skipReason();
 if (SKIP) process.stderr.write(`# console pages e2e skipped: ${SKIP}\n`);
@@ -248,5 +251,66 @@ test('auditor: the operator\'s segment creation is in the audit trail and the ch
     assert.deepEqual(pageErrors(c), [], 'no page errors');
   } finally {
     await c.close();
+  }
+});
+
+test('operator: test send on a channel shows the delivery outcome, success and failure', { skip: SKIP || false, timeout: 40000 }, async () => {
+  const hook = await startHttpReceiver({ secret: 'whsec_console' });
+  hook.respondWith(() => ({ status: 200, body: { id: 'msg-42' } }));
+  await api('PUT', `${base()}/channels/hook`, { type: 'webhook', url: `${hook.url}/hooks/sextant`, secret: 'whsec_console' });
+  await api('PUT', `${base()}/channels/dead`, { type: 'webhook', url: 'http://127.0.0.1:9/x', timeout_ms: 2000 });
+  await api('PUT', `${base()}/channels/inbox`, { type: 'inapp' });
+  const c = await signIn('op_zhang');
+  const { page } = c;
+  try {
+    await nav(page, '渠道与触达规则').click();
+    await page.getByRole('tab', { name: '渠道', exact: true }).click();
+    await page.getByRole('table', { name: '渠道列表' }).waitFor();
+    // In-app channels are pulled by the app: no test send for them.
+    await page.getByRole('button', { name: '配置渠道 inbox', exact: true }).waitFor();
+    assert.equal(await page.getByRole('button', { name: '测试发送：inbox', exact: true }).count(), 0);
+
+    // ---- success: the loopback receiver answers 200 with an id ----
+    await page.getByRole('button', { name: '测试发送：hook', exact: true }).click();
+    let dialog = page.getByRole('dialog', { name: '测试发送：hook' });
+    await dialog.getByLabel('接收方', { exact: true }).fill('c01');
+    await dialog.getByLabel('主题', { exact: true }).fill('渠道测试');
+    await dialog.getByLabel('正文', { exact: true }).fill('你好，这是一条测试消息');
+    await dialog.getByRole('button', { name: '发送测试', exact: true }).click();
+    let outcome = dialog.getByRole('status', { name: '测试发送结果' });
+    await outcome.waitFor();
+    const ok = await outcome.textContent();
+    assert.match(ok, /✓ 已送达/);
+    assert.match(ok, /状态码 200/);
+    assert.match(ok, /耗时 [\d,]+ 毫秒/);
+    assert.match(ok, /服务商消息 ID msg-42/);
+    const received = await hook.waitForRequests(1);
+    assert.equal(received.length, 1);
+    assert.equal(received[0].method, 'POST');
+    assert.equal(received[0].path, '/hooks/sextant');
+    assert.equal(received[0].signatureValid, true);
+    await dialog.getByRole('button', { name: '关闭', exact: true }).first().click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // ---- failure: nothing listens on 127.0.0.1:9 ----
+    await page.getByRole('button', { name: '测试发送：dead', exact: true }).click();
+    dialog = page.getByRole('dialog', { name: '测试发送：dead' });
+    await dialog.getByLabel('接收方', { exact: true }).fill('c01');
+    await dialog.getByRole('button', { name: '发送测试', exact: true }).click();
+    outcome = dialog.getByRole('status', { name: '测试发送结果' });
+    await outcome.waitFor({ timeout: 10000 });
+    const bad = await outcome.textContent();
+    assert.match(bad, /✗ 未送达/);
+    assert.doesNotMatch(bad, /已送达/);
+    assert.match(bad, /可重试|不可重试/);
+    const answer = await srv.api('POST', `${base()}/channels/dead/test`, { recipient: 'c01' });
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.body.delivered, false);
+    assert.ok(answer.body.error && bad.includes(answer.body.error), `error ${JSON.stringify(answer.body.error)} not shown in: ${bad}`);
+    assert.equal(hook.requests.length, 1, 'the receiver got exactly one request');
+    assert.deepEqual(pageErrors(c), [], 'no page errors');
+  } finally {
+    await c.close();
+    await hook.close();
   }
 });

@@ -71,6 +71,25 @@ export function putChannel(project: string, name: string, config: Channel): Prom
   return api.put<{ channel: string }>(projectPath(project, `/channels/${encodeURIComponent(name)}`), config);
 }
 
+/** The outcome of a test send (docs/channels.md "Test send"); a failed delivery is an answer too. */
+export interface TestSendResult {
+  delivered: boolean;
+  /** The provider's HTTP (or SMTP) status; 0 when nothing answered. */
+  status: number;
+  retryable: boolean;
+  provider_id: string;
+  error: string;
+  elapsed_ms: number;
+}
+
+/**
+ * Sends one message now through the channel (rules.write). Not a touch: no ledger entry, caps or
+ * consent. For tencent_sms and wechat_template the subject is the provider's template id.
+ */
+export function testChannel(project: string, name: string, body: { recipient: string; subject?: string; body?: string }): Promise<TestSendResult> {
+  return api.post<TestSendResult>(projectPath(project, `/channels/${encodeURIComponent(name)}/test`), body);
+}
+
 export interface TemplateVariant {
   name: string;
   channel: string;

@@ -14,10 +14,12 @@ import {
   putConsent,
   putTemplate,
   renderTemplate,
+  testChannel,
   type Channel,
   type ConsentAnswer,
   type RenderedTemplate,
   type TemplateVariant,
+  type TestSendResult,
 } from '../../api/rules';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
@@ -145,10 +147,88 @@ function ChannelModal({ project, name: initialName, config, onClose }: { project
   );
 }
 
+/** Channel types whose test-send subject is the provider's template id (docs/channels.md "Test send"). */
+const TEMPLATE_ID_SUBJECT = ['tencent_sms', 'wechat_template'];
+
+function TestSendModal({ project, name, config, onClose }: { project: string; name: string; config: Channel; onClose: () => void }) {
+  const { t, n } = useI18n();
+  const [recipient, setRecipient] = useState('');
+  const [subject, setSubject] = useState('');
+  const [body, setBody] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [out, setOut] = useState<TestSendResult | null>(null);
+  const templateId = TEMPLATE_ID_SUBJECT.includes(config.type);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setOut(null);
+    try {
+      setOut(
+        await testChannel(project, name, {
+          recipient: recipient.trim(),
+          ...(subject.trim() ? { subject: subject.trim() } : {}),
+          ...(body ? { body } : {}),
+        }),
+      );
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={t('channels.test.titleNamed', { name })} onClose={onClose}>
+      <form className="form-stack" onSubmit={submit}>
+        <p className="muted small">{t('channels.test.lead')}</p>
+        <Field label={t('channels.test.recipient')} hint={t('channels.test.recipientHint')}>
+          <input value={recipient} onChange={(e) => setRecipient(e.target.value)} required autoComplete="off" spellCheck={false} />
+        </Field>
+        <Field label={templateId ? t('channels.test.templateId') : t('channels.test.subject')} hint={t('channels.test.subjectHint')}>
+          <input value={subject} onChange={(e) => setSubject(e.target.value)} required={templateId} autoComplete="off" />
+        </Field>
+        <Field label={t('channels.test.body')} hint={t('channels.test.bodyHint')}>
+          <textarea rows={4} value={body} onChange={(e) => setBody(e.target.value)} />
+        </Field>
+        <ErrorBox error={error} />
+        {out &&
+          (out.delivered ? (
+            <div className="success" role="status" aria-label={t('channels.test.outcome')}>
+              <strong>{t('channels.test.delivered')}</strong>
+              <p className="small">
+                {t('channels.test.deliveredDetail', { status: out.status, ms: n(out.elapsed_ms) })}
+                {out.provider_id && <> · {t('channels.test.providerId', { id: out.provider_id })}</>}
+              </p>
+            </div>
+          ) : (
+            <div className="error-box" role="status" aria-label={t('channels.test.outcome')}>
+              <strong>{t('channels.test.failed')}</strong>
+              <p>{out.error || '—'}</p>
+              <p className="muted small">
+                {out.status ? `${t('channels.test.status', { status: out.status })} · ` : ''}
+                {out.retryable ? t('channels.test.retryable') : t('channels.test.notRetryable')} · {t('channels.test.elapsed', { ms: n(out.elapsed_ms) })}
+              </p>
+            </div>
+          ))}
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            {t('common.close')}
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? t('channels.test.sending') : t('channels.test.send')}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
 function ChannelsTab({ project, channels, reload }: { project: string; channels: { data?: Record<string, Channel>; error: unknown; loading: boolean }; reload: () => void }) {
   const { t, tx } = useI18n();
   const { can } = useAuth();
   const [editing, setEditing] = useState<{ name?: string; config?: Channel } | null>(null);
+  const [testing, setTesting] = useState<{ name: string; config: Channel } | null>(null);
   const entries = Object.entries(channels.data || {});
   return (
     <>
@@ -192,10 +272,18 @@ function ChannelsTab({ project, channels, reload }: { project: string; channels:
                         .join(' · ')}
                     </td>
                     {can('rules.write') && (
-                      <td>
+                      <td className="nowrap">
                         <button type="button" className="btn btn-small" onClick={() => setEditing({ name, config: c })} aria-label={t('channels.configureNamed', { name })}>
                           {t('channels.configure')}
                         </button>
+                        {c.type !== 'inapp' && (
+                          <>
+                            {' '}
+                            <button type="button" className="btn btn-small" onClick={() => setTesting({ name, config: c })} aria-label={t('channels.test.titleNamed', { name })}>
+                              {t('channels.test.action')}
+                            </button>
+                          </>
+                        )}
                       </td>
                     )}
                   </tr>
@@ -204,7 +292,7 @@ function ChannelsTab({ project, channels, reload }: { project: string; channels:
             </table>
           </div>
         ))}
-      <p className="notice small">{t('channels.noTestSend')}</p>
+      {can('rules.write') && <p className="muted small">{t('channels.test.note')}</p>}
       {editing && (
         <ChannelModal
           project={project}
@@ -216,6 +304,7 @@ function ChannelsTab({ project, channels, reload }: { project: string; channels:
           }}
         />
       )}
+      {testing && <TestSendModal project={project} name={testing.name} config={testing.config} onClose={() => setTesting(null)} />}
     </>
   );
 }
