@@ -3,7 +3,7 @@
 #   1. optimised build (warnings are errors): unit tests with ctest (including fuzz-corpus
 #      replays), then the black-box and end-to-end suites (real binary, real SDKs, real headless
 #      Chromium) and the differential test of the analysis engine against ClickHouse 18.16
-#      (tests/differential/) with Node's test runner;
+#      (tests/differential/) with Node's test runner; the console's unit tests (Vitest);
 #   2. the same unit tests and suites once more on an AddressSanitizer + UndefinedBehaviorSanitizer
 #      build (any report aborts the test that hit it). SEXTANT_SKIP_SANITIZERS=1 skips this stage.
 set -euo pipefail
@@ -16,7 +16,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEXTANT_WERROR=
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
-scripts/build_console.sh          # the console e2e suite drives web/dist in Chromium
+scripts/build_console.sh          # the console e2e suites drive web/dist in Chromium
+(cd web && npm test --silent)     # the console's unit tests (Vitest)
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests && SEXTANT_BIN="$PWD/../build/src/cli/sextant" node --test --test-concurrency=1)
 

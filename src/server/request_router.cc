@@ -431,6 +431,21 @@ void RequestRouter::HandleRecords(HttpRequest& request, const RequestInfo& info,
 void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std::string_view path,
                               std::string_view query, Responder respond) {
   // Authorisation happens here, once, from the route table; handlers below assume it passed.
+  if (request.method() == http::verb::options) {
+    // CORS preflight of the app's in-app pull from a web page on another origin (it sends the
+    // project token in an Authorization header). Nothing else under /api/v1 is for browsers of
+    // other origins.
+    const RouteMatch get_match = MatchRoute(http::verb::get, path);
+    if (get_match.route != nullptr && get_match.route->access == RouteAccess::kPublic &&
+        EndsWith(get_match.route->pattern, "/inapp/{distinct_id}")) {
+      HttpResponse response = MakeResponse(request, http::status::no_content, "", "");
+      AddCors(request, &response);
+      response.set(http::field::access_control_allow_methods, "GET, OPTIONS");
+      response.set(http::field::access_control_allow_headers, "Authorization");
+      response.set(http::field::access_control_max_age, "86400");
+      return respond(std::move(response));
+    }
+  }
   const RouteMatch match = MatchRoute(request.method(), path);
   if (match.route == nullptr) {
     if (match.path_known) {
@@ -1303,7 +1318,10 @@ bool RequestRouter::HandlePublicApi(HttpRequest& request, std::string_view path,
     std::string authorization = Header(request, http::field::authorization);
     if (StartsWith(authorization, "Bearer ")) token = authorization.substr(7);
     if (!project->token.empty() && !ConstantTimeEquals(token, project->token)) {
-      respond(Error(request, Status(ErrorCode::kUnauthorized, "wrong or missing project token")));
+      HttpResponse response =
+          Error(request, Status(ErrorCode::kUnauthorized, "wrong or missing project token"));
+      AddCors(request, &response);  // so that the app's page can read why
+      respond(std::move(response));
       return true;
     }
     auto answer = app_->journeys().PullInApp(*project, parts[3]);

@@ -28,6 +28,8 @@ import { ChannelsPage } from './pages/channels/ChannelsPage';
 import { TasksPage } from './pages/tasks/TasksPage';
 import { AuditPage } from './pages/audit/AuditPage';
 import { AccountsPage } from './pages/accounts/AccountsPage';
+import { WallPage } from './pages/wall/WallPage';
+import { SettingsPage } from './pages/settings/SettingsPage';
 
 function Protected() {
   const { status } = useAuth();
@@ -150,6 +152,15 @@ export function App() {
             </RequirePermission>
           }
         />
+        <Route
+          path="wall"
+          element={
+            <RequirePermission anyOf={['analysis.read']}>
+              <WallPage />
+            </RequirePermission>
+          }
+        />
+        <Route path="settings" element={<SettingsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -21,5 +21,7 @@ export const NAV: NavItem[] = [
   { path: '/channels', label: 'nav.channels', anyOf: ['rules.read'], ready: true },
   { path: '/tasks', label: 'nav.tasks', anyOf: ['task.read'], ready: true },
   { path: '/audit', label: 'nav.audit', anyOf: ['audit.read', 'ledger.read'], ready: true },
+  { path: '/wall', label: 'wall.nav', anyOf: ['analysis.read'], ready: true },
   { path: '/accounts', label: 'accounts.nav', anyOf: ['admin'], ready: true },
+  { path: '/settings', label: 'settings.nav', ready: true },
 ];

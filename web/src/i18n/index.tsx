@@ -14,9 +14,12 @@ import journeysZh from './journeys.zh-CN.json';
 // "paths.", "distribution.", "interval.", "attribution.", "stagemap.", "dashboards.", "durationUnit.").
 import analysisEn from './analysis.en.json';
 import analysisZh from './analysis.zh-CN.json';
+// Settings and the wall screen (keys prefixed "settings.", "wall.").
+import settingsEn from './settings.en.json';
+import settingsZh from './settings.zh-CN.json';
 
-const en = { ...enBase, ...pagesEn, ...journeysEn, ...analysisEn };
-const zh = { ...zhBase, ...pagesZh, ...journeysZh, ...analysisZh };
+const en = { ...enBase, ...pagesEn, ...journeysEn, ...analysisEn, ...settingsEn };
+const zh = { ...zhBase, ...pagesZh, ...journeysZh, ...analysisZh, ...settingsZh };
 
 export type MessageKey = keyof typeof en;
 export type Locale = 'zh-CN' | 'en';

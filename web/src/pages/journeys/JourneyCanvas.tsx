@@ -23,7 +23,7 @@ import {
 import '@xyflow/react/dist/style.css';
 import type { JourneyDefinition, JsonObject } from '../../api/journeys';
 import { useI18n } from '../../i18n';
-import { ENTRY_ID, nodeExits, nodesOf, positions, setExit, type NodeExit, type XY } from './model';
+import { ENTRY_ID, graphEdges, nodeExits, nodesOf, positions, setExit, type NodeExit, type XY } from './model';
 import { entrySummary, exitLabel, nodeSummary, nodeTypeLabel } from './labels';
 
 export const PALETTE_MIME = 'application/x-sextant-journey-node';
@@ -211,35 +211,26 @@ export function JourneyCanvas(props: CanvasProps) {
     return list;
   }, [def, nodes, pos, dragPos, selected, measured, problems, errors, counters, path, t, tx]);
 
-  const flowEdges: Edge[] = useMemo(() => {
-    const list: Edge[] = [];
-    const mk = (source: string, e: NodeExit, label: string | undefined) => {
-      if (!e.target || !(e.target in nodes)) return;
-      const id = `${source}::${e.handle}`;
-      list.push({
+  const flowEdges: Edge[] = useMemo(
+    () =>
+      graphEdges(def).map(({ id, source, target, exit: e, siblings }) => ({
         id,
         source,
         sourceHandle: e.handle,
-        target: e.target,
+        target,
         targetHandle: 'in',
         type: 'smoothstep',
-        label,
-        ariaLabel: t('journeys.canvas.edgeAria', { from: source === ENTRY_ID ? t('journeys.canvas.entry') : source, to: e.target, exit: exitLabel(e, t) }),
+        label: source === ENTRY_ID ? undefined : siblings > 1 || e.kind !== 'next' ? exitLabel(e, t) : undefined,
+        ariaLabel: t('journeys.canvas.edgeAria', { from: source === ENTRY_ID ? t('journeys.canvas.entry') : source, to: target, exit: exitLabel(e, t) }),
         selected: selectedEdge === id,
         markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
         className: `jn-edge jn-edge-${e.kind}`,
         deletable: editable,
-        labelBgPadding: [4, 2],
+        labelBgPadding: [4, 2] as [number, number],
         labelBgBorderRadius: 3,
-      });
-    };
-    mk(ENTRY_ID, { handle: 'start', target: def.start || '', kind: 'start' }, undefined);
-    for (const [id, n] of Object.entries(nodes)) {
-      const exits = nodeExits(n || {});
-      for (const e of exits) mk(id, e, exits.length > 1 || e.kind !== 'next' ? exitLabel(e, t) : undefined);
-    }
-    return list;
-  }, [def.start, nodes, selectedEdge, editable, t]);
+      })),
+    [def, selectedEdge, editable, t],
+  );
 
   const onNodesChange = useCallback(
     (changes: NodeChange<FlowNode>[]) => {

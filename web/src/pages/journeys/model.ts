@@ -220,6 +220,81 @@ export function withLayout(def: JourneyDefinition, entry: XY, nodes: Record<stri
   return { ...def, [LAYOUT_KEY]: { entry: round(entry), nodes: stored } };
 }
 
+// ---- The graph on the canvas ----------------------------------------------------------------
+
+/** One connection on the canvas: `source`'s exit `exit.handle` leads to `target`. */
+export interface GraphEdge {
+  /** `<source>::<handle>`: stable across renders, and how a removed edge is found again. */
+  id: string;
+  source: string;
+  target: string;
+  exit: NodeExit;
+  /** How many exits the source has (a lone `next` needs no label). */
+  siblings: number;
+}
+
+/** A node on the canvas: its definition without the exits (those are edges) and its place. */
+export interface GraphNode {
+  id: string;
+  node: JsonObject;
+  position: XY;
+}
+
+export interface JourneyGraph {
+  entry: XY;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  /** Everything of the definition that is neither a node, the start nor the layout. */
+  rest: JsonObject;
+}
+
+/** The edges drawn on the canvas: the entry's `start` and every exit that leads to a node. */
+export function graphEdges(def: JourneyDefinition): GraphEdge[] {
+  const nodes = nodesOf(def);
+  const out: GraphEdge[] = [];
+  const add = (source: string, exit: NodeExit, siblings: number) => {
+    if (!exit.target || !(exit.target in nodes)) return;
+    out.push({ id: `${source}::${exit.handle}`, source, target: exit.target, exit, siblings });
+  };
+  add(ENTRY_ID, { handle: 'start', target: typeof def.start === 'string' ? def.start : '', kind: 'start' }, 1);
+  for (const [id, n] of Object.entries(nodes)) {
+    const exits = nodeExits(n || {});
+    for (const e of exits) add(id, e, exits.length);
+  }
+  return out;
+}
+
+/** Definition → graph: nodes (exits taken out), edges, positions (stored or laid out). */
+export function toGraph(def: JourneyDefinition): JourneyGraph {
+  const pos = positions(def);
+  const edges = graphEdges(def);
+  const nodes: GraphNode[] = Object.entries(nodesOf(def)).map(([id, n]) => {
+    let bare: JsonObject = n || {};
+    for (const e of nodeExits(bare)) if (e.target && e.target in nodesOf(def)) bare = setExit(bare, e.handle, '');
+    return { id, node: bare, position: pos.nodes[id] };
+  });
+  const rest: JsonObject = { ...def };
+  delete rest.nodes;
+  delete rest.start;
+  delete rest[LAYOUT_KEY];
+  return { entry: pos.entry, nodes, edges, rest };
+}
+
+/** Graph → definition: the nodes with their exits set from the edges, and the layout stored. */
+export function fromGraph(g: JourneyGraph): JourneyDefinition {
+  const nodes: Record<string, JsonObject> = {};
+  for (const n of g.nodes) nodes[n.id] = n.node;
+  let start = '';
+  for (const e of g.edges) {
+    if (e.source === ENTRY_ID) start = e.target;
+    else if (nodes[e.source]) nodes[e.source] = setExit(nodes[e.source], e.exit.handle, e.target);
+  }
+  const def: JourneyDefinition = { ...g.rest, start, nodes } as JourneyDefinition;
+  const layout: Record<string, XY> = {};
+  for (const n of g.nodes) layout[n.id] = n.position;
+  return withLayout(def, g.entry, layout);
+}
+
 /** Removes a node and every reference to it. */
 export function removeNode(def: JourneyDefinition, id: string): JourneyDefinition {
   const nodes: Record<string, JsonObject> = {};
