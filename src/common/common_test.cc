@@ -52,6 +52,19 @@ TEST(JsonWriterTest, ReplacesInvalidUtf8AndKeepsValid) {
   EXPECT_EQ(out, "ok \xE4\xBD\xA0 bad \xEF\xBF\xBD");
 }
 
+// Found by fuzz_csv_import (corpus crash-*): overlong forms, UTF-16 surrogates and code
+// points above U+10FFFF are invalid UTF-8 too and were copied as they were.
+TEST(JsonWriterTest, ReplacesOverlongSurrogateAndOutOfRangeSequences) {
+  std::string out;
+  AppendJsonEscaped("\xC0\x80|\xE0\x80\x80|\xED\xA0\x80|\xF0\x80\x80\x80|\xF4\x90\x80\x80|\xF5", &out);
+  const std::string bad = "\xEF\xBF\xBD";
+  EXPECT_EQ(out, bad + bad + "|" + bad + bad + bad + "|" + bad + bad + bad + "|" + bad + bad + bad + bad +
+                     "|" + bad + bad + bad + bad + "|" + bad);
+  out.clear();
+  AppendJsonEscaped("\xC2\x80\xED\x9F\xBF\xEE\x80\x80\xF0\x90\x80\x80\xF4\x8F\xBF\xBF", &out);
+  EXPECT_EQ(out, "\xC2\x80\xED\x9F\xBF\xEE\x80\x80\xF0\x90\x80\x80\xF4\x8F\xBF\xBF");
+}
+
 TEST(JsonWriterTest, PropertyValuesRoundTripDatetime) {
   TimeZone zone;
   JsonWriter writer;

@@ -30,10 +30,20 @@ void AppendJsonEscaped(std::string_view text, std::string* out) {
       continue;
     }
     // Validate one UTF-8 sequence; copy it if valid, else emit U+FFFD for this byte.
-    size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    // Valid means RFC 3629, as strict JSON parsers (simdjson in the server) check it: no
+    // overlong forms (C0, C1, E0 80-9F, F0 80-8F), no UTF-16 surrogates (ED A0-BF), nothing
+    // above U+10FFFF (F4 90-BF, F5-FF). The output must always be valid UTF-8.
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : (c >> 4) == 0xE ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
     bool valid = len != 0 && i + len <= text.size();
     for (size_t k = 1; valid && k < len; ++k)
       valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    if (valid) {
+      const unsigned char second = static_cast<unsigned char>(text[i + 1]);
+      if (c == 0xE0) valid = second >= 0xA0;
+      else if (c == 0xED) valid = second <= 0x9F;
+      else if (c == 0xF0) valid = second >= 0x90;
+      else if (c == 0xF4) valid = second <= 0x8F;
+    }
     if (valid) {
       out->append(text.substr(i, len));
       i += len;

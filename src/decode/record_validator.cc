@@ -207,8 +207,9 @@ Status ValidateRecord(Record* record, const ValidationOptions& options) {
   }
   for (auto& [name, value] : record->properties) {
     // The field path is built only when there is something to report: this loop runs for
-    // every property of every record.
-    auto field = [&name] { return "properties." + name; };
+    // every property of every record. (Init-capture: clang before 16 cannot capture a
+    // structured binding by name.)
+    auto field = [&key = name] { return "properties." + key; };
     auto with_field = [&field](const Status& status) {
       return Status(status.code(), status.message(), field());
     };

@@ -234,7 +234,8 @@ Result<JourneyAnswer> JourneyEngine::DryRun(const state::ProjectInfo& project,
       return Invalid("profile", "must be an object of profile properties");
     for (auto& [name, value] : TypedProperties(*overrides, zone)) {
       auto same = std::find_if(profile.begin(), profile.end(),
-                               [&](const auto& entry) { return entry.first == name; });
+                               // init-capture: clang < 16 cannot capture a structured binding
+                               [&name = name](const auto& entry) { return entry.first == name; });
       if (same != profile.end())
         same->second = std::move(value);
       else

@@ -566,7 +566,9 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     for (auto& [pid, runtime] : runtimes) {
       if (!runtime.loaded) continue;
       const std::string prefix = JourneyKey(pid, "o");
-      (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+      // pid and runtime by init-capture: clang < 16 cannot capture a structured binding.
+      (void)kv->ScanPrefix(prefix, [&, &pid = pid, &runtime = runtime](std::string_view key,
+                                                                       std::string_view value) {
         simdjson::dom::parser parser;
         simdjson::dom::element root;
         if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;

@@ -73,7 +73,8 @@ Status ProfileStore::ApplyProfile(ProjectId project, UserId user, const Record& 
         break;
       case RecordType::kProfileUnset:
         map.erase(std::remove_if(map.begin(), map.end(),
-                                 [&](const auto& entry) { return entry.first == name; }),
+                                 // init-capture: clang < 16 cannot capture a structured binding
+                                 [&name = name](const auto& entry) { return entry.first == name; }),
                   map.end());
         break;
       default:

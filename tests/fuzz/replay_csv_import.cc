@@ -1,0 +1,2 @@
+#define SEXTANT_FUZZ_ENTRY Fuzz_csv_import
+#include "fuzz_csv_import.cc"

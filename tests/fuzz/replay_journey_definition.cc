@@ -1,0 +1,2 @@
+#define SEXTANT_FUZZ_ENTRY Fuzz_journey_definition
+#include "fuzz_journey_definition.cc"

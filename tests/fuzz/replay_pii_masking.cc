@@ -1,0 +1,2 @@
+#define SEXTANT_FUZZ_ENTRY Fuzz_pii_masking
+#include "fuzz_pii_masking.cc"
