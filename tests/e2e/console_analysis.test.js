@@ -200,7 +200,10 @@ test('paths, distribution, interval and a dashboard of saved metrics', { skip: S
     await intervalItem.getByRole('button', { name: 'Open View to buy time in its analysis' }).click();
     await page.waitForURL(`${srv.url}/analysis/interval`);
     await page.getByRole('table', { name: 'Interval quantiles' }).waitFor();
-    assert.equal(await page.getByLabel('Start event (A)', { exact: true }).inputValue(), 'ViewFund');
+    // The event pickers fill in once the schema has loaded (until then they read "Loading…").
+    const startEvent = page.getByLabel('Start event (A)', { exact: true });
+    await waitFor(async () => (await startEvent.inputValue()) !== 'Loading…', 10000);
+    assert.equal(await startEvent.inputValue(), 'ViewFund');
 
     assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
   } finally {
