@@ -155,6 +155,17 @@ class AudienceEngine final : public ingest::CommitObserver {
   // Seconds from ingest commit to the membership change it caused (realtime segments).
   Histogram& membership_latency() { return membership_latency_; }
 
+  // Erasure of a person (data-subject deletion): removes `users` from every segment's members
+  // (and the evaluated conditions behind them), from the profile columns held in memory and
+  // from every tag's current values and stored daily snapshots. Returns the number of
+  // segments and tag snapshots that held them.
+  struct ErasedAudience {
+    uint64_t segments = 0;
+    uint64_t tag_snapshots = 0;
+  };
+  Result<ErasedAudience> ErasePeople(const state::ProjectInfo& project,
+                                     const std::vector<UserId>& users);
+
   // Runs due scheduled refreshes and tag runs now (the scheduler calls it every second).
   void RunDue();
 

@@ -187,5 +187,8 @@ Result<StoredTag> DecodeStoredTag(std::string_view bytes);
 // A tag snapshot's values (uncompressed form).
 std::string EncodeColumn(const UserColumn& column);
 Result<UserColumn> DecodeColumn(std::string_view bytes);
+// A stored tag snapshot is the encoded column, zstd-compressed (tag_runner.cc).
+std::string CompressSnapshot(const std::string& raw);
+Result<std::string> DecompressSnapshot(std::string_view bytes);
 
 }  // namespace sextant::audience

@@ -30,14 +30,24 @@ std::string DayKey(const std::string& id, int32_t day) {
   return key;
 }
 
-std::string Compress(const std::string& raw) {
+
+
+uint64_t ValueHash(const Value& value) {
+  std::string bytes;
+  EncodeValue(value, &bytes);
+  return Hash64(bytes);
+}
+
+}  // namespace
+
+std::string CompressSnapshot(const std::string& raw) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
   const size_t size = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), 1);
   out.resize(ZSTD_isError(size) ? 0 : size);
   return out;
 }
 
-Result<std::string> Decompress(std::string_view bytes) {
+Result<std::string> DecompressSnapshot(std::string_view bytes) {
   const unsigned long long size = ZSTD_getFrameContentSize(bytes.data(), bytes.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 34)) {
     return Status(ErrorCode::kCorruption, "undecodable tag snapshot");
@@ -48,15 +58,6 @@ Result<std::string> Decompress(std::string_view bytes) {
     return Status(ErrorCode::kCorruption, "undecodable tag snapshot");
   return out;
 }
-
-
-uint64_t ValueHash(const Value& value) {
-  std::string bytes;
-  EncodeValue(value, &bytes);
-  return Hash64(bytes);
-}
-
-}  // namespace
 
 Result<UserColumn*> AudienceEngine::TagColumnLocked(ProjectState& state, const std::string& name) {
   for (auto& [id, tag] : state.tags) {
@@ -79,7 +80,7 @@ Status AudienceEngine::LoadTagValuesLocked(ProjectState& state, TagState& tag) {
       /*reverse=*/true));
   tag.values = UserColumn(tag.definition.value_type);
   if (!latest.empty()) {
-    auto raw = Decompress(latest);
+    auto raw = DecompressSnapshot(latest);
     if (!raw.ok()) return raw.status();
     auto column = DecodeColumn(*raw);
     if (!column.ok()) return column.status();
@@ -424,7 +425,7 @@ Status AudienceEngine::SaveTagSnapshotLocked(ProjectState& state, TagState& tag)
   tag.coverage = coverage;
   state::KvStore::Batch batch;
   batch.Put(AudienceKey(project.id, "tagv", DayKey(tag.definition.id, day)),
-            Compress(EncodeColumn(tag.values)));
+            CompressSnapshot(EncodeColumn(tag.values)));
   batch.Put(AudienceKey(project.id, "tags", DayKey(tag.definition.id, day)), stats.Take());
   batch.Put(AudienceKey(project.id, "tag", tag.definition.id),
             EncodeStoredTag(tag.definition, tag.last_run_ms, tag.last_run_elapsed_ms, coverage));

@@ -166,7 +166,8 @@ int RunLedger(int argc, char** argv) {
       return 1;
     }
     if (verification->valid) {
-      std::cout << project->name << ": ok, " << verification->entries << " entries, head "
+      std::cout << project->name << ": ok, " << verification->entries << " entries ("
+                << verification->redacted << " redacted by erasures), head "
                 << verification->head_hash << "\n";
     } else {
       all_valid = false;

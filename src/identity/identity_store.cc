@@ -455,4 +455,36 @@ Result<std::vector<Identity>> IdentityStore::IdentitiesOf(ProjectId project, Use
   return (*info)->identities;
 }
 
+Status IdentityStore::ErasePerson(ProjectId project, UserId user, state::KvStore::Batch* batch,
+                                  std::vector<UserId>* users,
+                                  std::vector<Identity>* identities) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  // The person is the user this id now belongs to, with everyone merged into it.
+  UserId canonical = user;
+  for (int hops = 0; hops < 64; ++hops) {
+    auto info = UserLocked(project, state, canonical);
+    if (!info.ok()) return info.status();
+    if ((*info)->merged_into == 0) break;
+    canonical = (*info)->merged_into;
+  }
+  auto root = UserLocked(project, state, canonical);
+  if (!root.ok()) return root.status();
+  users->assign(1, canonical);
+  users->insert(users->end(), (*root)->merged_users.begin(), (*root)->merged_users.end());
+  for (UserId member : *users) {
+    auto info = UserLocked(project, state, member);
+    if (!info.ok()) return info.status();
+    for (const Identity& id : (*info)->identities) {
+      batch->Delete(IdmKey(project, id));
+      state.owner_cache[CacheKey(id)] = 0;
+      identities->push_back(id);
+    }
+    (*info)->identities.clear();
+    (*info)->first_day = INT32_MIN;
+    WriteUserLocked(project, member, **info, batch);
+  }
+  return Status::Ok();
+}
+
 }  // namespace sextant::identity

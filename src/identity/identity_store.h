@@ -85,6 +85,13 @@ class IdentityStore {
   // Every merged user of the project as (merged user, the user it now belongs to), sorted by
   // the merged user; read from the `mrg/` key space (one key per merged user).
   Result<std::vector<std::pair<UserId, UserId>>> MergeMap(ProjectId project);
+  // Erasure of a person (data-subject deletion): unbinds every id of `user` and of the users
+  // merged into it, in `batch` and at once in the cache, so that no id resolves to them any
+  // more (a later record with one of those ids creates a new person). The user records stay,
+  // empty, because dense user ids are never reused. *users receives the person's user ids
+  // (the canonical one first), *identities the ids removed.
+  Status ErasePerson(ProjectId project, UserId user, state::KvStore::Batch* batch,
+                     std::vector<UserId>* users, std::vector<Identity>* identities);
   // One above the highest user id assigned so far in the project (1 when there are none).
   Result<UserId> UserIdLimit(ProjectId project);
 

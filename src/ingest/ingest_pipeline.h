@@ -115,6 +115,11 @@ class IngestPipeline {
   // Observers are told in the order added. Add them before ingest starts.
   void AddCommitObserver(CommitObserver* observer) { observers_.push_back(observer); }
 
+  // The lock under which the stateful steps of `project`'s records run (identity resolution,
+  // profile changes). Holding it keeps records from resolving ids while they are changed
+  // elsewhere (erasure of a person).
+  std::mutex& ProjectLock(state::ProjectId project);
+
   IngestMetrics& metrics() { return metrics_; }
   const DedupeFilter& dedupe() const { return dedupe_; }
 
@@ -134,7 +139,6 @@ class IngestPipeline {
               Status status, const RequestContext& context, int64_t now_ms, IngestOutcome* outcome,
               state::KvStore::Batch* batch);
   void Enrich(Record* record, const RequestContext& context) const;
-  std::mutex& ProjectLock(state::ProjectId project);
 
   const IngestOptions options_;
   const Clock* clock_;

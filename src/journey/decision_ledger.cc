@@ -1,5 +1,8 @@
 #include "journey/decision_ledger.h"
 
+#include <simdjson.h>
+
+#include "common/json_writer.h"
 #include "state/hash_chain.h"
 
 namespace sextant::journey {
@@ -8,6 +11,11 @@ namespace {
 std::string Prefix(std::string_view space, state::ProjectId project) {
   return std::string(space) + "/" + std::to_string(project) + "/";
 }
+
+// The fields of a ledger entry that say what was decided without saying about whom.
+constexpr std::string_view kKeptOnRedaction[] = {
+    "kind",    "decision", "reason", "time",     "journey", "version",  "node",
+    "channel", "purpose",  "arm",    "variant",  "template", "touch_id", "assignee"};
 
 }  // namespace
 
@@ -93,6 +101,38 @@ Result<std::string> DecisionLedger::Query(state::ProjectId project, store::UserI
   }
   out += "]";
   return out;
+}
+
+Result<uint64_t> DecisionLedger::RedactUser(state::ProjectId project, store::UserId user,
+                                            state::KvStore::Batch* batch) {
+  std::string prefix = Prefix("ledu", project);
+  state::AppendBigEndian32(user, &prefix);
+  std::vector<uint64_t> sequences;
+  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+    sequences.push_back(state::ReadBigEndian64(key.substr(prefix.size())));
+    return true;
+  }));
+  simdjson::dom::parser parser;
+  for (uint64_t sequence : sequences) {
+    auto stored = kv_->Get(LedgerKey(project, sequence));
+    if (!stored.ok()) return stored.status();
+    JsonWriter redacted;
+    redacted.BeginObject();
+    simdjson::dom::object body;
+    // An unreadable body keeps nothing but the mark (its digest still chains).
+    if (parser.parse(state::ChainEntryBody(*stored)).get(body) == simdjson::SUCCESS) {
+      for (auto field : body) {
+        for (std::string_view kept : kKeptOnRedaction) {
+          if (field.key != kept) continue;
+          redacted.Key(field.key).Raw(simdjson::minify(field.value));
+        }
+      }
+    }
+    redacted.Key("erased").Bool(true);
+    redacted.EndObject();
+    batch->Put(LedgerKey(project, sequence), state::RedactChainEntry(*stored, redacted.Take()));
+  }
+  return static_cast<uint64_t>(sequences.size());
 }
 
 Result<LedgerVerification> DecisionLedger::Verify(state::ProjectId project) const {

@@ -36,6 +36,14 @@ class DecisionLedger {
   Result<std::string> Query(state::ProjectId project, store::UserId user,
                             const std::string& journey_id, size_t limit) const;
   Result<LedgerVerification> Verify(state::ProjectId project) const;
+  // Erasure of a customer: replaces the body of every entry about `user` by a redacted body
+  // that keeps only what the decision was (kind, decision, reason, time, journey, version,
+  // node, channel, purpose, arm, variant, template, touch id, assignee) and drops what
+  // identifies or describes the person (distinct id, message subject and content,
+  // personalisation values, detail, item and risk levels). The chain still verifies
+  // (state/hash_chain.h). Returns the number of entries redacted (already redacted ones count).
+  Result<uint64_t> RedactUser(state::ProjectId project, store::UserId user,
+                              state::KvStore::Batch* batch);
 
  private:
   struct Head {

@@ -103,6 +103,17 @@ class JourneyEngine final : public ingest::CommitObserver {
   void OnCommitted(ingest::CommittedChanges changes) override;
   // Blocks until every change queued before the call has been applied.
   void Drain();
+
+  // Erasure of a person (data-subject deletion): after the events already handed over are
+  // applied, deletes `users`' journey instances, timers, touch history, channel response
+  // counts, priority claims, consent, undelivered outbox and in-app messages, advisor tasks and
+  // their deadlines, drops them from running scheduled entries, and redacts their decision-
+  // ledger entries (DecisionLedger::RedactUser). Returns the counts of what was removed.
+  struct ErasedJourneyState {
+    uint64_t instances = 0, timers = 0, touches = 0, messages = 0, tasks = 0, ledger_entries = 0;
+  };
+  Result<ErasedJourneyState> ErasePeople(const state::ProjectInfo& project,
+                                         const std::vector<UserId>& users);
   // Runs every timer, scheduled entry and delivery due at the clock's current time, then
   // drains the events that produced (simulated-clock mode: called after moving the clock).
   // Returns whether anything was due.

@@ -101,4 +101,9 @@ Result<PropertyMap> ProfileStore::GetItem(ProjectId project, const std::string& 
   return Load(*kv_, ItemKey(project, item_type, item_id));
 }
 
+void ProfileStore::EraseProfiles(ProjectId project, const std::vector<UserId>& users,
+                                 state::KvStore::Batch* batch) {
+  for (UserId user : users) batch->Delete(ProfileKey(project, user));
+}
+
 }  // namespace sextant::profile

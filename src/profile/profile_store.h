@@ -16,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/record.h"
 #include "common/status.h"
@@ -37,6 +38,10 @@ class ProfileStore {
   Status ApplyProfile(ProjectId project, UserId user, const Record& record);
   // kNotFound if the user has no profile.
   Result<PropertyMap> GetProfile(ProjectId project, UserId user) const;
+
+  // Erasure of a person: deletes the profiles of `users` in `batch`.
+  void EraseProfiles(ProjectId project, const std::vector<UserId>& users,
+                     state::KvStore::Batch* batch);
 
   // Applies item_set / item_delete.
   Status ApplyItem(ProjectId project, const Record& record);

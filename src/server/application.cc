@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "server/customer_erasure.h"
 #include "server/request_router.h"
 
 namespace sextant::server {
@@ -88,6 +89,9 @@ Status Application::Start() {
   store_options.track_id_horizon_ms = ingest::IngestOptions().dedupe_window_ms;
   state::KvStore* kv_raw = kv_.get();
   store_options.pre_sync_hooks.push_back([kv_raw] { return kv_raw->SyncWal(); });
+  auto erased = LoadErasedUsers(*kv_);
+  if (!erased.ok()) return erased.status();
+  store_options.erased_users = std::move(*erased);
   auto events = store::EventStore::Open(std::move(store_options));
   if (!events.ok()) return events.status();
   events_ = std::move(events.value());
@@ -118,6 +122,7 @@ Status Application::Start() {
   recent_events_ = std::make_unique<RecentEvents>(&SystemClock::Instance(), schemas_.get());
   pipeline_->AddCommitObserver(recent_events_.get());
   SEXTANT_RETURN_IF_ERROR(journeys_->Start());
+  SEXTANT_RETURN_IF_ERROR(ResumeErasures(*this));
   query_pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options_.concurrent_queries)));
 

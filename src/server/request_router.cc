@@ -15,7 +15,9 @@
 #include "decode/segment_spec.h"
 #include "decode/sensors_payload.h"
 #include "server/application.h"
+#include "server/customer_erasure.h"
 #include "server/route_table.h"
+#include "state/hash_chain.h"
 
 namespace sextant::server {
 
@@ -158,7 +160,7 @@ std::vector<ingest::RecordInput> ToInputs(std::vector<decode::ParsedRecord> pars
 
 namespace {
 
-// {"valid", "entries", "head_hash", "first_bad_sequence"?, "reason"?} of a hash-chain check
+// {"valid", "entries", "head_hash", "redacted", "first_bad_sequence"?, "reason"?} of a hash-chain check
 // (the decision ledger's and the audit trail's).
 std::string VerificationJson(const state::ChainVerification& verification) {
   JsonWriter out;
@@ -166,6 +168,7 @@ std::string VerificationJson(const state::ChainVerification& verification) {
   out.Key("valid").Bool(verification.valid);
   out.Key("entries").Uint(verification.entries);
   out.Key("head_hash").String(verification.head_hash);
+  out.Key("redacted").Uint(verification.redacted);
   if (!verification.valid) {
     out.Key("first_bad_sequence").Uint(verification.first_bad_sequence);
     out.Key("reason").String(verification.reason);
@@ -537,12 +540,25 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     // The change is recorded with its outcome before the answer leaves: an answered change
     // always has its audit entry. If the entry cannot be written, the caller is told (500)
     // although the change itself stands.
-    audit.action = "change";
+    // Erasure of a customer is its own action, recorded with what was removed.
+    const bool erasure = request.method() == http::verb::delete_ &&
+                         match.route->pattern == "/api/v1/projects/{project}/users/{id}";
+    audit.action = erasure ? "erase" : "change";
+    if (erasure) {
+      // The trail proves which customer was erased without keeping their id: the target names
+      // the SHA-256 of the id, which an auditor recomputes from the request they hold.
+      const std::vector<std::string> segments = Segments(path);
+      audit.target = std::string(path.substr(0, path.rfind('/') + 1)) + "sha256:" +
+                     state::Sha256Hex(segments.empty() ? std::string() : segments.back());
+    }
     audit.detail = Header(request, "X-Sextant-Operator");
     if (!audit.detail.empty()) audit.detail = "operator " + audit.detail;
-    respond = [app = app_, audit, respond = std::move(respond),
+    respond = [app = app_, audit, erasure, respond = std::move(respond),
                request_copy = HttpRequest(request.base())](HttpResponse response) mutable {
       audit.status = static_cast<int>(response.result_int());
+      if (erasure && audit.status < 300) {
+        audit.detail += (audit.detail.empty() ? "" : "; ") + response.body();
+      }
       if (audit.status >= 400) {
         audit.detail += (audit.detail.empty() ? "" : "; ") + response.body().substr(0, 300);
       }
@@ -661,7 +677,10 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
        (parts[2] == "users" && parts.size() == 5 && parts[4] == "consent"))) {
     return HandleJourneys(request, project, parts, query, principal, std::move(respond));
   }
-  if (!get) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
+  const bool erase_user = request.method() == http::verb::delete_ && parts.size() == 4 &&
+                          parts[2] == "users";
+  if (!get && !erase_user)
+    return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET")));
 
   if (parts.size() == 3 && parts[2] == "schema") {
     state::ProjectSchema* schema = app_->schemas().ForProject(*project);
@@ -737,6 +756,15 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     if (!user.ok()) return respond(Error(request, user.status()));
     if (*user == 0)
       return respond(Error(request, Status(ErrorCode::kNotFound, "no user with id " + parts[3])));
+    if (parts.size() == 4 && request.method() == http::verb::delete_) {
+      // Erasure rewrites parts and compacts the state store: on the query pool.
+      return app_->RunQuery([this, project, user = *user,
+                             request_copy = HttpRequest(request.base()), respond]() {
+        auto answer = EraseCustomer(*app_, *project, user);
+        if (!answer.ok()) return respond(Error(request_copy, answer.status()));
+        respond(Json(request_copy, 200, std::move(*answer)));
+      });
+    }
     if (parts.size() == 4) {
       auto answer = UserJson(*project, *user);
       if (!answer.ok()) return respond(Error(request, answer.status()));

@@ -54,6 +54,8 @@ std::vector<Route> BuildRoutes() {
       Needs(kGet, "/api/v1/projects/{project}/ingest-errors", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/events/recent", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}", P::kDataRead),
+      Needs(kDelete, "/api/v1/projects/{project}/users/{id}", P::kAdmin,
+            "erasure of the customer from every store (data-subject deletion)"),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/events", P::kDataRead),
       // Data-subject access: everything held about one customer, as a file.
       Needs(kGet, "/api/v1/projects/{project}/users/{id}/export", P::kAdmin),

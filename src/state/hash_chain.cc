@@ -4,13 +4,15 @@
 
 namespace sextant::state {
 
-std::string ChainHash(std::string_view previous_hash, std::string_view body) {
+namespace {
+
+std::string DigestHex(std::string_view first, std::string_view second) {
   EVP_MD_CTX* context = EVP_MD_CTX_new();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(context, previous_hash.data(), previous_hash.size());
-  EVP_DigestUpdate(context, body.data(), body.size());
+  EVP_DigestUpdate(context, first.data(), first.size());
+  EVP_DigestUpdate(context, second.data(), second.size());
   EVP_DigestFinal_ex(context, digest, &length);
   EVP_MD_CTX_free(context);
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -23,6 +25,41 @@ std::string ChainHash(std::string_view previous_hash, std::string_view body) {
   return hex;
 }
 
+constexpr char kRedactedMark = '#';
+constexpr size_t kHeaderBytes = 128;
+
+// The digest of the original body of a stored value.
+std::string BodyDigest(std::string_view stored) {
+  if (IsRedactedChainEntry(stored)) return std::string(stored.substr(kHeaderBytes + 1, 64));
+  return Sha256Hex(stored.substr(kHeaderBytes));
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view bytes) { return DigestHex(bytes, {}); }
+
+std::string ChainHash(std::string_view previous_hash, std::string_view body) {
+  return DigestHex(previous_hash, Sha256Hex(body));
+}
+
+bool IsRedactedChainEntry(std::string_view stored) {
+  return stored.size() >= kHeaderBytes + 1 + 64 && stored[kHeaderBytes] == kRedactedMark;
+}
+
+std::string_view ChainEntryBody(std::string_view stored) {
+  if (stored.size() < kHeaderBytes) return {};
+  return IsRedactedChainEntry(stored) ? stored.substr(kHeaderBytes + 1 + 64)
+                                      : stored.substr(kHeaderBytes);
+}
+
+std::string RedactChainEntry(std::string_view stored, std::string_view redacted_body) {
+  std::string value(stored.substr(0, kHeaderBytes));
+  value += kRedactedMark;
+  value += BodyDigest(stored);
+  value += redacted_body;
+  return value;
+}
+
 std::string ChainValue(std::string_view previous_hash, std::string_view body, std::string* hash) {
   *hash = ChainHash(previous_hash, body);
   std::string value;
@@ -33,9 +70,11 @@ std::string ChainValue(std::string_view previous_hash, std::string_view body, st
 
 std::string RenderChainEntry(uint64_t sequence, std::string_view stored) {
   std::string_view hash = stored.substr(0, 64), previous = stored.substr(64, 64);
-  std::string_view body = stored.substr(128);
+  std::string_view body = ChainEntryBody(stored);
   std::string out = "{\"seq\":" + std::to_string(sequence) + ",\"hash\":\"" + std::string(hash) +
                     "\",\"prev\":\"" + std::string(previous) + "\"";
+  if (IsRedactedChainEntry(stored))
+    out += ",\"redacted\":true,\"body_sha256\":\"" + BodyDigest(stored) + "\"";
   if (body.size() > 2)
     out += "," + std::string(body.substr(1));
   else
@@ -70,8 +109,13 @@ Result<ChainVerification> VerifyChain(const KvStore& kv, std::string_view prefix
     if (sequence != expected) return fail("entry " + std::to_string(expected) + " is missing");
     if (value.size() < 128) return fail("entry is truncated");
     if (value.substr(64, 64) != verification.head_hash) return fail("previous hash does not match");
-    if (ChainHash(verification.head_hash, value.substr(128)) != value.substr(0, 64))
+    const std::string_view stored_hash = value.substr(0, 64);
+    const bool redacted = IsRedactedChainEntry(value);
+    if (DigestHex(verification.head_hash, BodyDigest(value)) != stored_hash &&
+        // Entries written before the digest form hashed the body itself.
+        (redacted || DigestHex(verification.head_hash, value.substr(128)) != stored_hash))
       return fail("hash does not match the entry's content");
+    if (redacted) ++verification.redacted;
     verification.head_hash = std::string(value.substr(0, 64));
     ++verification.entries;
     ++expected;

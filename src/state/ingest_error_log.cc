@@ -90,4 +90,22 @@ Status IngestErrorLog::Trim() {
   return Status::Ok();
 }
 
+Result<uint64_t> IngestErrorLog::EraseMentioning(ProjectId project,
+                                                 const std::vector<std::string>& needles,
+                                                 KvStore::Batch* batch) const {
+  std::vector<std::string> keys;
+  SEXTANT_RETURN_IF_ERROR(kv_->ScanPrefix(Prefix(project), [&](std::string_view key,
+                                                               std::string_view value) {
+    // The whole stored value is searched: the excerpt is in it verbatim.
+    for (const std::string& needle : needles) {
+      if (needle.size() < 3 || value.find(needle) == std::string_view::npos) continue;
+      keys.emplace_back(key);
+      break;
+    }
+    return true;
+  }));
+  for (const std::string& key : keys) batch->Delete(key);
+  return static_cast<uint64_t>(keys.size());
+}
+
 }  // namespace sextant::state

@@ -39,6 +39,11 @@ class IngestErrorLog {
   Result<std::vector<IngestError>> List(ProjectId project, size_t limit) const;
   // Deletes entries beyond the newest max_entries_per_project.
   Status Trim();
+  // Erasure of a person: deletes (in `batch`) every entry whose record excerpt contains one of
+  // `needles` (the person's ids, each at least 3 bytes; shorter ones are ignored as they would
+  // match unrelated records). Returns the number of entries deleted.
+  Result<uint64_t> EraseMentioning(ProjectId project, const std::vector<std::string>& needles,
+                                   KvStore::Batch* batch) const;
 
  private:
   uint64_t NextSeq(ProjectId project);

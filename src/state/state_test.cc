@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "state/hash_chain.h"
 #include "state/ingest_error_log.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
@@ -111,6 +112,95 @@ TEST_F(StateTest, ErrorLogNewestFirstAndTrimmed) {
   EXPECT_EQ((*listed)[0].reason, "bad 4");
   EXPECT_EQ((*listed)[2].reason, "bad 2");
   EXPECT_EQ(log.List(8, 10)->size(), 0u);
+}
+
+TEST_F(StateTest, HashChainEntriesCanBeRedactedWithoutBreakingItButNotEdited) {
+  const std::string prefix = "chain/";
+  std::string head = ZeroChainHash();
+  auto append = [&](uint64_t sequence, const std::string& body) {
+    std::string key = prefix;
+    AppendBigEndian64(sequence, &key);
+    std::string hash;
+    ASSERT_TRUE(kv_->Put(key, ChainValue(head, body, &hash)).ok());
+    head = hash;
+  };
+  append(1, R"({"kind":"touch","distinct_id":"13800001234","content":"张三您好"})");
+  append(2, R"({"kind":"touch","distinct_id":"other"})");
+  std::string key2 = prefix;
+  AppendBigEndian64(2, &key2);
+  // An entry in the earlier form (hash over the body itself, not its digest) still verifies.
+  {
+    const std::string body = R"({"kind":"lifecycle"})";
+    const std::string old_hash = [&] {
+      // SHA-256(prev || body), computed through the digest helper on the concatenation.
+      return Sha256Hex(head + body);
+    }();
+    std::string key = prefix;
+    AppendBigEndian64(3, &key);
+    ASSERT_TRUE(kv_->Put(key, old_hash + head + body).ok());
+    head = old_hash;
+  }
+  auto verified = VerifyChain(*kv_, prefix);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->valid) << verified->reason;
+  EXPECT_EQ(verified->entries, 3u);
+  EXPECT_EQ(verified->redacted, 0u);
+
+  // Redaction of entry 1: the personal fields go, the chain still verifies and counts it.
+  std::string key1 = prefix;
+  AppendBigEndian64(1, &key1);
+  const std::string original = kv_->Get(key1).value();
+  const std::string redacted = RedactChainEntry(original, R"({"kind":"touch","erased":true})");
+  ASSERT_TRUE(kv_->Put(key1, redacted).ok());
+  EXPECT_TRUE(IsRedactedChainEntry(redacted));
+  EXPECT_EQ(ChainEntryBody(redacted), R"({"kind":"touch","erased":true})");
+  EXPECT_EQ(redacted.find("13800001234"), std::string::npos);
+  const std::string rendered = RenderChainEntry(1, redacted);
+  EXPECT_NE(rendered.find("\"redacted\":true"), std::string::npos) << rendered;
+  EXPECT_NE(rendered.find("\"erased\":true"), std::string::npos) << rendered;
+  verified = VerifyChain(*kv_, prefix);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->valid) << verified->reason;
+  EXPECT_EQ(verified->redacted, 1u);
+  // Redacting again keeps the original digest.
+  EXPECT_EQ(RedactChainEntry(redacted, "{}").substr(0, 128 + 65), redacted.substr(0, 128 + 65));
+
+  // Editing an entry is still found, as is forging a redaction with a wrong digest.
+  std::string edited = kv_->Get(key2).value();
+  edited.replace(edited.find("other"), 5, "forge");
+  ASSERT_TRUE(kv_->Put(key2, edited).ok());
+  verified = VerifyChain(*kv_, prefix);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_FALSE(verified->valid);
+  EXPECT_EQ(verified->first_bad_sequence, 2u);
+  std::string forged = edited.substr(0, 128) + "#" + std::string(64, 'a') + "{}";
+  ASSERT_TRUE(kv_->Put(key2, forged).ok());
+  verified = VerifyChain(*kv_, prefix);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_FALSE(verified->valid);
+  EXPECT_EQ(verified->first_bad_sequence, 2u);
+}
+
+TEST_F(StateTest, ErrorLogEntriesQuotingAnErasedPersonAreDeleted) {
+  IngestErrorLog log(kv_.get());
+  KvStore::Batch batch;
+  for (const char* record : {R"({"distinct_id":"13800001234","event":"A"})",
+                             R"({"distinct_id":"someone-else"})", R"({"x":"ab"})"}) {
+    IngestError error;
+    error.record = record;
+    error.reason = "bad";
+    log.Append(1, error, &batch);
+  }
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  KvStore::Batch erase;
+  auto erased = log.EraseMentioning(1, {"13800001234", "ab"}, &erase);  // "ab": too short to match
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(*erased, 1u);
+  ASSERT_TRUE(kv_->Write(&erase).ok());
+  auto left = log.List(1, 10);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 2u);
+  for (const IngestError& error : *left) EXPECT_EQ(error.record.find("13800001234"), std::string::npos);
 }
 
 }  // namespace

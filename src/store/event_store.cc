@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/hash.h"
 #include "store/file_util.h"
@@ -385,7 +386,10 @@ class EventStoreImpl final : public EventStore {
       : options_(std::move(options)),
         on_recovered_row_(std::move(on_recovered_row)),
         fsync_upper_(FsyncBuckets()),
-        fsync_counts_(fsync_upper_.size(), 0) {}
+        fsync_counts_(fsync_upper_.size(), 0) {
+    for (const auto& [project, users] : options_.erased_users)
+      erased_[project].insert(users.begin(), users.end());
+  }
 
   ~EventStoreImpl() override { (void)Close(); }
 
@@ -401,6 +405,7 @@ class EventStoreImpl final : public EventStore {
   Status FlushHeads(bool force) override;
   Status CompactOnce() override;
   Status ApplyRetention() override;
+  Result<EraseResult> EraseUsers(ProjectId project, const std::vector<UserId>& users) override;
   StoreStats Stats() const override;
   std::optional<std::pair<int32_t, int32_t>> DayRange(ProjectId project) const override;
   Status Close() override;
@@ -433,6 +438,11 @@ class EventStoreImpl final : public EventStore {
            options_.time_zone.DayStartMs(day + 1) <=
                now_ms - int64_t{options_.retention_days} * 86'400'000;
   }
+  // REQUIRES: mu_ held. The erased users of `project`, or null if none.
+  const std::unordered_set<UserId>* ErasedOf(ProjectId project) const {
+    auto it = erased_.find(project);
+    return it == erased_.end() ? nullptr : &it->second;
+  }
   // REQUIRES: mu_ held.
   Head* HeadFor(const DayKey& key, uint64_t lsn) {
     DayData& day = days_[key];
@@ -449,6 +459,7 @@ class EventStoreImpl final : public EventStore {
   void MaintenanceLoop();
   // REQUIRES: maintenance_mu_ held. Writes the manifest of the current state and trims the WAL.
   Status WriteManifestAndTrim();
+  // Writes `rows` (less those of erased users) as a new part; null when none remain.
   Result<std::shared_ptr<const Part>> WriteRun(ProjectId project, int32_t day,
                                                MergeIterator* rows);
   void RecordFsync(int64_t micros);
@@ -470,6 +481,9 @@ class EventStoreImpl final : public EventStore {
   mutable std::mutex mu_;
   std::map<DayKey, DayData> days_;  // guarded by mu_
   uint64_t applied_lsn_ = 0;        // guarded by mu_
+  // Users whose rows must not come back (EraseUsers); checked per row only for projects
+  // that have some.
+  std::unordered_map<ProjectId, std::unordered_set<UserId>> erased_;  // guarded by mu_
 
   // Maintenance (flush, compaction, retention, manifest) is serialised by maintenance_mu_.
   std::mutex maintenance_mu_;
@@ -558,6 +572,7 @@ Status EventStoreImpl::Recover() {
       auto it = days_.find({project, day});
       if (it != days_.end() && lsn <= it->second.flushed_lsn) continue;  // already in a part
       if (Expired(day, now_ms)) continue;
+      if (const auto* erased = ErasedOf(project); erased && erased->count(row.user_id)) continue;
       HeadFor({project, day}, lsn)
           ->Add(std::string_view(begin, static_cast<size_t>(in.data() - begin)), row.user_id,
                 row.time_ms, row.event_id);
@@ -714,7 +729,9 @@ void EventStoreImpl::CommitLoop() {
         // Heads are located by a per-row map lookup only when the day changes.
         DayKey cached_key{0, INT32_MIN};
         Head* head = nullptr;
+        const std::unordered_set<UserId>* erased = ErasedOf(pending.project);
         for (const Pending::RowLoc& loc : pending.rows) {
+          if (erased != nullptr && erased->count(loc.user)) continue;
           DayKey key{pending.project, loc.day};
           if (head == nullptr || key != cached_key) {
             head = HeadFor(key, lsn);
@@ -866,14 +883,22 @@ Status EventStoreImpl::Scan(ProjectId project, const ScanSpec& spec,
 Result<std::shared_ptr<const Part>> EventStoreImpl::WriteRun(ProjectId project, int32_t day,
                                                              MergeIterator* rows) {
   PartWriter writer(options_.time_zone.DayStartMs(day), options_.zstd_level);
+  std::unordered_set<UserId> erased;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (const auto* of_project = ErasedOf(project)) erased = *of_project;
+  }
   EventRow row;
   for (; rows->valid(); rows->Next()) {
+    if (!erased.empty() && erased.count(rows->top()->user())) continue;
     rows->top()->ToRow(&row);
     if (options_.track_id_horizon_ms > 0 &&
         row.receive_time_ms - row.time_ms > options_.track_id_horizon_ms)
       row.track_id = 0;
     writer.Add(row);
   }
+  // Nothing left (every row belonged to erased users): no part.
+  if (writer.rows() == 0) return std::shared_ptr<const Part>();
   const std::string dir = DayDir(project, day);
   const bool new_dir = !std::filesystem::exists(dir);
   SEXTANT_RETURN_IF_ERROR(MakeDirs(dir));
@@ -923,7 +948,7 @@ Status EventStoreImpl::FlushHeads(bool force) {
     if (!part.ok()) return part.status();
     std::lock_guard<std::mutex> lock(mu_);
     DayData& day = days_[key];
-    day.parts.push_back(std::move(part.value()));
+    if (part.value() != nullptr) day.parts.push_back(std::move(part.value()));
     day.last_part_added_ms = options_.clock->NowMs();
     day.flushed_lsn = std::max(day.flushed_lsn, head->max_lsn);
     day.sealed.erase(std::find(day.sealed.begin(), day.sealed.end(), head));
@@ -992,7 +1017,8 @@ Status EventStoreImpl::CompactOnce() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     DayData& day = days_[key];
-    std::vector<std::shared_ptr<const Part>> kept{merged.value()};
+    std::vector<std::shared_ptr<const Part>> kept;
+    if (merged.value() != nullptr) kept.push_back(merged.value());
     for (const auto& part : day.parts) {
       if (std::find(inputs.begin(), inputs.end(), part) == inputs.end()) kept.push_back(part);
     }
@@ -1029,6 +1055,92 @@ Status EventStoreImpl::ApplyRetention() {
   Status st = WriteManifestAndTrim();
   for (const auto& part : dropped) part->MarkObsolete();
   return st;
+}
+
+Result<EraseResult> EventStoreImpl::EraseUsers(ProjectId project,
+                                               const std::vector<UserId>& users) {
+  EraseResult result;
+  if (users.empty()) return result;
+  const std::unordered_set<UserId> targets(users.begin(), users.end());
+  uint64_t head_rows = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    erased_[project].insert(users.begin(), users.end());
+    // Rows already in heads: counted here, dropped by the forced flush below.
+    for (const auto& [key, day] : days_) {
+      if (key.first != project) continue;
+      auto count = [&](const std::shared_ptr<Head>& head) {
+        if (head == nullptr) return;
+        for (const HeadEntry& entry : head->entries) head_rows += targets.count(entry.user);
+      };
+      count(day.active);
+      for (const auto& head : day.sealed) count(head);
+    }
+  }
+  result.rows_removed = head_rows;
+  SEXTANT_RETURN_IF_ERROR(FlushHeads(/*force=*/true));
+
+  std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+  if (!wal_) return Status(ErrorCode::kInternal, "event store is closed");
+  std::vector<std::pair<DayKey, std::vector<std::shared_ptr<const Part>>>> days;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, day] : days_)
+      if (key.first == project && !day.parts.empty()) days.emplace_back(key, day.parts);
+  }
+  for (auto& [key, parts] : days) {
+    // Which parts hold a row of the users: their user column (sorted) says.
+    std::vector<std::shared_ptr<const Part>> affected;
+    ColumnRequest users_only;
+    for (const auto& part : parts) {
+      if (part->info().max_user < *std::min_element(users.begin(), users.end()) ||
+          part->info().min_user > *std::max_element(users.begin(), users.end()))
+        continue;
+      PartColumns columns;
+      SEXTANT_RETURN_IF_ERROR(part->Read(users_only, &columns));
+      uint64_t found = 0;
+      for (UserId user : targets) {
+        auto [lo, hi] = std::equal_range(columns.users.begin(), columns.users.end(), user);
+        found += static_cast<uint64_t>(hi - lo);
+      }
+      if (found == 0) continue;
+      result.rows_removed += found;
+      affected.push_back(part);
+    }
+    if (affected.empty()) continue;
+    // The affected parts are merged into one without the users' rows (WriteRun drops them).
+    ColumnRequest request;
+    request.track = request.receive = request.distinct = request.all_properties = true;
+    EventFilter all({});
+    std::vector<std::unique_ptr<RunCursor>> runs;
+    for (const auto& part : affected) {
+      PartColumns columns;
+      SEXTANT_RETURN_IF_ERROR(part->Read(request, &columns));
+      runs.push_back(std::make_unique<PartCursor>(std::move(columns), &all, std::nullopt));
+    }
+    MergeIterator rows(std::move(runs));
+    auto rewritten = WriteRun(key.first, key.second, &rows);
+    if (!rewritten.ok()) return rewritten.status();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      DayData& day = days_[key];
+      std::vector<std::shared_ptr<const Part>> kept;
+      if (rewritten.value() != nullptr) kept.push_back(rewritten.value());
+      for (const auto& part : day.parts)
+        if (std::find(affected.begin(), affected.end(), part) == affected.end())
+          kept.push_back(part);
+      day.parts = std::move(kept);
+    }
+    // Obsolete parts are deleted once the manifest no longer names them (below) and the last
+    // running scan releases them.
+    for (const auto& part : affected) part->MarkObsolete();
+    result.parts_rewritten += affected.size();
+    ++result.days_rewritten;
+  }
+  // Close the segment that holds the users' last records, so the checkpoint can delete it.
+  SEXTANT_RETURN_IF_ERROR(wal_->Roll());
+  SEXTANT_RETURN_IF_ERROR(WriteManifestAndTrim());
+  return result;
 }
 
 StoreStats EventStoreImpl::Stats() const {

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,16 @@ struct EventStoreOptions {
   int64_t track_id_horizon_ms = 0;
   // The WAL rolls to a new segment once the current one is larger than this.
   uint64_t wal_segment_bytes = 64ull << 20;
+  // Users erased before this open (see EventStore::EraseUsers), per project: their rows are
+  // skipped by WAL replay and dropped by every flush and compaction.
+  std::map<ProjectId, std::vector<UserId>> erased_users;
+};
+
+// What EventStore::EraseUsers removed.
+struct EraseResult {
+  uint64_t rows_removed = 0;     // rows of the users found in parts and heads
+  uint64_t parts_rewritten = 0;  // parts replaced by ones without those rows
+  uint64_t days_rewritten = 0;
 };
 
 // What a scan reads. Days are day numbers in the store's time zone, inclusive.
@@ -151,6 +162,15 @@ class EventStore {
   virtual Status FlushHeads(bool force) = 0;  // checkpoint: heads → parts, trim the WAL
   virtual Status CompactOnce() = 0;           // merges one day's small parts, if any
   virtual Status ApplyRetention() = 0;
+
+  // Erasure of customers (data-subject deletion): from now on rows of `users` are dropped
+  // when they reach a head, at WAL replay, and by every flush and compaction; the heads are
+  // flushed, every part holding a row of theirs is rewritten without it, and the WAL is rolled
+  // and trimmed, so that their rows are in no live file. The caller persists the erasure
+  // first (EventStoreOptions::erased_users at the next open), so a crash midway is finished by
+  // calling this again. Rows of these users appended concurrently (resolved before the
+  // erasure) never reach a head or a part; their WAL records go with the next checkpoint.
+  virtual Result<EraseResult> EraseUsers(ProjectId project, const std::vector<UserId>& users) = 0;
 
   virtual StoreStats Stats() const = 0;
   // Day range that holds data for `project` (nullopt if none).

@@ -637,5 +637,85 @@ TEST_F(TrackIdHorizonTest, PartsKeepTrackIdsOnlyForRowsReceivedWithinTheHorizon)
   ASSERT_TRUE(store->Close().ok());
 }
 
+// Every byte of every regular file under `dir`, concatenated (to look for a marker string in
+// the WAL and the parts' uncompressed columns).
+std::string AllBytesUnder(const std::string& dir) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+TEST_F(StoreTest, EraseUsersRemovesTheirRowsFromHeadsPartsAndTheWal) {
+  auto store = OpenStore(Options(dir_));
+  ASSERT_NE(store, nullptr);
+  // Users 1..6 over two days; user 3's rows are in a part (day 0) and in a head (day 1),
+  // user 5's only in a part. Distinct ids are long and unique so the WAL holds them verbatim.
+  auto row_of = [](UserId user, int64_t time_ms, int64_t track) {
+    EventRow row = MakeRow(user, time_ms, 1, track);
+    row.distinct_id = "erase-marker-user-" + std::to_string(user) + "-xyzzy";
+    return row;
+  };
+  std::vector<EventRow> first;
+  for (int64_t i = 0; i < 60; ++i) first.push_back(row_of(1 + i % 6, kDay0Ms + i * 1000, i + 1));
+  ASSERT_TRUE(AppendSync(store.get(), first).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  std::vector<EventRow> second;
+  for (int64_t i = 0; i < 30; ++i)
+    second.push_back(row_of(i % 2 ? 3 : 2, kDay0Ms + 86'400'000 + i * 1000, 100 + i));
+  ASSERT_TRUE(AppendSync(store.get(), second).ok());
+  ASSERT_NE(AllBytesUnder(dir_ + "/wal").find("erase-marker-user-3-xyzzy"), std::string::npos);
+
+  auto erased = store->EraseUsers(kProject, {3, 5});
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(erased->rows_removed, 10u + 10u + 15u);  // user 3: 10 + 15, user 5: 10
+  EXPECT_EQ(erased->days_rewritten, 1u);             // day 1's head was flushed without them
+
+  std::vector<EventRow> rows = ScanAll(*store);
+  EXPECT_EQ(rows.size(), 90u - 35u);
+  for (const EventRow& row : rows) EXPECT_TRUE(row.user_id != 3 && row.user_id != 5);
+  // No live file (WAL segments, parts, manifest) names them any more.
+  const std::string files = AllBytesUnder(dir_);
+  EXPECT_EQ(files.find("erase-marker-user-3-xyzzy"), std::string::npos);
+  EXPECT_EQ(files.find("erase-marker-user-5-xyzzy"), std::string::npos);
+
+  // Rows of an erased user arriving later (resolved before the erasure) never become visible,
+  // neither from the head nor after a flush.
+  ASSERT_TRUE(AppendSync(store.get(), {row_of(3, kDay0Ms + 5000, 999), row_of(4, kDay0Ms + 6000, 998)}).ok());
+  EXPECT_EQ(ScanAll(*store).size(), 90u - 35u + 1u);
+  ASSERT_TRUE(store->Close().ok());
+
+  // After a reopen with the erasure recorded, WAL replay skips them too.
+  EventStoreOptions reopen = Options(dir_);
+  reopen.erased_users[kProject] = {3, 5};
+  store = OpenStore(reopen);
+  ASSERT_NE(store, nullptr);
+  rows = ScanAll(*store);
+  EXPECT_EQ(rows.size(), 90u - 35u + 1u);
+  for (const EventRow& row : rows) EXPECT_TRUE(row.user_id != 3 && row.user_id != 5);
+  ASSERT_TRUE(store->Close().ok());
+}
+
+TEST_F(StoreTest, EraseUsersLeavesNoEmptyPartWhenADayHeldOnlyThem) {
+  auto store = OpenStore(Options(dir_));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(AppendSync(store.get(), {MakeRow(7, kDay0Ms, 1, 1), MakeRow(7, kDay0Ms + 1, 1, 2)}).ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  ASSERT_EQ(store->Stats().parts, 1u);
+  auto erased = store->EraseUsers(kProject, {7});
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(erased->rows_removed, 2u);
+  EXPECT_EQ(store->Stats().parts, 0u);
+  EXPECT_TRUE(ScanAll(*store).empty());
+  ASSERT_TRUE(store->Close().ok());
+  store = OpenStore(Options(dir_));
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(ScanAll(*store).empty());
+  ASSERT_TRUE(store->Close().ok());
+}
+
 }  // namespace
 }  // namespace sextant::store
