@@ -642,6 +642,10 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   if (!project)
     return respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + project_name)));
   const TimeZone& zone = project->time_zone;
+  if (parts.size() >= 4 && parts[2] == "users" && principal.ScopedToOrgUnit()) {
+    Status scope = CheckCustomerScope(*project, parts[3], QueryParam(query, "key"), principal);
+    if (!scope.ok()) return respond(Error(request, scope));
+  }
   if (parts.size() == 3 && parts[2] == "pii") {
     if (request.method() == http::verb::get)
       return respond(Json(request, 200, app_->pii().For(project_name)->ToJson()));
@@ -791,6 +795,30 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     }
   }
   not_found();
+}
+
+Status RequestRouter::CheckCustomerScope(const state::ProjectInfo& project,
+                                         const std::string& id, const std::string& key,
+                                         const access::Principal& principal) {
+  auto user = key.empty() ? app_->identities().LookupDistinctId(project.id, id)
+                          : app_->identities().Lookup(project.id, key, id);
+  if (!user.ok()) return user.status();
+  if (*user == 0) return Status::Ok();  // the handler answers 404
+  // The customer's org unit: their profile's `org_unit`, else that of the account named by
+  // their `advisor_id` (the advisor who serves them); none = head office only.
+  std::string unit;
+  auto profile = app_->profiles().GetProfile(project.id, *user);
+  if (profile.ok()) {
+    for (const auto& [name, value] : *profile) {
+      if (value.type() != ValueType::kString) continue;
+      if (name == "org_unit") unit = value.str();
+      if (name == "advisor_id" && unit.empty()) unit = app_->accounts().OrgUnitOf(value.str());
+    }
+  }
+  if (!unit.empty() && principal.CoversOrgUnit(unit)) return Status::Ok();
+  return Status(ErrorCode::kForbidden,
+                "customer " + id + " belongs to " + (unit.empty() ? std::string("no branch") : unit) +
+                    ", outside " + principal.name + "'s org unit " + principal.org_unit);
 }
 
 Result<std::string> RequestRouter::UserJson(const state::ProjectInfo& project,

@@ -63,6 +63,10 @@ class RequestRouter {
   Result<std::string> UserEventsJson(const state::ProjectInfo& project, store::UserId user,
                                      size_t limit);
   // Everything held about one customer (GET /users/{id}/export; docs/access.md).
+  // For a principal scoped to an org unit (a branch manager): OK when customer `id` belongs to
+  // that unit or below (docs/access.md "Organisation tree"), else kForbidden naming both.
+  Status CheckCustomerScope(const state::ProjectInfo& project, const std::string& id,
+                            const std::string& key, const access::Principal& principal);
   Result<std::string> CustomerExport(const state::ProjectInfo& project, store::UserId user,
                                      const std::string& distinct_id);
 

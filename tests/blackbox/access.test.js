@@ -257,6 +257,20 @@ test('advisors see and work only their own tasks', async () => {
   assert.deepEqual(r.body.tasks.map((t) => t.assignee), ['adv007']);
   r = await srv.api('GET', `/api/v1/projects/${project}/tasks`);  // head office: all
   assert.equal(r.body.tasks.length, 2);
+  // ... and only the customers of their branch: served by an advisor of the branch, or with
+  // an org_unit in it; not Beijing's, not those of no branch.
+  await J.ingest(ctx, project, [J.profile('c3', { org_unit: '/hq/shanghai/team-2' }),
+    J.profile('c4', { org_unit: '/hq/beijing' }), J.profile('c5', { name: 'nobody' })]);
+  for (const [customer, status] of [['c1', 200], ['c3', 200], ['c2', 403], ['c4', 403], ['c5', 403]]) {
+    for (const suffix of ['', '/events', '/segments']) {
+      r = await srv.api('GET', `/api/v1/projects/${project}/users/${customer}${suffix}`, undefined, bearer(manager));
+      assert.equal(r.status, status, `${customer}${suffix}: ${r.text}`);
+    }
+  }
+  r = await srv.api('GET', `/api/v1/projects/${project}/users/c2`, undefined, bearer(manager));
+  assert.match(r.body.error.message, /customer c2 belongs to \/hq\/beijing, outside mgr-sh's org unit \/hq\/shanghai/);
+  r = await srv.api('GET', `/api/v1/projects/${project}/users/c4`);  // head office: everyone
+  assert.equal(r.status, 200, r.text);
 });
 
 test('password change ends the other sessions; a disabled account is signed out', async () => {
