@@ -55,6 +55,10 @@ int RunServe(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--clock-start-ms", options.simulated_start_ms,
                  "Simulated clock: start time in ms since the epoch (default: now)");
+  app.add_option("--pii-key-file", options.pii_key_file,
+                 "Keyring for encryption at rest of personal data in the state store (lines "
+                 "'<id>:<base64 key>', the last one active; `sextant pii keygen`); default: the "
+                 "SEXTANT_PII_KEYS environment variable, else no encryption");
   std::string console_dir;
   app.add_option("--console-dir", console_dir,
                  "Built web console to serve at / (default: the web/dist found upwards from the "
@@ -138,6 +142,9 @@ int RunLedger(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand("verify", "Recompute the hash chain");
   verify->add_option("--data-dir", data_dir, "Data directory of a stopped server")->capture_default_str();
   verify->add_option("--project", project_name, "Only this project");
+  std::string key_file;
+  verify->add_option("--pii-key-file", key_file,
+                     "Keyring, when personal data is encrypted (default: SEXTANT_PII_KEYS)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -149,6 +156,13 @@ int RunLedger(int argc, char** argv) {
               << " (stop the server first, or use GET /api/v1/projects/{p}/ledger/verify)\n";
     return 1;
   }
+  // Ledger entries are sealed when encryption at rest is on.
+  auto cipher = sextant::state::StateCipher::Load(key_file);
+  if (!cipher.ok()) {
+    std::cerr << "sextant ledger: " << cipher.status().ToString() << "\n";
+    return 1;
+  }
+  (*kv)->SetCipher(*cipher);
   auto projects = sextant::state::ProjectRegistry::Open(kv->get());
   if (!projects.ok()) {
     std::cerr << "sextant ledger: " << projects.status().ToString() << "\n";
@@ -218,6 +232,64 @@ int RunAudit(int argc, char** argv) {
   return 0;
 }
 
+// sextant pii keygen | rotate: keys for encryption at rest of personal data
+// (docs/access.md "Encryption at rest").
+int RunPii(int argc, char** argv) {
+  CLI::App app{"sextant pii: keys for the encryption at rest of personal data", "sextant pii"};
+  app.require_subcommand(1);
+  int key_id = 1;
+  CLI::App* keygen = app.add_subcommand("keygen", "Print a new keyring line '<id>:<base64 key>'");
+  keygen->add_option("--id", key_id, "Key id, 1-255 (one more than the last line's)")
+      ->capture_default_str();
+  std::string data_dir = "./data", key_file;
+  CLI::App* rotate = app.add_subcommand(
+      "rotate", "Re-encrypt all personal data under the keyring's last (active) key, sealing "
+                "what was stored before encryption was on; the server must be stopped");
+  rotate->add_option("--data-dir", data_dir, "Data directory of a stopped server")->capture_default_str();
+  rotate->add_option("--pii-key-file", key_file, "Keyring (default: SEXTANT_PII_KEYS)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (keygen->parsed()) {
+    if (key_id < 1 || key_id > 255) {
+      std::cerr << "sextant pii keygen: --id must be 1-255\n";
+      return 2;
+    }
+    auto line = sextant::state::StateCipher::GenerateKeyLine(static_cast<uint8_t>(key_id));
+    if (!line.ok()) {
+      std::cerr << "sextant pii keygen: " << line.status().ToString() << "\n";
+      return 1;
+    }
+    std::cout << *line << "\n";
+    return 0;
+  }
+  auto cipher = sextant::state::StateCipher::Load(key_file);
+  if (!cipher.ok() || *cipher == nullptr) {
+    std::cerr << "sextant pii rotate: "
+              << (cipher.ok() ? "no keyring (--pii-key-file or SEXTANT_PII_KEYS)" : cipher.status().ToString())
+              << "\n";
+    return 1;
+  }
+  auto kv = sextant::state::KvStore::Open(data_dir + "/state");
+  if (!kv.ok()) {
+    std::cerr << "sextant pii rotate: cannot open " << data_dir << "/state: " << kv.status().ToString()
+              << " (stop the server first)\n";
+    return 1;
+  }
+  (*kv)->SetCipher(*cipher);
+  auto resealed = (*kv)->Reseal();
+  if (!resealed.ok()) {
+    std::cerr << "sextant pii rotate: " << resealed.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << "sealed under key " << static_cast<int>((*cipher)->active_id()) << ": "
+            << resealed->values << " values, " << resealed->keys
+            << " identity index keys; older keys can now be removed from the keyring\n";
+  return 0;
+}
+
 void Usage() {
   std::cerr << "usage: sextant <command> [options]\n"
                "commands:\n"
@@ -227,6 +299,7 @@ void Usage() {
                "  query     run an analysis query (JSON) on a running server\n"
                "  ledger    verify the decision ledger's hash chain (ledger verify --data-dir DIR)\n"
                "  audit     verify the audit trail's hash chain (audit verify --data-dir DIR)\n"
+               "  pii       keys for encryption at rest of personal data (pii keygen | rotate)\n"
                "run 'sextant <command> --help' for options\n";
 }
 
@@ -241,6 +314,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return RunServe(argc - 1, argv + 1);
   if (command == "ledger") return RunLedger(argc - 1, argv + 1);
   if (command == "audit") return RunAudit(argc - 1, argv + 1);
+  if (command == "pii") return RunPii(argc - 1, argv + 1);
   if (command == "generate") return sextant::generate::RunGenerateCommand(argc - 1, argv + 1);
   if (command == "import") return sextant::import::RunImportCommand(argc - 1, argv + 1);
   if (command == "query") return sextant::cli::RunQueryCommand(argc - 1, argv + 1);

@@ -54,6 +54,15 @@ Status Application::Start() {
   auto kv = state::KvStore::Open((fs::path(options_.data_dir) / "state").string());
   if (!kv.ok()) return kv.status();
   kv_ = std::move(kv.value());
+  auto cipher = state::StateCipher::Load(options_.pii_key_file);
+  if (!cipher.ok()) return cipher.status();
+  kv_->SetCipher(*cipher);
+  // A store with sealed personal data cannot run without its keys: say so now rather than
+  // answer "not found" for every customer.
+  auto sealed_with = kv_->FirstSealedKeyId();
+  if (!sealed_with.ok()) return sealed_with.status();
+  if (*sealed_with != 0 && (*cipher == nullptr || !(*cipher)->Has(*sealed_with)))
+    return state::MissingKeyError(*sealed_with);
   // Sessions, token expiry and lockouts follow the wall clock even when journeys run on the
   // simulated one (moving it a month ahead must not sign everyone out).
   auto accounts = access::AccountStore::Open(kv_.get(), &SystemClock::Instance(),

@@ -63,6 +63,9 @@ struct ServeOptions {
   int64_t simulated_start_ms = 0;
   // The built web console (web/dist) served at "/"; empty = none (an explanation page).
   std::string console_dir;
+  // Keyring for encryption at rest of personal data (state/state_cipher.h); empty = the
+  // SEXTANT_PII_KEYS environment variable, else no encryption.
+  std::string pii_key_file;
 };
 
 class RequestRouter;

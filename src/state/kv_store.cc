@@ -45,21 +45,33 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
 
 Result<std::string> KvStore::Get(std::string_view key) const {
   std::string value;
+  if (cipher_ && StateCipher::SealsKey(key)) {
+    // The index key may be stored under any key of the keyring, or in plaintext.
+    for (const std::string& form : cipher_->KeyForms(key)) {
+      rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), form, &value);
+      if (status.ok()) return value;
+      if (!status.IsNotFound()) return FromRocks(status, "get");
+    }
+    return Status(ErrorCode::kNotFound, "get: not found");
+  }
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
   if (!status.ok()) return FromRocks(status, "get");
-  return value;
+  if (!StateCipher::IsSealedValue(value)) return value;
+  if (!cipher_) return MissingKeyError(StateCipher::KeyIdOfValue(value));
+  return cipher_->OpenValue(key, value);
 }
 
 Status KvStore::Put(std::string_view key, std::string_view value) {
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), rocksdb::Slice(key.data(), key.size()),
-                            rocksdb::Slice(value.data(), value.size())),
-                   "put");
+  Batch batch;
+  batch.Put(key, value);
+  return Write(&batch);
 }
 
 Status KvStore::Delete(std::string_view key) {
-  return FromRocks(db_->Delete(rocksdb::WriteOptions(), rocksdb::Slice(key.data(), key.size())),
-                   "delete");
+  Batch batch;
+  batch.Delete(key);
+  return Write(&batch);
 }
 
 KvStore::Batch::Batch() : rep_(std::make_unique<rocksdb::WriteBatch>()) {}
@@ -72,9 +84,130 @@ void KvStore::Batch::Delete(std::string_view key) {
 }
 bool KvStore::Batch::empty() const { return rep_->Count() == 0; }
 
+namespace {
+
+// Rewrites a batch into its stored form: sealed values, sealed index keys (a put also deletes
+// the forms the key may have had before, so an id is stored once).
+class SealingHandler final : public rocksdb::WriteBatch::Handler {
+ public:
+  SealingHandler(const StateCipher& cipher, rocksdb::DB* db) : cipher_(cipher), db_(db) {}
+  rocksdb::WriteBatch sealed;
+
+  rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key_slice,
+                        const rocksdb::Slice& value_slice) override {
+    const std::string_view key(key_slice.data(), key_slice.size());
+    const std::string_view value(value_slice.data(), value_slice.size());
+    if (StateCipher::SealsKey(key)) {
+      std::vector<std::string> forms = cipher_.KeyForms(key);
+      DeleteOtherForms(forms, 1);
+      return sealed.Put(forms.front(), value_slice);
+    }
+    if (StateCipher::SealsValueOf(key)) return sealed.Put(key_slice, cipher_.SealValue(key, value));
+    return sealed.Put(key_slice, value_slice);
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key_slice) override {
+    const std::string_view key(key_slice.data(), key_slice.size());
+    if (StateCipher::SealsKey(key)) {
+      DeleteOtherForms(cipher_.KeyForms(key), 0);
+      return rocksdb::Status::OK();
+    }
+    return sealed.Delete(key_slice);
+  }
+
+ private:
+  // Deletes forms[from..] that are stored. Only stored ones: a delete record of the plaintext
+  // form would itself write the id in clear into the log.
+  void DeleteOtherForms(const std::vector<std::string>& forms, size_t from) {
+    std::string ignored;
+    for (size_t i = from; i < forms.size(); ++i)
+      if (db_->Get(rocksdb::ReadOptions(), forms[i], &ignored).ok()) sealed.Delete(forms[i]);
+  }
+  const StateCipher& cipher_;
+  rocksdb::DB* db_;
+};
+
+}  // namespace
+
 Status KvStore::Write(Batch* batch) {
   if (batch->empty()) return Status::Ok();
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), batch->rep()), "write batch");
+  if (!cipher_) return FromRocks(db_->Write(rocksdb::WriteOptions(), batch->rep()), "write batch");
+  SealingHandler handler(*cipher_, db_.get());
+  SEXTANT_RETURN_IF_ERROR(FromRocks(batch->rep()->Iterate(&handler), "seal batch"));
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &handler.sealed), "write batch");
+}
+
+Status KvStore::OpenEntry(std::string_view key, std::string_view value, std::string* plain_key,
+                          std::string* plain_value) const {
+  if (StateCipher::IsSealedKey(key)) {
+    if (!cipher_) return MissingKeyError(StateCipher::KeyIdOfKey(key));
+    auto opened = cipher_->OpenKey(key);
+    if (!opened.ok()) return opened.status();
+    *plain_key = std::move(*opened);
+  } else {
+    plain_key->assign(key);
+  }
+  if (StateCipher::IsSealedValue(value)) {
+    if (!cipher_) return MissingKeyError(StateCipher::KeyIdOfValue(value));
+    auto opened = cipher_->OpenValue(*plain_key, value);
+    if (!opened.ok()) return opened.status();
+    *plain_value = std::move(*opened);
+  } else {
+    plain_value->assign(value);
+  }
+  return Status::Ok();
+}
+
+Result<uint8_t> KvStore::FirstSealedKeyId() const {
+  for (std::string_view prefix : {"prof/", "uid/", "idm/", "led/"}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    const rocksdb::Slice slice(prefix.data(), prefix.size());
+    for (it->Seek(slice); it->Valid() && it->key().starts_with(slice); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const std::string_view value(it->value().data(), it->value().size());
+      if (StateCipher::IsSealedKey(key)) return StateCipher::KeyIdOfKey(key);
+      if (StateCipher::IsSealedValue(value)) return StateCipher::KeyIdOfValue(value);
+      break;  // one entry per key space tells whether it is sealed
+    }
+    SEXTANT_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+  }
+  return uint8_t{0};
+}
+
+Result<KvStore::ResealResult> KvStore::Reseal() {
+  if (!cipher_) return Status(ErrorCode::kBadRequest, "no keyring: nothing to seal with");
+  ResealResult result;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  rocksdb::WriteBatch batch;
+  auto flush = [&]() -> Status {
+    if (batch.Count() == 0) return Status::Ok();
+    SEXTANT_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "reseal"));
+    batch.Clear();
+    return Status::Ok();
+  };
+  const uint8_t active = cipher_->active_id();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view value(it->value().data(), it->value().size());
+    std::string plain_key, plain_value;
+    SEXTANT_RETURN_IF_ERROR(OpenEntry(key, value, &plain_key, &plain_value));
+    if (StateCipher::SealsKey(plain_key)) {
+      if (StateCipher::IsSealedKey(key) && StateCipher::KeyIdOfKey(key) == active) continue;
+      batch.Delete(it->key());
+      batch.Put(cipher_->SealKey(plain_key, active), value);
+      ++result.keys;
+    } else if (StateCipher::SealsValueOf(plain_key)) {
+      if (StateCipher::IsSealedValue(value) && StateCipher::KeyIdOfValue(value) == active) continue;
+      batch.Put(it->key(), cipher_->SealValue(plain_key, plain_value));
+      ++result.values;
+    }
+    if (batch.Count() >= 10'000) SEXTANT_RETURN_IF_ERROR(flush());
+  }
+  SEXTANT_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+  SEXTANT_RETURN_IF_ERROR(flush());
+  SEXTANT_RETURN_IF_ERROR(SyncWal());
+  // The old forms must leave the files too.
+  SEXTANT_RETURN_IF_ERROR(Compact());
+  return result;
 }
 
 Status KvStore::ScanPrefix(
@@ -83,22 +216,31 @@ Status KvStore::ScanPrefix(
     bool reverse) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   rocksdb::Slice prefix_slice(prefix.data(), prefix.size());
+  // Sealed entries are opened before the visitor sees them (two byte compares otherwise).
+  std::string plain_key, plain_value;
+  Status open_error;
+  auto visit = [&]() {
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view value(it->value().data(), it->value().size());
+    if (!StateCipher::IsSealedKey(key) && !StateCipher::IsSealedValue(value))
+      return visitor(key, value);
+    open_error = OpenEntry(key, value, &plain_key, &plain_value);
+    if (!open_error.ok()) return false;
+    return visitor(plain_key, plain_value);
+  };
   if (!reverse) {
     for (it->Seek(prefix_slice); it->Valid() && it->key().starts_with(prefix_slice); it->Next()) {
-      if (!visitor(std::string_view(it->key().data(), it->key().size()),
-                   std::string_view(it->value().data(), it->value().size())))
-        break;
+      if (!visit()) break;
     }
   } else {
     std::string upper(prefix);
     upper.push_back('\xff');
     upper.append(8, '\xff');
     for (it->SeekForPrev(upper); it->Valid() && it->key().starts_with(prefix_slice); it->Prev()) {
-      if (!visitor(std::string_view(it->key().data(), it->key().size()),
-                   std::string_view(it->value().data(), it->value().size())))
-        break;
+      if (!visit()) break;
     }
   }
+  SEXTANT_RETURN_IF_ERROR(open_error);
   return FromRocks(it->status(), "scan");
 }
 

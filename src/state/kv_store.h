@@ -16,6 +16,10 @@
 //   "err/<pid>/<seq BE64>"            ingest-error log entry
 //   "dd/<pid>/<hash BE64>"            dedupe key of a profile/item operation
 //
+// Encryption at rest: with a cipher (SetCipher), the values of the personal key spaces and the
+// identity index keys are sealed on write and opened on read (state/state_cipher.h); callers
+// see plaintext only.
+//
 // Thread-safety: thread-safe (RocksDB is).
 #pragma once
 
@@ -26,6 +30,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "state/state_cipher.h"
 
 namespace rocksdb {
 class DB;
@@ -72,9 +77,29 @@ class KvStore {
 
   uint64_t ApproximateBytes() const;
 
+  // Encryption at rest of the personal key spaces (state/state_cipher.h). Set once, right
+  // after Open and before any other call; null = no encryption (then a sealed value or key
+  // that is read is an error naming the key id it needs).
+  void SetCipher(std::shared_ptr<const StateCipher> cipher) { cipher_ = std::move(cipher); }
+  const StateCipher* cipher() const { return cipher_.get(); }
+  // The key id of the first sealed value or index key found, 0 if none (a start-up check:
+  // a store with sealed data cannot run without its keys).
+  Result<uint8_t> FirstSealedKeyId() const;
+  struct ResealResult {
+    uint64_t values = 0;  // values (re)sealed under the active key
+    uint64_t keys = 0;    // index keys (re)sealed under the active key
+  };
+  // Rewrites every sealed-space entry not sealed under the active key (older keys, or written
+  // before encryption was on) under the active key. REQUIRES: a cipher. Idempotent.
+  Result<ResealResult> Reseal();
+
  private:
   explicit KvStore(rocksdb::DB* db);
+  // The plaintext key and value of a stored entry.
+  Status OpenEntry(std::string_view key, std::string_view value, std::string* plain_key,
+                   std::string* plain_value) const;
   std::unique_ptr<rocksdb::DB> db_;
+  std::shared_ptr<const StateCipher> cipher_;
 };
 
 // Big-endian fixed-width encodings keep numeric key parts ordered.

@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "state/hash_chain.h"
 #include "state/ingest_error_log.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
 #include "state/schema_registry.h"
+#include "state/state_cipher.h"
 
 namespace sextant::state {
 namespace {
@@ -201,6 +203,110 @@ TEST_F(StateTest, ErrorLogEntriesQuotingAnErasedPersonAreDeleted) {
   ASSERT_TRUE(left.ok());
   ASSERT_EQ(left->size(), 2u);
   for (const IngestError& error : *left) EXPECT_EQ(error.record.find("13800001234"), std::string::npos);
+}
+
+// Every byte of the files of the state store right now (its log holds recent writes verbatim).
+std::string StoreBytes(const std::filesystem::path& dir) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+std::shared_ptr<const StateCipher> Keyring(const std::string& text) {
+  auto cipher = StateCipher::FromKeyring(text, "test keyring");
+  EXPECT_TRUE(cipher.ok()) << cipher.status().ToString();
+  return cipher.ok() ? std::shared_ptr<const StateCipher>(std::move(cipher.value())) : nullptr;
+}
+
+TEST_F(StateTest, KeyringLinesAreCheckedAndNamedInErrors) {
+  auto line = StateCipher::GenerateKeyLine(7);
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(line->substr(0, 2), "7:");
+  auto cipher = StateCipher::FromKeyring("# comment\n1:" + line->substr(2) + "\n\n" + *line + "\n", "k");
+  ASSERT_TRUE(cipher.ok()) << cipher.status().ToString();
+  EXPECT_EQ((*cipher)->active_id(), 7);  // the last line
+  EXPECT_TRUE((*cipher)->Has(1));
+  for (const char* bad : {"7", "0:AAAA", "300:AAAA", "x:AAAA", "3:c2hvcnQ="}) {
+    auto refused = StateCipher::FromKeyring(bad, "keys.txt");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("keys.txt line 1"), std::string::npos)
+        << refused.status().ToString();
+  }
+  EXPECT_FALSE(StateCipher::FromKeyring("# nothing\n", "k").ok());
+}
+
+TEST_F(StateTest, PersonalDataIsSealedAtRestAndReadBackThroughEveryPath) {
+  const std::string key1 = StateCipher::GenerateKeyLine(1).value();
+  kv_->SetCipher(Keyring(key1));
+  const std::string phone = "13912345678";
+  const std::string index_key = "idm/1/$identity_mobile\x1f" + phone;
+  KvStore::Batch batch;
+  batch.Put(index_key, std::string("\0\0\0\x07", 4));
+  batch.Put(std::string("prof/1/") + std::string("\0\0\0\x07", 4), "phone=" + phone);
+  batch.Put("proj/demo", "not personal " + phone.substr(0, 3));
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  ASSERT_TRUE(kv_->Put("jrn/1/o/msg", "to " + phone).ok());
+  // Reads see plaintext: get, scan (key and value).
+  EXPECT_EQ(kv_->Get(index_key).value(), std::string("\0\0\0\x07", 4));
+  EXPECT_EQ(kv_->Get(std::string("prof/1/") + std::string("\0\0\0\x07", 4)).value(), "phone=" + phone);
+  EXPECT_EQ(kv_->Get("jrn/1/o/msg").value(), "to " + phone);
+  std::vector<std::string> keys;
+  ASSERT_TRUE(kv_->ScanPrefix("idm/1/", [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  }).ok());
+  EXPECT_EQ(keys, std::vector<std::string>{index_key});
+  // On disk (the store's log), the phone number appears nowhere.
+  EXPECT_EQ(StoreBytes(dir_).find(phone), std::string::npos);
+
+  // Without the keyring, a read is an error naming the key id, not a silent miss of the value.
+  Reopen();
+  auto sealed = kv_->Get(std::string("prof/1/") + std::string("\0\0\0\x07", 4));
+  ASSERT_FALSE(sealed.ok());
+  EXPECT_EQ(sealed.status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(sealed.status().message().find("key 1"), std::string::npos);
+  EXPECT_EQ(kv_->FirstSealedKeyId().value(), 1);
+
+  // Rotation: key 2 becomes active; old entries still read; Reseal moves everything to key 2,
+  // after which key 1 can go.
+  const std::string key2 = StateCipher::GenerateKeyLine(2).value();
+  kv_->SetCipher(Keyring(key1 + "\n" + key2));
+  EXPECT_EQ(kv_->Get(index_key).value(), std::string("\0\0\0\x07", 4));
+  ASSERT_TRUE(kv_->Put("uid/1/\x01", "ids " + phone).ok());  // written under key 2
+  auto resealed = kv_->Reseal();
+  ASSERT_TRUE(resealed.ok()) << resealed.status().ToString();
+  EXPECT_EQ(resealed->keys, 1u);
+  EXPECT_EQ(resealed->values, 2u);  // the profile and the outbox record; uid was already key 2
+  Reopen();
+  kv_->SetCipher(Keyring(key2));
+  EXPECT_EQ(kv_->Get(index_key).value(), std::string("\0\0\0\x07", 4));
+  EXPECT_EQ(kv_->Get("jrn/1/o/msg").value(), "to " + phone);
+  EXPECT_EQ(kv_->Get("uid/1/\x01").value(), "ids " + phone);
+  // Deleting an index key removes it whatever form it is stored in.
+  ASSERT_TRUE(kv_->Delete(index_key).ok());
+  EXPECT_EQ(kv_->Get(index_key).status().code(), ErrorCode::kNotFound);
+
+  // Plaintext written before encryption was on stays readable and is sealed by Reseal.
+  Reopen();
+  ASSERT_TRUE(kv_->Put("prof/1/old", "plain " + phone).ok());
+  kv_->SetCipher(Keyring(key2));
+  EXPECT_EQ(kv_->Get("prof/1/old").value(), "plain " + phone);
+  EXPECT_EQ(kv_->Reseal().value().values, 1u);
+  EXPECT_EQ(kv_->Get("prof/1/old").value(), "plain " + phone);
+}
+
+TEST_F(StateTest, ASealedValueMovedToAnotherKeyDoesNotAuthenticate) {
+  kv_->SetCipher(Keyring(StateCipher::GenerateKeyLine(1).value()));
+  ASSERT_TRUE(kv_->Put("prof/1/a", "alice").ok());
+  std::string stored = kv_->cipher()->SealValue("prof/1/a", "alice");
+  auto moved = kv_->cipher()->OpenValue("prof/1/b", stored);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.status().code(), ErrorCode::kCorruption);
+  EXPECT_EQ(kv_->cipher()->OpenValue("prof/1/a", stored).value(), "alice");
 }
 
 }  // namespace
