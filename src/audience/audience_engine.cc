@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <set>
 
 #include "audience/audience_internal.h"
@@ -174,6 +175,7 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
       segment->computed = true;
     }
   }
+  SEXTANT_RETURN_IF_ERROR(ReplayAnnouncementsLocked(state));
   // Every segment is loaded before any is compiled, so references resolve (cycles were refused
   // when the definitions were saved).
   for (auto& [id, segment] : state.segments) {
@@ -186,6 +188,9 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
   for (auto& [id, tag] : state.tags) {
     tag->next_run_ms = tag->definition.schedule.NextAfter(now, state.project->time_zone);
     PrepareTagLocked(state, *tag);
+    // A realtime tag's updates since its last stored snapshot live only in memory: a run from
+    // the events, at once, brings back what a restart lost (the events are durable).
+    if (tag->incremental && tag->last_run_ms > 0) tag->next_run_ms = 0;
   }
   state.loaded = true;
   // Realtime segments need their per-person aggregates before events can be applied; the
@@ -199,6 +204,52 @@ Status AudienceEngine::LoadLocked(ProjectState& state) {
   }
   RebuildInterestLocked(state);
   return Status::Ok();
+}
+
+Status AudienceEngine::ReplayAnnouncementsLocked(ProjectState& state) {
+  state::ProjectSchema* schema = schemas_->ForProject(*state.project);
+  const EventId enter = schema->FindEvent("$segment_enter");
+  const EventId exit = schema->FindEvent("$segment_exit");
+  const PropertyId segment_property = schema->FindProperty("segment_id");
+  store::EventStore* events = queries_->events();
+  if ((enter == 0 && exit == 0) || segment_property == 0 || events == nullptr) return Status::Ok();
+  // Since when each segment's saved members may miss announcements.
+  std::map<std::string, int64_t, std::less<>> saved_at;
+  int64_t earliest = INT64_MAX;
+  for (auto& [id, segment] : state.segments) {
+    if (!segment->computed) continue;
+    auto stored = kv_->Get(AudienceKey(state.project->id, "segs", id));
+    if (!stored.ok() || stored->size() != 8) continue;  // saved before this record existed
+    const auto at = static_cast<int64_t>(state::ReadBigEndian64(*stored));
+    saved_at[id] = at;
+    earliest = std::min(earliest, at);
+  }
+  if (saved_at.empty()) return Status::Ok();
+  auto range = events->DayRange(state.project->id);
+  if (!range) return Status::Ok();
+  store::ScanSpec spec;
+  spec.first_day = std::max(range->first, state.project->time_zone.DayOf(earliest));
+  spec.last_day = range->second;
+  if (spec.first_day > spec.last_day) return Status::Ok();
+  for (EventId id : {enter, exit})
+    if (id != 0) spec.event_ids.push_back(id);
+  spec.property_ids = {segment_property};
+  // Rows come in (user, time) order, so each person's events apply in the order announced.
+  return events->Scan(state.project->id, spec, [&](const store::EventBatch& batch) {
+    for (size_t row = 0; row < batch.size; ++row) {
+      const std::optional<Value>& segment_id = batch.property_values[0][row];
+      if (!segment_id || segment_id->type() != ValueType::kString) continue;
+      auto since = saved_at.find(segment_id->str());
+      if (since == saved_at.end() || batch.times_ms[row] < since->second) continue;
+      SegmentState& segment = *state.segments.find(segment_id->str())->second;
+      if (batch.event_ids[row] == enter) {
+        segment.members.add(batch.user_ids[row]);
+      } else {
+        segment.members.remove(batch.user_ids[row]);
+      }
+    }
+    return true;
+  });
 }
 
 void AudienceEngine::ScheduleLocked(ProjectState& state, SegmentState& segment, int64_t now) {
@@ -343,6 +394,9 @@ Status AudienceEngine::SaveSegmentLocked(ProjectState& state, SegmentState& segm
                                 segment.last_refresh_elapsed_ms));
   if (with_members) {
     batch.Put(AudienceKey(pid, "segm", segment.definition.id), SerializeBitmap(segment.members));
+    std::string saved_at;
+    state::AppendBigEndian64(static_cast<uint64_t>(clock_->NowMs()), &saved_at);
+    batch.Put(AudienceKey(pid, "segs", segment.definition.id), saved_at);
     segment.dirty = false;
   }
   std::string seq;
@@ -686,6 +740,7 @@ Result<AudienceAnswer> AudienceEngine::DeleteSegment(const state::ProjectInfo& p
   state::KvStore::Batch batch;
   batch.Delete(AudienceKey(pid, "seg", id));
   batch.Delete(AudienceKey(pid, "segm", id));
+  batch.Delete(AudienceKey(pid, "segs", id));
   SEXTANT_RETURN_IF_ERROR(kv_->Write(&batch));
   SEXTANT_RETURN_IF_ERROR(kv_->SyncWal());
   SEXTANT_RETURN_IF_ERROR(
@@ -726,15 +781,22 @@ Result<AudienceEngine::RefreshResult> AudienceEngine::RefreshLocked(ProjectState
   segment.last_refresh_elapsed_ms = MsSince(started);
   result.elapsed_ms = segment.last_refresh_elapsed_ms;
   ScheduleLocked(state, segment, clock_->NowMs());
-  SEXTANT_RETURN_IF_ERROR(SaveSegmentLocked(state, segment, true));
-  SEXTANT_RETURN_IF_ERROR(AppendHistoryLocked(state, segment, trigger, result.entered,
-                                              result.exited, result.elapsed_ms));
+  // The announcements are made durable before the members are saved: a crash in between
+  // leaves saved members older than the events, which the replay at load reconciles
+  // (ReplayAnnouncementsLocked); the other order could lose announcements for good.
   if (segment.computed) {
     std::vector<MembershipChange> changes;
     for (UserId user : entered) changes.push_back({segment.definition.id, user, true});
     for (UserId user : exited) changes.push_back({segment.definition.id, user, false});
-    EmitMembershipEventsLocked(state, changes);
+    Status announced = EmitMembershipEventsLocked(state, changes, /*wait=*/true);
+    if (!announced.ok()) {
+      segment.members = before;  // the next refresh announces the change again
+      return announced;
+    }
   }
+  SEXTANT_RETURN_IF_ERROR(SaveSegmentLocked(state, segment, true));
+  SEXTANT_RETURN_IF_ERROR(AppendHistoryLocked(state, segment, trigger, result.entered,
+                                              result.exited, result.elapsed_ms));
   segment.computed = true;
   RebuildInterestLocked(state);
   return result;
@@ -906,19 +968,25 @@ Result<AudienceAnswer> AudienceEngine::UserSegments(const state::ProjectInfo& pr
 
 // ---- membership events ----
 
-void AudienceEngine::EmitMembershipEventsLocked(ProjectState& state,
-                                                const std::vector<MembershipChange>& changes) {
-  if (pipeline_ == nullptr || changes.empty()) return;
+Status AudienceEngine::EmitMembershipEventsLocked(ProjectState& state,
+                                                  const std::vector<MembershipChange>& changes,
+                                                  bool wait) {
+  if (pipeline_ == nullptr || changes.empty()) return Status::Ok();
   const int64_t now = clock_->NowMs();
   std::vector<ingest::RecordInput> records;
+  std::vector<std::future<Status>> durable;
   auto flush = [&] {
     if (records.empty()) return;
     ingest::RequestContext context;
     context.source = "audience";
     context.peer_ip = "127.0.0.1";
     context.all_projects_authorized = true;
+    auto promise = std::make_shared<std::promise<Status>>();
+    if (wait) durable.push_back(promise->get_future());
     pipeline_->Ingest(state.project->name, std::move(records), context,
-                      [](ingest::IngestOutcome, Status) {});
+                      [promise](ingest::IngestOutcome, Status status) {
+                        promise->set_value(std::move(status));
+                      });
     records.clear();
   };
   for (const MembershipChange& change : changes) {
@@ -942,6 +1010,12 @@ void AudienceEngine::EmitMembershipEventsLocked(ProjectState& state,
     if (records.size() == kMembershipEventBatch) flush();
   }
   flush();
+  Status result;
+  for (auto& done : durable) {
+    Status status = done.get();
+    if (result.ok() && !status.ok()) result = std::move(status);
+  }
+  return result;
 }
 
 // ---- realtime ----
@@ -1038,7 +1112,7 @@ void AudienceEngine::ApplyChanges(const CommittedChanges& changes) {
   if (!membership.empty()) {
     const double seconds = (clock_->MonotonicMicros() - changes.committed_us) / 1e6;
     membership_latency_.Observe(seconds);
-    EmitMembershipEventsLocked(*state, membership);
+    (void)EmitMembershipEventsLocked(*state, membership);  // realtime: not waited for
   }
 }
 

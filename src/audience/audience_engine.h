@@ -244,8 +244,16 @@ class AudienceEngine final : public ingest::CommitObserver {
   Result<CsvIds> ReadCsvIdsLocked(ProjectState& state, std::string_view csv, bool with_values);
   Result<RefreshResult> RefreshLocked(ProjectState& state, SegmentState& segment,
                                       std::string_view trigger);
-  void EmitMembershipEventsLocked(ProjectState& state,
-                                  const std::vector<MembershipChange>& changes);
+  // Ingests $segment_enter / $segment_exit for `changes`. With `wait`, returns once they are
+  // durable (or the first ingest error); else returns at once.
+  Status EmitMembershipEventsLocked(ProjectState& state,
+                                    const std::vector<MembershipChange>& changes,
+                                    bool wait = false);
+  // The membership events are the durable record of what was announced; members saved before
+  // a crash may predate some. Applies, on top of each segment's saved members, the events
+  // since they were saved (key "segs/<id>"), so a refresh after a restart announces neither
+  // twice nor never (docs/segments.md, "Membership events").
+  Status ReplayAnnouncementsLocked(ProjectState& state);
   void ApplyChanges(const CommittedChanges& changes);
   void ApplyProfileChangeLocked(ProjectState& state, UserId user, TouchedUsers* touched);
   void ReevaluateLocked(ProjectState& state, TouchedUsers& touched,

@@ -54,13 +54,23 @@ void FlatKeySet::Clear() {
 
 bool DedupeFilter::Contains(uint64_t key) const {
   std::lock_guard lock(mu_);
-  return current_.Contains(key) || previous_.Contains(key);
+  if (!current_.Contains(key) && !previous_.Contains(key)) return false;
+  return forgotten_current_.empty() && forgotten_previous_.empty()
+             ? true
+             : !forgotten_current_.count(key) && !forgotten_previous_.count(key);
 }
 
 void DedupeFilter::Insert(uint64_t key) {
   std::lock_guard lock(mu_);
   MaybeRotateLocked();
   current_.Insert(key);
+  if (!forgotten_current_.empty()) forgotten_current_.erase(key);
+  if (!forgotten_previous_.empty()) forgotten_previous_.erase(key);
+}
+
+void DedupeFilter::Forget(const std::vector<uint64_t>& keys) {
+  std::lock_guard lock(mu_);
+  forgotten_current_.insert(keys.begin(), keys.end());
 }
 
 size_t DedupeFilter::size() const {
@@ -74,6 +84,8 @@ void DedupeFilter::MaybeRotateLocked() {
   if (current_.size() >= max_keys_ || now - current_started_ms_ >= window_ms_ / 2) {
     std::swap(previous_, current_);
     current_.Clear();
+    forgotten_previous_ = std::move(forgotten_current_);
+    forgotten_current_.clear();
     current_started_ms_ = now;
   }
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -54,6 +55,9 @@ class DedupeFilter {
 
   bool Contains(uint64_t key) const;
   void Insert(uint64_t key);
+  // Takes back keys inserted for records that were then not stored (their write failed), so a
+  // resend is accepted rather than answered as a duplicate of nothing.
+  void Forget(const std::vector<uint64_t>& keys);
   size_t size() const;
 
  private:
@@ -63,6 +67,8 @@ class DedupeFilter {
   const size_t max_keys_;
   mutable std::mutex mu_;
   FlatKeySet current_, previous_;  // guarded by mu_
+  // Forgotten keys of the current and the previous generation (the key sets cannot delete).
+  std::unordered_set<uint64_t> forgotten_current_, forgotten_previous_;  // guarded by mu_
   int64_t current_started_ms_ = -1;                  // guarded by mu_
 };
 

@@ -211,19 +211,23 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     state::ProjectId project;
     // For each commit observer that wants some of it.
     std::vector<std::pair<CommitObserver*, std::shared_ptr<CommittedChanges>>> observed;
+    // Deduplication keys of the records, taken back if the append fails.
+    std::vector<uint64_t> dedupe_keys;
   };
   std::vector<Pending> pending;
   for (const Group& group : groups) {
     std::vector<store::EventRow> rows;
     std::vector<store::UserId> profile_users;
+    std::vector<uint64_t> dedupe_keys;
     {
       std::lock_guard lock(ProjectLock(group.project->id));
       state::KvStore::Batch batch;
       rows = ApplyGroup(*group.project, records, group.indexes, context, now_ms, outcome.get(),
-                        &batch, &profile_users);
+                        &batch, &profile_users, &dedupe_keys);
       write = kv_->Write(&batch);
     }
     if (!write.ok()) {
+      dedupe_.Forget(dedupe_keys);
       done(IngestOutcome(), write);
       return;
     }
@@ -241,7 +245,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
         observed.emplace_back(observer, std::move(changes));
       }
     }
-    pending.push_back({std::move(rows), group.project->id, std::move(observed)});
+    pending.push_back({std::move(rows), group.project->id, std::move(observed), std::move(dedupe_keys)});
   }
   metrics_.records_accepted.Add(context.source, outcome->accepted);
   std::stable_sort(outcome->rejected.begin(), outcome->rejected.end(),
@@ -252,7 +256,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
     done(std::move(*outcome), Status::Ok());
     return;
   }
-  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0, {}});
+  if (pending.empty()) pending.push_back({{}, log_project ? log_project->id : 0, {}, {}});
 
   struct Join {
     std::atomic<size_t> remaining;
@@ -267,7 +271,10 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
   join->done = std::move(done);
   for (Pending& item : pending) {
     events_->Append(item.project, std::move(item.rows),
-                    [join, observed = std::move(item.observed), clock = clock_](Status status) {
+                    [this, join, observed = std::move(item.observed),
+                     dedupe_keys = std::move(item.dedupe_keys), clock = clock_](Status status) {
+      // Not stored: a resend must not be taken for a duplicate.
+      if (!status.ok()) dedupe_.Forget(dedupe_keys);
       if (status.ok()) {
         for (auto& [observer, changes] : observed) {
           changes->committed_us = clock->MonotonicMicros();
@@ -296,7 +303,8 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
                                                         const RequestContext& context,
                                                         int64_t now_ms, IngestOutcome* outcome,
                                                         state::KvStore::Batch* batch,
-                                                        std::vector<store::UserId>* profile_users) {
+                                                        std::vector<store::UserId>* profile_users,
+                                                        std::vector<uint64_t>* dedupe_keys) {
   std::vector<store::EventRow> rows;
   state::ProjectSchema* schema = schemas_->ForProject(project);
   for (size_t index : indexes) {
@@ -387,6 +395,7 @@ std::vector<store::EventRow> IngestPipeline::ApplyGroup(const state::ProjectInfo
     }
     if (record.track_id) {
       dedupe_.Insert(dedupe_key);
+      dedupe_keys->push_back(dedupe_key);
       if (!is_event) {
         std::string stamp;
         state::AppendBigEndian64(static_cast<uint64_t>(now_ms), &stamp);

@@ -134,7 +134,8 @@ class IngestPipeline {
                                           const std::vector<size_t>& indexes,
                                           const RequestContext& context, int64_t now_ms,
                                           IngestOutcome* outcome, state::KvStore::Batch* batch,
-                                          std::vector<store::UserId>* profile_users);
+                                          std::vector<store::UserId>* profile_users,
+                                          std::vector<uint64_t>* dedupe_keys);
   void Reject(const state::ProjectInfo* project, size_t index, const RecordInput& input,
               Status status, const RequestContext& context, int64_t now_ms, IngestOutcome* outcome,
               state::KvStore::Batch* batch);

@@ -83,6 +83,7 @@ class QueryEngine {
 
   // Drops cached day columns (tests, benchmarks of cold runs).
   void ClearCache() { cache_.Clear(); }
+  store::EventStore* events() const { return events_; }
 
  private:
   store::EventStore* events_;

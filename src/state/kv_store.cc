@@ -1,5 +1,7 @@
 #include "state/kv_store.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 
 #include <rocksdb/db.h>
@@ -11,6 +13,21 @@
 namespace sextant::state {
 
 namespace {
+
+// RocksDB's informational log goes to stderr (warnings and errors only) rather than to a LOG
+// file in the store: its file logger asserts when it writes again after a failed write (a full
+// disk), and a full disk is exactly when its messages matter.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list arguments) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, arguments);
+    std::fprintf(stderr, "sextant: state store: %s\n", line);
+  }
+};
+
 Status FromRocks(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return Status::Ok();
   if (status.IsNotFound()) return Status(ErrorCode::kNotFound, std::string(what) + ": not found");
@@ -21,7 +38,24 @@ Status FromRocks(const rocksdb::Status& status, std::string_view what) {
 }  // namespace
 
 KvStore::KvStore(rocksdb::DB* db) : db_(db) {}
-KvStore::~KvStore() = default;
+
+KvStore::~KvStore() {
+  // After a failed log write RocksDB's close path asserts (its log writer refuses reuse after
+  // an error): the store is left unclosed instead. Nothing is lost — every acknowledged change
+  // was synced, and the next open recovers from the log as after a crash.
+  if (Failed()) (void)db_.release();
+}
+
+bool KvStore::Failed() const {
+  uint64_t errors = 0;
+  db_->GetIntProperty("rocksdb.background-errors", &errors);
+  return log_failed_.load() || errors > resumed_errors_.load();
+}
+
+Status KvStore::Checked(Status status) {
+  if (!status.ok() && status.code() == ErrorCode::kIoError) log_failed_.store(true);
+  return status;
+}
 
 Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
   std::error_code ec;
@@ -32,8 +66,8 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
   options.IncreaseParallelism(2);
   options.compression = rocksdb::kLZ4Compression;
   options.bottommost_compression = rocksdb::kZSTD;
-  options.keep_log_file_num = 3;
-  options.max_log_file_size = 4 << 20;
+  options.info_log = std::make_shared<StderrLogger>();
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
@@ -130,10 +164,11 @@ class SealingHandler final : public rocksdb::WriteBatch::Handler {
 
 Status KvStore::Write(Batch* batch) {
   if (batch->empty()) return Status::Ok();
-  if (!cipher_) return FromRocks(db_->Write(rocksdb::WriteOptions(), batch->rep()), "write batch");
+  if (!cipher_)
+    return Checked(FromRocks(db_->Write(rocksdb::WriteOptions(), batch->rep()), "write batch"));
   SealingHandler handler(*cipher_, db_.get());
   SEXTANT_RETURN_IF_ERROR(FromRocks(batch->rep()->Iterate(&handler), "seal batch"));
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &handler.sealed), "write batch");
+  return Checked(FromRocks(db_->Write(rocksdb::WriteOptions(), &handler.sealed), "write batch"));
 }
 
 Status KvStore::OpenEntry(std::string_view key, std::string_view value, std::string* plain_key,
@@ -251,9 +286,21 @@ Status KvStore::DeleteRange(std::string_view begin, std::string_view end) {
                    "delete range");
 }
 
-Status KvStore::SyncWal() { return FromRocks(db_->SyncWAL(), "sync state log"); }
+Status KvStore::SyncWal() {
+  if (Failed()) {
+    // The disk may have room again: RocksDB resumes writing if it can.
+    uint64_t errors = 0;
+    db_->GetIntProperty("rocksdb.background-errors", &errors);
+    SEXTANT_RETURN_IF_ERROR(FromRocks(db_->Resume(), "resume the state store after a failed write"));
+    resumed_errors_.store(errors);
+    log_failed_.store(false);
+  }
+  return Checked(FromRocks(db_->SyncWAL(), "sync state log"));
+}
 
 Status KvStore::Compact() {
+  if (Failed())
+    return Status(ErrorCode::kIoError, "state store: not compacted after a failed write");
   SEXTANT_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush state"));
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

@@ -23,6 +23,7 @@
 // Thread-safety: thread-safe (RocksDB is).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,8 +99,15 @@ class KvStore {
   // The plaintext key and value of a stored entry.
   Status OpenEntry(std::string_view key, std::string_view value, std::string* plain_key,
                    std::string* plain_value) const;
+  // Notes a failed log write / sync: RocksDB must then not be asked to sync or flush that log
+  // again (its writer asserts on reuse after an error), only to Resume().
+  Status Checked(Status status);
   std::unique_ptr<rocksdb::DB> db_;
   std::shared_ptr<const StateCipher> cipher_;
+  std::atomic<bool> log_failed_{false};
+  // RocksDB's count of background errors (a failed flush or log write) when it last resumed.
+  std::atomic<uint64_t> resumed_errors_{0};
+  bool Failed() const;
 };
 
 // Big-endian fixed-width encodings keep numeric key parts ordered.

@@ -680,6 +680,13 @@ void EventStoreImpl::CommitLoop() {
       continue;
     }
 
+    // A failed write or sync (disk full, read-only file system) fails the groups after it
+    // until the log can be written again: each new group first tries to recover it.
+    if (!wal_error_.ok()) {
+      Status recovered = wal_->Recover();
+      if (recovered.ok()) wal_error_ = Status::Ok();
+      else wal_error_ = recovered;
+    }
     Status st = wal_error_;
     buffer.clear();
     uint64_t last_lsn = next_lsn_;
@@ -710,7 +717,12 @@ void EventStoreImpl::CommitLoop() {
     if (st.ok()) {
       if (options_.sync_wal) {
         st = sync();
-        if (!st.ok()) wal_error_ = st;  // after a failed fsync the file state is unknown
+        if (!st.ok()) {
+          // After a failed fsync the file state is unknown: the group (not acknowledged) is cut
+          // off, and the next group starts a fresh segment (Wal::Recover).
+          wal_error_ = st;
+          if (!buffer.empty()) (void)wal_->TruncateTo(group_start);
+        }
       } else {
         unsynced = true;
         if (options_.clock->MonotonicMicros() - last_sync_us >= relaxed_interval_us) {

@@ -153,7 +153,8 @@ Status Wal::OpenNewSegmentLocked() {
 
 Status Wal::Write(std::string_view records, uint64_t last_lsn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (fd_ < 0) return Status(ErrorCode::kIoError, "wal is closed");
+  // A roll that could not open its new segment left none: open it now (or say why not).
+  if (fd_ < 0) SEXTANT_RETURN_IF_ERROR(OpenNewSegmentLocked());
   Status st = WriteAll(fd_, records);
   if (!st.ok()) {
     // Leave no half record behind: a later record after garbage would read as corruption.
@@ -168,11 +169,28 @@ Status Wal::Write(std::string_view records, uint64_t last_lsn) {
 
 Status Wal::Sync() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (fd_ < 0) return Status(ErrorCode::kIoError, "wal is closed");
+  if (fd_ < 0) SEXTANT_RETURN_IF_ERROR(OpenNewSegmentLocked());
   if (::fdatasync(fd_) != 0) {
-    return Status(ErrorCode::kIoError, std::string("fdatasync wal: ") + std::strerror(errno));
+    return Status(ErrorCode::kIoError, "fdatasync " + SegmentPath(current_.seq) + ": " +
+                                           std::strerror(errno));
   }
   return Status::Ok();
+}
+
+Status Wal::Recover() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd_ < 0) return OpenNewSegmentLocked();
+  if (::fdatasync(fd_) != 0) {
+    return Status(ErrorCode::kIoError, "fdatasync " + SegmentPath(current_.seq) + ": " +
+                                           std::strerror(errno));
+  }
+  if (current_.bytes == 0) return Status::Ok();
+  ::close(fd_);
+  fd_ = -1;
+  closed_.push_back(current_);
+  current_ = Segment();
+  current_.seq = closed_.back().seq + 1;
+  return OpenNewSegmentLocked();
 }
 
 Status Wal::TruncateTo(uint64_t offset) {
@@ -202,7 +220,7 @@ Status Wal::Roll() {
 }
 
 Status Wal::RollLocked() {
-  if (fd_ < 0) return Status(ErrorCode::kIoError, "wal is closed");
+  if (fd_ < 0) return OpenNewSegmentLocked();
   if (current_.bytes == 0) return Status::Ok();  // nothing to roll away from
   if (::fdatasync(fd_) != 0) {
     return Status(ErrorCode::kIoError, std::string("fdatasync wal: ") + std::strerror(errno));

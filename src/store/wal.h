@@ -71,6 +71,11 @@ class Wal {
 
   // Syncs and closes the current segment and opens a new one.
   Status Roll();
+  // After a failed write, sync or roll (disk full, a file system gone read-only): makes the log
+  // writable again if the disk now allows it — syncs the current segment (whose failed tail the
+  // caller has cut) and starts a new one, or opens the segment a failed roll could not. The
+  // error names the file and the reason.
+  Status Recover();
   // Deletes every closed segment whose records all have lsn <= `lsn`.
   Status DeleteSegmentsUpTo(uint64_t lsn);
 
