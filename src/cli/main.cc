@@ -180,9 +180,9 @@ int RunLedger(int argc, char** argv) {
       return 1;
     }
     if (verification->valid) {
-      std::cout << project->name << ": ok, " << verification->entries << " entries ("
-                << verification->redacted << " redacted by erasures), head "
-                << verification->head_hash << "\n";
+      std::cout << project->name << ": ok, " << verification->entries << " entries, head "
+                << verification->head_hash << ", " << verification->redacted
+                << " redacted by erasures\n";
     } else {
       all_valid = false;
       std::cout << project->name << ": BROKEN at entry " << verification->first_bad_sequence << ": "
