@@ -459,6 +459,10 @@ class EventStoreImpl final : public EventStore {
   void MaintenanceLoop();
   // REQUIRES: maintenance_mu_ held. Writes the manifest of the current state and trims the WAL.
   Status WriteManifestAndTrim();
+  // Merges `inputs` (parts of one day) into one new part, less the rows of erased users; null
+  // when none remain. REQUIRES: maintenance_mu_ held.
+  Result<std::shared_ptr<const Part>> MergeParts(
+      ProjectId project, int32_t day, const std::vector<std::shared_ptr<const Part>>& inputs);
   // Writes `rows` (less those of erased users) as a new part; null when none remain.
   Result<std::shared_ptr<const Part>> WriteRun(ProjectId project, int32_t day,
                                                MergeIterator* rows);
@@ -928,6 +932,21 @@ Result<std::shared_ptr<const Part>> EventStoreImpl::WriteRun(ProjectId project, 
   return std::shared_ptr<const Part>(std::move(part.value()));
 }
 
+Result<std::shared_ptr<const Part>> EventStoreImpl::MergeParts(
+    ProjectId project, int32_t day, const std::vector<std::shared_ptr<const Part>>& inputs) {
+  ColumnRequest request;
+  request.track = request.receive = request.distinct = request.all_properties = true;
+  EventFilter all({});
+  std::vector<std::unique_ptr<RunCursor>> runs;
+  for (const auto& part : inputs) {
+    PartColumns columns;
+    SEXTANT_RETURN_IF_ERROR(part->Read(request, &columns));
+    runs.push_back(std::make_unique<PartCursor>(std::move(columns), &all, std::nullopt));
+  }
+  MergeIterator rows(std::move(runs));
+  return WriteRun(project, day, &rows);
+}
+
 Status EventStoreImpl::FlushHeads(bool force) {
   std::lock_guard<std::mutex> maintenance(maintenance_mu_);
   if (!wal_) return Status::Ok();
@@ -1014,17 +1033,7 @@ Status EventStoreImpl::CompactOnce() {
     }
   }
   if (inputs.empty()) return Status::Ok();
-  ColumnRequest request;
-  request.track = request.receive = request.distinct = request.all_properties = true;
-  EventFilter all({});
-  std::vector<std::unique_ptr<RunCursor>> runs;
-  for (const auto& part : inputs) {
-    PartColumns columns;
-    SEXTANT_RETURN_IF_ERROR(part->Read(request, &columns));
-    runs.push_back(std::make_unique<PartCursor>(std::move(columns), &all, std::nullopt));
-  }
-  MergeIterator rows(std::move(runs));
-  auto merged = WriteRun(key.first, key.second, &rows);
+  auto merged = MergeParts(key.first, key.second, inputs);
   if (!merged.ok()) return merged.status();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1121,17 +1130,7 @@ Result<EraseResult> EventStoreImpl::EraseUsers(ProjectId project,
     }
     if (affected.empty()) continue;
     // The affected parts are merged into one without the users' rows (WriteRun drops them).
-    ColumnRequest request;
-    request.track = request.receive = request.distinct = request.all_properties = true;
-    EventFilter all({});
-    std::vector<std::unique_ptr<RunCursor>> runs;
-    for (const auto& part : affected) {
-      PartColumns columns;
-      SEXTANT_RETURN_IF_ERROR(part->Read(request, &columns));
-      runs.push_back(std::make_unique<PartCursor>(std::move(columns), &all, std::nullopt));
-    }
-    MergeIterator rows(std::move(runs));
-    auto rewritten = WriteRun(key.first, key.second, &rows);
+    auto rewritten = MergeParts(key.first, key.second, affected);
     if (!rewritten.ok()) return rewritten.status();
     {
       std::lock_guard<std::mutex> lock(mu_);

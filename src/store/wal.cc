@@ -185,6 +185,10 @@ Status Wal::Recover() {
                                            std::strerror(errno));
   }
   if (current_.bytes == 0) return Status::Ok();
+  return StartNextSegmentLocked();
+}
+
+Status Wal::StartNextSegmentLocked() {
   ::close(fd_);
   fd_ = -1;
   closed_.push_back(current_);
@@ -223,14 +227,10 @@ Status Wal::RollLocked() {
   if (fd_ < 0) return OpenNewSegmentLocked();
   if (current_.bytes == 0) return Status::Ok();  // nothing to roll away from
   if (::fdatasync(fd_) != 0) {
-    return Status(ErrorCode::kIoError, std::string("fdatasync wal: ") + std::strerror(errno));
+    return Status(ErrorCode::kIoError, "fdatasync " + SegmentPath(current_.seq) + ": " +
+                                           std::strerror(errno));
   }
-  ::close(fd_);
-  fd_ = -1;
-  closed_.push_back(current_);
-  current_ = Segment();
-  current_.seq = closed_.back().seq + 1;
-  return OpenNewSegmentLocked();
+  return StartNextSegmentLocked();
 }
 
 Status Wal::DeleteSegmentsUpTo(uint64_t lsn) {

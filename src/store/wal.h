@@ -92,6 +92,8 @@ class Wal {
   std::string SegmentPath(uint64_t seq) const;
   Status OpenNewSegmentLocked();
   Status RollLocked();
+  // Closes the current (synced) segment and opens the next one.
+  Status StartNextSegmentLocked();
 
   const std::string dir_;
   const Options options_;

@@ -13,6 +13,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { startServer, BIN } = require('../lib/server');
+const { filesContaining } = require('../lib/files');
 
 const PHONE = '13987654321';
 const EMAIL = 'li.lei@example.com';
@@ -24,19 +25,6 @@ function keyLine(id) {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout.trim(), new RegExp(`^${id}:[A-Za-z0-9+/]{43}=$`));
   return r.stdout.trim();
-}
-
-function filesContaining(dir, needle) {
-  const found = [];
-  const walk = (d) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile() && fs.readFileSync(p).includes(needle)) found.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return found;
 }
 
 // A customer known by login id and phone, with a profile holding both, and a rejected record

@@ -11,10 +11,9 @@
 
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const { waitFor } = require('../lib/server');
 const J = require('../lib/journeys');
+const { filesContaining } = require('../lib/files');
 
 const VICTIM = 'erase-me-13800001234';
 const ANON = 'anon-device-erase-7f3a9c';
@@ -24,20 +23,6 @@ const KEEP = 'keep-me-bystander';
 
 let ctx;
 after(async () => { if (ctx) await ctx.stop(); });
-
-// Every byte of every file under `dir`.
-function filesContaining(dir, needle) {
-  const found = [];
-  const walk = (d) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile() && fs.readFileSync(p).includes(needle)) found.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return found;
-}
 
 test('a customer is erased from every store, with the erasure audited and nothing coming back', { timeout: 120000 }, async () => {
   ctx = await J.startJourneyServer();
