@@ -111,7 +111,8 @@ test('paths, distribution, interval and a dashboard of saved metrics', { skip: S
     await page.getByText('6 visits (paths) found.').waitFor();
     const sankey = page.getByRole('img', { name: /^Sankey chart of the paths/ });
     await sankey.waitFor();
-    assert.ok(await sankey.locator('canvas').count() >= 1, 'the Sankey is drawn');
+    // The Sankey is drawn once ECharts has arrived (loaded by the first chart, after the numbers).
+    await sankey.locator('canvas').first().waitFor();
     const first = await paths.getByRole('row').nth(1).getByRole('cell').allTextContents();
     assert.deepEqual(first, ['1', 'ViewFund → AddWatch → BuyFund', '3', '50.0%']);
     assert.equal(await paths.getByRole('row').count(), 1 + 4, 'four distinct paths');

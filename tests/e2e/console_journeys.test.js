@@ -121,6 +121,14 @@ test('journeys: build on the canvas, validation on the node, submit, approve, st
     assert.match(await send.locator('.jn-node').getAttribute('class'), /jn-has-error/);
     assert.match(await page.getByRole('alert').filter({ hasText: 'nodes.send_1.template' }).first().textContent(), /required/);
     assert.equal(page.url(), `${srv.url}/journeys/new`, 'nothing was created');
+    // The editor's words follow the language switch, the server's error on the node included.
+    assert.match(await nodeError.textContent(), /^服务器校验未通过/);
+    await page.getByLabel('语言', { exact: true }).selectOption('en');
+    // (The node's accessible name is in English now too.)
+    await page.locator('.react-flow__node[data-id="send_1"] .jn-node-errors').getByText(/^Refused by the server — nodes\.send_1\.template/).waitFor();
+    await page.getByText('Choose a template.').first().waitFor();
+    await page.getByLabel('Language', { exact: true }).selectOption('zh-CN');
+    await nodeError.getByText(/^服务器校验未通过/).waitFor();
 
     // Fix it: the send step is selected; choose the template, see its text, save.
     await side.getByLabel('模板', { exact: true }).selectOption('hello');
@@ -132,6 +140,11 @@ test('journeys: build on the canvas, validation on the node, submit, approve, st
     await page.waitForURL(/\/journeys\/j\d+$/);
     const journeyUrl = page.url();
     const id = journeyUrl.split('/').pop();
+    await page.getByText('已保存（版本 1）。').waitFor();
+    // So does the notice (kept as a message key, not as the words of the moment).
+    await page.getByLabel('语言', { exact: true }).selectOption('en');
+    await page.getByText('Saved (version 1).').waitFor();
+    await page.getByLabel('Language', { exact: true }).selectOption('zh-CN');
     await page.getByText('已保存（版本 1）。').waitFor();
     await page.getByRole('button', { name: '提交审批' }).click();
     await page.getByText('已提交审批。').first().waitFor();
@@ -214,6 +227,42 @@ test('journeys: build on the canvas, validation on the node, submit, approve, st
     await page.getByRole('tab', { name: '效果评估' }).click();
     await page.getByText('此旅程没有对照组').waitFor();
 
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[0-9]/.test(e)), [], 'no page errors');
+  } finally {
+    await c.close();
+  }
+});
+
+test('journeys: a step added from the palette lands in the visible part of the canvas', { skip: SKIP || false, timeout: 60000 }, async () => {
+  const c = await openConsole(srv.url);
+  const { page } = c;
+  try {
+    await signIn(c, OPERATOR);
+    // A short window, scrolled so that the top of the canvas is above it.
+    await page.setViewportSize({ width: 1400, height: 450 });
+    await page.goto(`${srv.url}/journeys/new`);
+    const canvas = page.locator('.jn-canvas');
+    await canvas.locator('.react-flow__node').first().waitFor();
+    // Nothing selected: the new step is not attached to another one.
+    await canvas.locator('.react-flow__pane').click({ position: { x: 15, y: 15 } });
+    await page.evaluate(() => {
+      const top = document.querySelector('.jn-canvas').getBoundingClientRect().top + window.scrollY;
+      window.scrollTo(0, top + 420);
+    });
+    // The entry (where a step used to be put) is above the window now.
+    const entry = await canvas.locator('.react-flow__node').first().boundingBox();
+    assert.ok(entry.y + entry.height < 0, `the entry is above the window (${entry.y})`);
+    // Clicked without scrolling the palette into view (what a user scrolled down would do with
+    // the palette's own scroll position is not the point here).
+    await page.getByRole('button', { name: '添加步骤：等待' }).dispatchEvent('click');
+    const step = node(page, '等待 wait_1');
+    await step.waitFor();
+    await page.waitForTimeout(300); // the view may pan (200 ms)
+    const box = await step.boundingBox();
+    const area = await canvas.boundingBox();
+    const win = page.viewportSize();
+    assert.ok(box.y >= Math.max(area.y, 0) && box.y + box.height <= Math.min(area.y + area.height, win.height), `step at y ${box.y}..${box.y + box.height}, visible canvas ${Math.max(area.y, 0)}..${Math.min(area.y + area.height, win.height)}`);
+    assert.ok(box.x >= area.x && box.x + box.width <= area.x + area.width, `step at x ${box.x}, canvas ${area.x}..${area.x + area.width}`);
     assert.deepEqual(c.errors.filter((e) => !/status of 40[0-9]/.test(e)), [], 'no page errors');
   } finally {
     await c.close();

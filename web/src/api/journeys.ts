@@ -111,13 +111,13 @@ export interface LedgerEntry {
   operator?: string;
 }
 
-export async function listJourneys(project: string): Promise<Journey[]> {
-  const r = await api.get<{ journeys: Journey[] }>(projectPath(project, '/journeys'));
+export async function listJourneys(project: string, signal?: AbortSignal): Promise<Journey[]> {
+  const r = await api.get<{ journeys: Journey[] }>(projectPath(project, '/journeys'), { signal });
   return r.journeys || [];
 }
 
-export function getJourneyReport(project: string, id: string): Promise<JourneyReport> {
-  return api.get<JourneyReport>(projectPath(project, `/journeys/${encodeURIComponent(id)}/report`));
+export function getJourneyReport(project: string, id: string, signal?: AbortSignal): Promise<JourneyReport> {
+  return api.get<JourneyReport>(projectPath(project, `/journeys/${encodeURIComponent(id)}/report`), { signal });
 }
 
 export function getJourneyCustomer(project: string, id: string, distinctId: string): Promise<JourneyCustomer> {

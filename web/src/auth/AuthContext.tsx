@@ -20,9 +20,30 @@ interface AuthValue {
 
 const AuthContext = createContext<AuthValue | null>(null);
 
+// The stored token's check starts when this module is evaluated, not after the first render and
+// its effects: every page waits for it. Shared by the provider's first mount (and StrictMode's
+// second one). When it has succeeded before the first render (main.tsx renders once the page's
+// code is there), the console starts signed in, without a render of the "checking" state.
+const startupCheck: { token: string; account: Promise<Account>; ok?: Account } | null = (() => {
+  const token = getToken();
+  if (!token) return null;
+  const account = authApi.me(token);
+  const check: { token: string; account: Promise<Account>; ok?: Account } = { token, account };
+  account.then(
+    (a) => (check.ok = a),
+    () => undefined, // handled by the provider
+  );
+  return check;
+})();
+
+/** The account of the startup check, when it has already succeeded for the stored token. */
+function checkedAccount(): Account | null {
+  return startupCheck?.ok && startupCheck.token === getToken() ? startupCheck.ok : null;
+}
+
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const [status, setStatus] = useState<Status>(() => (getToken() ? 'checking' : 'signed_out'));
-  const [account, setAccount] = useState<Account | null>(null);
+  const [status, setStatus] = useState<Status>(() => (checkedAccount() ? 'signed_in' : getToken() ? 'checking' : 'signed_out'));
+  const [account, setAccount] = useState<Account | null>(checkedAccount);
   const [reason, setReason] = useState<string | null>(null);
 
   // A stored token (page reload): check it again.
@@ -30,8 +51,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     const token = getToken();
     if (!token) return;
     let cancelled = false;
-    authApi
-      .me(token)
+    (startupCheck?.token === token ? startupCheck.account : authApi.me(token))
       .then((a) => {
         if (cancelled) return;
         setAccount(a);

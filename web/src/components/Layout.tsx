@@ -1,12 +1,14 @@
 // The app shell: left navigation (only what the account may use), header with the project
 // picker, the language switch and the signed-in account.
-import { NavLink, Outlet } from 'react-router';
+import { Suspense } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
 import { useAuth } from '../auth/AuthContext';
 import { useProject } from '../auth/ProjectContext';
 import { LOCALES, useI18n, type Locale } from '../i18n';
 import { NAV } from './nav';
 import { ErrorBox, Loading, EmptyState } from './Feedback';
 import { Field } from './Field';
+import { PageBoundary } from './PageBoundary';
 
 export function LanguageSwitch() {
   const { locale, setLocale, t } = useI18n();
@@ -44,6 +46,7 @@ export function Layout() {
   const { t } = useI18n();
   const { account, can, signOut } = useAuth();
   const { project, error, loading, reload } = useProject();
+  const { pathname } = useLocation();
   const items = NAV.filter((i) => !i.anyOf || i.anyOf.some((p) => can(p)));
 
   return (
@@ -64,7 +67,6 @@ export function Layout() {
               <li key={i.path}>
                 <NavLink to={i.path} end={i.path === '/'} className={({ isActive }) => (isActive ? 'active' : undefined)}>
                   {t(i.label)}
-                  {!i.ready && <span className="soon">{t('nav.soon')}</span>}
                 </NavLink>
               </li>
             ))}
@@ -94,8 +96,13 @@ export function Layout() {
               <EmptyState title={t('header.noProjects')}>{t('header.noProjectsHint')}</EmptyState>
             )
           ) : (
-            // Keyed by project: a page starts afresh when the project changes.
-            <Outlet key={project} />
+            // Keyed by project: a page starts afresh when the project changes. Pages are loaded
+            // on demand (App.tsx): the shell stays while a page's code arrives.
+            <PageBoundary resetKey={pathname}>
+              <Suspense fallback={<Loading />}>
+                <Outlet key={project} />
+              </Suspense>
+            </PageBoundary>
           )}
         </main>
       </div>

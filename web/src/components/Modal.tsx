@@ -41,3 +41,44 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
     document.body,
   );
 }
+
+/**
+ * The buttons at the foot of a dialog: cancel (or close), then the action that confirms it — a
+ * submit button of the dialog's form, or `onConfirm` for a dialog without one. Without
+ * `confirm`, only the cancel button.
+ */
+export function DialogActions({
+  confirm,
+  onCancel,
+  onConfirm,
+  busy = false,
+  disabled = false,
+  danger = false,
+  cancelLabel,
+}: {
+  confirm?: string;
+  onCancel: () => void;
+  onConfirm?: () => void;
+  /** The action is under way: the confirm button is disabled. */
+  busy?: boolean;
+  /** The dialog is not complete yet. */
+  disabled?: boolean;
+  /** The action destroys or stops something. */
+  danger?: boolean;
+  /** Default: "Cancel". */
+  cancelLabel?: string;
+}) {
+  const t = useT();
+  return (
+    <div className="form-actions">
+      <button type="button" className="btn" onClick={onCancel}>
+        {cancelLabel ?? t('common.cancel')}
+      </button>
+      {confirm !== undefined && (
+        <button type={onConfirm ? 'button' : 'submit'} className={danger ? 'btn btn-danger' : 'btn btn-primary'} disabled={busy || disabled} onClick={onConfirm}>
+          {confirm}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -6,22 +6,20 @@ export interface NavItem {
   label: MessageKey;
   /** Any one of these lets the account see the item (none = every account). */
   anyOf?: Permission[];
-  /** Built in this version (false: a placeholder page). */
-  ready: boolean;
 }
 
 export const NAV: NavItem[] = [
-  { path: '/', label: 'nav.overview', ready: true },
-  { path: '/data', label: 'nav.data', anyOf: ['data.read'], ready: true },
-  { path: '/users', label: 'nav.users', anyOf: ['data.read'], ready: true },
-  { path: '/analysis', label: 'nav.analysis', anyOf: ['analysis.read'], ready: true },
-  { path: '/segments', label: 'nav.segments', anyOf: ['audience.read'], ready: true },
-  { path: '/tags', label: 'nav.tags', anyOf: ['audience.read'], ready: true },
-  { path: '/journeys', label: 'nav.journeys', anyOf: ['journey.read'], ready: true },
-  { path: '/channels', label: 'nav.channels', anyOf: ['rules.read'], ready: true },
-  { path: '/tasks', label: 'nav.tasks', anyOf: ['task.read'], ready: true },
-  { path: '/audit', label: 'nav.audit', anyOf: ['audit.read', 'ledger.read'], ready: true },
-  { path: '/wall', label: 'wall.nav', anyOf: ['analysis.read'], ready: true },
-  { path: '/accounts', label: 'accounts.nav', anyOf: ['admin'], ready: true },
-  { path: '/settings', label: 'settings.nav', ready: true },
+  { path: '/', label: 'nav.overview' },
+  { path: '/data', label: 'nav.data', anyOf: ['data.read'] },
+  { path: '/users', label: 'nav.users', anyOf: ['data.read'] },
+  { path: '/analysis', label: 'nav.analysis', anyOf: ['analysis.read'] },
+  { path: '/segments', label: 'nav.segments', anyOf: ['audience.read'] },
+  { path: '/tags', label: 'nav.tags', anyOf: ['audience.read'] },
+  { path: '/journeys', label: 'nav.journeys', anyOf: ['journey.read'] },
+  { path: '/channels', label: 'nav.channels', anyOf: ['rules.read'] },
+  { path: '/tasks', label: 'nav.tasks', anyOf: ['task.read'] },
+  { path: '/audit', label: 'nav.audit', anyOf: ['audit.read', 'ledger.read'] },
+  { path: '/wall', label: 'wall.nav', anyOf: ['analysis.read'] },
+  { path: '/accounts', label: 'accounts.nav', anyOf: ['admin'] },
+  { path: '/settings', label: 'settings.nav' },
 ];

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type DependencyList } from 'react';
+import { useCallback, useLayoutEffect, useRef, useState, type DependencyList } from 'react';
 
 export interface AsyncState<T> {
   data: T | undefined;
@@ -7,7 +7,11 @@ export interface AsyncState<T> {
   reload: () => void;
 }
 
-/** Runs `fn` when `deps` change (and on reload); the previous run is aborted. */
+/**
+ * Runs `fn` when `deps` change (and on reload); the previous run is aborted. The request starts
+ * as soon as the component is in the document (a layout effect), not after the browser has
+ * painted it: on a first page load that paint is a long one, and every page waits for its data.
+ */
 export function useAsync<T>(fn: (signal: AbortSignal) => Promise<T>, deps: DependencyList, enabled = true): AsyncState<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
@@ -16,7 +20,7 @@ export function useAsync<T>(fn: (signal: AbortSignal) => Promise<T>, deps: Depen
   const fnRef = useRef(fn);
   fnRef.current = fn;
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!enabled) {
       setLoading(false);
       return;

@@ -10,7 +10,7 @@ import { createAccount, deleteAccount, listAccounts, updateAccount, type Account
 import { ALL_PERMISSIONS } from '../../api/auth';
 import { EmptyState, ErrorBox, Loading, NoPermission } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import '../segments/audience.css';
 
 function AccountModal({ roles, account, onClose }: { roles: RoleDef[]; account?: ManagedAccount; onClose: (changed: boolean) => void }) {
@@ -95,14 +95,7 @@ function AccountModal({ roles, account, onClose }: { roles: RoleDef[]; account?:
           <input value={orgUnit} onChange={(e) => setOrgUnit(e.target.value)} placeholder="/hq/shanghai/team-1" />
         </Field>
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => onClose(false)}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {account ? t('common.save') : t('accounts.createSubmit')}
-          </button>
-        </div>
+        <DialogActions confirm={account ? t('common.save') : t('accounts.createSubmit')} onCancel={() => onClose(false)} busy={busy} />
       </form>
     </Modal>
   );

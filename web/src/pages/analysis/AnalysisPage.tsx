@@ -1,4 +1,6 @@
+import { Suspense } from 'react';
 import { NavLink, Outlet } from 'react-router';
+import { Loading } from '../../components/Feedback';
 import { useI18n } from '../../i18n';
 
 /** Analysis: a tab per analysis type, saved metrics and dashboards (each its own route). */
@@ -28,7 +30,9 @@ export function AnalysisPage() {
           </NavLink>
         ))}
       </nav>
-      <Outlet />
+      <Suspense fallback={<Loading />}>
+        <Outlet />
+      </Suspense>
     </section>
   );
 }

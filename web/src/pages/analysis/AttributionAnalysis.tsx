@@ -7,7 +7,7 @@ import { useI18n, type MessageKey } from '../../i18n';
 import { runAttribution, type AttributionAnswer, type AttributionModel, type AttributionQuery, type AttributionTouch } from '../../api/query';
 import { addDays, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { StatCard } from '../../components/StatCard';
 import {
@@ -15,7 +15,8 @@ import {
   EventSelect,
   FormError,
   FormLead,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   PropertySelect,
   RangePicker,
   SaveMetricButton,
@@ -171,15 +172,11 @@ export function AttributionAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('attribution.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('attribution.startHint')} />
       {result && (
-        <div className="card result">
-          <h2 className="card-title">{t('analysis.result')}</h2>
-          <MetaLine meta={result.answer.meta} />
+        <ResultCard meta={result.answer.meta}>
           <AttributionResult query={result.query} answer={result.answer} />
-        </div>
+        </ResultCard>
       )}
     </div>
   );

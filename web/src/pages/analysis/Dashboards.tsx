@@ -22,7 +22,7 @@ import {
 import type { AnyQuery, QueryMeta } from '../../api/query';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import { MetricResult } from './MetricResult';
 
 const typeOf = (m: Metric | undefined) => String((m?.query as { type?: string } | undefined)?.type ?? '');
@@ -283,14 +283,7 @@ function DashboardForm({
           </p>
         )}
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('common.save')}
-          </button>
-        </div>
+        <DialogActions confirm={t('common.save')} onCancel={onClose} busy={busy} />
       </form>
     </Modal>
   );

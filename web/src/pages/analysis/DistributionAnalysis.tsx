@@ -6,14 +6,15 @@ import { useI18n, type TFunction } from '../../i18n';
 import { runDistribution, type DistributionAnswer, type DistributionQuery } from '../../api/query';
 import { addDays, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
   DrillLink,
   EventSelect,
   FormError,
   FormLead,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   RangePicker,
   SaveMetricButton,
   parseNumberList,
@@ -100,15 +101,11 @@ export function DistributionAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('distribution.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('distribution.startHint')} />
       {result && (
-        <div className="card result">
-          <h2 className="card-title">{t('analysis.result')}</h2>
-          <MetaLine meta={result.answer.meta} />
+        <ResultCard meta={result.answer.meta}>
           <DistributionResult query={result.query} answer={result.answer} />
-        </div>
+        </ResultCard>
       )}
     </div>
   );

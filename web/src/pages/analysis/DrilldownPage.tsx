@@ -10,7 +10,7 @@ import { projectPath, request } from '../../api/client';
 import { runUsers, type AnalysisQuery } from '../../api/query';
 import { createSegmentFromQuery, type Segment } from '../../api/segments';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import { Field } from '../../components/Field';
 
 const PAGE = 50;
@@ -169,14 +169,7 @@ export function DrilldownPage() {
               <textarea value={segDesc} onChange={(e) => setSegDesc(e.target.value)} rows={3} />
             </Field>
             <ErrorBox error={saveError} />
-            <div className="form-actions">
-              <button type="button" className="btn" onClick={() => setSaveOpen(false)}>
-                {t('common.cancel')}
-              </button>
-              <button type="submit" className="btn btn-primary" disabled={saving}>
-                {t('common.save')}
-              </button>
-            </div>
+            <DialogActions confirm={t('common.save')} onCancel={() => setSaveOpen(false)} busy={saving} />
           </form>
         </Modal>
       )}

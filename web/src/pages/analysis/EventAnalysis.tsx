@@ -7,11 +7,12 @@ import { useI18n, type MessageKey } from '../../i18n';
 import { runEvents, type Aggregator, type EventsAnswer, type EventsQuery, type TimeUnit, type Cell } from '../../api/query';
 import { buckets, previousPeriod, todayLocal, addDays, isDate } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import {
   DrillLink,
   EventSelect,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   PropertySelect,
   RangePicker,
   SaveMetricButton,
@@ -232,9 +233,7 @@ export function EventAnalysis() {
       </form>
 
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('events.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('events.startHint')} />
       {result && <EventsResult result={result} view={view} setView={setView} n={n} pct={pct} />}
     </div>
   );
@@ -322,9 +321,10 @@ export function EventsResult({
   const cellLabel = (time: string, g: Cell[], m: number) => [answer.measure_labels[m], time, ...g.map((v) => String(v))].join(' · ');
 
   return (
-    <div className={embedded ? 'metric-result' : 'card result'}>
-      <div className="card-head">
-        {embedded ? <span /> : <h2 className="card-title">{t('analysis.result')}</h2>}
+    <ResultCard
+      meta={answer.meta}
+      embedded={embedded}
+      actions={
         <div role="group" aria-label={t('events.view')} className="segmented">
           {(['line', 'bar', 'table'] as View[]).map((v) => (
             <button key={v} type="button" aria-pressed={view === v} className={view === v ? 'active' : undefined} onClick={() => setView(v)}>
@@ -332,8 +332,8 @@ export function EventsResult({
             </button>
           ))}
         </div>
-      </div>
-      {!embedded && <MetaLine meta={answer.meta} />}
+      }
+    >
       {previous && <p className="muted small">{t('events.comparedWith', { from: previous.answer.meta.from, to: previous.answer.meta.to })}</p>}
       {answer.groups_truncated && <p className="notice">{t('events.truncated', { shown: cur.groups.size, total: answer.groups_total ?? 0 })}</p>}
       {empty && <EmptyState title={t('analysis.noRows')}>{t('analysis.noRowsHint')}</EmptyState>}
@@ -417,6 +417,6 @@ export function EventsResult({
         </div>
       )}
       <p className="muted small">{t('analysis.drillHint')}</p>
-    </div>
+    </ResultCard>
   );
 }

@@ -7,11 +7,12 @@ import { useI18n } from '../../i18n';
 import { runFunnel, type FunnelAnswer, type FunnelQuery } from '../../api/query';
 import { addDays, isDate, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import {
   DrillLink,
   EventSelect,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   PropertySelect,
   RangePicker,
   SaveMetricButton,
@@ -187,9 +188,7 @@ export function FunnelAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('funnel.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('funnel.startHint')} />
       {result && <FunnelResult query={result.query} answer={result.answer} />}
     </div>
   );
@@ -222,9 +221,7 @@ export function FunnelResult({ query, answer, embedded = false }: { query: Funne
   }, [answer, t, pct]);
 
   return (
-    <div className={embedded ? 'metric-result' : 'card result'}>
-      {!embedded && <h2 className="card-title">{t('analysis.result')}</h2>}
-      {!embedded && <MetaLine meta={answer.meta} />}
+    <ResultCard meta={answer.meta} embedded={embedded}>
       {answer.steps[0]?.users === 0 ? (
         <EmptyState title={t('funnel.nobody')}>{t('analysis.noRowsHint')}</EmptyState>
       ) : (
@@ -324,6 +321,6 @@ export function FunnelResult({ query, answer, embedded = false }: { query: Funne
         </div>
       )}
       <p className="muted small">{t('analysis.drillHint')}</p>
-    </div>
+    </ResultCard>
   );
 }

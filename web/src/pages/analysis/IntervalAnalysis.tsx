@@ -7,14 +7,15 @@ import { useI18n, type MessageKey } from '../../i18n';
 import { runInterval, type IntervalAnswer, type IntervalQuery } from '../../api/query';
 import { addDays, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
   DurationInput,
   EventSelect,
   FormError,
   FormLead,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   RangePicker,
   SaveMetricButton,
   durationToken,
@@ -31,7 +32,6 @@ import {
   type DurationState,
   type RangeState,
 } from './shared';
-import './charts';
 
 /** The server's default bucket bounds (seconds). */
 const DEFAULT_BOUNDS = [0, 60, 300, 1800, 3600, 21600, 86400, 259200, 604800];
@@ -113,15 +113,11 @@ export function IntervalAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('interval.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('interval.startHint')} />
       {result && (
-        <div className="card result">
-          <h2 className="card-title">{t('analysis.result')}</h2>
-          <MetaLine meta={result.answer.meta} />
+        <ResultCard meta={result.answer.meta}>
           <IntervalResult query={result.query} answer={result.answer} />
-        </div>
+        </ResultCard>
       )}
     </div>
   );

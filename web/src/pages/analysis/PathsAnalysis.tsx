@@ -6,14 +6,15 @@ import { useI18n } from '../../i18n';
 import { runPaths, type PathsAnswer, type PathsQuery } from '../../api/query';
 import { addDays, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
   DurationInput,
   EventSelect,
   FormError,
   FormLead,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   RangePicker,
   SaveMetricButton,
   rangeFromQuery,
@@ -27,7 +28,6 @@ import {
   type DurationState,
   type RangeState,
 } from './shared';
-import './charts';
 
 export function PathsAnalysis() {
   const { t } = useI18n();
@@ -135,15 +135,11 @@ export function PathsAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('paths.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('paths.startHint')} />
       {result && (
-        <div className="card result">
-          <h2 className="card-title">{t('analysis.result')}</h2>
-          <MetaLine meta={result.answer.meta} />
+        <ResultCard meta={result.answer.meta}>
           <PathsResult query={result.query} answer={result.answer} />
-        </div>
+        </ResultCard>
       )}
     </div>
   );

@@ -6,8 +6,8 @@ import { useProject } from '../../auth/ProjectContext';
 import { useI18n } from '../../i18n';
 import { runRetention, type Cohort, type RetentionAnswer, type RetentionQuery } from '../../api/query';
 import { addDays, addUnits, isDate, todayLocal } from '../../lib/dates';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
-import { DrillLink, EventSelect, MetaLine, RangePicker, SaveMetricButton, rangeFromQuery, rangeToQuery, useSchema, type RangeState } from './shared';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
+import { DrillLink, EventSelect, ResultCard, RunStatus, RangePicker, SaveMetricButton, rangeFromQuery, rangeToQuery, useSchema, type RangeState } from './shared';
 import { Field } from '../../components/Field';
 
 type RUnit = 'day' | 'week' | 'month';
@@ -108,9 +108,7 @@ export function RetentionAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('retention.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('retention.startHint')} />
       {result && <RetentionTable query={result.query} answer={result.answer} />}
     </div>
   );
@@ -138,9 +136,7 @@ export function RetentionTable({ query, answer, embedded = false }: { query: Ret
   const total = answer.cohorts.reduce((a, c) => a + c.users, 0);
   const unitLabel = tx(`unit.${unit}`, unit);
   return (
-    <div className={embedded ? 'metric-result' : 'card result'}>
-      {!embedded && <h2 className="card-title">{t('analysis.result')}</h2>}
-      {!embedded && <MetaLine meta={answer.meta} />}
+    <ResultCard meta={answer.meta} embedded={embedded}>
       {total === 0 ? (
         <EmptyState title={t('retention.nobody')}>{t('analysis.noRowsHint')}</EmptyState>
       ) : (
@@ -207,6 +203,6 @@ export function RetentionTable({ query, answer, embedded = false }: { query: Ret
       )}
       <p className="muted small">{t('retention.legend')}</p>
       <p className="muted small">{t('analysis.drillHint')}</p>
-    </div>
+    </ResultCard>
   );
 }

@@ -7,13 +7,14 @@ import { useI18n } from '../../i18n';
 import { runStages, type StagesAnswer, type StagesQuery } from '../../api/query';
 import { addDays, todayLocal } from '../../lib/dates';
 import { EChart } from '../../components/EChart';
-import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
+import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
   EventSelect,
   FormError,
   FormLead,
-  MetaLine,
+  ResultCard,
+  RunStatus,
   RangePicker,
   SaveMetricButton,
   rangeFromQuery,
@@ -24,7 +25,6 @@ import {
   useSchema,
   type RangeState,
 } from './shared';
-import './charts';
 
 interface StageState {
   name: string;
@@ -176,15 +176,11 @@ export function StagesAnalysis() {
         </div>
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
-      <ErrorBox error={error} />
-      {busy && !result && <Loading />}
-      {!result && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{t('stagemap.startHint')}</EmptyState>}
+      <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('stagemap.startHint')} />
       {result && (
-        <div className="card result">
-          <h2 className="card-title">{t('analysis.result')}</h2>
-          <MetaLine meta={result.answer.meta} />
+        <ResultCard meta={result.answer.meta}>
           <StagesResult query={result.query} answer={result.answer} />
-        </div>
+        </ResultCard>
       )}
     </div>
   );

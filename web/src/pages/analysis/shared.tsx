@@ -9,8 +9,8 @@ import { useAsync } from '../../lib/useAsync';
 import { getSchema, type Schema } from '../../api/data';
 import { createMetric, type Metric } from '../../api/metrics';
 import type { AnalysisQuery, AnyQuery, QueryMeta, QueryType, Range } from '../../api/query';
-import { Modal } from '../../components/Modal';
-import { ErrorBox } from '../../components/Feedback';
+import { DialogActions, Modal } from '../../components/Modal';
+import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 
 export function useSchema(project: string) {
@@ -219,6 +219,57 @@ export function MetaLine({ meta }: { meta: QueryMeta }) {
   );
 }
 
+/**
+ * What an analysis page shows below its form until there is a result: the API's error, the
+ * loading marker while the first result is on its way, or an invitation to run the analysis.
+ */
+export function RunStatus({ busy, error, hasResult, startHint }: { busy: boolean; error: unknown; hasResult: boolean; startHint: string }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <ErrorBox error={error} />
+      {busy && !hasResult && <Loading />}
+      {!hasResult && !busy && !error && <EmptyState title={t('analysis.startTitle')}>{startHint}</EmptyState>}
+    </>
+  );
+}
+
+/**
+ * The card of an analysis result: "Result" (with `actions` beside it), the line about what the
+ * query scanned, then the result. Embedded in a dashboard, the result alone (and the actions).
+ */
+export function ResultCard({ meta, embedded = false, actions, children }: { meta: QueryMeta; embedded?: boolean; actions?: ReactNode; children: ReactNode }) {
+  const { t } = useI18n();
+  if (embedded) {
+    return (
+      <div className="metric-result">
+        {actions && (
+          <div className="card-head">
+            <span />
+            {actions}
+          </div>
+        )}
+        {children}
+      </div>
+    );
+  }
+  const title = <h2 className="card-title">{t('analysis.result')}</h2>;
+  return (
+    <div className="card result">
+      {actions ? (
+        <div className="card-head">
+          {title}
+          {actions}
+        </div>
+      ) : (
+        title
+      )}
+      <MetaLine meta={meta} />
+      {children}
+    </div>
+  );
+}
+
 /** The link to the people behind one number (docs/query.md "Users behind a number"). */
 export function drillPath(query: AnalysisQuery, cell: Record<string, unknown>, label: string): string {
   const q = { ...query, users: { cell } };
@@ -309,14 +360,7 @@ export function SaveMetricButton({ query, disabled }: { query: AnyQuery | null; 
               <input value={unit} onChange={(e) => setUnit(e.target.value)} maxLength={200} placeholder={t('metrics.unitPlaceholder')} />
             </Field>
             <ErrorBox error={error} />
-            <div className="form-actions">
-              <button type="button" className="btn" onClick={() => setOpen(false)}>
-                {t('common.cancel')}
-              </button>
-              <button type="submit" className="btn btn-primary" disabled={busy}>
-                {t('common.save')}
-              </button>
-            </div>
+            <DialogActions confirm={t('common.save')} onCancel={() => setOpen(false)} busy={busy} />
           </form>
         </Modal>
       )}

@@ -23,7 +23,7 @@ import {
 } from '../../api/rules';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import { Tabs } from '../../components/Tabs';
 import { TouchRulesForm } from './TouchRulesForm';
 import '../segments/audience.css';
@@ -134,14 +134,7 @@ function ChannelModal({ project, name: initialName, config, onClose }: { project
         ))}
         {initialName && fields.some(([f]) => f === 'secret') && <p className="notice">{t('channels.secretAgain')}</p>}
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => onClose(false)}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('common.save')}
-          </button>
-        </div>
+        <DialogActions confirm={t('common.save')} onCancel={() => onClose(false)} busy={busy} />
       </form>
     </Modal>
   );
@@ -211,14 +204,7 @@ function TestSendModal({ project, name, config, onClose }: { project: string; na
               </p>
             </div>
           ))}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            {t('common.close')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? t('channels.test.sending') : t('channels.test.send')}
-          </button>
-        </div>
+        <DialogActions confirm={busy ? t('channels.test.sending') : t('channels.test.send')} cancelLabel={t('common.close')} onCancel={onClose} busy={busy} />
       </form>
     </Modal>
   );
@@ -435,14 +421,7 @@ function TemplateModal({ project, tpl, channels, onClose }: { project: string; t
         )}
         <p className="muted small">{t('channels.tpl.draftHint')}</p>
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => onClose(false)}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('common.save')}
-          </button>
-        </div>
+        <DialogActions confirm={t('common.save')} onCancel={() => onClose(false)} busy={busy} />
       </form>
     </Modal>
   );
@@ -478,14 +457,7 @@ function ApproveModal({ project, name, onClose }: { project: string; name: strin
           </Field>
         )}
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => onClose(false)}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('channels.tpl.approve')}
-          </button>
-        </div>
+        <DialogActions confirm={t('channels.tpl.approve')} onCancel={() => onClose(false)} busy={busy} />
       </form>
     </Modal>
   );

@@ -4,7 +4,7 @@
 // and is empty, and a long gap (a background tab) loses what came in meanwhile — the panel says
 // so (`watching_since` changes). Pausing freezes the list but keeps polling, so nothing that
 // arrives while paused is lost (up to KEEP events); resuming shows it.
-import { useEffect, useRef, useState } from 'react';
+import { useLayoutEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
 import { useI18n } from '../../i18n';
@@ -66,7 +66,9 @@ export function LiveEventStream({ project }: { project: string }) {
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
 
-  useEffect(() => {
+  // The first read goes out with the page's other requests (a layout effect, as in useAsync),
+  // not after the browser has painted the page.
+  useLayoutEffect(() => {
     let alive = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let after: number | undefined;

@@ -6,7 +6,7 @@ import { ApiError } from '../../api/client';
 import { dryRunJourney, type DryRunAnswer, type DryRunEvent, type JourneyDefinition, type JsonObject } from '../../api/journeys';
 import { ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { useI18n } from '../../i18n';
+import { msg, useI18n, type Msg } from '../../i18n';
 import { nodesOf } from './model';
 import { nodeTypeLabel } from './labels';
 
@@ -37,13 +37,14 @@ export function DryRunPanel({
   /** A validation error in the definition (field `definition.…`): the editor marks the node. */
   onDefinitionError?: (e: ApiError) => void;
 }) {
-  const { t, tx, dt } = useI18n();
+  const { t, tx, tm, dt } = useI18n();
   const [who, setWho] = useState('');
   const [events, setEvents] = useState<EventRow[]>(() => defaultEvents(def));
   const [until, setUntil] = useState('');
   const [profile, setProfile] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [formError, setFormError] = useState<Msg | null>(null);
   const [answer, setAnswer] = useState<DryRunAnswer | null>(null);
   const entryEvent = def.entry?.event;
   useEffect(() => {
@@ -55,6 +56,7 @@ export function DryRunPanel({
   const run = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
+    setFormError(null);
     let evs: DryRunEvent[];
     let prof: JsonObject | undefined;
     try {
@@ -63,7 +65,7 @@ export function DryRunPanel({
         .map((r) => ({ event: r.event.trim(), offset: r.offset.trim() || '0', ...(r.properties.trim() ? { properties: JSON.parse(r.properties) } : {}) }));
       prof = profile.trim() ? JSON.parse(profile) : undefined;
     } catch (err) {
-      setError(new Error(t('journeys.form.badJson', { message: (err as Error).message })));
+      setFormError(msg('journeys.form.badJson', { message: (err as Error).message }));
       return;
     }
     setBusy(true);
@@ -146,6 +148,11 @@ export function DryRunPanel({
           )}
         </div>
       </form>
+      {formError && (
+        <p className="form-error" role="alert">
+          {tm(formError)}
+        </p>
+      )}
       {error ? <ErrorBox error={error} /> : null}
       {error instanceof ApiError && error.code === 3007 && error.field?.startsWith('definition') ? <p className="muted small">{t('journeys.dry.fixOnCanvas')}</p> : null}
       {answer && (

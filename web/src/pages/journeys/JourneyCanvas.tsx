@@ -2,7 +2,7 @@
 // edges, problems and live counters drawn on the nodes. The definition stays the source of
 // truth: the canvas draws it and reports what the user did (moved, connected, deleted, dropped a
 // node from the palette) to the editor.
-import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type RefObject } from 'react';
 import {
   Background,
   Controls,
@@ -23,7 +23,7 @@ import {
 import '@xyflow/react/dist/style.css';
 import type { JourneyDefinition, JsonObject } from '../../api/journeys';
 import { useI18n } from '../../i18n';
-import { ENTRY_ID, graphEdges, nodeExits, nodesOf, positions, setExit, type NodeExit, type XY } from './model';
+import { ENTRY_ID, graphEdges, NODE_H, NODE_W, nodeExits, nodesOf, positions, setExit, visibleCentre, type NodeExit, type XY } from './model';
 import { entrySummary, exitLabel, nodeSummary, nodeTypeLabel } from './labels';
 
 export const PALETTE_MIME = 'application/x-sextant-journey-node';
@@ -118,6 +118,20 @@ const JourneyNodeView = memo(function JourneyNodeView({ data, selected }: NodePr
 
 const nodeTypes = { journey: JourneyNodeView };
 
+/** What the editor may ask the canvas about its view. */
+export interface CanvasView {
+  /**
+   * Where a new step shows in the middle of what the user sees of the canvas (the flow
+   * position of its top-left corner), or null when the canvas is not on screen.
+   */
+  visibleSpot: () => XY | null;
+}
+
+/** The middle of the canvas's visible part, in window coordinates (null: not on screen). */
+function visibleMiddle(el: HTMLElement): XY | null {
+  return visibleCentre(el.getBoundingClientRect(), { width: window.innerWidth, height: window.innerHeight });
+}
+
 export interface CanvasProps {
   def: JourneyDefinition;
   editable: boolean;
@@ -135,10 +149,12 @@ export interface CanvasProps {
   counters?: Record<string, CounterView[]>;
   /** Steps of a dry run's path by node id (1-based). */
   path?: Record<string, number[]>;
+  /** Set while the canvas is shown. */
+  viewRef?: RefObject<CanvasView | null>;
 }
 
 export function JourneyCanvas(props: CanvasProps) {
-  const { def, editable, selected, onSelect, onChange, onMove, onDelete, onDropNode, problems, errors, counters, path } = props;
+  const { def, editable, selected, onSelect, onChange, onMove, onDelete, onDropNode, problems, errors, counters, path, viewRef } = props;
   const { t, tx } = useI18n();
   const rf = useReactFlow();
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
@@ -330,7 +346,24 @@ export function JourneyCanvas(props: CanvasProps) {
     else void rf.setViewport({ x: 30 - bounds.x * MIN_READABLE_ZOOM, y: box.height / 2 - (bounds.y + bounds.height / 2) * MIN_READABLE_ZOOM, zoom: MIN_READABLE_ZOOM });
   }, [initialized, rf]);
 
-  // A step added from the palette outside the visible part: bring it into view.
+  useEffect(() => {
+    if (!viewRef) return;
+    viewRef.current = {
+      visibleSpot: () => {
+        const middle = boxRef.current && visibleMiddle(boxRef.current);
+        if (!middle) return null;
+        const at = rf.screenToFlowPosition(middle);
+        return { x: at.x - NODE_W / 2, y: at.y - NODE_H / 2 };
+      },
+    };
+    return () => {
+      viewRef.current = null;
+    };
+  }, [viewRef, rf]);
+
+  // A step added where the user cannot see it (next to a step outside the view, or under the
+  // top of the window when the page is scrolled): move the view so that it is in the middle of
+  // what is visible.
   const known = useRef<Set<string> | null>(null);
   useEffect(() => {
     const ids = Object.keys(nodes);
@@ -340,12 +373,18 @@ export function JourneyCanvas(props: CanvasProps) {
     const added = ids.filter((id) => !before.has(id));
     if (added.length !== 1) return;
     const p = pos.nodes[added[0]];
-    if (!p) return;
-    const vp = rf.getViewport();
+    const middle = visibleMiddle(boxRef.current);
+    if (!p || !middle) return;
     const box = boxRef.current.getBoundingClientRect();
-    const sx = p.x * vp.zoom + vp.x;
-    const sy = p.y * vp.zoom + vp.y;
-    if (sx < 0 || sy < 0 || sx + 210 * vp.zoom > box.width || sy + 80 * vp.zoom > box.height) void rf.setCenter(p.x + 105, p.y + 40, { zoom: vp.zoom, duration: 200 });
+    const vp = rf.getViewport();
+    // The step's corners in window coordinates, against the visible part of the canvas.
+    const left = box.left + p.x * vp.zoom + vp.x;
+    const top = box.top + p.y * vp.zoom + vp.y;
+    const visible = { left: Math.max(box.left, 0), top: Math.max(box.top, 0), right: Math.min(box.right, window.innerWidth), bottom: Math.min(box.bottom, window.innerHeight) };
+    if (left >= visible.left && top >= visible.top && left + NODE_W * vp.zoom <= visible.right && top + NODE_H * vp.zoom <= visible.bottom) return;
+    const x = middle.x - box.left - (p.x + NODE_W / 2) * vp.zoom;
+    const y = middle.y - box.top - (p.y + NODE_H / 2) * vp.zoom;
+    void rf.setViewport({ x, y, zoom: vp.zoom }, { duration: 200 });
   }, [nodes, pos, rf]);
 
   const ariaLabelConfig = useMemo(

@@ -27,11 +27,11 @@ import { useAuth } from '../../auth/AuthContext';
 import { useProject } from '../../auth/ProjectContext';
 import { ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import { Tabs } from '../../components/Tabs';
-import { useI18n } from '../../i18n';
+import { isMsg, msg, useI18n, type MessageKey, type Msg } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
-import { JourneyCanvas, PALETTE_MIME, type CounterView } from './JourneyCanvas';
+import { JourneyCanvas, PALETTE_MIME, type CanvasView, type CounterView } from './JourneyCanvas';
 import { NodePanel } from './NodePanel';
 import { EntryPanel } from './EntryPanel';
 import { SettingsPanel } from './SettingsPanel';
@@ -45,6 +45,7 @@ import {
   COL_W,
   ENTRY_ID,
   fieldTarget,
+  freeSpot,
   freshId,
   newDefinition,
   newNode,
@@ -93,10 +94,22 @@ function materialize(def: JourneyDefinition): JourneyDefinition {
 
 const REPORT_EVERY_MS = 5000;
 
+/** What each lifecycle action says once done. */
+const DONE: Record<JourneyAction, MessageKey> = {
+  submit: 'journeys.done.submit',
+  approve: 'journeys.done.approve',
+  reject: 'journeys.done.reject',
+  start: 'journeys.done.start',
+  publish: 'journeys.done.publish',
+  pause: 'journeys.done.pause',
+  resume: 'journeys.done.resume',
+  stop: 'journeys.done.stop',
+};
+
 export function JourneyEditorPage() {
   const { id } = useParams();
   const isNew = !id;
-  const { t, tx, dt, n, timeZone } = useI18n();
+  const { t, tx, tm, dt, n, timeZone } = useI18n();
   const { can, account } = useAuth();
   const { project, current } = useProject();
   const p = project!;
@@ -135,7 +148,11 @@ export function JourneyEditorPage() {
   const [busy, setBusy] = useState<string | null>(null);
   const [serverProblem, setServerProblem] = useState<ServerProblem | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | null>(() => (location.state as { notice?: string } | null)?.notice ?? null);
+  // Notices are kept as message keys: they follow the language switch.
+  const [notice, setNotice] = useState<Msg | null>(() => {
+    const sent = (location.state as { notice?: unknown } | null)?.notice;
+    return isMsg(sent) ? sent : null;
+  });
   const [dryPath, setDryPath] = useState<string[] | null>(null);
   const [report, setReport] = useState<JourneyReport | undefined>(undefined);
   const [reportAt, setReportAt] = useState<number>(0);
@@ -226,17 +243,20 @@ export function JourneyEditorPage() {
     return m;
   }, [clientProblems, problemText]);
   const liveServerProblem = serverProblem && partOf(def, serverProblem.target) === serverProblem.snapshot ? serverProblem : null;
+  const serverText = useCallback(
+    (sp: Problem): string => {
+      // The server's message usually starts with the field already ("nodes.x.template: required").
+      const message = sp.field && sp.message?.startsWith(`${sp.field}: `) ? sp.message.slice(sp.field.length + 2) : (sp.message ?? '');
+      return sp.field ? t('journeys.problem.serverField', { field: sp.field, message }) : message;
+    },
+    [t],
+  );
   const errorsByTarget = useMemo(() => {
     const m: Record<string, string[]> = {};
     if (liveServerProblem) m[liveServerProblem.target] = [serverText(liveServerProblem)];
     return m;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [liveServerProblem?.message, liveServerProblem?.target]);
-  function serverText(sp: Problem): string {
-    // The server's message usually starts with the field already ("nodes.x.template: required").
-    const message = sp.field && sp.message?.startsWith(`${sp.field}: `) ? sp.message.slice(sp.field.length + 2) : (sp.message ?? '');
-    return sp.field ? t('journeys.problem.serverField', { field: sp.field, message }) : message;
-  }
+  }, [liveServerProblem?.message, liveServerProblem?.target, liveServerProblem?.field, serverText]);
 
   const counters = useMemo(() => {
     if (!report || !showCounts) return undefined;
@@ -253,6 +273,7 @@ export function JourneyEditorPage() {
   }, [dryPath]);
 
   // ---- Editing ----
+  const canvasView = useRef<CanvasView | null>(null);
   const change = useCallback((update: (d: JourneyDefinition) => JourneyDefinition) => setDef((d) => update(d)), []);
   const onMove = useCallback((entry: XY, ns: Record<string, XY>) => setDef((d) => withLayout(d, entry, ns)), []);
 
@@ -276,6 +297,11 @@ export function JourneyEditorPage() {
           const index = connectFrom.id === ENTRY_ID ? 0 : nodeExits(ns[connectFrom.id]).findIndex((e) => e.handle === connectFrom!.handle);
           place = { x: from.x + COL_W, y: from.y + index * ROW_H };
         }
+      }
+      if (!place) {
+        // Not attached to a step: in the middle of what the user sees of the canvas.
+        const spot = canvasView.current?.visibleSpot();
+        if (spot) place = freeSpot(spot, [pos.entry, ...Object.values(pos.nodes)]);
       }
       if (!place) {
         const all = [pos.entry, ...Object.values(pos.nodes)];
@@ -308,8 +334,8 @@ export function JourneyEditorPage() {
     [setDef],
   );
 
-  const rename = (from: string, to: string): string | null => {
-    if (to in nodes) return t('journeys.panel.idTaken', { id: to });
+  const rename = (from: string, to: string): Msg | null => {
+    if (to in nodes) return msg('journeys.panel.idTaken', { id: to });
     setDef((d) => renameNode(d, from, to));
     setSelected(to);
     return null;
@@ -334,16 +360,16 @@ export function JourneyEditorPage() {
     setNotice(null);
     try {
       const j = isNew ? await createJourney(p, def) : await updateJourney(p, id!, def);
-      const msg = t('journeys.done.saved', { version: j.current_version ?? 1 });
+      const done = msg('journeys.done.saved', { version: j.current_version ?? 1 });
       if (isNew) {
         setSaved(stableJson(def));
-        setNotice(msg);
-        navigate(`/journeys/${encodeURIComponent(j.id)}`, { replace: true, state: { notice: msg } });
+        setNotice(done);
+        navigate(`/journeys/${encodeURIComponent(j.id)}`, { replace: true, state: { notice: done } });
         return j;
       }
       setJourney(j);
       setSaved(stableJson(def));
-      setNotice(msg);
+      setNotice(done);
       versions.reload();
       return j;
     } catch (e) {
@@ -367,7 +393,7 @@ export function JourneyEditorPage() {
     try {
       const j = await journeyAction(p, journey.id, a, comment);
       setJourney((prev) => ({ ...(prev || j), ...j, definition: prev?.definition }));
-      setNotice(tx(`journeys.done.${a}`, a));
+      setNotice(msg(DONE[a]));
       versions.reload();
     } catch (e) {
       handleError(e);
@@ -382,7 +408,7 @@ export function JourneyEditorPage() {
     try {
       await deleteJourney(p, journey.id);
       setSaved(stableJson(def));
-      navigate('/journeys', { state: { notice: t('journeys.done.deleted', { name: journey.name }) } });
+      navigate('/journeys', { state: { notice: msg('journeys.done.deleted', { name: journey.name }) } });
     } catch (e) {
       setActionError(e);
     } finally {
@@ -487,7 +513,7 @@ export function JourneyEditorPage() {
         )}
         {notice && (
           <p className="success" role="status">
-            {notice}
+            {tm(notice)}
           </p>
         )}
         {ownSubmission && canApprove && <p className="notice">{t('journeys.ownSubmission')}</p>}
@@ -554,6 +580,7 @@ export function JourneyEditorPage() {
                       errors={errorsByTarget}
                       counters={counters}
                       path={pathMap}
+                      viewRef={canvasView}
                     />
                   </ReactFlowProvider>
                 </div>
@@ -632,7 +659,7 @@ export function JourneyEditorPage() {
                 onLoad={(d, v) => {
                   setDef(materialize(d));
                   setTab('design');
-                  setNotice(t('journeys.versions.loaded', { n: v }));
+                  setNotice(msg('journeys.versions.loaded', { n: v }));
                 }}
               />
             </>
@@ -784,40 +811,41 @@ function CommentDialog({ title, help, confirm, onClose, onConfirm }: { title: st
           <label htmlFor="jn-comment">{t('journeys.dialog.comment')}</label>
           <textarea id="jn-comment" rows={3} value={comment} onChange={(e) => setComment(e.target.value)} />
         </div>
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary">
-            {confirm}
-          </button>
-          <button type="button" className="btn" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-        </div>
+        <DialogActions confirm={confirm} onCancel={onClose} />
       </form>
     </Modal>
   );
 }
 
 function ConfirmDialog({ title, help, confirm, onClose, onConfirm }: { title: string; help: string; confirm: string; onClose: () => void; onConfirm: () => void }) {
-  const { t } = useI18n();
   return (
     <Modal title={title} onClose={onClose}>
       <p>{help}</p>
-      <div className="form-actions">
-        <button type="button" className="btn btn-danger" onClick={onConfirm}>
-          {confirm}
-        </button>
-        <button type="button" className="btn" onClick={onClose}>
-          {t('common.cancel')}
-        </button>
-      </div>
+      <DialogActions confirm={confirm} onConfirm={onConfirm} onCancel={onClose} danger />
     </Modal>
   );
 }
 
 function JsonDialog({ def, editable, onClose, onApply }: { def: JourneyDefinition; editable: boolean; onClose: () => void; onApply: (d: JourneyDefinition) => void }) {
-  const { t } = useI18n();
+  const { t, tm } = useI18n();
   const [text, setText] = useState(() => JSON.stringify(def, null, 2));
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Msg | null>(null);
+  const apply = () => {
+    let d: unknown;
+    try {
+      d = JSON.parse(text);
+    } catch (e) {
+      setError(msg('journeys.form.badJson', { message: (e as Error).message }));
+      return;
+    }
+    if (!d || typeof d !== 'object' || Array.isArray(d)) {
+      setError(msg('journeys.dialog.jsonNotObject'));
+      return;
+    }
+    // A template bundle of examples/journeys/: its journey.
+    const o = d as JsonObject;
+    onApply(o.journey && typeof o.journey === 'object' && !o.nodes ? (o.journey as JourneyDefinition) : (o as JourneyDefinition));
+  };
   return (
     <Modal title={t('journeys.dialog.jsonTitle')} onClose={onClose}>
       <p className="muted small">{t('journeys.dialog.jsonHelp')}</p>
@@ -827,33 +855,10 @@ function JsonDialog({ def, editable, onClose, onApply }: { def: JourneyDefinitio
       </div>
       {error && (
         <p className="form-error" role="alert">
-          {error}
+          {tm(error)}
         </p>
       )}
-      <div className="form-actions">
-        {editable && (
-          <button
-            type="button"
-            className="btn btn-primary"
-            onClick={() => {
-              try {
-                let d = JSON.parse(text);
-                if (!d || typeof d !== 'object' || Array.isArray(d)) throw new Error(t('journeys.dialog.jsonNotObject'));
-                // A template bundle of examples/journeys/: its journey.
-                if (d.journey && typeof d.journey === 'object' && !d.nodes) d = d.journey;
-                onApply(d);
-              } catch (e) {
-                setError(t('journeys.form.badJson', { message: (e as Error).message }));
-              }
-            }}
-          >
-            {t('journeys.dialog.jsonApply')}
-          </button>
-        )}
-        <button type="button" className="btn" onClick={onClose}>
-          {t('common.close')}
-        </button>
-      </div>
+      <DialogActions confirm={editable ? t('journeys.dialog.jsonApply') : undefined} onConfirm={apply} cancelLabel={t('common.close')} onCancel={onClose} />
     </Modal>
   );
 }

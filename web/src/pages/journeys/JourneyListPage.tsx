@@ -7,7 +7,7 @@ import { useAuth } from '../../auth/AuthContext';
 import { useProject } from '../../auth/ProjectContext';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { useI18n } from '../../i18n';
+import { isMsg, useI18n } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
 import './journeys.css';
 
@@ -31,12 +31,14 @@ async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): 
 }
 
 export function JourneyListPage() {
-  const { t, tx, n, pct, dt } = useI18n();
+  const { t, tx, tm, n, pct, dt } = useI18n();
   const { can } = useAuth();
   const { project } = useProject();
   const p = project!;
   const location = useLocation();
-  const notice = (location.state as { notice?: string } | null)?.notice;
+  // What the editor did before coming back here (e.g. a deletion), translated when shown.
+  const sent = (location.state as { notice?: unknown } | null)?.notice;
+  const notice = isMsg(sent) ? sent : null;
   const [status, setStatus] = useState<'' | JourneyStatus>('');
   const [search, setSearch] = useState('');
   const list = useAsync(() => listJourneys(p), [p]);
@@ -94,7 +96,7 @@ export function JourneyListPage() {
       <p className="muted">{t('journeys.intro')}</p>
       {notice && (
         <p className="success" role="status">
-          {notice}
+          {tm(notice)}
         </p>
       )}
       <div className="card">

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
 import { previewTemplate, type JsonObject, type TemplatePreview } from '../../api/journeys';
 import { ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { useI18n } from '../../i18n';
+import { msg, useI18n, type Msg } from '../../i18n';
 import { Check, DurationInput, JsonArea, NodeSelect, SplitConditionEditor, SuggestInput, TextInput, useRefs, WhereEditor } from './forms';
 import { nodeExits, typedValue, validNodeId, valueText, waitMode, type WaitMode } from './model';
 import { nodeTypeLabel } from './labels';
@@ -15,7 +15,8 @@ interface Props {
   node: JsonObject;
   problems: string[];
   onChange: (node: JsonObject) => void;
-  onRename: (to: string) => string | null;
+  /** Renames the step; the reason it cannot (the new id is taken), or null. */
+  onRename: (to: string) => Msg | null;
   onDelete: () => void;
   isStart: boolean;
 }
@@ -56,11 +57,11 @@ export function NodePanel({ id, node, problems, onChange, onRename, onDelete, is
   );
 }
 
-function RenameField({ id, onRename }: { id: string; onRename: (to: string) => string | null }) {
-  const { t } = useI18n();
+function RenameField({ id, onRename }: { id: string; onRename: (to: string) => Msg | null }) {
+  const { t, tm } = useI18n();
   const { editable } = useRefs();
   const [text, setText] = useState(id);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Msg | null>(null);
   useEffect(() => {
     setText(id);
     setError(null);
@@ -69,7 +70,7 @@ function RenameField({ id, onRename }: { id: string; onRename: (to: string) => s
     const to = text.trim();
     if (to === id) return;
     if (!validNodeId(to)) {
-      setError(t('journeys.panel.badId'));
+      setError(msg('journeys.panel.badId'));
       return;
     }
     const err = onRename(to);
@@ -92,7 +93,7 @@ function RenameField({ id, onRename }: { id: string; onRename: (to: string) => s
       </Field>
       {error && (
         <p className="form-error small" role="alert">
-          {error}
+          {tm(error)}
         </p>
       )}
     </>

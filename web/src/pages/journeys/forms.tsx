@@ -4,7 +4,7 @@ import { createContext, useContext, useEffect, useId, useState, type ReactNode }
 import type { ChannelConfig, JsonObject, Template } from '../../api/journeys';
 import type { Segment } from '../../api/segments';
 import { Field } from '../../components/Field';
-import { useI18n } from '../../i18n';
+import { msg, useI18n, type Msg } from '../../i18n';
 import { splitDuration, typedValue, valueText, type DurationUnit } from './model';
 
 /** What the forms pick from: the project's channels, templates, segments and schema. */
@@ -266,11 +266,11 @@ export function SegmentSelect({ label, value, onChange, hint }: { label: ReactNo
 
 /** Raw JSON for a value the forms do not cover; applied when it parses. */
 export function JsonArea({ label, value, onChange, rows = 6, hint }: { label: ReactNode; value: unknown; onChange: (v: unknown) => void; rows?: number; hint?: ReactNode }) {
-  const { t } = useI18n();
+  const { tm } = useI18n();
   const { editable } = useRefs();
   const id = useId();
   const [text, setText] = useState(() => (value === undefined ? '' : JSON.stringify(value, null, 2)));
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Msg | null>(null);
   useEffect(() => {
     // Follow outside changes unless the text already says the same.
     try {
@@ -304,12 +304,12 @@ export function JsonArea({ label, value, onChange, rows = 6, hint }: { label: Re
             setError(null);
             onChange(parsed);
           } catch (err) {
-            setError(t('journeys.form.badJson', { message: (err as Error).message }));
+            setError(msg('journeys.form.badJson', { message: (err as Error).message }));
           }
         }}
       />
       {hint && <small className="muted">{hint}</small>}
-      {error && <small className="form-error">{error}</small>}
+      {error && <small className="form-error">{tm(error)}</small>}
     </div>
   );
 }

@@ -7,10 +7,13 @@ import {
   COL_W,
   ENTRY_ID,
   LAYOUT_KEY,
+  NODE_H,
+  NODE_W,
   ROW_H,
   SETTINGS_ID,
   checkDefinition,
   fieldTarget,
+  freeSpot,
   fromGraph,
   graphEdges,
   nodeExits,
@@ -20,6 +23,7 @@ import {
   renameNode,
   setExit,
   toGraph,
+  visibleCentre,
   withLayout,
   type Problem,
 } from './model';
@@ -271,5 +275,32 @@ describe('server errors on the canvas', () => {
     expect(fieldTarget(def, undefined)).toBe(SETTINGS_ID);
     expect(fieldTarget(def, 'nodes.ghost.template')).toBe(SETTINGS_ID);
     expect(fieldTarget(def, 'nodes.send_1x')).toBe(SETTINGS_ID);
+  });
+});
+
+describe('placing a step added from the palette', () => {
+  const win = { width: 1400, height: 1000 };
+
+  it('aims at the middle of the part of the canvas on screen', () => {
+    // Fully visible.
+    expect(visibleCentre({ left: 400, top: 200, right: 1200, bottom: 880 }, win)).toEqual({ x: 800, y: 540 });
+    // The page scrolled down: the top of the canvas is above the window.
+    expect(visibleCentre({ left: 400, top: -300, right: 1200, bottom: 380 }, win)).toEqual({ x: 800, y: 190 });
+    // Below the window's bottom edge, and under a 52-pixel header covering the top.
+    expect(visibleCentre({ left: 400, top: 700, right: 1200, bottom: 1380 }, win)).toEqual({ x: 800, y: 850 });
+    expect(visibleCentre({ left: 400, top: 0, right: 1200, bottom: 680 }, win, 52)).toEqual({ x: 800, y: 366 });
+    // Not on screen at all.
+    expect(visibleCentre({ left: 400, top: -900, right: 1200, bottom: -220 }, win)).toBeNull();
+  });
+
+  it('keeps a free spot, else moves to the nearest free one', () => {
+    expect(freeSpot({ x: 300, y: 100 }, [{ x: 0, y: 0 }])).toEqual({ x: 300, y: 100 });
+    const below = freeSpot({ x: 300, y: 100 }, [{ x: 310, y: 110 }]);
+    expect(below.x).toBe(300);
+    expect(Math.abs(below.y - 110)).toBeGreaterThanOrEqual(NODE_H);
+    // A full column: the next column to the right.
+    const column = Array.from({ length: 12 }, (_, i) => ({ x: 300, y: 100 + (i - 6) * (NODE_H + 20) }));
+    const right = freeSpot({ x: 300, y: 100 }, column);
+    expect(right.x - 300).toBeGreaterThanOrEqual(NODE_W);
   });
 });

@@ -155,6 +155,49 @@ export function layoutOf(def: JourneyDefinition): Layout {
 
 export const COL_W = 270;
 export const ROW_H = 150;
+/** The size a step is drawn at (journeys.css `.jn-node`; the height of one with a short summary). */
+export const NODE_W = 210;
+export const NODE_H = 80;
+
+/** A rectangle in window coordinates (a DOMRect fits). */
+export interface Box {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/**
+ * The centre of the part of `box` (the canvas) the user can see: inside the window, below
+ * `topInset` (anything covering the top of the window). null when none of it is on screen.
+ */
+export function visibleCentre(box: Box, win: { width: number; height: number }, topInset = 0): XY | null {
+  const left = Math.max(box.left, 0);
+  const right = Math.min(box.right, win.width);
+  const top = Math.max(box.top, topInset, 0);
+  const bottom = Math.min(box.bottom, win.height);
+  if (right - left < 1 || bottom - top < 1) return null;
+  return { x: (left + right) / 2, y: (top + bottom) / 2 };
+}
+
+/**
+ * A place for a new step near `want` (its top-left corner) that no step in `taken` covers: `want`
+ * itself, else the nearest free one in its column (alternately below and above), else in the
+ * next columns to the right. `want` when everything near is taken.
+ */
+export function freeSpot(want: XY, taken: XY[]): XY {
+  const gapY = NODE_H + 20;
+  const free = (p: XY) => !taken.some((q) => Math.abs(q.x - p.x) < NODE_W + 20 && Math.abs(q.y - p.y) < gapY);
+  for (let col = 0; col < 3; col++) {
+    for (let k = 0; k <= 4; k++) {
+      for (const dy of k === 0 ? [0] : [k * gapY, -k * gapY]) {
+        const p = { x: want.x + col * COL_W, y: want.y + dy };
+        if (free(p)) return p;
+      }
+    }
+  }
+  return want;
+}
 
 /**
  * Positions for every node: the stored ones, and for the others a layout by distance from the

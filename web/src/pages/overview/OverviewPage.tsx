@@ -1,5 +1,8 @@
 // Overview: key numbers for today and the last 30 days, computed with the query API (events
 // analysis over `$any` and the journey events) and the journeys API; daily charts.
+// Requests: the journey list (then the reports of the journeys that ran) and the two event
+// queries, all started together when the page opens. The numbers show as soon as the queries
+// answer; the charts draw when ECharts has arrived (components/EChart.tsx).
 import { useMemo } from 'react';
 import { Link } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
@@ -7,7 +10,6 @@ import { useProject } from '../../auth/ProjectContext';
 import { useI18n } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
 import { runEvents, type EventsAnswer, type EventsQuery } from '../../api/query';
-import { getSchema } from '../../api/data';
 import { getJourneyReport, listJourneys, type Journey, type JourneyReport } from '../../api/journeys';
 import { StatCard } from '../../components/StatCard';
 import { EChart } from '../../components/EChart';
@@ -82,6 +84,21 @@ export function OverviewPage() {
   const canQuery = can('analysis.read');
   const canJourneys = can('journey.read');
 
+  // The journeys first: their reports need a second round trip.
+  const journeys = useAsync(
+    async (signal) => {
+      const list = await listJourneys(p, signal);
+      // Reports of the journeys that ever ran (at most 50, newest first).
+      const ran = list
+        .filter((j) => (j.live_version ?? 0) > 0)
+        .slice(-50)
+        .reverse();
+      const reports = await Promise.all(ran.map((j) => getJourneyReport(p, j.id, signal).catch(() => null)));
+      return { list, reports: reports.filter((r): r is JourneyReport => !!r) };
+    },
+    [p],
+    canJourneys,
+  );
   const numbers = useAsync(
     async (signal) => {
       const [d, tot] = await Promise.all([runEvents(p, DAILY, signal), runEvents(p, TOTAL, signal)]);
@@ -90,26 +107,9 @@ export function OverviewPage() {
     [p],
     canQuery,
   );
-  const schema = useAsync((_s) => getSchema(p), [p], can('data.read'));
-  const journeys = useAsync(
-    async () => {
-      const list = await listJourneys(p);
-      // Reports of the journeys that ever ran (at most 50, newest first).
-      const ran = list
-        .filter((j) => (j.live_version ?? 0) > 0)
-        .slice(-50)
-        .reverse();
-      const reports = await Promise.all(ran.map((j) => getJourneyReport(p, j.id).catch(() => null)));
-      return { list, reports: reports.filter((r): r is JourneyReport => !!r) };
-    },
-    [p],
-    canJourneys,
-  );
 
-  const hasSignups = useMemo(() => {
-    if (schema.data) return schema.data.events.some((e) => e.name === '$SignUp');
-    return (numbers.data?.sum30[2] ?? 0) > 0;
-  }, [schema.data, numbers.data]);
+  // Sign-ups are shown when the data has them (no extra schema request for that).
+  const hasSignups = (numbers.data?.sum30[2] ?? 0) > 0;
 
   const charts = useMemo(() => {
     if (!numbers.data) return null;

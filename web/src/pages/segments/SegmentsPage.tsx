@@ -8,8 +8,8 @@ import { useAsync } from '../../lib/useAsync';
 import { listSegmentsFull, uploadSegment, type SegmentFull, type UploadAnswer } from '../../api/audience';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
-import { NotFound } from '../placeholder/ComingSoon';
+import { DialogActions, Modal } from '../../components/Modal';
+import { NotFoundPage } from '../notfound/NotFoundPage';
 import { SegmentEditor } from './SegmentEditor';
 import { SegmentDetail } from './SegmentDetail';
 import { scheduleText } from './shared';
@@ -22,7 +22,7 @@ export function SegmentsArea() {
       <Route path="new" element={<SegmentEditor />} />
       <Route path=":id" element={<SegmentDetail />} />
       <Route path=":id/edit" element={<SegmentEditor />} />
-      <Route path="*" element={<NotFound />} />
+      <Route path="*" element={<NotFoundPage />} />
     </Routes>
   );
 }
@@ -69,14 +69,7 @@ function UploadModal({ project, onClose }: { project: string; onClose: () => voi
           {done.upload.unmatched_examples && done.upload.unmatched_examples.length > 0 && (
             <p className="muted small">{t('segments.uploadUnmatched', { ids: done.upload.unmatched_examples.join(', ') })}</p>
           )}
-          <div className="form-actions">
-            <button type="button" className="btn" onClick={onClose}>
-              {t('common.close')}
-            </button>
-            <button type="button" className="btn btn-primary" onClick={() => navigate(`/segments/${encodeURIComponent(done.segment.id)}`)}>
-              {t('segments.open')}
-            </button>
-          </div>
+          <DialogActions confirm={t('segments.open')} onConfirm={() => navigate(`/segments/${encodeURIComponent(done.segment.id)}`)} cancelLabel={t('common.close')} onCancel={onClose} />
         </div>
       ) : (
         <form onSubmit={submit} className="form-stack">
@@ -94,14 +87,7 @@ function UploadModal({ project, onClose }: { project: string; onClose: () => voi
             <textarea rows={8} value={text} onChange={(e) => setText(e.target.value)} placeholder={'distinct_id\nu1001\nu1002'} spellCheck={false} />
           </Field>
           <ErrorBox error={error} />
-          <div className="form-actions">
-            <button type="button" className="btn" onClick={onClose}>
-              {t('common.cancel')}
-            </button>
-            <button type="submit" className="btn btn-primary" disabled={busy || !name.trim() || lines === 0}>
-              {busy ? t('segments.uploading') : t('segments.uploadSubmit')}
-            </button>
-          </div>
+          <DialogActions confirm={busy ? t('segments.uploading') : t('segments.uploadSubmit')} onCancel={onClose} busy={busy} disabled={!name.trim() || lines === 0} />
         </form>
       )}
     </Modal>

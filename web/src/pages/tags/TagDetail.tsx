@@ -9,7 +9,7 @@ import { useAsync } from '../../lib/useAsync';
 import { deleteTag, getTag, importTagValues, runTag, tagHistory, type TagImportAnswer, type TagRunAnswer, type TagSnapshot } from '../../api/audience';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import { EChart } from '../../components/EChart';
 import { scheduleText } from '../segments/shared';
 import { StatusBadge } from './TagsPage';
@@ -61,14 +61,7 @@ function ImportModal({ project, id, onClose }: { project: string; id: string; on
             <span>{t('tags.importMerge')}</span>
           </label>
           <ErrorBox error={error} />
-          <div className="form-actions">
-            <button type="button" className="btn" onClick={() => onClose(false)}>
-              {t('common.cancel')}
-            </button>
-            <button type="submit" className="btn btn-primary" disabled={busy || !text.trim()}>
-              {t('tags.importSubmit')}
-            </button>
-          </div>
+          <DialogActions confirm={t('tags.importSubmit')} onCancel={() => onClose(false)} busy={busy} disabled={!text.trim()} />
         </form>
       )}
     </Modal>

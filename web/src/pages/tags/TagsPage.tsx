@@ -9,7 +9,7 @@ import { useAsync } from '../../lib/useAsync';
 import { listTags, tagCategories, type TagCategory } from '../../api/audience';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { NotFound } from '../placeholder/ComingSoon';
+import { NotFoundPage } from '../notfound/NotFoundPage';
 import { TagForm } from './TagForm';
 import { TagDetail } from './TagDetail';
 import '../segments/audience.css';
@@ -21,7 +21,7 @@ export function TagsArea() {
       <Route path="new" element={<TagForm />} />
       <Route path=":id" element={<TagDetail />} />
       <Route path=":id/edit" element={<TagForm />} />
-      <Route path="*" element={<NotFound />} />
+      <Route path="*" element={<NotFoundPage />} />
     </Routes>
   );
 }

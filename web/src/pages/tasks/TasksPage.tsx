@@ -13,7 +13,7 @@ import { listJourneys } from '../../api/journeys';
 import { listAccounts } from '../../api/accounts';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { Modal } from '../../components/Modal';
+import { DialogActions, Modal } from '../../components/Modal';
 import { Tabs } from '../../components/Tabs';
 import { EChart } from '../../components/EChart';
 import '../segments/audience.css';
@@ -106,14 +106,7 @@ function CompleteModal({ project, task, onClose }: { project: string; task: Advi
         </Field>
         <p className="muted small">{t('tasks.completeHint')}</p>
         <ErrorBox error={error} />
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={() => onClose(false)}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {t('tasks.complete')}
-          </button>
-        </div>
+        <DialogActions confirm={t('tasks.complete')} onCancel={() => onClose(false)} busy={busy} />
       </form>
     </Modal>
   );
