@@ -454,6 +454,18 @@ std::string AccountStore::OrgUnitOf(const std::string& name) const {
   return found == accounts_.end() ? std::string() : found->second.org_unit;
 }
 
+std::vector<std::string> AccountStore::AccountsCoveredBy(const Principal& principal) const {
+  std::vector<std::string> names;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, account] : accounts_) {
+    if (!account.org_unit.empty() && principal.CoversOrgUnit(account.org_unit)) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 size_t AccountStore::account_count() const {
   std::lock_guard lock(mu_);
   return accounts_.size();

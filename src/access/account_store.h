@@ -98,6 +98,8 @@ class AccountStore {
   size_t account_count() const;
   // The organisation unit of account `name` ("" when unknown or at the root).
   std::string OrgUnitOf(const std::string& name) const;
+  // Names of the accounts whose org unit `principal` covers (its unit or below), sorted.
+  std::vector<std::string> AccountsCoveredBy(const Principal& principal) const;
 
   // --- authentication ---
   Result<LoginResult> Login(std::string_view name, std::string_view password,

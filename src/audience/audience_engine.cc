@@ -356,7 +356,8 @@ Result<UserColumn*> AudienceEngine::ProfileColumnLocked(ProjectState& state,
 
 // ---- rendering ----
 
-void AudienceEngine::WriteSegmentLocked(const SegmentState& segment, JsonWriter& out) {
+void AudienceEngine::WriteSegmentLocked(const SegmentState& segment, JsonWriter& out,
+                                        const Roaring* visible) {
   const SegmentDefinition& definition = segment.definition;
   out.BeginObject();
   out.Key("id").String(definition.id);
@@ -371,7 +372,8 @@ void AudienceEngine::WriteSegmentLocked(const SegmentState& segment, JsonWriter&
   } else {
     out.Key("source").String(definition.source);
   }
-  out.Key("size").Uint(segment.members.cardinality());
+  out.Key("size").Uint(visible ? segment.members.and_cardinality(*visible)
+                               : segment.members.cardinality());
   out.Key("created_ms").Int(definition.created_ms);
   out.Key("updated_ms").Int(definition.updated_ms);
   out.Key("last_refresh_ms").Int(segment.last_refresh_ms);
@@ -590,7 +592,8 @@ Result<AudienceEngine::CsvIds> AudienceEngine::ReadCsvIdsLocked(ProjectState& st
 }
 
 Result<AudienceAnswer> AudienceEngine::CreateSegmentFromQuery(const state::ProjectInfo& project,
-                                                              std::string_view body) {
+                                                              std::string_view body,
+                                                              const CustomerScope* scope) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS || !root.is_object()) {
@@ -607,7 +610,8 @@ Result<AudienceAnswer> AudienceEngine::CreateSegmentFromQuery(const state::Proje
                   "query: required, an analysis query with \"users\" naming the cell", "query");
   }
   std::vector<UserId> users;
-  auto answer = queries_->Run(project, simdjson::minify(query), &users);
+  auto answer = queries_->Run(project, simdjson::minify(query), &users,
+                              scope ? &scope->filter : nullptr);
   if (!answer.ok()) {
     Status status = answer.status();
     if (status.code() == ErrorCode::kInvalidQuery) {
@@ -625,22 +629,38 @@ Result<AudienceAnswer> AudienceEngine::CreateSegmentFromQuery(const state::Proje
                             std::move(members), "", "");
 }
 
-Result<AudienceAnswer> AudienceEngine::ListSegments(const state::ProjectInfo& project) {
+Result<AudienceAnswer> AudienceEngine::ListSegments(const state::ProjectInfo& project,
+                                                    const CustomerScope* scope) {
   return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    std::optional<Roaring> visible;
+    if (scope) {
+      auto members = ScopeMembersLocked(state, *scope);
+      if (!members.ok()) return members.status();
+      visible = std::move(*members);
+    }
     JsonWriter out;
     out.BeginObject().Key("segments").BeginArray();
-    for (auto& [id, segment] : state.segments) WriteSegmentLocked(*segment, out);
+    for (auto& [id, segment] : state.segments) {
+      WriteSegmentLocked(*segment, out, visible ? &*visible : nullptr);
+    }
     out.EndArray().EndObject();
     return AudienceAnswer{200, out.Take()};
   });
 }
 
 Result<AudienceAnswer> AudienceEngine::GetSegment(const state::ProjectInfo& project,
-                                                  const std::string& id) {
+                                                  const std::string& id,
+                                                  const CustomerScope* scope) {
   return WithSegment(project, id,
                      [&](ProjectState& state, SegmentState& segment) -> Result<AudienceAnswer> {
+                       std::optional<Roaring> visible;
+                       if (scope) {
+                         auto members = ScopeMembersLocked(state, *scope);
+                         if (!members.ok()) return members.status();
+                         visible = std::move(*members);
+                       }
                        JsonWriter out;
-                       WriteSegmentLocked(segment, out);
+                       WriteSegmentLocked(segment, out, visible ? &*visible : nullptr);
                        return AudienceAnswer{200, out.Take()};
                      });
 }
@@ -821,7 +841,8 @@ Result<AudienceAnswer> AudienceEngine::RefreshSegment(const state::ProjectInfo& 
 }
 
 Result<AudienceAnswer> AudienceEngine::EstimateSegment(const state::ProjectInfo& project,
-                                                       std::string_view body) {
+                                                       std::string_view body,
+                                                       const CustomerScope* scope) {
   simdjson::dom::parser parser;
   simdjson::dom::element root, rule_json;
   if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS || !root.is_object()) {
@@ -843,6 +864,12 @@ Result<AudienceAnswer> AudienceEngine::EstimateSegment(const state::ProjectInfo&
   UserId user_limit = 1;
   auto universe = UniverseLocked(state, &user_limit);
   if (!universe.ok()) return universe.status();
+  if (scope) {
+    auto visible = ScopeMembersLocked(state, *scope);
+    if (!visible.ok()) return visible.status();
+    *members &= *visible;
+    *universe &= *visible;
+  }
   JsonWriter out;
   out.BeginObject();
   out.Key("size").Uint(members->cardinality());
@@ -852,11 +879,20 @@ Result<AudienceAnswer> AudienceEngine::EstimateSegment(const state::ProjectInfo&
   return AudienceAnswer{200, out.Take()};
 }
 
+Result<Roaring> AudienceEngine::ScopeMembersLocked(ProjectState& state,
+                                                   const CustomerScope& scope) {
+  auto rule = ParseRuleJson(scope.rule_json, "scope");
+  if (!rule.ok()) return rule.status();
+  CompiledRule compiled;
+  SEXTANT_RETURN_IF_ERROR(CompileRuleLocked(state, *rule, "", &compiled));
+  return EvaluateLocked(state, compiled, false);
+}
+
 Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& project,
                                                     const std::string& id, size_t offset,
                                                     size_t limit,
                                                     const std::vector<std::string>& columns,
-                                                    bool csv) {
+                                                    bool csv, const CustomerScope* scope) {
   std::vector<UserId> page;
   uint64_t total = 0;
   {
@@ -865,7 +901,13 @@ Result<AudienceAnswer> AudienceEngine::SegmentUsers(const state::ProjectInfo& pr
     SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
     auto found = FindSegmentLocked(state, id);
     if (!found.ok()) return found.status();
-    const Roaring& members = (*found)->members;
+    std::optional<Roaring> scoped;
+    if (scope) {
+      auto visible = ScopeMembersLocked(state, *scope);
+      if (!visible.ok()) return visible.status();
+      scoped = (*found)->members & *visible;
+    }
+    const Roaring& members = scoped ? *scoped : (*found)->members;
     total = members.cardinality();
     if (offset < total) {
       uint32_t first = 0;

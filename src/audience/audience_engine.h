@@ -68,6 +68,14 @@ using ingest::EventInterest;
 struct CompiledRule;  // audience_internal.h
 struct WindowScan;    // audience_internal.h
 
+// The customers a caller scoped to a branch may see (docs/access.md, "Organisation tree"): one
+// condition on profile properties, as a segment rule and in the query language. Answers given
+// through a scope count and list only those people.
+struct CustomerScope {
+  std::string rule_json;     // a segment rule of `profile` conditions
+  query::FilterNode filter;  // the same condition for the query engine (`user.` conditions)
+};
+
 struct AudienceAnswer {
   int status = 200;
   std::string body;
@@ -102,8 +110,12 @@ class AudienceEngine final : public ingest::CommitObserver {
   Result<AudienceAnswer> CreateStaticSegment(const state::ProjectInfo& project,
                                              const std::string& name,
                                              const std::string& description, std::string_view csv);
-  Result<AudienceAnswer> ListSegments(const state::ProjectInfo& project);
-  Result<AudienceAnswer> GetSegment(const state::ProjectInfo& project, const std::string& id);
+  // With a `scope`, sizes count only the scope's customers (here and in GetSegment,
+  // SegmentUsers, EstimateSegment, CreateSegmentFromQuery).
+  Result<AudienceAnswer> ListSegments(const state::ProjectInfo& project,
+                                      const CustomerScope* scope = nullptr);
+  Result<AudienceAnswer> GetSegment(const state::ProjectInfo& project, const std::string& id,
+                                    const CustomerScope* scope = nullptr);
   Result<AudienceAnswer> UpdateSegment(const state::ProjectInfo& project, const std::string& id,
                                        std::string_view body);
   Result<AudienceAnswer> DeleteSegment(const state::ProjectInfo& project, const std::string& id);
@@ -112,9 +124,11 @@ class AudienceEngine final : public ingest::CommitObserver {
   // properties) after distinct_id.
   Result<AudienceAnswer> SegmentUsers(const state::ProjectInfo& project, const std::string& id,
                                       size_t offset, size_t limit,
-                                      const std::vector<std::string>& columns, bool csv);
+                                      const std::vector<std::string>& columns, bool csv,
+                                      const CustomerScope* scope = nullptr);
   Result<AudienceAnswer> SegmentHistory(const state::ProjectInfo& project, const std::string& id);
-  Result<AudienceAnswer> EstimateSegment(const state::ProjectInfo& project, std::string_view body);
+  Result<AudienceAnswer> EstimateSegment(const state::ProjectInfo& project, std::string_view body,
+                                         const CustomerScope* scope = nullptr);
   Result<AudienceAnswer> SegmentInsight(const state::ProjectInfo& project, const std::string& id,
                                         std::string_view body);
   Result<AudienceAnswer> SegmentLookalike(const state::ProjectInfo& project, const std::string& id,
@@ -150,7 +164,8 @@ class AudienceEngine final : public ingest::CommitObserver {
 
   // Static segment from the people behind a number of an analysis query (its "users" part).
   Result<AudienceAnswer> CreateSegmentFromQuery(const state::ProjectInfo& project,
-                                                std::string_view body);
+                                                std::string_view body,
+                                                const CustomerScope* scope = nullptr);
 
   // Seconds from ingest commit to the membership change it caused (realtime segments).
   Histogram& membership_latency() { return membership_latency_; }
@@ -228,7 +243,11 @@ class AudienceEngine final : public ingest::CommitObserver {
   static bool MemberOf(const CompiledRule& rule, int node, UserId user);
 
   // Segments (audience_engine.cc).
-  void WriteSegmentLocked(const SegmentState& segment, JsonWriter& out);
+  // `visible`: count only these people in "size" (a caller's CustomerScope).
+  void WriteSegmentLocked(const SegmentState& segment, JsonWriter& out,
+                          const Roaring* visible = nullptr);
+  // The people of `scope` (everyone of the project's profile columns that match its rule).
+  Result<Roaring> ScopeMembersLocked(ProjectState& state, const CustomerScope& scope);
   Status SaveSegmentLocked(ProjectState& state, SegmentState& segment, bool with_members);
   Status AppendHistoryLocked(ProjectState& state, SegmentState& segment, std::string_view trigger,
                              uint64_t entered, uint64_t exited, double elapsed_ms);

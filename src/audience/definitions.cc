@@ -90,8 +90,8 @@ Result<query::Condition> ParseComparison(const element& value, const std::string
   if (!value.is_object()) return Invalid(path, "must be {\"op\": ..., \"value\": ...}");
   query::Condition condition;
   SEXTANT_RETURN_IF_ERROR(query::spec_json::ParseConditionBody(value, path, &condition));
-  if (condition.op == query::CompareOp::kContains) {
-    return Invalid(Join(path, "op"), "contains does not apply to a count or sum");
+  if (condition.op == query::CompareOp::kContains || condition.op == query::CompareOp::kStartsWith) {
+    return Invalid(Join(path, "op"), "contains and starts_with do not apply to a count or sum");
   }
   for (const query::Literal& literal : condition.values) {
     if (literal.kind != query::Literal::Kind::kNumber) {

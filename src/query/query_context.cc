@@ -47,6 +47,7 @@ bool StringPositive(std::string_view s, CompareOp op, const std::vector<std::str
     case CompareOp::kIn:
       return std::find(literals.begin(), literals.end(), s) != literals.end();
     case CompareOp::kContains: return s.find(literals[0]) != std::string_view::npos;
+    case CompareOp::kStartsWith: return s.starts_with(literals[0]);
     case CompareOp::kGt: return s > literals[0];
     case CompareOp::kGe: return s >= literals[0];
     case CompareOp::kLt: return s < literals[0];
@@ -233,9 +234,10 @@ Result<CompiledCondition> CompileLiterals(const Condition& condition, ValueType 
       }
     }
   }
-  if (out.op == CompareOp::kContains && out.type != ValueType::kString &&
-      out.type != ValueType::kList) {
-    return Invalid(path + ".op", "contains needs a STRING or LIST property, " +
+  if ((out.op == CompareOp::kContains || out.op == CompareOp::kStartsWith) &&
+      out.type != ValueType::kString && out.type != ValueType::kList) {
+    return Invalid(path + ".op", std::string(out.op == CompareOp::kContains ? "contains" : "starts_with") +
+                                     " needs a STRING or LIST property, " +
                                      condition.property.Display() + " is " +
                                      std::string(ValueTypeName(out.type)));
   }

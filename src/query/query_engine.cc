@@ -57,11 +57,19 @@ QueryEngine::QueryEngine(store::EventStore* events, state::SchemaRegistry* schem
 }
 
 Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::string_view json,
-                                     std::vector<UserId>* all_drilled) {
+                                     std::vector<UserId>* all_drilled,
+                                     const FilterNode* customers) {
   const auto started = std::chrono::steady_clock::now();
   const TimeZone& zone = project.time_zone;
   auto parsed = ParseQuery(json, zone.DayOf(clock_->NowMs()));
   if (!parsed.ok()) return parsed.status();
+  if (customers != nullptr) {
+    FilterNode scoped;
+    scoped.kind = FilterNode::Kind::kAll;
+    if (parsed->filter) scoped.children.push_back(std::move(*parsed->filter));
+    scoped.children.push_back(*customers);
+    parsed->filter = std::move(scoped);
+  }
   const QuerySpec& spec = *parsed;
 
   // The instants the analysis reads.

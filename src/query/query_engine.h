@@ -68,8 +68,12 @@ class QueryEngine {
   // With `all_drilled` (and a query with "users"), every drilled person is stored there in id
   // order instead of a page being rendered (static segments from a drill-down); the answer is
   // then empty.
+  // With `customers` (a filter of `user.` conditions: the customers of a branch-scoped caller),
+  // the analysis sees only the people it matches: it is joined to the query's filter with
+  // `all`, so every number, drill-down and drilled list counts only them.
   Result<QueryAnswer> Run(const state::ProjectInfo& project, std::string_view json,
-                          std::vector<UserId>* all_drilled = nullptr);
+                          std::vector<UserId>* all_drilled = nullptr,
+                          const FilterNode* customers = nullptr);
 
   // Day columns of every store day touching [read_start_ms, read_end_ms] (or, with
   // from_first_day, from the first stored day), from the cache or built (in parallel), then

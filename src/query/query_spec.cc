@@ -95,7 +95,8 @@ std::optional<CompareOp> ParseOp(std::string_view op) {
       {"=", CompareOp::kEq},         {"!=", CompareOp::kNe},       {">", CompareOp::kGt},
       {">=", CompareOp::kGe},        {"<", CompareOp::kLt},        {"<=", CompareOp::kLe},
       {"between", CompareOp::kBetween}, {"in", CompareOp::kIn},   {"not_in", CompareOp::kNotIn},
-      {"contains", CompareOp::kContains}, {"is_set", CompareOp::kIsSet},
+      {"contains", CompareOp::kContains}, {"starts_with", CompareOp::kStartsWith},
+      {"is_set", CompareOp::kIsSet},
       {"not_set", CompareOp::kNotSet},
   };
   for (const auto& [name, value] : kOps) {
@@ -189,8 +190,10 @@ Status ParseConditionBody(const element& value, const std::string& path, Conditi
       if (!literal_value) return Invalid(value_path, "required");
       auto literal = ParseLiteral(*literal_value, value_path);
       if (!literal.ok()) return literal.status();
-      if (*op == CompareOp::kContains && literal->kind != Literal::Kind::kString) {
-        return Invalid(value_path, "contains takes a string");
+      if ((*op == CompareOp::kContains || *op == CompareOp::kStartsWith) &&
+          literal->kind != Literal::Kind::kString) {
+        return Invalid(value_path, std::string(*op == CompareOp::kContains ? "contains" : "starts_with") +
+                                       " takes a string");
       }
       condition->values.push_back(std::move(*literal));
     }

@@ -27,7 +27,7 @@ struct Literal {
 };
 
 enum class CompareOp {
-  kEq, kNe, kGt, kGe, kLt, kLe, kBetween, kIn, kNotIn, kContains, kIsSet, kNotSet,
+  kEq, kNe, kGt, kGe, kLt, kLe, kBetween, kIn, kNotIn, kContains, kStartsWith, kIsSet, kNotSet,
 };
 
 // "event.<name>" or "user.<name>".

@@ -7,6 +7,7 @@
 #include "query/day_columns.h"
 
 #include "query/analyses.h"
+#include "query/query_context.h"
 #include "query/query_spec.h"
 
 namespace sextant::query {
@@ -54,6 +55,31 @@ TEST(ParseQueryTest, RelativeRangeEndsToday) {
   ASSERT_TRUE(spec.ok());
   EXPECT_EQ(spec->range.last_day, 20000);
   EXPECT_EQ(spec->range.first_day, 20000 - 13);
+}
+
+TEST(ConditionTest, StartsWithMatchesPrefixesOfStringsAndListItems) {
+  auto spec = ParseQuery(R"({"type":"events","last":"3d","measures":[{"event":"A"}],
+      "filter":{"property":"user.org_unit","op":"starts_with","value":"/hq/sh/"}})", 20000);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto compiled = CompileLiterals(spec->filter->condition, ValueType::kString,
+                                  TimeZone(), "filter");
+  ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+  const Value below = Value::String("/hq/sh/team-1"), other = Value::String("/hq/shx");
+  const Value list = Value::List({"/hq/bj", "/hq/sh/t"});
+  EXPECT_TRUE(EvaluateValue(*compiled, &below));
+  EXPECT_FALSE(EvaluateValue(*compiled, &other));
+  EXPECT_TRUE(EvaluateValue(*compiled, &list));
+  EXPECT_FALSE(EvaluateValue(*compiled, nullptr));
+  // A number literal, or a DATE property, is an error naming the field.
+  auto number = ParseQuery(R"({"type":"events","last":"3d","measures":[{"event":"A"}],
+      "filter":{"property":"user.x","op":"starts_with","value":3}})", 20000);
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(number.status().field(), "filter.value");
+  Condition on_date = spec->filter->condition;
+  on_date.values[0].string = "2026-01-01";  // a valid DATE literal: the op is what is wrong
+  auto compiled_on_date = CompileLiterals(on_date, ValueType::kDate, TimeZone(), "filter");
+  ASSERT_FALSE(compiled_on_date.ok());
+  EXPECT_EQ(compiled_on_date.status().field(), "filter.op");
 }
 
 TEST(TimeBucketsTest, WeeksStartOnMondayAndMonthsOnTheFirst) {

@@ -30,7 +30,8 @@ Result<std::string> GetString(const element& object, std::string_view key,
 Result<int64_t> GetInteger(const element& object, std::string_view key, const std::string& path,
                            int64_t fallback, int64_t min, int64_t max);
 Result<Literal> ParseLiteral(const element& value, const std::string& path);
-// "=", "!=", ">", ">=", "<", "<=", "between", "in", "not_in", "contains", "is_set", "not_set".
+// "=", "!=", ">", ">=", "<", "<=", "between", "in", "not_in", "contains", "starts_with",
+// "is_set", "not_set".
 std::optional<CompareOp> ParseOp(std::string_view op);
 // The "op" and "value" members of a condition object at `path` (the property is read by the
 // caller): value is absent for is_set/not_set, [low, high] for between, a list for in/not_in.

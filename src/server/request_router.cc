@@ -16,6 +16,7 @@
 #include "decode/sensors_payload.h"
 #include "server/application.h"
 #include "server/customer_erasure.h"
+#include "server/customer_scope.h"
 #include "server/route_table.h"
 #include "state/hash_chain.h"
 
@@ -646,6 +647,25 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     Status scope = CheckCustomerScope(*project, parts[3], QueryParam(query, "key"), principal);
     if (!scope.ok()) return respond(Error(request, scope));
   }
+  // The customers a branch-scoped caller may see; null for everyone else.
+  Scope scope;
+  if (auto scoped = CustomerScopeOf(principal, app_->accounts())) {
+    scope = std::make_shared<const audience::CustomerScope>(std::move(*scoped));
+  }
+  if (principal.ScopedToOrgUnit()) {
+    if (parts.size() == 6 && parts[2] == "journeys" && parts[4] == "customers") {
+      Status scope = CheckCustomerScope(*project, parts[5], "", principal);
+      if (!scope.ok()) return respond(Error(request, scope));
+    }
+    // Answers that count or list customers of every branch and cannot be cut to one: a
+    // branch-scoped caller is refused them rather than shown other branches' customers.
+    if (const char* answer = CrossBranchAnswer(parts)) {
+      return respond(Error(
+          request, Status(ErrorCode::kForbidden,
+                          std::string(answer) + " covers the customers of every branch; " +
+                              principal.name + " sees only org unit " + principal.org_unit)));
+    }
+  }
   if (parts.size() == 3 && parts[2] == "pii") {
     if (request.method() == http::verb::get)
       return respond(Json(request, 200, app_->pii().For(project_name)->ToJson()));
@@ -660,9 +680,10 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   if (parts.size() == 3 && parts[2] == "query") {
     if (!post) return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use POST")));
     // Analysis runs on the query pool; the answer is sent from there.
-    app_->RunQuery([this, request_copy = HttpRequest(request), project,
+    app_->RunQuery([this, request_copy = HttpRequest(request), project, scope,
                     respond = std::move(respond)]() mutable {
-      auto answer = app_->queries().Run(*project, request_copy.body());
+      auto answer = app_->queries().Run(*project, request_copy.body(), nullptr,
+                                        scope ? &scope->filter : nullptr);
       if (!answer.ok()) return respond(Error(request_copy, answer.status()));
       respond(MakeResponse(request_copy, http::status::ok, answer->content_type,
                            std::move(answer->body)));
@@ -670,10 +691,10 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     return;
   }
   if (parts.size() >= 3 && (parts[2] == "metrics" || parts[2] == "dashboards"))
-    return HandleCatalog(request, project, parts, std::move(respond));
+    return HandleCatalog(request, project, parts, scope, std::move(respond));
   if (parts.size() >= 3 && (parts[2] == "segments" || parts[2] == "tags" ||
                             (parts[2] == "users" && parts.size() == 5 && parts[4] == "segments"))) {
-    return HandleAudience(request, project, parts, query, std::move(respond));
+    return HandleAudience(request, project, parts, query, scope, std::move(respond));
   }
   if (parts.size() >= 3 &&
       (parts[2] == "journeys" || parts[2] == "touch-rules" || parts[2] == "channels" ||
@@ -795,6 +816,21 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     }
   }
   not_found();
+}
+
+const char* RequestRouter::CrossBranchAnswer(const std::vector<std::string>& parts) {
+  // parts: {"projects", "<p>", area, ...}
+  const std::string& area = parts[2];
+  const std::string sub = parts.size() >= 5 ? parts[4] : std::string();
+  if (area == "events" || area == "ingest-errors") return "the live event stream and ingest errors";
+  if (area == "ledger") return "the decision ledger";
+  if (area == "segments" && (sub == "history" || sub == "insight" || sub == "lookalike")) {
+    return "a segment's history, insight or lookalike";
+  }
+  if (area == "journeys" && (sub == "report" || sub == "ledger" || sub == "backtest")) {
+    return "a journey's report, ledger or backtest";
+  }
+  return nullptr;
 }
 
 Status RequestRouter::CheckCustomerScope(const state::ProjectInfo& project,
@@ -972,7 +1008,7 @@ Result<std::string> RequestRouter::CustomerExport(const state::ProjectInfo& proj
 void RequestRouter::HandleAudience(HttpRequest& request,
                                    std::shared_ptr<const state::ProjectInfo> project,
                                    const std::vector<std::string>& parts, std::string_view query,
-                                   Responder respond) {
+                                   Scope scope, Responder respond) {
   // Everything runs on the query pool: computing a segment or a tag scans events.
   using audience::AudienceAnswer;
   using Handler =
@@ -1007,8 +1043,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
   } else if (parts[2] == "segments") {
     if (parts.size() == 3) {
       if (get) {
-        handler = [&info](audience::AudienceEngine& engine, const HttpRequest&) {
-          return engine.ListSegments(info);
+        handler = [&info, scope](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.ListSegments(info, scope.get());
         };
       } else if (post) {
         const bool csv =
@@ -1019,13 +1055,13 @@ void RequestRouter::HandleAudience(HttpRequest& request,
                                               QueryParam(query_text, "description"), r.body());
           };
         } else {
-          handler = [&info](audience::AudienceEngine& engine, const HttpRequest& r) {
+          handler = [&info, scope](audience::AudienceEngine& engine, const HttpRequest& r) {
             simdjson::dom::parser parser;
             simdjson::dom::element root, inner;
             const bool from_query = parser.parse(r.body()).get(root) == simdjson::SUCCESS &&
                                     root.is_object() &&
                                     root["query"].get(inner) == simdjson::SUCCESS;
-            return from_query ? engine.CreateSegmentFromQuery(info, r.body())
+            return from_query ? engine.CreateSegmentFromQuery(info, r.body(), scope.get())
                               : engine.CreateSegment(info, r.body());
           };
         }
@@ -1034,13 +1070,13 @@ void RequestRouter::HandleAudience(HttpRequest& request,
       }
     } else if (parts.size() == 4 && id == "estimate") {
       if (!post) return method_error("POST");
-      handler = [&info](audience::AudienceEngine& engine, const HttpRequest& r) {
-        return engine.EstimateSegment(info, r.body());
+      handler = [&info, scope](audience::AudienceEngine& engine, const HttpRequest& r) {
+        return engine.EstimateSegment(info, r.body(), scope.get());
       };
     } else if (parts.size() == 4) {
       if (get) {
-        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
-          return engine.GetSegment(info, id);
+        handler = [&info, id, scope](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.GetSegment(info, id, scope.get());
         };
       } else if (put) {
         handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest& r) {
@@ -1063,8 +1099,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
       };
     } else if (parts.size() == 5 && (action == "users" || action == "history")) {
       if (!get) return method_error("GET");
-      handler = [&info, id, action, query_text](audience::AudienceEngine& engine,
-                                                const HttpRequest&) {
+      handler = [&info, id, action, query_text, scope](audience::AudienceEngine& engine,
+                                                       const HttpRequest&) {
         if (action == "history") return engine.SegmentHistory(info, id);
         size_t offset = 0;
         const std::string offset_text = QueryParam(query_text, "offset");
@@ -1083,7 +1119,7 @@ void RequestRouter::HandleAudience(HttpRequest& request,
         return engine.SegmentUsers(
             info, id, offset,
             LimitParam(query_text, csv ? 1'000'000 : 100, csv ? 100'000'000 : 10'000), columns,
-            csv);
+            csv, scope.get());
       };
     }
   } else {  // tags
@@ -1152,7 +1188,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
 
 void RequestRouter::HandleCatalog(HttpRequest& request,
                                   std::shared_ptr<const state::ProjectInfo> project,
-                                  const std::vector<std::string>& parts, Responder respond) {
+                                  const std::vector<std::string>& parts, Scope scope,
+                                  Responder respond) {
   // parts: projects, {p}, metrics|dashboards [, {id} [, run]].
   const bool metrics = parts[2] == "metrics";
   const std::string kind = metrics ? "metric" : "dashboard";
@@ -1247,9 +1284,10 @@ void RequestRouter::HandleCatalog(HttpRequest& request,
     auto metric = store.GetMetric(project->id, id);
     if (!metric.ok()) return fail(metric.status());
     // The saved query runs on the query pool, exactly as POST /query would run it.
-    app_->RunQuery([this, request_copy = HttpRequest(request.base()), project,
+    app_->RunQuery([this, request_copy = HttpRequest(request.base()), project, scope,
                     query = std::move(metric->query), respond = std::move(respond)]() mutable {
-      auto answer = app_->queries().Run(*project, query);
+      auto answer =
+          app_->queries().Run(*project, query, nullptr, scope ? &scope->filter : nullptr);
       if (!answer.ok()) {
         return respond(Error(request_copy, catalog::InMetricQuery(answer.status())));
       }
@@ -1264,7 +1302,7 @@ void RequestRouter::HandleCatalog(HttpRequest& request,
   // One job runs the dashboard's metrics in order: a dashboard takes one slot of the query
   // pool, and a failing metric gives its own error without failing the others.
   app_->RunQuery([this, request_copy = HttpRequest(request.base()), project,
-                  dashboard = std::move(*dashboard), write_error,
+                  dashboard = std::move(*dashboard), write_error, scope,
                   respond = std::move(respond)]() mutable {
     JsonWriter writer;
     writer.BeginObject().Key("dashboard");
@@ -1275,7 +1313,8 @@ void RequestRouter::HandleCatalog(HttpRequest& request,
       auto metric = app_->catalog().GetMetric(project->id, item.metric_id);
       Status status = metric.status();
       if (metric.ok()) {
-        auto answer = app_->queries().Run(*project, metric->query);
+        auto answer = app_->queries().Run(*project, metric->query, nullptr,
+                                          scope ? &scope->filter : nullptr);
         status = catalog::InMetricQuery(answer.status());
         if (answer.ok() && !answer->content_type.starts_with("application/json")) {
           status = Status(ErrorCode::kInvalidQuery,

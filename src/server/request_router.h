@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "access/account_store.h"
+#include "audience/audience_engine.h"
 #include "server/http_server.h"
 #include "state/project_registry.h"
 #include "store/event_row.h"
@@ -33,11 +34,13 @@ class RequestRouter {
   void HandleRecords(HttpRequest& request, const RequestInfo& info, const std::string& project,
                      Responder respond);
   // /api/v1/projects/{p}/metrics[/{id}[/run]] and /dashboards[/{id}[/run]] (docs/query.md).
+  // `scope`: the caller's customers when it is scoped to a branch (customer_scope.h).
+  using Scope = std::shared_ptr<const audience::CustomerScope>;
   void HandleCatalog(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
-                     const std::vector<std::string>& parts, Responder respond);
+                     const std::vector<std::string>& parts, Scope scope, Responder respond);
   // /segments/..., /tags/... and /users/{id}/segments of a project (docs/segments.md).
   void HandleAudience(HttpRequest& request, std::shared_ptr<const state::ProjectInfo> project,
-                      const std::vector<std::string>& parts, std::string_view query,
+                      const std::vector<std::string>& parts, std::string_view query, Scope scope,
                       Responder respond);
   // /journeys/..., /touch-rules, /channels/..., /templates/..., /ledger, /tasks/...,
   // /users/{id}/consent of a project (docs/journeys.md, docs/touch-rules.md).
@@ -65,6 +68,9 @@ class RequestRouter {
   // Everything held about one customer (GET /users/{id}/export; docs/access.md).
   // For a principal scoped to an org unit (a branch manager): OK when customer `id` belongs to
   // that unit or below (docs/access.md "Organisation tree"), else kForbidden naming both.
+  // For a branch-scoped caller: what the route answers when it spans every branch's customers
+  // and cannot be restricted to one (it is then refused), or nullptr.
+  static const char* CrossBranchAnswer(const std::vector<std::string>& parts);
   Status CheckCustomerScope(const state::ProjectInfo& project, const std::string& id,
                             const std::string& key, const access::Principal& principal);
   Result<std::string> CustomerExport(const state::ProjectInfo& project, store::UserId user,

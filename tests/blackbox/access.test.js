@@ -273,6 +273,79 @@ test('advisors see and work only their own tasks', async () => {
   assert.equal(r.status, 200, r.text);
 });
 
+test('a branch manager\'s analysis numbers, segment sizes and member lists count only the branch\'s customers', async () => {
+  // Customers of the previous test: c1 (served by adv007, Shanghai team 1), c3 (org_unit in
+  // Shanghai) belong to mgr-sh's branch; c2 (adv008, Beijing), c4 (Beijing), c5 (none) do not.
+  const manager = (await login('mgr-sh')).body.token;
+  const ids = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  await J.ingest(ctx, project, [
+    ...ids.map((id) => J.track(id, 'scope_view', { amount: 10 })),
+    ...ids.map((id) => J.track(id, 'scope_buy', { amount: 100 })),
+    J.track('c1', 'scope_view', { amount: 10 }),
+  ]);
+  const run = async (query, token) => {
+    const r = await srv.api('POST', `/api/v1/projects/${project}/query`, query, token && bearer(token));
+    assert.equal(r.status, 200, r.text);
+    return r.body;
+  };
+  const events = { type: 'events', last: '30d', unit: 'total', measures: [
+    { event: 'scope_view', aggregator: 'count' }, { event: 'scope_view', aggregator: 'uniq_users' },
+    { event: 'scope_buy', aggregator: 'sum', property: 'amount' }] };
+  assert.deepEqual((await run(events)).rows[0].slice(1), [6, 5, 500]);
+  assert.deepEqual((await run(events, manager)).rows[0].slice(1), [3, 2, 200]);
+  // A filter of the query's own still applies inside the scope.
+  const filtered = { ...events, filter: { property: 'user.org_unit', op: 'is_set' } };
+  assert.deepEqual((await run(filtered, manager)).rows[0].slice(1), [1, 1, 100]);
+  const funnel = { type: 'funnel', last: '30d', window_seconds: 3600, steps: [{ event: 'scope_view' }, { event: 'scope_buy' }] };
+  assert.deepEqual((await run(funnel)).steps.map((s) => s.users), [5, 5]);
+  assert.deepEqual((await run(funnel, manager)).steps.map((s) => s.users), [2, 2]);
+  const drilled = await run({ ...funnel, users: { cell: { step: 1 } } }, manager);
+  assert.deepEqual(drilled.users.map((u) => u.distinct_id).sort(), ['c1', 'c3']);
+  // Saved metrics and dashboards run in the caller's scope too.
+  let r = await srv.api('POST', `/api/v1/projects/${project}/metrics`, { name: 'scope views', query: events });
+  assert.equal(r.status, 201, r.text);
+  const metric = r.body.id;
+  r = await srv.api('POST', `/api/v1/projects/${project}/metrics/${metric}/run`, undefined, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.rows[0].slice(1), [3, 2, 200]);
+  r = await srv.api('POST', `/api/v1/projects/${project}/dashboards`, { name: 'scope board', items: [{ metric_id: metric }] });
+  assert.equal(r.status, 201, r.text);
+  r = await srv.api('GET', `/api/v1/projects/${project}/dashboards/${r.body.id}/run`, undefined, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.results[0].answer.rows[0].slice(1), [3, 2, 200]);
+
+  // Segments: sizes, the estimate and the member list count the branch only.
+  r = await srv.api('POST', `/api/v1/projects/${project}/segments`, { name: uniqueName('viewers'), rule: { did: 'scope_view', within: { last: '30d' } } });
+  assert.equal(r.status, 201, r.text);
+  const segment = r.body.id;
+  assert.equal(r.body.size, 5);
+  r = await srv.api('GET', `/api/v1/projects/${project}/segments/${segment}`, undefined, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.size, 2);
+  r = await srv.api('GET', `/api/v1/projects/${project}/segments`, undefined, bearer(manager));
+  assert.equal(r.body.segments.find((s) => s.id === segment).size, 2);
+  r = await srv.api('GET', `/api/v1/projects/${project}/segments/${segment}/users`, undefined, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.total, 2);
+  assert.deepEqual(r.body.users.map((u) => u.distinct_id).sort(), ['c1', 'c3']);
+  r = await srv.api('POST', `/api/v1/projects/${project}/segments/estimate`, { rule: { did: 'scope_buy', within: { last: '30d' } } }, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.size, 2);
+  // A static segment saved from a drill-down holds the branch's people only.
+  r = await srv.api('POST', `/api/v1/projects/${project}/segments`, { name: uniqueName('from-funnel'), query: { ...funnel, users: { cell: { step: 0 } } } }, bearer(manager));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.segment.size, 2);
+  // What spans every branch and cannot be cut to one is refused, naming why.
+  for (const [method, path] of [['GET', `/segments/${segment}/history`], ['GET', '/events/recent'],
+    ['GET', '/ingest-errors'], ['GET', '/ledger']]) {
+    r = await srv.api(method, `/api/v1/projects/${project}${path}`, undefined, bearer(manager));
+    assert.equal(r.status, 403, `${path}: ${r.text}`);
+    assert.match(r.body.error.message, /covers the customers of every branch; mgr-sh sees only org unit \/hq\/shanghai/);
+    r = await srv.api(method, `/api/v1/projects/${project}${path}`);
+    assert.equal(r.status, 200, `${path} as admin: ${r.text}`);
+  }
+});
+
 test('password change ends the other sessions; a disabled account is signed out', async () => {
   await createAccount('pw-user', ['analyst'], ['*']);
   const first = (await login('pw-user')).body.token;

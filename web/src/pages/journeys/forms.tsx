@@ -314,7 +314,7 @@ export function JsonArea({ label, value, onChange, rows = 6, hint }: { label: Re
   );
 }
 
-export const OPS = ['=', '!=', '>', '>=', '<', '<=', 'between', 'in', 'not_in', 'contains', 'is_set', 'not_set'] as const;
+export const OPS = ['=', '!=', '>', '>=', '<', '<=', 'between', 'in', 'not_in', 'contains', 'starts_with', 'is_set', 'not_set'] as const;
 
 /** The value of a condition row from its text, by operator. */
 export function valueForOp(op: string, text: string): unknown {

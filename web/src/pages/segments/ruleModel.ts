@@ -4,8 +4,8 @@
 // so nothing of a stored rule is lost).
 import type { Rule } from '../../api/audience';
 
-export type Op = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'between' | 'in' | 'not_in' | 'contains' | 'is_set' | 'not_set';
-export const OPS: Op[] = ['=', '!=', '>', '>=', '<', '<=', 'between', 'in', 'not_in', 'contains', 'is_set', 'not_set'];
+export type Op = '=' | '!=' | '>' | '>=' | '<' | '<=' | 'between' | 'in' | 'not_in' | 'contains' | 'starts_with' | 'is_set' | 'not_set';
+export const OPS: Op[] = ['=', '!=', '>', '>=', '<', '<=', 'between', 'in', 'not_in', 'contains', 'starts_with', 'is_set', 'not_set'];
 export const COUNT_OPS: Op[] = ['>=', '>', '=', '!=', '<', '<=', 'between'];
 export const NO_VALUE = new Set<Op>(['is_set', 'not_set']);
 
@@ -21,6 +21,7 @@ export const OP_KEY: Record<Op, string> = {
   in: 'segments.op.in',
   not_in: 'segments.op.not_in',
   contains: 'segments.op.contains',
+  starts_with: 'segments.op.starts_with',
   is_set: 'segments.op.is_set',
   not_set: 'segments.op.not_set',
 };
