@@ -94,6 +94,9 @@ Status Application::Start() {
   store_options.clock = clock_;
   store_options.sync_wal = options_.strict_durability;
   store_options.retention_days = options_.retention_days;
+  for (const auto& project : projects_->List()) {
+    store_options.retention_days_by_project[project->id] = project->retention_days;
+  }
   // Track ids only matter for deduplication; keep them for the rows its window can reach.
   store_options.track_id_horizon_ms = ingest::IngestOptions().dedupe_window_ms;
   state::KvStore* kv_raw = kv_.get();

@@ -604,6 +604,7 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
         writer.Key("name").String(project->name);
         writer.Key("time_zone").String(project->time_zone.name());
         writer.Key("token_required").Bool(!project->token.empty());
+        WriteRetention(*project, writer);
         writer.EndObject();
       }
       writer.EndArray().EndObject();
@@ -643,6 +644,39 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   if (!project)
     return respond(Error(request, Status(ErrorCode::kNotFound, "unknown project " + project_name)));
   const TimeZone& zone = project->time_zone;
+  if (parts.size() == 2) {
+    if (request.method() == http::verb::put) {
+      // Body: {"retention_days": N} (docs/access.md, "Retention by age").
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      int64_t days = 0;
+      if (parser.parse(request.body()).get(root) != simdjson::SUCCESS || !root.is_object())
+        return respond(Error(request, Status(ErrorCode::kBadRequest, "body must be a JSON object")));
+      if (root["retention_days"].get_int64().get(days) != simdjson::SUCCESS) {
+        return respond(Error(request, Status(ErrorCode::kBadRequest,
+                                             "retention_days: required, an integer",
+                                             "retention_days")));
+      }
+      auto updated = app_->projects().SetRetentionDays(
+          project_name, static_cast<int>(std::clamp<int64_t>(days, -2, 40'000)));
+      if (!updated.ok()) return respond(Error(request, updated.status()));
+      project = *updated;
+      // Applied now, so the answer is true when it is given: expired days are gone.
+      app_->events().SetRetentionDays(project->id, project->retention_days);
+      Status applied = app_->events().ApplyRetention();
+      if (!applied.ok()) return respond(Error(request, applied));
+    } else if (!get) {
+      return respond(Error(request, Status(ErrorCode::kMethodNotAllowed, "use GET or PUT")));
+    }
+    JsonWriter writer;
+    writer.BeginObject();
+    writer.Key("name").String(project->name);
+    writer.Key("time_zone").String(project->time_zone.name());
+    writer.Key("token_required").Bool(!project->token.empty());
+    WriteRetention(*project, writer);
+    writer.EndObject();
+    return respond(Json(request, 200, writer.Take()));
+  }
   if (parts.size() >= 4 && parts[2] == "users" && principal.ScopedToOrgUnit()) {
     Status scope = CheckCustomerScope(*project, parts[3], QueryParam(query, "key"), principal);
     if (!scope.ok()) return respond(Error(request, scope));
@@ -816,6 +850,19 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     }
   }
   not_found();
+}
+
+void RequestRouter::WriteRetention(const state::ProjectInfo& project, JsonWriter& writer) const {
+  // "retention_days": the project's setting; "events_kept_days": what applies (null = forever).
+  writer.Key("retention_days").Int(project.retention_days);
+  const int effective =
+      project.retention_days == 0 ? app_->options().retention_days : project.retention_days;
+  writer.Key("events_kept_days");
+  if (effective > 0) {
+    writer.Int(effective);
+  } else {
+    writer.Null();
+  }
 }
 
 const char* RequestRouter::CrossBranchAnswer(const std::vector<std::string>& parts) {

@@ -70,6 +70,7 @@ class RequestRouter {
   // that unit or below (docs/access.md "Organisation tree"), else kForbidden naming both.
   // For a branch-scoped caller: what the route answers when it spans every branch's customers
   // and cannot be restricted to one (it is then refused), or nullptr.
+  void WriteRetention(const state::ProjectInfo& project, JsonWriter& writer) const;
   static const char* CrossBranchAnswer(const std::vector<std::string>& parts);
   Status CheckCustomerScope(const state::ProjectInfo& project, const std::string& id,
                             const std::string& key, const access::Principal& principal);

@@ -49,6 +49,9 @@ std::vector<Route> BuildRoutes() {
       // --- projects and data ---
       SignedIn(kGet, "/api/v1/projects"),  // lists only the caller's projects
       Needs(kPost, "/api/v1/projects", P::kAdmin),
+      Needs(kGet, "/api/v1/projects/{project}", P::kDataRead),
+      Needs(kPut, "/api/v1/projects/{project}", P::kAdmin,
+            "the project's retention by age (deletes expired event days at once)"),
       Needs(kPost, "/api/v1/projects/{project}/records", P::kDataWrite),
       Needs(kGet, "/api/v1/projects/{project}/schema", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/ingest-errors", P::kDataRead),

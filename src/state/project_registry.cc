@@ -8,7 +8,10 @@ namespace {
 constexpr char kSep = '\x1f';
 
 std::string EncodeProject(const ProjectInfo& info) {
-  return std::to_string(info.id) + kSep + info.token + kSep + info.time_zone.name();
+  // id ␟ token ␟ time zone [␟ retention days] (the last field was added later; absent = 0).
+  std::string encoded = std::to_string(info.id) + kSep + info.token + kSep + info.time_zone.name();
+  if (info.retention_days != 0) encoded += kSep + std::to_string(info.retention_days);
+  return encoded;
 }
 
 bool DecodeProject(std::string_view name, std::string_view bytes, ProjectInfo* info) {
@@ -19,8 +22,15 @@ bool DecodeProject(std::string_view name, std::string_view bytes, ProjectInfo* i
   uint32_t id = 0;
   auto [ptr, ec] = std::from_chars(bytes.data(), bytes.data() + first, id);
   if (ec != std::errc() || id == 0) return false;
-  auto zone = TimeZone::FromName(bytes.substr(second + 1));
+  size_t third = bytes.find(kSep, second + 1);
+  auto zone = TimeZone::FromName(bytes.substr(
+      second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1));
   if (!zone) return false;
+  if (third != std::string_view::npos) {
+    auto [end, error] = std::from_chars(bytes.data() + third + 1, bytes.data() + bytes.size(),
+                                        info->retention_days);
+    if (error != std::errc() || end != bytes.data() + bytes.size()) return false;
+  }
   info->id = id;
   info->name = std::string(name);
   info->token = std::string(bytes.substr(first + 1, second - first - 1));
@@ -82,6 +92,23 @@ Result<std::shared_ptr<const ProjectInfo>> ProjectRegistry::Create(const std::st
   ++next_id_;
   by_name_[name] = info;
   return std::shared_ptr<const ProjectInfo>(info);
+}
+
+Result<std::shared_ptr<const ProjectInfo>> ProjectRegistry::SetRetentionDays(
+    const std::string& name, int days) {
+  if (days < -1 || days > 36'500) {
+    return Status(ErrorCode::kBadRequest,
+                  "retention_days must be -1 (keep forever), 0 (server default) or 1..36500",
+                  "retention_days");
+  }
+  std::unique_lock lock(mu_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return Status(ErrorCode::kNotFound, "unknown project " + name);
+  auto updated = std::make_shared<ProjectInfo>(*it->second);
+  updated->retention_days = days;
+  SEXTANT_RETURN_IF_ERROR(Store(*updated));
+  it->second = updated;
+  return std::shared_ptr<const ProjectInfo>(updated);
 }
 
 Status ProjectRegistry::Store(const ProjectInfo& info) {

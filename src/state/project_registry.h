@@ -24,6 +24,9 @@ struct ProjectInfo {
   std::string name;
   std::string token;  // empty = no token required on ingest
   TimeZone time_zone;
+  // Events older than this many days are deleted (docs/access.md, "Retention"); 0 = the
+  // server's --retention-days; -1 = keep forever whatever the server default.
+  int retention_days = 0;
 };
 
 class ProjectRegistry {
@@ -35,6 +38,8 @@ class ProjectRegistry {
   Result<std::shared_ptr<const ProjectInfo>> Create(const std::string& name,
                                                     const std::string& token,
                                                     const std::string& time_zone);
+  // Sets a project's retention_days (-1..36500); kNotFound for an unknown project.
+  Result<std::shared_ptr<const ProjectInfo>> SetRetentionDays(const std::string& name, int days);
   // nullptr if unknown.
   std::shared_ptr<const ProjectInfo> Find(const std::string& name) const;
   std::vector<std::shared_ptr<const ProjectInfo>> List() const;

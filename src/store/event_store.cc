@@ -389,6 +389,7 @@ class EventStoreImpl final : public EventStore {
         fsync_counts_(fsync_upper_.size(), 0) {
     for (const auto& [project, users] : options_.erased_users)
       erased_[project].insert(users.begin(), users.end());
+    retention_by_project_ = options_.retention_days_by_project;
   }
 
   ~EventStoreImpl() override { (void)Close(); }
@@ -405,6 +406,7 @@ class EventStoreImpl final : public EventStore {
   Status FlushHeads(bool force) override;
   Status CompactOnce() override;
   Status ApplyRetention() override;
+  void SetRetentionDays(ProjectId project, int days) override;
   Result<EraseResult> EraseUsers(ProjectId project, const std::vector<UserId>& users) override;
   StoreStats Stats() const override;
   std::optional<std::pair<int32_t, int32_t>> DayRange(ProjectId project) const override;
@@ -433,10 +435,16 @@ class EventStoreImpl final : public EventStore {
   std::string PartPath(ProjectId project, int32_t day, uint64_t seq) const {
     return DayDir(project, day) + "/" + std::to_string(seq) + ".part";
   }
-  bool Expired(int32_t day, int64_t now_ms) const {
-    return options_.retention_days > 0 &&
-           options_.time_zone.DayStartMs(day + 1) <=
-               now_ms - int64_t{options_.retention_days} * 86'400'000;
+  // REQUIRES: mu_ held (or the store not yet shared, as during Open).
+  int RetentionDaysOf(ProjectId project) const {
+    auto it = retention_by_project_.find(project);
+    const int days = it == retention_by_project_.end() || it->second == 0 ? options_.retention_days
+                                                                          : it->second;
+    return days > 0 ? days : 0;
+  }
+  bool Expired(ProjectId project, int32_t day, int64_t now_ms) const {
+    const int days = RetentionDaysOf(project);
+    return days > 0 && options_.time_zone.DayStartMs(day + 1) <= now_ms - int64_t{days} * 86'400'000;
   }
   // REQUIRES: mu_ held. The erased users of `project`, or null if none.
   const std::unordered_set<UserId>* ErasedOf(ProjectId project) const {
@@ -488,6 +496,7 @@ class EventStoreImpl final : public EventStore {
   // Users whose rows must not come back (EraseUsers); checked per row only for projects
   // that have some.
   std::unordered_map<ProjectId, std::unordered_set<UserId>> erased_;  // guarded by mu_
+  std::map<ProjectId, int> retention_by_project_;                      // guarded by mu_
 
   // Maintenance (flush, compaction, retention, manifest) is serialised by maintenance_mu_.
   std::mutex maintenance_mu_;
@@ -575,7 +584,7 @@ Status EventStoreImpl::Recover() {
       const int32_t day = options_.time_zone.DayOf(row.time_ms);
       auto it = days_.find({project, day});
       if (it != days_.end() && lsn <= it->second.flushed_lsn) continue;  // already in a part
-      if (Expired(day, now_ms)) continue;
+      if (Expired(project, day, now_ms)) continue;
       if (const auto* erased = ErasedOf(project); erased && erased->count(row.user_id)) continue;
       HeadFor({project, day}, lsn)
           ->Add(std::string_view(begin, static_cast<size_t>(in.data() - begin)), row.user_id,
@@ -1053,8 +1062,12 @@ Status EventStoreImpl::CompactOnce() {
   return Status::Ok();
 }
 
+void EventStoreImpl::SetRetentionDays(ProjectId project, int days) {
+  std::lock_guard<std::mutex> lock(mu_);
+  retention_by_project_[project] = days;
+}
+
 Status EventStoreImpl::ApplyRetention() {
-  if (options_.retention_days <= 0) return Status::Ok();
   std::lock_guard<std::mutex> maintenance(maintenance_mu_);
   if (!wal_) return Status::Ok();
   const int64_t now_ms = options_.clock->NowMs();
@@ -1063,7 +1076,7 @@ Status EventStoreImpl::ApplyRetention() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = days_.begin(); it != days_.end();) {
-      if (Expired(it->first.second, now_ms)) {
+      if (Expired(it->first.first, it->first.second, now_ms)) {
         for (const auto& part : it->second.parts) dropped.push_back(part);
         it = days_.erase(it);
         changed = true;

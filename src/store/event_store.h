@@ -53,7 +53,9 @@ struct EventStoreOptions {
   // receiving a history import is not rewritten again and again). 0 = never.
   int64_t compaction_quiet_ms = 300'000;
   // Days whose end is older than this many days before now are deleted; 0 = keep forever.
+  // A project's own setting (retention_days_by_project, SetRetentionDays) overrides it.
   int retention_days = 0;
+  std::map<ProjectId, int> retention_days_by_project;
   // Called on the commit thread before each WAL fsync; an error fails that group.
   std::vector<std::function<Status()>> pre_sync_hooks;
   // Start background threads (flush, compaction, retention). Tests may turn them off and call
@@ -162,6 +164,9 @@ class EventStore {
   virtual Status FlushHeads(bool force) = 0;  // checkpoint: heads → parts, trim the WAL
   virtual Status CompactOnce() = 0;           // merges one day's small parts, if any
   virtual Status ApplyRetention() = 0;
+  // Sets `project`'s retention by age in days (0 = the store's default, retention_days;
+  // negative = keep forever whatever the default). Takes effect at the next ApplyRetention.
+  virtual void SetRetentionDays(ProjectId project, int days) = 0;
 
   // Erasure of customers (data-subject deletion): from now on rows of `users` are dropped
   // when they reach a head, at WAL replay, and by every flush and compaction; the heads are

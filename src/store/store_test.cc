@@ -492,6 +492,31 @@ TEST_F(StoreTest, RetentionDropsOldDays) {
   EXPECT_EQ(ScanAll(*reopened), new_rows);
 }
 
+TEST_F(StoreTest, RetentionIsPerProject) {
+  SimulatedClock clock(kDay0Ms + 10 * 86'400'000LL + 3'600'000);
+  EventStoreOptions options = Options(dir_);
+  options.clock = &clock;
+  options.retention_days = 0;                    // default: keep forever
+  options.retention_days_by_project[1] = 3;      // project 1 keeps three days
+  auto store = OpenStore(options);
+  const std::vector<EventRow> old_rows = {MakeRow(1, kDay0Ms + 100, 1, 1)};  // day 0
+  for (ProjectId project : {1u, 2u, 3u}) {
+    ASSERT_TRUE(AppendSync(store.get(), old_rows, project).ok());
+  }
+  store->SetRetentionDays(3, 5);  // project 3 from now on: five days
+  ASSERT_TRUE(store->ApplyRetention().ok());
+  EXPECT_FALSE(store->DayRange(1).has_value());
+  EXPECT_TRUE(store->DayRange(2).has_value());
+  EXPECT_FALSE(store->DayRange(3).has_value());
+  // -1 keeps a project's events whatever the server default.
+  store.reset();
+  options.retention_days = 1;
+  options.retention_days_by_project = {{2, -1}};
+  auto reopened = OpenStore(options);
+  ASSERT_TRUE(reopened->ApplyRetention().ok());
+  EXPECT_TRUE(reopened->DayRange(2).has_value());
+}
+
 TEST_F(StoreTest, ConcurrentAppendsAreAllAcknowledgedAndPresent) {
   EventStoreOptions options = Options(dir_);
   options.background_maintenance = true;
