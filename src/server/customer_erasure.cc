@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/crash_point.h"
 #include "common/json_writer.h"
 #include "server/application.h"
 
@@ -39,6 +40,7 @@ struct ErasureJob {
   std::vector<std::string> ids;      // the person's id values (to find quoted records)
   uint64_t identities = 0;
   int64_t requested_ms = 0;
+  access::AuditEntry request;  // who asked, from where, the target (customer by digest)
 };
 
 std::string EncodeJob(const ErasureJob& job) {
@@ -52,6 +54,16 @@ std::string EncodeJob(const ErasureJob& job) {
   out.EndArray();
   out.Key("identities").Uint(job.identities);
   out.Key("requested_ms").Int(job.requested_ms);
+  out.Key("request").BeginObject();
+  out.Key("actor").String(job.request.actor);
+  out.Key("actor_kind").String(job.request.actor_kind);
+  out.Key("method").String(job.request.method);
+  out.Key("route").String(job.request.route);
+  out.Key("target").String(job.request.target);
+  out.Key("project").String(job.request.project);
+  out.Key("peer").String(job.request.peer);
+  out.Key("detail").String(job.request.detail);
+  out.EndObject();
   out.EndObject();
   return out.Take();
 }
@@ -78,16 +90,33 @@ Result<ErasureJob> DecodeJob(store::ProjectId project, std::string_view json) {
   if (root["identities"].get_uint64().get(identities) == simdjson::SUCCESS) job.identities = identities;
   int64_t requested = 0;
   if (root["requested_ms"].get_int64().get(requested) == simdjson::SUCCESS) job.requested_ms = requested;
+  simdjson::dom::object request;
+  if (root["request"].get_object().get(request) == simdjson::SUCCESS) {
+    for (auto [key, target] : {std::pair<const char*, std::string*>{"actor", &job.request.actor},
+                               {"actor_kind", &job.request.actor_kind},
+                               {"method", &job.request.method},
+                               {"route", &job.request.route},
+                               {"target", &job.request.target},
+                               {"project", &job.request.project},
+                               {"peer", &job.request.peer},
+                               {"detail", &job.request.detail}}) {
+      std::string_view text;
+      if (request[key].get_string().get(text) == simdjson::SUCCESS) *target = std::string(text);
+    }
+  }
   if (job.users.empty())
     return Status(ErrorCode::kCorruption, "erasure job of project " + std::to_string(project) + " names no user");
   return job;
 }
 
-// Every step after the durable start; each is idempotent, so a resumed job repeats them.
+// Every step after the durable start; each is idempotent, so a resumed job repeats them. The
+// erasure is audited before its job is deleted: a crash in between repeats the steps and the
+// audit entry, so an erasure may be audited twice but never not at all.
 Result<std::string> FinishErasure(Application& app, const state::ProjectInfo& project,
-                                  const ErasureJob& job) {
+                                  const ErasureJob& job, bool resumed) {
   auto events = app.events().EraseUsers(project.id, job.users);
   if (!events.ok()) return events.status();
+  CrashPoint("erasure.events_erased");
   auto audience = app.audience().ErasePeople(project, job.users);
   if (!audience.ok()) return audience.status();
   auto journeys = app.journeys().ErasePeople(project, job.users);
@@ -95,12 +124,7 @@ Result<std::string> FinishErasure(Application& app, const state::ProjectInfo& pr
   state::KvStore::Batch batch;
   auto errors = app.error_log().EraseMentioning(project.id, job.ids, &batch);
   if (!errors.ok()) return errors.status();
-  batch.Delete(JobKey(project.id, job.users.front()));
   SEXTANT_RETURN_IF_ERROR(app.kv().Write(&batch));
-  SEXTANT_RETURN_IF_ERROR(app.kv().SyncWal());
-  // Deleted state must also leave the state store's files: flush its memtable (its log goes)
-  // and rewrite its tables without the deleted keys.
-  SEXTANT_RETURN_IF_ERROR(app.kv().Compact());
 
   JsonWriter out;
   out.BeginObject();
@@ -121,7 +145,26 @@ Result<std::string> FinishErasure(Application& app, const state::ProjectInfo& pr
   out.Key("ledger_entries_redacted").Uint(journeys->ledger_entries);
   out.Key("ingest_errors").Uint(*errors);
   out.EndObject();
-  return out.Take();
+  std::string summary = out.Take();
+
+  access::AuditEntry entry = job.request;
+  entry.action = "erase";
+  entry.status = 200;
+  if (resumed) {
+    entry.detail += std::string(entry.detail.empty() ? "" : "; ") +
+                    "finished at start after an interruption";
+  }
+  entry.detail += (entry.detail.empty() ? "" : "; ") + summary;
+  auto appended = app.audit().Append(entry);
+  if (!appended.ok()) return appended.status();
+  CrashPoint("erasure.audited");
+
+  SEXTANT_RETURN_IF_ERROR(app.kv().Delete(JobKey(project.id, job.users.front())));
+  SEXTANT_RETURN_IF_ERROR(app.kv().SyncWal());
+  // Deleted state must also leave the state store's files: flush its memtable (its log goes)
+  // and rewrite its tables without the deleted keys.
+  SEXTANT_RETURN_IF_ERROR(app.kv().Compact());
+  return summary;
 }
 
 }  // namespace
@@ -141,9 +184,10 @@ Result<std::map<store::ProjectId, std::vector<store::UserId>>> LoadErasedUsers(
 }
 
 Result<std::string> EraseCustomer(Application& app, const state::ProjectInfo& project,
-                                  store::UserId user) {
+                                  store::UserId user, const access::AuditEntry& request) {
   ErasureJob job;
   job.project = project.id;
+  job.request = request;
   job.requested_ms = SystemClock::Instance().NowMs();
   {
     // No record of the project resolves ids while they are removed.
@@ -161,7 +205,8 @@ Result<std::string> EraseCustomer(Application& app, const state::ProjectInfo& pr
     SEXTANT_RETURN_IF_ERROR(app.kv().Write(&batch));
     SEXTANT_RETURN_IF_ERROR(app.kv().SyncWal());
   }
-  return FinishErasure(app, project, job);
+  CrashPoint("erasure.started");
+  return FinishErasure(app, project, job, /*resumed=*/false);
 }
 
 Status ResumeErasures(Application& app) {
@@ -178,7 +223,7 @@ Status ResumeErasures(Application& app) {
     if (!project) continue;
     auto job = DecodeJob(project_id, json);
     if (!job.ok()) return job.status();
-    auto finished = FinishErasure(app, *project, *job);
+    auto finished = FinishErasure(app, *project, *job, /*resumed=*/true);
     if (!finished.ok()) return finished.status();
   }
   return Status::Ok();

@@ -12,13 +12,15 @@
 //
 // Crash safety: the erasure is first recorded durably (the retired ids under "ers/", the job
 // under "ersj/") together with the removal of the ids and the profile; every later step is
-// idempotent, and Application::Start() finishes a job it finds (ResumeErasures).
+// idempotent, and Application::Start() finishes a job it finds (ResumeErasures) and records
+// it in the audit trail under the requester's name (the request itself got no answer).
 #pragma once
 
 #include <map>
 #include <string>
 #include <vector>
 
+#include "access/audit_trail.h"
 #include "common/status.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
@@ -33,8 +35,10 @@ Result<std::map<store::ProjectId, std::vector<store::UserId>>> LoadErasedUsers(
     const state::KvStore& kv);
 
 // Erases the person `user` of `project`; answers the JSON summary of what was removed.
+// `request` is the request's audit entry (its target names the customer by digest): it is kept
+// with the job, so that an erasure finished at start after a crash is audited too.
 Result<std::string> EraseCustomer(Application& app, const state::ProjectInfo& project,
-                                  store::UserId user);
+                                  store::UserId user, const access::AuditEntry& request);
 
 // Finishes erasures that a crash interrupted (call once the engines are started).
 Status ResumeErasures(Application& app);

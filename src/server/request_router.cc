@@ -557,9 +557,8 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
     respond = [app = app_, audit, erasure, respond = std::move(respond),
                request_copy = HttpRequest(request.base())](HttpResponse response) mutable {
       audit.status = static_cast<int>(response.result_int());
-      if (erasure && audit.status < 300) {
-        audit.detail += (audit.detail.empty() ? "" : "; ") + response.body();
-      }
+      // A completed erasure was audited by EraseCustomer itself, before its job was deleted.
+      if (erasure && audit.status < 300) return respond(std::move(response));
       if (audit.status >= 400) {
         audit.detail += (audit.detail.empty() ? "" : "; ") + response.body().substr(0, 300);
       }
@@ -817,9 +816,9 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
       return respond(Error(request, Status(ErrorCode::kNotFound, "no user with id " + parts[3])));
     if (parts.size() == 4 && request.method() == http::verb::delete_) {
       // Erasure rewrites parts and compacts the state store: on the query pool.
-      return app_->RunQuery([this, project, user = *user,
+      return app_->RunQuery([this, project, user = *user, audit,
                              request_copy = HttpRequest(request.base()), respond]() {
-        auto answer = EraseCustomer(*app_, *project, user);
+        auto answer = EraseCustomer(*app_, *project, user, audit);
         if (!answer.ok()) return respond(Error(request_copy, answer.status()));
         respond(Json(request_copy, 200, std::move(*answer)));
       });
