@@ -37,7 +37,7 @@ class AudienceEngineTest : public ::testing::Test {
     ASSERT_NE(project_, nullptr);
   }
   void TearDown() override {
-    app_->Stop();
+    ASSERT_TRUE(app_->Stop().ok());
     app_.reset();
     fs::remove_all(dir_);
   }

@@ -127,7 +127,13 @@ int RunServe(int argc, char** argv) {
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "sextant: stopping (signal " << received << ")" << std::endl;
-  application.Stop();
+  sextant::Status stopped = application.Stop();
+  if (!stopped.ok()) {
+    // Acknowledged data is in the WAL and is replayed at the next start; the exit code tells
+    // the supervisor that the final flush failed (e.g. the disk is full).
+    std::cerr << "sextant: stopped with an error: " << stopped.ToString() << std::endl;
+    return 1;
+  }
   std::cout << "sextant: stopped" << std::endl;
   return 0;
 }

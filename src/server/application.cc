@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 Application::Application(ServeOptions options, Clock* clock)
     : options_(std::move(options)), clock_(clock), console_(options_.console_dir) {}
 
-Application::~Application() { Stop(); }
+Application::~Application() { (void)Stop(); }
 
 Status Application::LoadAdminToken() {
   fs::path path = fs::path(options_.data_dir) / "admin_token";
@@ -174,8 +174,8 @@ void Application::RunQuery(std::function<void()> job) {
   boost::asio::post(*query_pool_, std::move(job));
 }
 
-void Application::Stop() {
-  if (!started_) return;
+Status Application::Stop() {
+  if (!started_) return Status::Ok();
   started_ = false;
   {
     std::lock_guard lock(maintenance_mu_);
@@ -189,12 +189,17 @@ void Application::Stop() {
   // are appended before the event store closes.
   if (journeys_) journeys_->Stop();
   if (audience_) audience_->Stop();
-  if (events_) (void)events_->Close();
-  if (schemas_) (void)schemas_->SaveCounts();
+  Status first;
+  auto keep_first = [&first](Status status) {
+    if (first.ok() && !status.ok()) first = std::move(status);
+  };
+  if (events_) keep_first(events_->Close());
+  if (schemas_) keep_first(schemas_->SaveCounts());
   if (kv_) {
-    (void)kv_->SyncWal();
-    (void)kv_->Compact();
+    keep_first(kv_->SyncWal());
+    (void)kv_->Compact();  // space only; nothing depends on it
   }
+  return first;
 }
 
 }  // namespace sextant::server

@@ -77,8 +77,10 @@ class Application {
 
   // Opens the stores (recovering from the WAL), rebuilds derived state, starts serving.
   Status Start();
-  // Stops serving, flushes heads to parts, closes stores. Idempotent.
-  void Stop();
+  // Stops serving, flushes heads to parts, closes stores. Idempotent. Answers the first error
+  // of the final flush and syncs (nothing acknowledged is lost by one: it is in the WAL and is
+  // replayed at the next start, but the operator is told, and `serve` exits non-zero).
+  Status Stop();
 
   uint16_t port() const { return port_; }
   const std::string& admin_token() const { return admin_token_; }

@@ -355,6 +355,7 @@ test('disk full at stop: SIGTERM while the disk is full exits without a crash; t
     if (r.status === 200) { full.acked.add(b); consecutive = 0; } else { full.failures.push({ b, status: r.status, text: r.text, size: 50 }); consecutive++; }
   }
   const stopped = await srv.stop({ keep: true });
+  full.stopLog = srv.tail(8);
   fs.unlinkSync(full.filler);
   await srv.start();
   for (const f of full.failures.splice(0)) {
@@ -365,4 +366,8 @@ test('disk full at stop: SIGTERM while the disk is full exits without a crash; t
   assertExactlyOnce(await waitFor(() => storedBatches(srv, 'full'), 5000), full.acked, full.sizes);
   assert.ok(await srv.healthy());
   assert.equal(stopped.signal, null, `SIGTERM while the disk was full ended the server by a signal (a crash):\n${srv.tail(8)}`);
+  // A final flush that failed is reported by the exit code (1) and a line naming the error.
+  assert.ok([0, 1].includes(stopped.code), `exit code ${stopped.code}`);
+  if (stopped.code === 1) assert.match(full.stopLog, /sextant: stopped with an error: .+/);
+  else assert.match(full.stopLog, /sextant: stopped\n/);
 });
