@@ -2,7 +2,7 @@
 // Soak test: ingest, analysis queries, segment refreshes and a running journey together for a
 // fixed time on one server; samples memory and latencies per window and writes a summary.
 //
-//   node bench/soak/soak.js [--minutes 30] [--rate 2000] [--day-minutes 3] [--out docs/soak.md]
+//   node bench/soak/soak.js [--minutes 30] [--rate 2000] [--day-minutes 1] [--out docs/soak.md]
 //
 // Load (all on loopback, bounded): `rate` events/s in batches of 500 over 50,000 customers
 // (5% deposits, some with amount ≥ 50,000, which a journey answers with a webhook to a local
@@ -13,9 +13,12 @@
 // Steady state: a production server keeps a bounded history (retention by age), so the data
 // a query reads and the memory it needs stop growing. The soak reproduces that in 30 minutes:
 // the server runs on the simulated clock, moved forward so that a day passes every
-// `day-minutes` real minutes (3: ten days in 30 minutes), events carry the simulated time, and
-// the project keeps 2 days (`retention_days`). Days roll over, settle, are compacted and are
-// deleted while the load runs. (`--day-minutes 0`: the system clock, every event on one day;
+// `day-minutes` real minutes (1: thirty days in 30 minutes), events carry the simulated time,
+// and the project keeps 2 days (`retention_days`). Days roll over, settle, are compacted and are
+// deleted while the load runs. One day per real minute also lets the ingest deduplication
+// window (7 days, kept as two generations of 3.5 days) turn over several times, so its memory
+// reaches its steady saw-tooth within the warm-up; at 3 minutes per day it would still be
+// filling at the end. (`--day-minutes 0`: the system clock, every event on one day;
 // the data then grows all run long and latencies with it.)
 //
 // Pass criteria printed at the end: no failed request; RSS flat after a 10-minute warm-up
@@ -37,7 +40,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
 const MINUTES = Number(args.minutes || 30);
 const RATE = Number(args.rate || 2000);
 const OUT = args.out || '';
-const DAY_MINUTES = Number(args['day-minutes'] ?? 3);
+const DAY_MINUTES = Number(args['day-minutes'] ?? 1);
 const STEADY = DAY_MINUTES > 0;
 const CLOCK_TICK_MS = 1000;
 // Simulated seconds per real tick: one day per DAY_MINUTES real minutes.

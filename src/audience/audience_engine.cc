@@ -879,6 +879,14 @@ Result<AudienceAnswer> AudienceEngine::EstimateSegment(const state::ProjectInfo&
   return AudienceAnswer{200, out.Take()};
 }
 
+Result<Roaring> AudienceEngine::ScopeMembers(const state::ProjectInfo& project,
+                                             const CustomerScope& scope) {
+  ProjectState& state = StateOf(project);
+  std::lock_guard lock(state.mu);
+  SEXTANT_RETURN_IF_ERROR(LoadLocked(state));
+  return ScopeMembersLocked(state, scope);
+}
+
 Result<Roaring> AudienceEngine::ScopeMembersLocked(ProjectState& state,
                                                    const CustomerScope& scope) {
   auto rule = ParseRuleJson(scope.rule_json, "scope");

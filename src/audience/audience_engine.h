@@ -137,9 +137,14 @@ class AudienceEngine final : public ingest::CommitObserver {
 
   // --- tags ---
   Result<AudienceAnswer> CreateTag(const state::ProjectInfo& project, std::string_view body);
-  Result<AudienceAnswer> ListTags(const state::ProjectInfo& project);
+  // With a `scope`, "coverage" counts only the scope's customers (here and in GetTag).
+  Result<AudienceAnswer> ListTags(const state::ProjectInfo& project,
+                                  const CustomerScope* scope = nullptr);
   Result<AudienceAnswer> TagCategories(const state::ProjectInfo& project);
-  Result<AudienceAnswer> GetTag(const state::ProjectInfo& project, const std::string& id);
+  Result<AudienceAnswer> GetTag(const state::ProjectInfo& project, const std::string& id,
+                                const CustomerScope* scope = nullptr);
+  // The customers of `scope` now: its profile conditions over the project's people.
+  Result<Roaring> ScopeMembers(const state::ProjectInfo& project, const CustomerScope& scope);
   Result<AudienceAnswer> UpdateTag(const state::ProjectInfo& project, const std::string& id,
                                    std::string_view body);
   Result<AudienceAnswer> DeleteTag(const state::ProjectInfo& project, const std::string& id);
@@ -288,7 +293,9 @@ class AudienceEngine final : public ingest::CommitObserver {
   Status SaveTagSnapshotLocked(ProjectState& state, TagState& tag);
   void ApplyEventToTagsLocked(ProjectState& state, const store::EventRow& row, uint64_t sequence,
                               int64_t now, TouchedUsers* touched);
-  void WriteTagLocked(const TagState& tag, JsonWriter& out);
+  // `visible`: count only these people in "coverage" (a caller's CustomerScope).
+  Status WriteTagLocked(ProjectState& state, TagState& tag, JsonWriter& out,
+                        const Roaring* visible = nullptr);
   Result<TagState*> FindTagLocked(ProjectState& state, const std::string& id);
 
   // Lookalike (audience_analytics.cc): scores of every user from a model trained on the seed;

@@ -510,7 +510,15 @@ void AudienceEngine::ApplyEventToTagsLocked(ProjectState& state, const store::Ev
 
 // ---- tag API ----
 
-void AudienceEngine::WriteTagLocked(const TagState& tag, JsonWriter& out) {
+Status AudienceEngine::WriteTagLocked(ProjectState& state, TagState& tag, JsonWriter& out,
+                                     const Roaring* visible) {
+  uint64_t coverage = tag.coverage;
+  if (visible) {
+    auto column = TagColumnLocked(state, tag.definition.name);
+    if (!column.ok()) return column.status();
+    coverage = 0;
+    for (UserId user : *visible) coverage += (*column)->Has(user) ? 1 : 0;
+  }
   const TagDefinition& definition = tag.definition;
   out.BeginObject();
   out.Key("id").String(definition.id);
@@ -530,9 +538,10 @@ void AudienceEngine::WriteTagLocked(const TagState& tag, JsonWriter& out) {
   out.Key("updated_ms").Int(definition.updated_ms);
   out.Key("last_run_ms").Int(tag.last_run_ms);
   out.Key("last_run_elapsed_ms").Double(tag.last_run_elapsed_ms);
-  out.Key("coverage").Uint(tag.coverage);
+  out.Key("coverage").Uint(coverage);
   if (tag.next_run_ms != INT64_MAX) out.Key("next_run_ms").Int(tag.next_run_ms);
   out.EndObject();
+  return Status::Ok();
 }
 
 Result<AudienceEngine::TagState*> AudienceEngine::FindTagLocked(ProjectState& state,
@@ -585,7 +594,7 @@ Result<AudienceAnswer> AudienceEngine::CreateTag(const state::ProjectInfo& proje
   created.next_run_ms = created.definition.schedule.NextAfter(clock_->NowMs(), project.time_zone);
   RebuildInterestLocked(state);
   JsonWriter out;
-  WriteTagLocked(created, out);
+  SEXTANT_RETURN_IF_ERROR(WriteTagLocked(state, created, out));
   return AudienceAnswer{201, out.Take()};
 }
 
@@ -623,7 +632,7 @@ Result<AudienceAnswer> AudienceEngine::UpdateTag(const state::ProjectInfo& proje
   tag.next_run_ms = tag.definition.schedule.NextAfter(clock_->NowMs(), project.time_zone);
   RebuildInterestLocked(state);
   JsonWriter out;
-  WriteTagLocked(tag, out);
+  SEXTANT_RETURN_IF_ERROR(WriteTagLocked(state, tag, out));
   return AudienceAnswer{200, out.Take()};
 }
 
@@ -655,11 +664,20 @@ Result<AudienceAnswer> AudienceEngine::DeleteTag(const state::ProjectInfo& proje
   return AudienceAnswer{200, R"({"deleted":true})"};
 }
 
-Result<AudienceAnswer> AudienceEngine::ListTags(const state::ProjectInfo& project) {
+Result<AudienceAnswer> AudienceEngine::ListTags(const state::ProjectInfo& project,
+                                                const CustomerScope* scope) {
   return WithProject(project, [&](ProjectState& state) -> Result<AudienceAnswer> {
+    std::optional<Roaring> visible;
+    if (scope) {
+      auto members = ScopeMembersLocked(state, *scope);
+      if (!members.ok()) return members.status();
+      visible = std::move(*members);
+    }
     JsonWriter out;
     out.BeginObject().Key("tags").BeginArray();
-    for (auto& [id, tag] : state.tags) WriteTagLocked(*tag, out);
+    for (auto& [id, tag] : state.tags) {
+      SEXTANT_RETURN_IF_ERROR(WriteTagLocked(state, *tag, out, visible ? &*visible : nullptr));
+    }
     out.EndArray().EndObject();
     return AudienceAnswer{200, out.Take()};
   });
@@ -710,10 +728,16 @@ Result<AudienceAnswer> AudienceEngine::TagCategories(const state::ProjectInfo& p
 }
 
 Result<AudienceAnswer> AudienceEngine::GetTag(const state::ProjectInfo& project,
-                                              const std::string& id) {
+                                              const std::string& id, const CustomerScope* scope) {
   return WithTag(project, id, [&](ProjectState& state, TagState& tag) -> Result<AudienceAnswer> {
+    std::optional<Roaring> visible;
+    if (scope) {
+      auto members = ScopeMembersLocked(state, *scope);
+      if (!members.ok()) return members.status();
+      visible = std::move(*members);
+    }
     JsonWriter out;
-    WriteTagLocked(tag, out);
+    SEXTANT_RETURN_IF_ERROR(WriteTagLocked(state, tag, out, visible ? &*visible : nullptr));
     return AudienceAnswer{200, out.Take()};
   });
 }

@@ -138,15 +138,16 @@ class ErrorLog {
 // Progress on stderr: a bar redrawn at most 4×/s on a TTY, else a plain line every 2 s.
 class Progress {
  public:
-  Progress(uint64_t total_bytes, bool enabled, bool tty)
-      : total_bytes_(total_bytes), enabled_(enabled), tty_(tty),
-        start_(std::chrono::steady_clock::now()) {}
+  Progress(uint64_t total_bytes, bool enabled, bool tty,
+           std::function<void(const ImportProgress&)> hook = nullptr)
+      : total_bytes_(total_bytes), enabled_(enabled || hook != nullptr), tty_(tty),
+        hook_(std::move(hook)), start_(std::chrono::steady_clock::now()) {}
   void Start(const std::function<uint64_t()>& rows_done, const std::function<uint64_t()>& errors) {
     if (!enabled_) return;
     rows_done_ = rows_done;
     errors_ = errors;
     thread_ = std::thread([this] {
-      const auto period = std::chrono::milliseconds(tty_ ? 250 : 2000);
+      const auto period = std::chrono::milliseconds(hook_ ? 500 : tty_ ? 250 : 2000);
       std::unique_lock<std::mutex> lock(mu_);
       while (!stop_) {
         cv_.wait_for(lock, period, [this] { return stop_; });
@@ -174,6 +175,10 @@ class Progress {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const uint64_t rows = rows_done_();
     const uint64_t bytes = bytes_done.load();
+    if (hook_) {
+      hook_(ImportProgress{bytes, total_bytes_, rows, errors_(), secs, final});
+      return;
+    }
     const double frac = total_bytes_ ? static_cast<double>(bytes) / total_bytes_ : 1.0;
     const double rate = secs > 0 ? rows / secs : 0;
     const double byte_rate = secs > 0 ? bytes / secs : 0;
@@ -200,6 +205,7 @@ class Progress {
 
   uint64_t total_bytes_;
   bool enabled_, tty_;
+  std::function<void(const ImportProgress&)> hook_;
   std::chrono::steady_clock::time_point start_;
   std::function<uint64_t()> rows_done_, errors_;
   std::mutex mu_;
@@ -350,7 +356,9 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
     errors.Add(where, code, field, reason);
   });
   const bool tty = isatty(STDERR_FILENO) == 1;
-  Progress progress(total_bytes, options.progress == 1 || (options.progress == -1), tty);
+  Progress progress(total_bytes, options.progress == 1 || (options.progress == -1), tty,
+                    options.on_progress);
+  auto cancelled = [&options] { return options.cancel != nullptr && options.cancel->load(); };
   std::atomic<uint64_t> dry_rows{0};
   if (!options.dry_run) sender.Start();
   progress.Start([&] { return options.dry_run ? dry_rows.load() : sender.rows_done(); },
@@ -386,7 +394,7 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
   std::vector<Cell> cells;
   std::deque<std::string> scratch;
   std::vector<std::string> header_storage;
-  for (uint32_t fi = 0; fi < names.size() && result.ok() && !sender.fatal(); ++fi) {
+  for (uint32_t fi = 0; fi < names.size() && result.ok() && !sender.fatal() && !cancelled(); ++fi) {
     MappedFile file;
     result = file.Open(names[fi]);
     if (!result.ok()) break;
@@ -415,7 +423,7 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
         ++report->rows;
         if ((++row_count & 1023) == 0) {
           progress.bytes_done = bytes_before + reader.offset();
-          if (sender.fatal()) break;
+          if (sender.fatal() || cancelled()) break;
         }
         if (fields.size() != header_names.size()) {
           fail_row(fi, line, Status(ErrorCode::kBadRequest,
@@ -446,7 +454,7 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
         ++line;
         if ((line & 1023) == 0) {
           progress.bytes_done = bytes_before + std::min(pos, data.size());
-          if (sender.fatal()) break;
+          if (sender.fatal() || cancelled()) break;
         }
         if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
         size_t first = text.find_first_not_of(" \t");
@@ -494,6 +502,7 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
         add(fi, line);
       }
     }
+    if (cancelled()) break;  // bytes_done stays where reading stopped
     bytes_before += data.size();
     progress.bytes_done = bytes_before;
   }
@@ -506,6 +515,7 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
   report->duplicates = options.dry_run ? 0 : sender.duplicates();
   report->failed = local_failed + (options.dry_run ? 0 : sender.failed());
   if (sender.fatal()) report->fatal = sender.fatal_message();
+  if (report->fatal.empty() && cancelled()) report->fatal = "cancelled";
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (const std::string& l : errors.TakeStderrLines()) std::fprintf(stderr, "%s\n", l.c_str());
   if (options.errors_file.empty() && errors.count() > 20)

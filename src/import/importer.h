@@ -8,7 +8,9 @@
 // Thread-safety: RunImport is reentrant.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,16 @@
 #include "import/row_mapper.h"
 
 namespace sextant::import {
+
+// Where an import stands; reported about twice a second to ImportOptions::on_progress.
+struct ImportProgress {
+  uint64_t bytes_done = 0;   // of the input files, read so far
+  uint64_t total_bytes = 0;
+  uint64_t rows_done = 0;    // records answered by the server (accepted, duplicate or rejected)
+  uint64_t errors = 0;       // rows failed so far (unparsable or rejected)
+  double seconds = 0;
+  bool final = false;        // the last report, after everything was sent
+};
 
 struct ImportOptions {
   std::string project = "default";
@@ -32,6 +44,12 @@ struct ImportOptions {
   bool dry_run = false;        // write the records to stdout instead of sending them
   int progress = -1;           // -1: auto (stderr is a TTY → bar, else plain lines), 0: off, 1: on
   std::vector<std::string> files;
+  // Instead of the progress line on stderr: called from a progress thread every 500 ms and
+  // once at the end (an import job's progress in the server).
+  std::function<void(const ImportProgress&)> on_progress;
+  // When set to true, reading stops; what was read is still sent. The report's `fatal` says
+  // "cancelled".
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ImportReport {

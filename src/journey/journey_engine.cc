@@ -676,10 +676,12 @@ Result<JourneyAnswer> JourneyEngine::GetOperators() {
 
 namespace {
 
-void WriteJourney(const JourneyState& journey, bool with_definition, JsonWriter& out) {
+void WriteJourney(const JourneyState& journey, bool with_definition, JsonWriter& out,
+                  const Roaring* visible = nullptr) {
   out.BeginObject();
   WriteMeta(journey.meta, out);
-  out.Key("customers_inside").Uint(journey.active.cardinality());
+  out.Key("customers_inside")
+      .Uint(visible ? journey.active.and_cardinality(*visible) : journey.active.cardinality());
   if (with_definition) {
     auto found = journey.versions.find(journey.meta.current_version);
     if (found != journey.versions.end()) out.Key("definition").Raw(found->second->json);
@@ -719,24 +721,25 @@ Result<JourneyAnswer> JourneyEngine::CreateJourney(const state::ProjectInfo& pro
   return Ok(out.Take(), 201);
 }
 
-Result<JourneyAnswer> JourneyEngine::ListJourneys(const state::ProjectInfo& project) {
+Result<JourneyAnswer> JourneyEngine::ListJourneys(const state::ProjectInfo& project,
+                                                  const Roaring* visible) {
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();
   JsonWriter out;
   out.BeginObject().Key("journeys").BeginArray();
-  for (const auto& [id, journey] : (*runtime)->journeys) WriteJourney(journey, false, out);
+  for (const auto& [id, journey] : (*runtime)->journeys) WriteJourney(journey, false, out, visible);
   out.EndArray().EndObject();
   return Ok(out.Take());
 }
 
 Result<JourneyAnswer> JourneyEngine::GetJourney(const state::ProjectInfo& project,
-                                                const std::string& id) {
+                                                const std::string& id, const Roaring* visible) {
   std::lock_guard lock(impl_->mu);
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
   JsonWriter out;
-  WriteJourney(*found->second, true, out);
+  WriteJourney(*found->second, true, out, visible);
   return Ok(out.Take());
 }
 

@@ -133,8 +133,11 @@ class JourneyEngine final : public ingest::CommitObserver {
   // --- journeys ---
   Result<JourneyAnswer> CreateJourney(const state::ProjectInfo& project, const std::string& actor,
                                       std::string_view body);
-  Result<JourneyAnswer> ListJourneys(const state::ProjectInfo& project);
-  Result<JourneyAnswer> GetJourney(const state::ProjectInfo& project, const std::string& id);
+  // With `visible` (a branch-scoped caller's customers), "customers_inside" counts only them.
+  Result<JourneyAnswer> ListJourneys(const state::ProjectInfo& project,
+                                     const Roaring* visible = nullptr);
+  Result<JourneyAnswer> GetJourney(const state::ProjectInfo& project, const std::string& id,
+                                   const Roaring* visible = nullptr);
   Result<JourneyAnswer> UpdateJourney(const state::ProjectInfo& project, const std::string& id,
                                       const std::string& actor, std::string_view body);
   Result<JourneyAnswer> DeleteJourney(const state::ProjectInfo& project, const std::string& id,

@@ -1,5 +1,6 @@
 #include "query/day_columns.h"
 
+#include <cstdint>
 #include <string_view>
 #include <utility>
 
@@ -288,6 +289,15 @@ bool DayColumnsCache::Contains(store::ProjectId project, const store::DaySnapsho
     if (it->second.part_seqs[i] != snapshot.parts[i]->seq()) return false;
   }
   return true;
+}
+
+void DayColumnsCache::DropDaysBefore(store::ProjectId project, int32_t first_day) {
+  std::lock_guard lock(mu_);
+  for (auto it = entries_.lower_bound({project, INT32_MIN});
+       it != entries_.end() && it->first.first == project && it->first.second < first_day;) {
+    lru_.erase(it->second.lru);
+    it = entries_.erase(it);
+  }
 }
 
 void DayColumnsCache::Clear() {

@@ -103,6 +103,9 @@ class DayColumnsCache {
   Result<std::shared_ptr<const DayColumns>> Get(store::ProjectId project,
                                                 store::DaySnapshot snapshot);
   void Clear();
+  // Drops the cached days of `project` before `first_day` (days deleted by retention: without
+  // this they would hold memory until the budget is reached, since nothing reads them again).
+  void DropDaysBefore(store::ProjectId project, int32_t first_day);
   // True when Get would answer `snapshot` from the cache.
   bool Contains(store::ProjectId project, const store::DaySnapshot& snapshot);
 

@@ -152,10 +152,10 @@ Result<LoadedDays> QueryEngine::LoadDays(const state::ProjectInfo& project, int6
                                          size_t state_bytes_per_user) {
   int32_t first_store_day = options_.store_time_zone.DayOf(read_start_ms);
   const int32_t last_store_day = options_.store_time_zone.DayOf(read_end_ms);
-  if (from_first_day) {
-    auto days = events_->DayRange(project.id);
-    if (days) first_store_day = std::min(first_store_day, days->first);
-  }
+  const auto stored_days = events_->DayRange(project.id);
+  // Days the store no longer holds (retention) leave the cache.
+  cache_.DropDaysBefore(project.id, stored_days ? stored_days->first : INT32_MAX);
+  if (from_first_day && stored_days) first_store_day = std::min(first_store_day, stored_days->first);
 
   std::vector<store::DaySnapshot> snapshots;
   SEXTANT_RETURN_IF_ERROR(

@@ -157,6 +157,46 @@ TEST(DayColumnsTest, MergesPartsAndHeadInUserTimeOrder) {
   std::filesystem::remove_all(dir);
 }
 
+// Cached days the store no longer holds (deleted by retention) are dropped, so they do not keep
+// memory until the budget is reached; the days kept stay cached.
+TEST(DayColumnsCacheTest, DropsDaysBeforeTheFirstStoredDay) {
+  const std::string dir = "/tmp/sextant_query_test_cache_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  store::EventStoreOptions options;
+  options.dir = dir;
+  options.background_maintenance = false;
+  auto opened = store::EventStore::Open(std::move(options));
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+  const int32_t first = *ParseDate("2026-01-01");
+  std::vector<store::EventRow> rows;
+  for (int32_t day = first; day < first + 3; ++day) {
+    store::EventRow row;
+    row.user_id = 1;
+    row.time_ms = TimeZone().DayStartMs(day) + 1000;
+    row.event_id = 1;
+    row.receive_time_ms = row.time_ms;
+    rows.push_back(row);
+  }
+  std::promise<Status> done;
+  store->Append(1, std::move(rows), [&](Status status) { done.set_value(status); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  DayColumnsCache cache(size_t{1} << 30);
+  std::vector<store::DaySnapshot> snapshots;
+  ASSERT_TRUE(store->SnapshotDays(1, first, first + 2, &snapshots).ok());
+  ASSERT_EQ(snapshots.size(), 3u);
+  for (const auto& snapshot : snapshots) ASSERT_TRUE(cache.Get(1, snapshot).ok());
+  for (const auto& snapshot : snapshots) EXPECT_TRUE(cache.Contains(1, snapshot));
+  cache.DropDaysBefore(1, first + 2);
+  cache.DropDaysBefore(2, INT32_MAX);  // another project: nothing of project 1 goes
+  EXPECT_FALSE(cache.Contains(1, snapshots[0]));
+  EXPECT_FALSE(cache.Contains(1, snapshots[1]));
+  EXPECT_TRUE(cache.Contains(1, snapshots[2]));
+  ASSERT_TRUE(store->Close().ok());
+  std::filesystem::remove_all(dir);
+}
+
 // A day of exactly one part is decoded by Part::ReadCompact: same rows as the merge path.
 TEST(DayColumnsTest, SinglePartDayDecodesCompactColumns) {
   const std::string dir = "/tmp/sextant_query_test_single_" + std::to_string(::getpid());

@@ -135,6 +135,9 @@ Status Application::Start() {
   pipeline_->AddCommitObserver(recent_events_.get());
   SEXTANT_RETURN_IF_ERROR(journeys_->Start());
   SEXTANT_RETURN_IF_ERROR(ResumeErasures(*this));
+  imports_ = std::make_unique<ImportJobs>((fs::path(options_.data_dir) / "imports").string(),
+                                          kv_.get(), clock_);
+  SEXTANT_RETURN_IF_ERROR(imports_->Open());
   query_pool_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options_.concurrent_queries)));
 
@@ -153,6 +156,12 @@ Status Application::Start() {
   auto port = http_->Start();
   if (!port.ok()) return port.status();
   port_ = *port;
+  // Import jobs post to this server over loopback (or to the one address it listens on).
+  const std::string& host = options_.host;
+  const bool any_address = host.empty() || host == "0.0.0.0" || host == "::" || host == "localhost";
+  imports_->SetTarget("http://" + (any_address ? std::string("127.0.0.1") : host) + ":" +
+                          std::to_string(port_),
+                      admin_token_);
   started_ = true;
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return Status::Ok();
@@ -183,6 +192,8 @@ Status Application::Stop() {
   }
   maintenance_cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  // Import jobs stop reading while the server still answers, so what they read is stored.
+  if (imports_) imports_->Stop();
   if (http_) http_->Stop();
   if (query_pool_) query_pool_->join();  // running queries finish before the stores close
   // Applies what ingest handed over and saves realtime membership; its last membership events

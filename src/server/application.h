@@ -28,6 +28,7 @@
 #include "journey/journey_engine.h"
 #include "profile/profile_store.h"
 #include "server/console_files.h"
+#include "server/import_jobs.h"
 #include "server/recent_events.h"
 #include "query/query_engine.h"
 #include "server/http_server.h"
@@ -101,6 +102,7 @@ class Application {
   access::AuditTrail& audit() { return *audit_; }
   access::PiiRegistry& pii() { return *pii_; }
   RecentEvents& recent_events() { return *recent_events_; }
+  ImportJobs& imports() { return *imports_; }
   // The simulated clock in --clock simulated mode, else null.
   SimulatedClock* simulated_clock() { return simulated_clock_.get(); }
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
@@ -136,6 +138,7 @@ class Application {
   std::unique_ptr<access::AuditTrail> audit_;
   std::unique_ptr<access::PiiRegistry> pii_;
   std::unique_ptr<RecentEvents> recent_events_;
+  std::unique_ptr<ImportJobs> imports_;
   std::unique_ptr<SimulatedClock> simulated_clock_;
   std::unique_ptr<boost::asio::thread_pool> query_pool_;
   std::unique_ptr<RequestRouter> router_;

@@ -687,8 +687,8 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
   }
   if (principal.ScopedToOrgUnit()) {
     if (parts.size() == 6 && parts[2] == "journeys" && parts[4] == "customers") {
-      Status scope = CheckCustomerScope(*project, parts[5], "", principal);
-      if (!scope.ok()) return respond(Error(request, scope));
+      Status in_scope = CheckCustomerScope(*project, parts[5], "", principal);
+      if (!in_scope.ok()) return respond(Error(request, in_scope));
     }
     // Answers that count or list customers of every branch and cannot be cut to one: a
     // branch-scoped caller is refused them rather than shown other branches' customers.
@@ -734,6 +734,39 @@ void RequestRouter::HandleApi(HttpRequest& request, const RequestInfo& info, std
        parts[2] == "templates" || parts[2] == "ledger" || parts[2] == "tasks" ||
        (parts[2] == "users" && parts.size() == 5 && parts[4] == "consent"))) {
     return HandleJourneys(request, project, parts, query, principal, std::move(respond));
+  }
+  if (parts.size() >= 3 && parts[2] == "imports") {
+    // Import jobs (docs/import.md, "Import jobs"): POST the file, then follow its progress.
+    ImportJobs& jobs = app_->imports();
+    const http::verb method = request.method();
+    Result<std::string> answer = Status(ErrorCode::kMethodNotAllowed, "use GET or POST");
+    int status = 200;
+    if (parts.size() == 3 && method == http::verb::post) {
+      ImportRequest import_request;
+      import_request.name = QueryParam(query, "name");
+      import_request.kind = QueryParam(query, "kind");
+      import_request.format = QueryParam(query, "format");
+      import_request.delimiter = QueryParam(query, "delimiter");
+      import_request.mapping = QueryParam(query, "mapping");
+      import_request.created_by = principal.name;
+      answer = jobs.Start(*project, import_request, request.body());
+      status = 202;
+    } else if (parts.size() == 3 && get) {
+      answer = jobs.List(*project);
+    } else if (parts.size() == 4 && get) {
+      answer = jobs.Get(*project, parts[3]);
+    } else if (parts.size() == 4 && method == http::verb::delete_) {
+      answer = jobs.Delete(*project, parts[3]);
+    } else if (parts.size() == 5 && parts[4] == "errors" && get) {
+      auto text = jobs.Errors(*project, parts[3]);
+      if (!text.ok()) return respond(Error(request, text.status()));
+      return respond(MakeResponse(request, http::status::ok, "text/plain; charset=utf-8",
+                                  std::move(*text)));
+    } else if (parts.size() == 5 && parts[4] == "cancel" && post) {
+      answer = jobs.Cancel(*project, parts[3]);
+    }
+    if (!answer.ok()) return respond(Error(request, answer.status()));
+    return respond(Json(request, status, std::move(*answer)));
   }
   const bool erase_user = request.method() == http::verb::delete_ && parts.size() == 4 &&
                           parts[2] == "users";
@@ -870,9 +903,11 @@ const char* RequestRouter::CrossBranchAnswer(const std::vector<std::string>& par
   const std::string sub = parts.size() >= 5 ? parts[4] : std::string();
   if (area == "events" || area == "ingest-errors") return "the live event stream and ingest errors";
   if (area == "ledger") return "the decision ledger";
+  if (area == "imports" && sub == "errors") return "an import's rejected rows";
   if (area == "segments" && (sub == "history" || sub == "insight" || sub == "lookalike")) {
     return "a segment's history, insight or lookalike";
   }
+  if (area == "tags" && sub == "history") return "a tag's value distributions";
   if (area == "journeys" && (sub == "report" || sub == "ledger" || sub == "backtest")) {
     return "a journey's report, ledger or backtest";
   }
@@ -1171,8 +1206,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
   } else {  // tags
     if (parts.size() == 3) {
       if (get) {
-        handler = [&info](audience::AudienceEngine& engine, const HttpRequest&) {
-          return engine.ListTags(info);
+        handler = [&info, scope](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.ListTags(info, scope.get());
         };
       } else if (post) {
         handler = [&info](audience::AudienceEngine& engine, const HttpRequest& r) {
@@ -1188,8 +1223,8 @@ void RequestRouter::HandleAudience(HttpRequest& request,
       };
     } else if (parts.size() == 4) {
       if (get) {
-        handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest&) {
-          return engine.GetTag(info, id);
+        handler = [&info, id, scope](audience::AudienceEngine& engine, const HttpRequest&) {
+          return engine.GetTag(info, id, scope.get());
         };
       } else if (put) {
         handler = [&info, id](audience::AudienceEngine& engine, const HttpRequest& r) {
@@ -1693,17 +1728,26 @@ void RequestRouter::HandleJourneys(HttpRequest& request,
   std::shared_ptr<const state::ProjectInfo> info = project;
   Handler handler;
   const char* allowed = "GET";
+  // A branch-scoped caller's customers, for the journey list's and detail's counts.
+  std::shared_ptr<const Roaring> visible;
+  if (area == "journeys" && get && (parts.size() == 3 || parts.size() == 4)) {
+    if (auto scope = CustomerScopeOf(principal, app_->accounts())) {
+      auto members = app_->audience().ScopeMembers(*project, *scope);
+      if (!members.ok()) return respond(Error(request, members.status()));
+      visible = std::make_shared<const Roaring>(std::move(*members));
+    }
+  }
   if (area == "journeys") {
     if (parts.size() == 3) {
       allowed = "GET or POST";
-      if (get) handler = [info](JourneyEngine& e, const std::string&) { return e.ListJourneys(*info); };
+      if (get) handler = [info, visible](JourneyEngine& e, const std::string&) { return e.ListJourneys(*info, visible.get()); };
       if (post) handler = [info, actor](JourneyEngine& e, const std::string& b) { return e.CreateJourney(*info, actor, b); };
     } else if (parts.size() == 4 && id == "dry-run") {
       allowed = "POST";
       if (post) handler = [info](JourneyEngine& e, const std::string& b) { return e.DryRun(*info, b); };
     } else if (parts.size() == 4) {
       allowed = "GET, PUT or DELETE";
-      if (get) handler = [info, id](JourneyEngine& e, const std::string&) { return e.GetJourney(*info, id); };
+      if (get) handler = [info, id, visible](JourneyEngine& e, const std::string&) { return e.GetJourney(*info, id, visible.get()); };
       if (put) handler = [info, id, actor](JourneyEngine& e, const std::string& b) { return e.UpdateJourney(*info, id, actor, b); };
       if (del) handler = [info, id, actor](JourneyEngine& e, const std::string&) { return e.DeleteJourney(*info, id, actor); };
     } else if (parts.size() == 5 && sub == "versions") {

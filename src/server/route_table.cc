@@ -55,6 +55,13 @@ std::vector<Route> BuildRoutes() {
       Needs(kPost, "/api/v1/projects/{project}/records", P::kDataWrite),
       Needs(kGet, "/api/v1/projects/{project}/schema", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/ingest-errors", P::kDataRead),
+      // Import jobs: a file uploaded and imported in the background, with its progress.
+      Needs(kPost, "/api/v1/projects/{project}/imports", P::kDataWrite),
+      Needs(kGet, "/api/v1/projects/{project}/imports", P::kDataRead),
+      Needs(kGet, "/api/v1/projects/{project}/imports/{id}", P::kDataRead),
+      Needs(kDelete, "/api/v1/projects/{project}/imports/{id}", P::kDataWrite),
+      Needs(kGet, "/api/v1/projects/{project}/imports/{id}/errors", P::kDataRead),
+      Needs(kPost, "/api/v1/projects/{project}/imports/{id}/cancel", P::kDataWrite),
       Needs(kGet, "/api/v1/projects/{project}/events/recent", P::kDataRead),
       Needs(kGet, "/api/v1/projects/{project}/users/{id}", P::kDataRead),
       Needs(kDelete, "/api/v1/projects/{project}/users/{id}", P::kAdmin,

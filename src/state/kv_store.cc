@@ -68,6 +68,10 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
   options.bottommost_compression = rocksdb::kZSTD;
   options.info_log = std::make_shared<StderrLogger>();
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // The state store's writes are small records (profiles, identities, journey state, ledger):
+  // 16 MiB memtables (RocksDB's default is 64 MiB, two of them) keep its memory small and
+  // steady; the 30-minute soak showed RSS climbing by a memtable's worth between flushes.
+  options.write_buffer_size = 16 << 20;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));

@@ -278,6 +278,11 @@ test('a branch manager\'s analysis numbers, segment sizes and member lists count
   // Shanghai) belong to mgr-sh's branch; c2 (adv008, Beijing), c4 (Beijing), c5 (none) do not.
   const manager = (await login('mgr-sh')).body.token;
   const ids = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  // A journey the viewers enter and wait in, to count who is inside.
+  const journey = await J.launch(ctx, project, {
+    name: 'scope wait', entry: { type: 'event', event: 'scope_view' }, start: 'w',
+    nodes: { w: { type: 'wait', duration: '3d', next: 'e' }, e: { type: 'exit' } },
+  });
   await J.ingest(ctx, project, [
     ...ids.map((id) => J.track(id, 'scope_view', { amount: 10 })),
     ...ids.map((id) => J.track(id, 'scope_buy', { amount: 100 })),
@@ -335,8 +340,27 @@ test('a branch manager\'s analysis numbers, segment sizes and member lists count
   r = await srv.api('POST', `/api/v1/projects/${project}/segments`, { name: uniqueName('from-funnel'), query: { ...funnel, users: { cell: { step: 0 } } } }, bearer(manager));
   assert.equal(r.status, 201, r.text);
   assert.equal(r.body.segment.size, 2);
+  // Tag coverage and the number of customers inside a journey count the branch only.
+  r = await srv.api('POST', `/api/v1/projects/${project}/tags`, { name: uniqueName('last_buy'), kind: 'first_last', event: 'scope_buy', which: 'last' });
+  assert.equal(r.status, 201, r.text);
+  const tag = r.body.id;
+  assert.equal(r.body.coverage, 5);
+  r = await srv.api('GET', `/api/v1/projects/${project}/tags/${tag}`, undefined, bearer(manager));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.coverage, 2);
+  r = await srv.api('GET', `/api/v1/projects/${project}/tags`, undefined, bearer(manager));
+  assert.equal(r.body.tags.find((t) => t.id === tag).coverage, 2);
+  const inside = async (token) => {
+    const got = await srv.api('GET', `/api/v1/projects/${project}/journeys/${journey}`, undefined, token && bearer(token));
+    assert.equal(got.status, 200, got.text);
+    const listed = await srv.api('GET', `/api/v1/projects/${project}/journeys`, undefined, token && bearer(token));
+    assert.equal(listed.body.journeys.find((x) => x.id === journey).customers_inside, got.body.customers_inside);
+    return got.body.customers_inside;
+  };
+  await waitFor(async () => (await inside()) === 5, 10000);
+  assert.equal(await inside(manager), 2);
   // What spans every branch and cannot be cut to one is refused, naming why.
-  for (const [method, path] of [['GET', `/segments/${segment}/history`], ['GET', '/events/recent'],
+  for (const [method, path] of [['GET', `/segments/${segment}/history`], ['GET', `/tags/${tag}/history`], ['GET', '/events/recent'],
     ['GET', '/ingest-errors'], ['GET', '/ledger']]) {
     r = await srv.api(method, `/api/v1/projects/${project}${path}`, undefined, bearer(manager));
     assert.equal(r.status, 403, `${path}: ${r.text}`);

@@ -12,6 +12,9 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { startServer, waitFor, uniqueName } = require('../lib/server');
 const { openConsole, skipReason, CONSOLE_DIR } = require('../lib/console');
 
@@ -312,6 +315,45 @@ test('data page: the live event stream shows events ingested while it is open; p
     await page.getByRole('heading', { name: /Customer live-1/, level: 1 }).waitFor();
     assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
   } finally {
+    await c.close();
+  }
+});
+
+test('data page: an import job started from a file upload shows its progress, counts and rejected row', { skip: SKIP || false, timeout: 90000 }, async () => {
+  const c = await adminInEnglish(project2);
+  const { page } = c;
+  // 3,000 deposits of 60 customers, one with a time that cannot be read (line 5 of the file).
+  const start = Date.now() - 2 * 3600000;
+  const lines = ['distinct_id,event,time,amount'];
+  for (let i = 0; i < 3000; i++) lines.push(`imp-${i % 60},ImportedDeposit,${i === 3 ? 'yesterday-ish' : start + i * 1000},${100 + i}`);
+  const file = path.join(os.tmpdir(), `${uniqueName('deposits')}.csv`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  try {
+    await page.getByRole('link', { name: 'Data', exact: true }).click();
+    await page.waitForURL(`${srv.url}/data`);
+    await page.getByRole('tab', { name: 'Import jobs' }).click();
+    await page.getByText('No import jobs yet', { exact: true }).waitFor();
+    await page.getByLabel('File', { exact: true }).setInputFiles(file);
+    await page.getByLabel('Contents', { exact: true }).selectOption('events');
+    await page.getByRole('button', { name: 'Start import', exact: true }).click();
+    // The job's row: its progress bar, then Done with the counts the server reports.
+    const row = page.locator('tr[data-import-id]').first();
+    await row.locator('[data-status="done"]').waitFor({ timeout: 30000 });
+    assert.equal(await row.getByRole('progressbar').getAttribute('value'), '100');
+    const cells = await row.locator('td.num').allTextContents();
+    assert.deepEqual(cells.map((x) => x.trim()), ['2,999', '0', '1']);
+    await row.getByText('Show 1 rejected row').click();
+    const rejected = await row.getByLabel('Rejected rows').textContent();
+    assert.match(rejected, new RegExp(`^${path.basename(file).replace('.', '\\.')}:5: \\S+ time: `));
+    // The events are in the store: the API counts them.
+    const r = await srv.api('POST', `/api/v1/projects/${encodeURIComponent(project2)}/query`, { type: 'events', last: '2d', unit: 'total', measures: [{ event: 'ImportedDeposit' }] });
+    assert.equal(r.body.rows[0].at(-1), 2999, r.text);
+    // Deleted from the list.
+    await row.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByText('No import jobs yet', { exact: true }).waitFor();
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
+  } finally {
+    fs.rmSync(file, { force: true });
     await c.close();
   }
 });

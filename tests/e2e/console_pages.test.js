@@ -61,8 +61,10 @@ async function loadData() {
   want.high = people.filter((p) => p.aum >= 200000).length;
   want.normal = people.length - want.high;
 
-  for (const [name, roles] of [['op_zhang', ['operator']], ['adv_wang', ['advisor']], ['aud_zhao', ['auditor']]]) {
-    await api('POST', '/api/v1/admin/accounts', { name, password: PASSWORD, roles, projects: [project], org_unit: '/hq/shanghai' });
+  // The operator works at head office (a branch's operator sees only its branch's customers in
+  // every count: docs/access.md); the advisor and the auditor sit in the Shanghai branch.
+  for (const [name, roles, unit] of [['op_zhang', ['operator'], ''], ['adv_wang', ['advisor'], '/hq/shanghai'], ['aud_zhao', ['auditor'], '/hq/shanghai']]) {
+    await api('POST', '/api/v1/admin/accounts', { name, password: PASSWORD, roles, projects: [project], ...(unit ? { org_unit: unit } : {}) });
   }
 
   // A running journey whose task node assigns each depositor's advisor (maker-checker through

@@ -61,7 +61,7 @@ export interface RequestOptions {
   /** Do not trigger the go-to-login handler on 401 (the login page itself). */
   noAuthRedirect?: boolean;
   signal?: AbortSignal;
-  /** Raw text body (e.g. CSV) with this content type. */
+  /** Raw body (text such as CSV, or a File) with this content type. */
   contentType?: string;
 }
 
@@ -73,7 +73,8 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   if (opts.body !== undefined) {
     if (opts.contentType) {
       headers['Content-Type'] = opts.contentType;
-      body = String(opts.body);
+      // A file (Blob) is sent as its bytes; anything else as text.
+      body = opts.body instanceof Blob ? opts.body : String(opts.body);
     } else {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.body);

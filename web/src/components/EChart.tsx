@@ -1,8 +1,8 @@
 // A thin React wrapper over ECharts. ECharts itself (`echartsCore.ts`, about 600 KiB) is loaded
 // on demand the first time a chart is drawn, so that pages without charts never download it and
-// pages with charts show their numbers without waiting for it: until it has arrived the chart
-// keeps its place (same size, aria-busy), without a loading marker of its own. The chart
-// follows its container's size.
+// pages with charts show their numbers without waiting for it: a chart starts loading after the
+// browser has painted what came with it, and until it is drawn it keeps its place (same size,
+// aria-busy), without a loading marker of its own. The chart follows its container's size.
 import { useEffect, useRef, useState } from 'react';
 import type { ECharts, EChartsCoreOption } from 'echarts/core';
 import { useT } from '../i18n';
@@ -28,40 +28,57 @@ interface Props {
   height?: number;
   /** Accessible description of the chart (the same numbers are in a table next to it). */
   label: string;
+  /** Not yet: the chart keeps its place until this is false (e.g. until the page's numbers are all in). */
+  hold?: boolean;
 }
 
-export function EChart({ option, height = 280, label }: Props) {
+export function EChart({ option, height = 280, label, hold = false }: Props) {
   const t = useT();
   const ref = useRef<HTMLDivElement>(null);
   const chartRef = useRef<ECharts | null>(null);
   const optionRef = useRef(option);
   optionRef.current = option;
   const [state, setState] = useState<'loading' | 'drawn' | 'failed'>('loading');
+  // Once released, a chart stays drawn (a later `hold` does not take it away).
+  const [go, setGo] = useState(!hold);
+  useEffect(() => {
+    if (!hold) setGo(true);
+  }, [hold]);
 
   useEffect(() => {
+    if (!go) return;
     let disposed = false;
     let ro: ResizeObserver | null = null;
-    loadECharts()
-      .then(({ echarts }) => {
-        const el = ref.current;
-        if (disposed || !el) return;
-        const chart = echarts.init(el, undefined, { renderer: 'canvas' });
-        chartRef.current = chart;
-        chart.setOption({ color: PALETTE, ...optionRef.current }, { notMerge: true });
-        ro = new ResizeObserver(() => chart.resize());
-        ro.observe(el);
-        setState('drawn');
-      })
-      .catch(() => {
-        if (!disposed) setState('failed');
-      });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const draw = () => {
+      loadECharts()
+        .then(({ echarts }) => {
+          const el = ref.current;
+          if (disposed || !el) return;
+          const chart = echarts.init(el, undefined, { renderer: 'canvas' });
+          chartRef.current = chart;
+          chart.setOption({ color: PALETTE, ...optionRef.current }, { notMerge: true });
+          ro = new ResizeObserver(() => chart.resize());
+          ro.observe(el);
+          setState('drawn');
+        })
+        .catch(() => {
+          if (!disposed) setState('failed');
+        });
+    };
+    // After the next paint: evaluating ECharts and drawing take a while, the numbers come first.
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(draw, 0);
+    });
     return () => {
       disposed = true;
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
       ro?.disconnect();
       chartRef.current?.dispose();
       chartRef.current = null;
     };
-  }, []);
+  }, [go]);
 
   useEffect(() => {
     chartRef.current?.setOption({ color: PALETTE, ...option }, { notMerge: true });

@@ -82,7 +82,8 @@ describe('English plurals in the journey editor', () => {
   });
   it('backtest summary', () => {
     const { t } = translator('en');
-    expect(t('journeys.bt.summary', { events: 1, ms: 5, entered: 1, goal: 0 })).toBe('Replayed 1 event in 5 ms: 1 entry and 0 goal conversions would have happened.');
+    const text = t('journeys.bt.summary', { events: 1, ms: 5, entered: 1, goal: 0 });
+    expect(text).toBe('Replayed 1 event in 5 ms: 1 entry and 0 goal conversions would have happened.');
   });
 });
 

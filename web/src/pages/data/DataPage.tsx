@@ -1,6 +1,7 @@
 // Data: what the project has collected — events and properties from GET /schema (types,
 // volumes, first seen), refused records from GET /ingest-errors, today's events by hour, and
-// the live event stream (GET /events/recent, LiveEventStream.tsx).
+// the live event stream (GET /events/recent, LiveEventStream.tsx), and import jobs (GET/POST
+// /imports, ImportJobs.tsx).
 import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
@@ -14,8 +15,9 @@ import { Tabs } from '../../components/Tabs';
 import { EChart } from '../../components/EChart';
 import { Field } from '../../components/Field';
 import { LiveEventStream } from './LiveEventStream';
+import { ImportJobs } from './ImportJobs';
 
-type Tab = 'events' | 'properties' | 'user_properties' | 'errors';
+type Tab = 'events' | 'properties' | 'user_properties' | 'errors' | 'imports';
 
 function PropertyTable({ rows, filter, caption }: { rows: SchemaProperty[]; filter: string; caption: string }) {
   const { t, n, dt } = useI18n();
@@ -129,16 +131,18 @@ export function DataPage() {
             { key: 'properties', label: `${t('data.eventProperties')} (${schema.data ? schema.data.properties.length : '…'})` },
             { key: 'user_properties', label: `${t('data.userProperties')} (${schema.data ? schema.data.user_properties.length : '…'})` },
             { key: 'errors', label: `${t('data.ingestErrors')} (${errors.data ? errors.data.length : '…'})` },
+            { key: 'imports', label: t('data.imports') },
           ]}
         />
         <div id="data-panel" role="tabpanel" aria-labelledby={`data-tab-${tab}`} className="tab-panel">
-          {tab !== 'errors' && (
+          {tab === 'imports' && <ImportJobs project={p} />}
+          {tab !== 'errors' && tab !== 'imports' && (
             <Field className="field field-inline" label={t('data.search')}>
               <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder={t('data.searchPlaceholder')} />
             </Field>
           )}
-          {tab !== 'errors' && schema.error ? <ErrorBox error={schema.error} onRetry={schema.reload} /> : null}
-          {tab !== 'errors' && schema.loading && !schema.data && <Loading />}
+          {tab !== 'errors' && tab !== 'imports' && schema.error ? <ErrorBox error={schema.error} onRetry={schema.reload} /> : null}
+          {tab !== 'errors' && tab !== 'imports' && schema.loading && !schema.data && <Loading />}
           {tab === 'events' &&
             schema.data &&
             (schema.data.events.length === 0 ? (

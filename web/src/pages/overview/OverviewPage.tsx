@@ -1,8 +1,8 @@
 // Overview: key numbers for today and the last 30 days, computed with the query API (events
 // analysis over `$any` and the journey events) and the journeys API; daily charts.
 // Requests: the journey list (then the reports of the journeys that ran) and the two event
-// queries, all started together when the page opens. The numbers show as soon as the queries
-// answer; the charts draw when ECharts has arrived (components/EChart.tsx).
+// queries, all started together when the page opens. The numbers show as soon as they answer;
+// the charts are drawn after that, once ECharts has arrived (components/EChart.tsx).
 import { useMemo } from 'react';
 import { Link } from 'react-router';
 import { useAuth } from '../../auth/AuthContext';
@@ -123,6 +123,9 @@ export function OverviewPage() {
   const goalTotal = (journeys.data?.reports || []).reduce((a, r) => a + (r.goal_reached || 0), 0);
   const enteredTotal = (journeys.data?.reports || []).reduce((a, r) => a + (r.entered || 0), 0);
 
+  // The charts are drawn once every number of the page is in: drawing is the heaviest work here.
+  const numbersIn = !numbers.loading && !(canJourneys && journeys.loading);
+
   const today = t('overview.today');
   const last30 = t('overview.last30');
   const nd = numbers.data;
@@ -210,11 +213,11 @@ export function OverviewPage() {
               <div className="chart-grid">
                 <div className="card">
                   <h2 className="card-title">{t('overview.dauChart')}</h2>
-                  <EChart option={charts.dau} label={t('overview.dauChart')} />
+                  <EChart option={charts.dau} label={t('overview.dauChart')} hold={!numbersIn} />
                 </div>
                 <div className="card">
                   <h2 className="card-title">{t('overview.eventsChart')}</h2>
-                  <EChart option={charts.events} label={t('overview.eventsChart')} />
+                  <EChart option={charts.events} label={t('overview.eventsChart')} hold={!numbersIn} />
                 </div>
               </div>
             )
