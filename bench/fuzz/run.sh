@@ -5,7 +5,7 @@
 # directory; crash reproducers are left in $WORK/artifacts (copy them into
 # tests/fuzz/corpus/<target>/ as crash-<sha1>: the replay test then keeps them fixed).
 #
-#   bench/fuzz/run.sh [SECONDS] [--out docs/reliability.md]
+#   bench/fuzz/run.sh [SECONDS] [--targets fuzz_a,fuzz_b] [--out docs/reliability.md]
 #
 # With --out, the table replaces the block between <!-- fuzz --> and <!-- /fuzz --> there.
 set -euo pipefail
@@ -15,11 +15,13 @@ OUT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
+    --targets) IFS=, read -r -a ONLY <<<"$2"; shift 2 ;;
     *) SECONDS_PER_TARGET="$1"; shift ;;
   esac
 done
 TARGETS=(fuzz_sensors_payload fuzz_native_batch fuzz_segment fuzz_journey_definition
          fuzz_audience_definition fuzz_query_spec fuzz_csv_import fuzz_pii_masking)
+if [ -n "${ONLY+x}" ]; then TARGETS=("${ONLY[@]}"); fi
 WORK=${WORK:-/tmp/sextant-fuzz}
 rm -rf "$WORK" && mkdir -p "$WORK/artifacts"
 
