@@ -6,9 +6,11 @@
 #include <chrono>
 #include <random>
 
+#include "common/clock.h"
 #include "audience/audience_internal.h"
 #include "audience/insight.h"
 #include "audience/lookalike_model.h"
+#include "query/spec_json.h"
 
 namespace sextant::audience {
 namespace {
@@ -17,14 +19,8 @@ constexpr size_t kOneHotValues = 10;
 constexpr size_t kDefaultProfileFeatures = 30;
 constexpr size_t kDefaultEventFeatures = 10;
 
-Status Invalid(const std::string& path, const std::string& why) {
-  return Status(ErrorCode::kInvalidQuery, path + ": " + why, path);
-}
+using query::spec_json::Invalid;
 
-double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 void WriteNumberOrNull(JsonWriter& out, double value) {
   if (std::isfinite(value)) {

@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "audience/audience_engine.h"
 
 #include <simdjson.h>
@@ -22,10 +23,6 @@ constexpr size_t kMembershipEventBatch = 1000;
 
 Status NotFound(const std::string& what) { return Status(ErrorCode::kNotFound, what); }
 
-double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 std::string SerializeBitmap(const Roaring& bitmap) {
   std::string bytes(bitmap.getSizeInBytes(true), '\0');

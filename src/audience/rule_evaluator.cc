@@ -4,13 +4,12 @@
 
 #include "audience/audience_internal.h"
 #include "query/analyses.h"
+#include "query/spec_json.h"
 
 namespace sextant::audience {
 namespace {
 
-Status Invalid(const std::string& path, const std::string& why) {
-  return Status(ErrorCode::kInvalidQuery, path + ": " + why, path);
-}
+using query::spec_json::Invalid;
 
 bool NumberMatches(const query::CompiledCondition& condition, double number) {
   return query::EvaluateNumber(condition, number);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/clock.h"
 #include "audience/audience_internal.h"
 #include "audience/insight.h"
 #include "common/hash.h"
@@ -19,10 +20,6 @@ namespace {
 constexpr int kDistributionValues = 20;
 constexpr int kDistributionBuckets = 10;
 
-double MsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 std::string DayKey(const std::string& id, int32_t day) {
   std::string key = id + "/";

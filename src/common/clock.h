@@ -9,6 +9,15 @@
 
 namespace sextant {
 
+inline constexpr int64_t kDayMs = 86'400'000;
+
+// Milliseconds elapsed on the monotonic clock since `start` (for measurements and logs only:
+// component logic reads time from a Clock).
+inline double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;

@@ -23,7 +23,7 @@ bool Contains(std::string_view ua, std::string_view token) {
   return ua.find(token) != std::string_view::npos;
 }
 
-std::string_view Trim(std::string_view s) {
+std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   return s;
@@ -85,7 +85,7 @@ void ParseAndroid(std::string_view ua, UserAgentInfo* info) {
   while (pos <= group.size()) {
     size_t semi = group.find(';', pos);
     if (semi == std::string_view::npos) semi = group.size();
-    items.push_back(Trim(group.substr(pos, semi - pos)));
+    items.push_back(TrimSpaces(group.substr(pos, semi - pos)));
     pos = semi + 1;
   }
   bool after_android = false;
@@ -100,7 +100,7 @@ void ParseAndroid(std::string_view ua, UserAgentInfo* info) {
     }
     size_t build = item.find(" Build/");
     if (build == std::string_view::npos) build = item.find(" MIUI/");
-    std::string_view model = Trim(item.substr(0, build));
+    std::string_view model = TrimSpaces(item.substr(0, build));
     if (model.empty()) continue;
     info->model.assign(model);
     break;

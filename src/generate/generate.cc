@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "generate/generate.h"
 
 #include <algorithm>
@@ -15,7 +16,6 @@ namespace sextant::generate {
 namespace {
 
 constexpr int64_t kHourMs = 3'600'000;
-constexpr int64_t kDayMs = 86'400'000;
 constexpr int64_t kShanghaiOffsetMs = 8 * kHourMs;
 
 // xoshiro256** seeded by splitmix64: fast, and identical on every platform.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/clock.h"
 #include "channel/crypto.h"
 #include "common/hash.h"
 #include "journey/journey_internal.h"
@@ -13,7 +14,6 @@
 namespace sextant::journey {
 namespace {
 
-constexpr int64_t kDayMs = 86'400'000;
 constexpr int kMaxStepsPerAdvance = 64;
 // Customers a scheduled or key-date run enters per call (per worker step).
 constexpr size_t kEntriesPerStep = 5000;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <random>
 
+#include "common/clock.h"
 #include "audience/definitions.h"
 #include "decode/json_util.h"
 #include "journey/journey_internal.h"
@@ -18,7 +19,6 @@ using query::spec_json::element;
 using query::spec_json::Invalid;
 using query::spec_json::Member;
 
-constexpr int64_t kDayMs = 86'400'000;
 // The dry run's customer when it names none (no real user has this id, so segment and tag
 // conditions are false for them).
 constexpr UserId kHypotheticalUser = 0xfffffff0u;

@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "journey/touch_rules.h"
 
 #include <simdjson.h>
@@ -17,7 +18,6 @@ using query::spec_json::Invalid;
 using query::spec_json::Join;
 using query::spec_json::Member;
 
-constexpr int64_t kDayMs = 86'400'000;
 
 Result<int> ParseMinute(const element& object, std::string_view key, const std::string& path) {
   auto text = GetString(object, key, path, true);

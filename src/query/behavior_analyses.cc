@@ -36,6 +36,75 @@ void WriteBuckets(const std::vector<int64_t>& bounds, const std::vector<uint64_t
   out->EndArray();
 }
 
+// The drilled cell of a paths answer, resolved to event ids: a whole path, a Sankey node or a
+// link. An event name the project never saw resolves to 0, which no stored event has, so the
+// cell then holds nobody.
+class PathCell {
+ public:
+  static Result<PathCell> Parse(const UserDrill& drill, const state::ProjectSchema& schema) {
+    PathCell cell;
+    if (!drill.enabled) return cell;
+    for (const std::string& name : drill.path_events) cell.path_.push_back(schema.FindEvent(name));
+    auto node = [&](const std::string& id, const char* field, Node* out) -> Status {
+      const size_t colon = id.find(':');
+      int64_t step = -1;
+      if (colon != std::string::npos && colon > 0 && colon <= 2 &&
+          id.find_first_not_of("0123456789") == colon) {
+        step = std::stoll(id.substr(0, colon));
+      }
+      if (step < 0) {
+        return Status(ErrorCode::kInvalidQuery,
+                      std::string(field) + ": not a node id of the answer (\"<step>:<event>\")", field);
+      }
+      *out = Node{static_cast<size_t>(step), schema.FindEvent(id.substr(colon + 1))};
+      return Status::Ok();
+    };
+    if (!drill.node.empty()) {
+      cell.kind_ = Kind::kNode;
+      SEXTANT_RETURN_IF_ERROR(node(drill.node, "users.cell.node", &cell.source_));
+    } else if (!drill.link_source.empty()) {
+      cell.kind_ = Kind::kLink;
+      SEXTANT_RETURN_IF_ERROR(node(drill.link_source, "users.cell.link", &cell.source_));
+      SEXTANT_RETURN_IF_ERROR(node(drill.link_target, "users.cell.link", &cell.target_));
+      if (cell.target_.step != cell.source_.step + 1) {
+        return Status(ErrorCode::kInvalidQuery,
+                      "users.cell.link: a link joins a step to the next one", "users.cell.link");
+      }
+    }
+    return cell;
+  }
+
+  // Whether a finished path of `length` events holds the cell. `before_depth` is the query's
+  // depth for "before" paths (their steps are numbered so that the anchor is at depth - 1),
+  // 0 for "after".
+  bool Contains(const EventId* path, size_t length, size_t before_depth) const {
+    const size_t first_step = before_depth == 0 ? 0 : before_depth - length;
+    auto event_at = [&](size_t step) -> EventId {
+      return step >= first_step && step - first_step < length ? path[step - first_step] : 0;
+    };
+    switch (kind_) {
+      case Kind::kPath:
+        return path_.size() == length && std::equal(path_.begin(), path_.end(), path);
+      case Kind::kNode:
+        return source_.event != 0 && event_at(source_.step) == source_.event;
+      case Kind::kLink:
+        return source_.event != 0 && target_.event != 0 &&
+               event_at(source_.step) == source_.event && event_at(target_.step) == target_.event;
+    }
+    return false;
+  }
+
+ private:
+  enum class Kind { kPath, kNode, kLink };
+  struct Node {
+    size_t step = 0;
+    EventId event = 0;
+  };
+  Kind kind_ = Kind::kPath;
+  std::vector<EventId> path_;
+  Node source_, target_;
+};
+
 }  // namespace
 
 Status RunDistribution(QueryContext& context, JsonWriter* out) {
@@ -126,6 +195,13 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
   const EventId from_event = ResolveEvent(context.schema(), query.from_event.event);
   const EventId to_event = ResolveEvent(context.schema(), query.to_event.event);
   const TimeBuckets range(TimeUnit::kDay, spec.range, context.zone());
+  const UserDrill& drill = spec.users;
+  if (drill.enabled && drill.has_bucket && drill.bucket >= query.bounds_seconds.size()) {
+    return Status(ErrorCode::kInvalidQuery,
+                  "users.cell.bucket: the answer has " +
+                      std::to_string(query.bounds_seconds.size()) + " buckets",
+                  "users.cell.bucket");
+  }
 
   struct ShardResult {
     std::vector<int64_t> intervals;  // ms
@@ -166,9 +242,14 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
             const int64_t interval = time - pending[local];
             if (interval <= query.window_ms) {
               result.intervals.push_back(interval);
-              if (!counted[local]) {
-                counted[local] = 1;
+              if (!(counted[local] & 1u)) {
+                counted[local] |= 1u;
                 ++result.users;
+              }
+              // Bit 2: the person has an interval in the drilled cell.
+              if (drill.enabled && (!drill.has_bucket || BucketOf(query.bounds_seconds, interval / 1000) ==
+                                                             static_cast<int>(drill.bucket))) {
+                counted[local] |= 2u;
               }
             }
             pending[local] = -1;
@@ -179,6 +260,9 @@ Status RunInterval(QueryContext& context, JsonWriter* out) {
           }
         }
       });
+    }
+    for (size_t local = 0; drill.enabled && local < counted.size(); ++local) {
+      if (counted[local] & 2u) context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
     }
     return Status::Ok();
   });
@@ -259,6 +343,8 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
   }
   const TimeBuckets range(TimeUnit::kDay, spec.range, context.zone());
   const size_t depth = static_cast<size_t>(query.depth);
+  auto drill_cell = PathCell::Parse(spec.users, context.schema());
+  if (!drill_cell.ok()) return drill_cell.status();
 
   using Path = std::vector<EventId>;
   struct PathHash {
@@ -282,10 +368,14 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
     // 0 = waiting for the anchor in this session, 1 = recording, 2 = done for this session.
     std::vector<uint8_t> phase(users, 0);
     auto& paths = results[shard];
+    std::vector<uint8_t> drilled(spec.users.enabled ? users : 0, 0);
     auto emit = [&](size_t local) {
       if (length[local] == 0) return;
       const EventId* begin = &buffer[local * depth];
       ++paths[Path(begin, begin + length[local])];
+      if (!drilled.empty() && drill_cell->Contains(begin, length[local], query.before ? depth : 0)) {
+        drilled[local] = 1;
+      }
     };
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
@@ -349,6 +439,9 @@ Status RunPaths(QueryContext& context, JsonWriter* out) {
       for (size_t local = 0; local < users; ++local) {
         if (phase[local] == 1) emit(local);
       }
+    }
+    for (size_t local = 0; local < drilled.size(); ++local) {
+      if (drilled[local]) context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
     }
     return Status::Ok();
   });

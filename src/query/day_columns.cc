@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "query/day_columns.h"
 
 #include <cstdint>
@@ -7,7 +8,6 @@
 namespace sextant::query {
 namespace {
 
-constexpr int64_t kDayMs = 86'400'000;
 
 // Appends `value` (of the column's type) as the next value of `column`.
 void AppendValue(const Value& value, store::PropColumn* column,

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -42,6 +43,29 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
   const int64_t range_start = context.zone().DayStartMs(spec.range.first_day);
   const int64_t range_end = context.zone().DayStartMs(spec.range.last_day + 1) - 1;
   ValueInterner touch_values;
+  // The drilled cell: the touch indexes whose event the cell names, and the touch value's id
+  // (interned up front so that touches carrying it get the same id).
+  const UserDrill& drill = spec.users;
+  std::vector<uint8_t> drilled_touch(query.touches.size(), 0);
+  uint32_t drilled_value = 0;
+  if (drill.enabled && drill.has_touch) {
+    bool known = false;
+    for (size_t t = 0; t < query.touches.size(); ++t) {
+      if (query.touches[t].event == drill.touch_event) drilled_touch[t] = known = true;
+    }
+    if (!known) {
+      return Status(ErrorCode::kInvalidQuery,
+                    "users.cell.touch.event: not one of the query's touches", "users.cell.touch.event");
+    }
+    if (query.touch_property.empty() == drill.touch_value.has_value()) {
+      return Status(ErrorCode::kInvalidQuery,
+                    query.touch_property.empty()
+                        ? "users.cell.touch.value: the query has no touch_property"
+                        : "users.cell.touch.value: required, the row's " + query.touch_property,
+                    "users.cell.touch.value");
+    }
+    if (drill.touch_value) drilled_value = touch_values.Intern(*drill.touch_value);
+  }
 
   struct Touch {
     int64_t time;
@@ -63,6 +87,7 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
     std::vector<std::vector<Touch>> pending(user_end - user_begin);
+    std::vector<uint8_t> drilled(drill.enabled ? user_end - user_begin : 0, 0);
     ShardResult& result = results[shard];
     std::vector<uint32_t> scratch;
     std::vector<double> weights;
@@ -124,6 +149,11 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
             auto first = std::find_if(list.begin(), list.end(),
                                       [&](const Touch& t) { return t.time >= time - query.window_ms; });
             const size_t count = static_cast<size_t>(list.end() - first);
+            if (!drilled.empty() && (drill.conversions == "all" ||
+                                     (drill.conversions == "attributed" && count > 0) ||
+                                     (drill.conversions == "unattributed" && count == 0))) {
+              drilled[user - user_begin] = 1;
+            }
             if (count > 0) {
               ++result.attributed;
               weights.assign(count, 0);
@@ -157,9 +187,14 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
                 }
               }
               for (size_t k = 0; k < count; ++k) {
-                Credit& credit = result.credits[first[static_cast<ptrdiff_t>(k)].key];
+                const uint64_t key = first[static_cast<ptrdiff_t>(k)].key;
+                Credit& credit = result.credits[key];
                 credit.conversions += weights[k];
                 credit.value += weights[k] * value;
+                if (drill.has_touch && weights[k] > 0 && drilled_touch[key >> 32] &&
+                    (key & 0xffffffffu) == drilled_value) {
+                  drilled[user - user_begin] = 1;
+                }
               }
             }
             list.clear();
@@ -186,6 +221,9 @@ Status RunAttribution(QueryContext& context, JsonWriter* out) {
           }
         }
       });
+    }
+    for (size_t local = 0; local < drilled.size(); ++local) {
+      if (drilled[local]) context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
     }
     return Status::Ok();
   });
@@ -275,6 +313,41 @@ Status RunStages(QueryContext& context, JsonWriter* out) {
   const int64_t range_end = context.zone().DayStartMs(spec.range.last_day + 1) - 1;
   // Counts: [before + 1][after + 1] with index 0 = no stage.
   const size_t width = stage_count + 1;
+  // The drilled cell as a test on (stage before, stage after), both + 1 with 0 = none.
+  std::function<bool(size_t, size_t)> in_drilled_cell;
+  if (spec.users.enabled) {
+    const UserDrill& drill = spec.users;
+    auto stage_index = [&](const std::string& name, const char* field) -> Result<size_t> {
+      for (size_t s = 0; s < stage_count; ++s) {
+        if (query.stages[s].name == name) return s + 1;
+      }
+      return Status(ErrorCode::kInvalidQuery, std::string(field) + ": no stage named " + name, field);
+    };
+    if (drill.has_transition) {
+      size_t from = 0;
+      if (drill.transition_from) {
+        auto index = stage_index(*drill.transition_from, "users.cell.transition.from");
+        if (!index.ok()) return index.status();
+        from = *index;
+      }
+      auto to = stage_index(drill.transition_to, "users.cell.transition.to");
+      if (!to.ok()) return to.status();
+      in_drilled_cell = [from, to = *to](size_t before, size_t after) {
+        return before == from && after == to;
+      };
+    } else {
+      auto stage = stage_index(drill.stage, "users.cell.stage");
+      if (!stage.ok()) return stage.status();
+      const size_t s = *stage;
+      if (drill.stage_at == "start") {
+        in_drilled_cell = [s](size_t before, size_t) { return before == s; };
+      } else if (drill.stage_at == "end") {
+        in_drilled_cell = [s](size_t, size_t after) { return after == s; };
+      } else {
+        in_drilled_cell = [s](size_t before, size_t after) { return before < s && after >= s; };
+      }
+    }
+  }
   std::vector<std::vector<uint64_t>> results(context.shard_count());
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
@@ -321,7 +394,11 @@ Status RunStages(QueryContext& context, JsonWriter* out) {
     std::vector<uint64_t>& counts = results[shard];
     counts.assign(width * width, 0);
     for (size_t local = 0; local < after.size(); ++local) {
-      if (after[local] != 0) ++counts[before[local] * width + after[local]];
+      if (after[local] == 0) continue;
+      ++counts[before[local] * width + after[local]];
+      if (in_drilled_cell && in_drilled_cell(before[local], after[local])) {
+        context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
+      }
     }
     return Status::Ok();
   });

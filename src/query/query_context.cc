@@ -1,4 +1,5 @@
 #include "query/query_context.h"
+#include "query/spec_json.h"
 
 #include "query/analyses.h"
 
@@ -14,9 +15,7 @@
 namespace sextant::query {
 namespace {
 
-Status Invalid(const std::string& path, const std::string& why) {
-  return Status(ErrorCode::kInvalidQuery, path + ": " + why, path);
-}
+using spec_json::Invalid;
 
 bool IsNegative(CompareOp op) { return op == CompareOp::kNe || op == CompareOp::kNotIn; }
 

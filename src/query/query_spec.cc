@@ -626,19 +626,115 @@ Status ParseStages(const element& root, QuerySpec* spec) {
   return Status::Ok();
 }
 
+// The cells of the answers that count people along paths, touches and stages (docs/query.md
+// "Users behind a number"): each type takes exactly one kind of cell.
+Status ParseJourneyDrillCell(const element& cell, QueryType type, UserDrill* drill) {
+  auto string_of = [](const element& value, std::string* out) {
+    std::string_view text;
+    if (value.get_string().get(text) != simdjson::SUCCESS || text.empty()) return false;
+    *out = std::string(text);
+    return true;
+  };
+  if (type == QueryType::kInterval) {
+    drill->has_bucket = Member(cell, "bucket").has_value();
+    return Status::Ok();
+  }
+  if (type == QueryType::kPaths) {
+    int kinds = 0;
+    if (auto path = Member(cell, "path")) {
+      ++kinds;
+      simdjson::dom::array array;
+      if (path->get_array().get(array) != simdjson::SUCCESS || array.size() == 0) {
+        return Invalid("users.cell.path", "must be a path's events, as in the answer's paths");
+      }
+      for (element item : array) {
+        if (!string_of(item, &drill->path_events.emplace_back())) {
+          return Invalid("users.cell.path", "must be a path's events, as in the answer's paths");
+        }
+      }
+    }
+    if (auto node = Member(cell, "node")) {
+      ++kinds;
+      if (!string_of(*node, &drill->node) || drill->node.find(':') == std::string::npos) {
+        return Invalid("users.cell.node", "must be a node id of the answer (\"<step>:<event>\")");
+      }
+    }
+    if (auto link = Member(cell, "link")) {
+      ++kinds;
+      simdjson::dom::array array;
+      if (link->get_array().get(array) != simdjson::SUCCESS || array.size() != 2 ||
+          !string_of(array.at(0).value_unsafe(), &drill->link_source) ||
+          !string_of(array.at(1).value_unsafe(), &drill->link_target)) {
+        return Invalid("users.cell.link", "must be [source, target] node ids of one of the answer's links");
+      }
+    }
+    if (kinds != 1) return Invalid("users.cell", "a paths cell names one of path, node or link");
+    return Status::Ok();
+  }
+  if (type == QueryType::kAttribution) {
+    auto touch = Member(cell, "touch");
+    auto conversions = Member(cell, "conversions");
+    if (touch.has_value() == conversions.has_value()) {
+      return Invalid("users.cell", "an attribution cell names a touch or the conversions");
+    }
+    if (touch) {
+      auto event = touch->is_object() ? Member(*touch, "event") : std::nullopt;
+      if (!event || !string_of(*event, &drill->touch_event)) {
+        return Invalid("users.cell.touch.event", "required: the touch row's event");
+      }
+      drill->has_touch = true;
+      if (auto touch_value = Member(*touch, "value")) {
+        drill->touch_value = std::string(simdjson::minify(*touch_value));
+      }
+      return Status::Ok();
+    }
+    if (!string_of(*conversions, &drill->conversions) ||
+        (drill->conversions != "all" && drill->conversions != "attributed" &&
+         drill->conversions != "unattributed")) {
+      return Invalid("users.cell.conversions", "must be all, attributed or unattributed");
+    }
+    return Status::Ok();
+  }
+  if (type == QueryType::kStages) {
+    auto stage = Member(cell, "stage");
+    auto transition = Member(cell, "transition");
+    if (stage.has_value() == transition.has_value()) {
+      return Invalid("users.cell", "a stages cell names a stage or a transition");
+    }
+    if (stage) {
+      if (!string_of(*stage, &drill->stage)) return Invalid("users.cell.stage", "must be a stage name");
+      auto at = GetString(cell, "at", "users.cell", true);
+      if (!at.ok()) return at.status();
+      if (*at != "start" && *at != "end" && *at != "entered") {
+        return Invalid("users.cell.at", "must be start, end or entered");
+      }
+      drill->stage_at = *at;
+      return Status::Ok();
+    }
+    auto from = transition->is_object() ? Member(*transition, "from") : std::nullopt;
+    auto to = transition->is_object() ? Member(*transition, "to") : std::nullopt;
+    if (!to || !string_of(*to, &drill->transition_to)) {
+      return Invalid("users.cell.transition.to", "required: a stage name");
+    }
+    if (from && !from->is_null()) {
+      if (!string_of(*from, &drill->transition_from.emplace())) {
+        return Invalid("users.cell.transition.from", "must be a stage name or null");
+      }
+    }
+    drill->has_transition = true;
+  }
+  return Status::Ok();
+}
+
 Status ParseUserDrill(const element& root, QuerySpec* spec) {
   auto value = Member(root, "users");
   if (!value) return Status::Ok();
   if (!value->is_object()) return Invalid("users", "must be an object");
   UserDrill& drill = spec->users;
   drill.enabled = true;
-  if (spec->type == QueryType::kInterval || spec->type == QueryType::kPaths ||
-      spec->type == QueryType::kAttribution || spec->type == QueryType::kStages) {
-    return Invalid("users", "interval, paths, attribution and stages answers have no "
-                            "per-person cells");
-  }
   auto cell = Member(*value, "cell");
   if (!cell || !cell->is_object()) return Invalid("users.cell", "required (an object)");
+  SEXTANT_RETURN_IF_ERROR(ParseJourneyDrillCell(*cell, spec->type, &drill));
   auto integer = [&](std::string_view key, size_t* out, int64_t max) -> Status {
     auto number = GetInteger(*cell, key, "users.cell", 0, 0, max);
     if (!number.ok()) return number.status();

@@ -157,7 +157,25 @@ struct UserDrill {
   bool lost = false;               // funnel: reached `step` but not the next one
   std::string cohort;              // retention: cohort period label
   size_t period = 0;               // retention: k of retained[k]
-  size_t bucket = 0;               // distribution: bucket index
+  size_t bucket = 0;               // distribution, interval: bucket index
+  bool has_bucket = false;         // interval: without a bucket, everyone with an interval
+  // paths: exactly one of a whole path (its events), a Sankey node ("2:ViewFund") or a link.
+  std::vector<std::string> path_events;
+  std::string node;
+  std::string link_source, link_target;
+  // attribution: a touch row (its event and, with touch_property, its value as minified
+  // JSON), or the conversions "all" | "attributed" | "unattributed".
+  bool has_touch = false;
+  std::string touch_event;
+  std::optional<std::string> touch_value;
+  std::string conversions;
+  // stages: a stage with `stage_at` "start" | "end" | "entered", or a transition (from
+  // nullopt = no stage yet).
+  std::string stage;
+  std::string stage_at;
+  bool has_transition = false;
+  std::optional<std::string> transition_from;
+  std::string transition_to;
   size_t offset = 0;
   size_t limit = 100;
   bool csv = false;

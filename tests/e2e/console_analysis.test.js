@@ -117,6 +117,15 @@ test('paths, distribution, interval and a dashboard of saved metrics', { skip: S
     assert.deepEqual(first, ['1', 'ViewFund → AddWatch → BuyFund', '3', '50.0%']);
     assert.equal(await paths.getByRole('row').count(), 1 + 4, 'four distinct paths');
     await saveAsMetric(page, 'Fund visit paths');
+    // The top path's count opens into the people whose visits took it: u1 (day 4), u2, u3.
+    await paths.getByRole('link', { name: /people with a visit along ViewFund → AddWatch → BuyFund$/ }).click();
+    await page.waitForURL(/\/analysis\/users\?/);
+    const pathPeople = page.getByRole('table', { name: 'People behind the number' });
+    await pathPeople.waitFor();
+    await waitFor(async () => {
+      assert.deepEqual(await pathPeople.getByRole('row').locator('td:first-child').allTextContents(), ['u1', 'u2', 'u3']);
+      return true;
+    }, 10000, 100);
 
     // Distribution of BuyFund times per person, buckets 1, 2, 3+.
     await page.getByRole('link', { name: 'Distribution', exact: true }).click();
@@ -163,6 +172,15 @@ test('paths, distribution, interval and a dashboard of saved metrics', { skip: S
     assert.equal(duration, '10 min');
     assert.ok(await page.getByRole('img', { name: /^Box plot of the intervals/ }).isVisible());
     await saveAsMetric(page, 'View to buy time');
+    // The people with an interval: u1 (two intervals), u2, u3 — u4 and u5 never bought.
+    await page.getByRole('link', { name: /people with an interval from ViewFund to BuyFund$/ }).click();
+    await page.waitForURL(/\/analysis\/users\?/);
+    const intervalPeople = page.getByRole('table', { name: 'People behind the number' });
+    await intervalPeople.waitFor();
+    await waitFor(async () => {
+      assert.deepEqual(await intervalPeople.getByRole('row').locator('td:first-child').allTextContents(), ['u1', 'u2', 'u3']);
+      return true;
+    }, 10000, 100);
 
     // A dashboard of the two saved metrics: both render with their own chart and numbers.
     await page.getByRole('link', { name: 'Dashboards', exact: true }).click();

@@ -1,5 +1,5 @@
-// POST /api/v1/projects/{p}/query — docs/query.md. Every analysis type is typed; `AnalysisQuery`
-// are the types whose numbers can be opened into their people (`users`), `AnyQuery` all of them.
+// POST /api/v1/projects/{p}/query — docs/query.md. Every analysis type is typed; every one's
+// numbers can be opened into their people (`users`, docs/query.md "Users behind a number").
 import { api, projectPath } from './client';
 
 export type Aggregator = 'count' | 'uniq_users' | 'per_user_avg' | 'sum' | 'avg' | 'min' | 'max' | 'distinct';
@@ -92,6 +92,7 @@ export interface IntervalQuery extends Range {
   /** Ascending lower bounds in seconds starting at 0. */
   buckets_seconds?: number[];
   filter?: Filter;
+  users?: UsersRequest;
 }
 
 export interface PathsQuery extends Range {
@@ -103,6 +104,7 @@ export interface PathsQuery extends Range {
   events?: string[];
   top?: number;
   filter?: Filter;
+  users?: UsersRequest;
 }
 
 export type AttributionModel = 'first' | 'last' | 'linear' | 'position' | 'time_decay';
@@ -117,6 +119,7 @@ export interface AttributionQuery extends Range {
   model?: AttributionModel;
   half_life_seconds?: number;
   filter?: Filter;
+  users?: UsersRequest;
 }
 
 export interface StageDef {
@@ -128,12 +131,14 @@ export interface StagesQuery extends Range {
   type: 'stages';
   stages: StageDef[];
   filter?: Filter;
+  users?: UsersRequest;
 }
 
 /** The query types whose numbers open into their people (`users.cell`). */
-export type AnalysisQuery = EventsQuery | FunnelQuery | RetentionQuery | DistributionQuery;
 /** Every query type of POST /query. */
-export type AnyQuery = AnalysisQuery | IntervalQuery | PathsQuery | AttributionQuery | StagesQuery;
+export type AnyQuery = EventsQuery | FunnelQuery | RetentionQuery | DistributionQuery | IntervalQuery | PathsQuery | AttributionQuery | StagesQuery;
+/** A query whose numbers open into their people: since every type has cells, every query. */
+export type AnalysisQuery = AnyQuery;
 export type QueryType = AnyQuery['type'];
 
 export interface QueryMeta {

@@ -30,14 +30,18 @@ interface Props {
   label: string;
   /** Not yet: the chart keeps its place until this is false (e.g. until the page's numbers are all in). */
   hold?: boolean;
+  /** Called with ECharts' event parameters when a data item (bar, node, link) is clicked. */
+  onClick?: (params: { dataType?: string; data?: unknown; name?: string }) => void;
 }
 
-export function EChart({ option, height = 280, label, hold = false }: Props) {
+export function EChart({ option, height = 280, label, hold = false, onClick }: Props) {
   const t = useT();
   const ref = useRef<HTMLDivElement>(null);
   const chartRef = useRef<ECharts | null>(null);
   const optionRef = useRef(option);
   optionRef.current = option;
+  const clickRef = useRef(onClick);
+  clickRef.current = onClick;
   const [state, setState] = useState<'loading' | 'drawn' | 'failed'>('loading');
   // Once released, a chart stays drawn (a later `hold` does not take it away).
   const [go, setGo] = useState(!hold);
@@ -58,6 +62,7 @@ export function EChart({ option, height = 280, label, hold = false }: Props) {
           const chart = echarts.init(el, undefined, { renderer: 'canvas' });
           chartRef.current = chart;
           chart.setOption({ color: PALETTE, ...optionRef.current }, { notMerge: true });
+          chart.on('click', (params) => clickRef.current?.(params as Parameters<NonNullable<Props['onClick']>>[0]));
           ro = new ResizeObserver(() => chart.resize());
           ro.observe(el);
           setState('drawn');

@@ -11,6 +11,7 @@ import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { StatCard } from '../../components/StatCard';
 import {
+  DrillLink,
   DurationInput,
   EventSelect,
   FormError,
@@ -190,6 +191,13 @@ function touchLabel(x: AttributionTouch, property: string | undefined, none: str
   return `${x.event} · ${v === null || v === undefined ? none : String(v)}`;
 }
 
+/** The drill-down cell of a touch row: its event and, with a touch property, its value. */
+function touchCell(x: AttributionTouch, property: string | undefined): Record<string, unknown> {
+  if (!property) return { event: x.event };
+  const key = property.startsWith('event.') ? property.slice(6) : property;
+  return { event: x.event, value: x[key] ?? null };
+}
+
 /** Key numbers, a bar of credited conversions per touch, and the table. */
 export function AttributionResult({ query, answer, embedded = false }: { query: AttributionQuery; answer: AttributionAnswer; embedded?: boolean }) {
   const { t, n, pct } = useI18n();
@@ -229,6 +237,19 @@ export function AttributionResult({ query, answer, embedded = false }: { query: 
         {withValue && <StatCard title={t('attribution.valueTotal', { property: query.value_property ?? '' })} values={[{ label: t('attribution.inRange'), value: n(answer.value_total) }]} />}
         <StatCard title={t('attribution.model')} values={[{ label: t('attribution.modelUsed'), value: t(`attribution.model.${answer.model}` as MessageKey) }]} />
       </div>
+      {answer.conversions > 0 && (
+        <p className="small">
+          {t('attribution.peopleLead')}{' '}
+          {(['all', 'attributed', 'unattributed'] as const).map((which, i) => (
+            <span key={which}>
+              {i > 0 && ' · '}
+              <DrillLink query={query} cell={{ conversions: which }} label={t(`attribution.people.${which}` as MessageKey)}>
+                {t(`attribution.people.${which}` as MessageKey)}
+              </DrillLink>
+            </span>
+          ))}
+        </p>
+      )}
       {answer.touches.length === 0 ? (
         <EmptyState title={t('attribution.noTouches')}>{t('attribution.noTouchesHint')}</EmptyState>
       ) : (
@@ -264,7 +285,15 @@ export function AttributionResult({ query, answer, embedded = false }: { query: 
                       {labels[i]}
                     </th>
                     <td className="num">{n(x.touch_count)}</td>
-                    <td className="num">{n(x.conversions)}</td>
+                    <td className="num">
+                      {x.conversions > 0 ? (
+                        <DrillLink query={query} cell={{ touch: touchCell(x, query.touch_property) }} label={t('attribution.touchCell', { touch: labels[i] })}>
+                          {n(x.conversions)}
+                        </DrillLink>
+                      ) : (
+                        n(0)
+                      )}
+                    </td>
                     <td className="num">{pct(share(x.conversions))}</td>
                     {withValue && <td className="num">{n(x.value)}</td>}
                   </tr>

@@ -10,6 +10,7 @@ import { EChart } from '../../components/EChart';
 import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
+  DrillLink,
   DurationInput,
   EventSelect,
   FormError,
@@ -163,6 +164,12 @@ export function IntervalResult({ query, answer, embedded = false }: { query: Int
       <p className="muted">
         {t('interval.summary', { n: n(answer.intervals), users: n(answer.users), from: query.from_event.event, to: query.to_event.event, median: formatDuration(answer.median, t) })}
       </p>
+      <p>
+        {t('interval.people')}:{' '}
+        <DrillLink query={query} cell={{}} label={t('interval.peopleLabel', { from: query.from_event.event, to: query.to_event.event })}>
+          {n(answer.users)}
+        </DrillLink>
+      </p>
       <EChart option={box} height={embedded ? 110 : 130} label={t('interval.boxLabel')} />
       <div className="table-wrap">
         <table className="table" aria-label={t('interval.statsLabel')}>
@@ -204,13 +211,21 @@ export function IntervalResult({ query, answer, embedded = false }: { query: Int
             {answer.buckets.map((b, i) => (
               <tr key={i}>
                 <th scope="row">{bucketLabel(b.from, b.to)}</th>
-                <td className="num">{n(b.intervals)}</td>
+                <td className="num">
+                  {b.intervals ? (
+                    <DrillLink query={query} cell={{ bucket: i }} label={t('interval.cellLabel', { bucket: bucketLabel(b.from, b.to) })}>
+                      {n(b.intervals)}
+                    </DrillLink>
+                  ) : (
+                    n(0)
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      {!embedded && <p className="muted small">{t('interval.legend')}</p>}
+      {!embedded && <p className="muted small">{t('interval.legend')} {t('interval.drillHint')}</p>}
     </div>
   );
 }

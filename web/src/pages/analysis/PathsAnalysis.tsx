@@ -1,6 +1,7 @@
 // Paths: what people do after (or before) an event within one visit — a Sankey of the steps and
 // the most frequent paths. docs/query.md "paths".
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router';
 import { useProject } from '../../auth/ProjectContext';
 import { useI18n } from '../../i18n';
 import { runPaths, type PathsAnswer, type PathsQuery } from '../../api/query';
@@ -9,7 +10,9 @@ import { EChart } from '../../components/EChart';
 import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
+  DrillLink,
   DurationInput,
+  drillPath,
   EventSelect,
   FormError,
   FormLead,
@@ -151,6 +154,18 @@ const EMBEDDED_ROWS = 10;
 /** The Sankey of the steps and the table of the most frequent paths. */
 export function PathsResult({ query, answer, embedded = false }: { query: PathsQuery; answer: PathsAnswer; embedded?: boolean }) {
   const { t, n, pct } = useI18n();
+  const navigate = useNavigate();
+  const eventOf = (id: string) => answer.nodes.find((x) => x.id === id)?.event ?? id;
+  // A node or a flow of the Sankey opens into the people whose visits went through it.
+  const onChartClick = (x: { dataType?: string; data?: unknown }) => {
+    const d = x.data as { name?: string; source?: string; target?: string; step?: number; event?: string } | undefined;
+    if (!d) return;
+    if (x.dataType === 'edge' && d.source && d.target) {
+      navigate(drillPath(query, { link: [d.source, d.target] }, t('paths.linkCell', { from: eventOf(d.source), to: eventOf(d.target) })));
+    } else if (x.dataType === 'node' && d.name) {
+      navigate(drillPath(query, { node: d.name }, t('paths.nodeCell', { event: d.event ?? '', step: (d.step ?? 0) + 1 })));
+    }
+  };
   const option = useMemo(() => {
     const minStep = Math.min(0, ...answer.nodes.map((x) => x.step));
     const byId = new Map(answer.nodes.map((x) => [x.id, x]));
@@ -196,7 +211,7 @@ export function PathsResult({ query, answer, embedded = false }: { query: PathsQ
   return (
     <div className={embedded ? 'metric-result' : undefined}>
       <p className="muted">{t('paths.summary', { n: n(answer.sessions) })}</p>
-      {answer.links.length > 0 && <EChart option={option} height={height} label={t('paths.chartLabel')} />}
+      {answer.links.length > 0 && <EChart option={option} height={height} label={t('paths.chartLabel')} onClick={onChartClick} />}
       <div className="table-wrap">
         <table className="table" aria-label={t('paths.tableLabel')}>
           <thead>
@@ -218,7 +233,11 @@ export function PathsResult({ query, answer, embedded = false }: { query: PathsQ
               <tr key={i}>
                 <td className="num">{i + 1}</td>
                 <td className="mono">{x.events.join(' → ')}</td>
-                <td className="num">{n(x.sessions)}</td>
+                <td className="num">
+                  <DrillLink query={query} cell={{ path: x.events }} label={t('paths.pathCell', { path: x.events.join(' → ') })}>
+                    {n(x.sessions)}
+                  </DrillLink>
+                </td>
                 <td className="num">{pct(x.sessions / answer.sessions)}</td>
               </tr>
             ))}
@@ -226,7 +245,7 @@ export function PathsResult({ query, answer, embedded = false }: { query: PathsQ
         </table>
       </div>
       {embedded && answer.paths.length > EMBEDDED_ROWS && <p className="muted small">{t('paths.more', { n: n(answer.paths.length - EMBEDDED_ROWS) })}</p>}
-      {!embedded && <p className="muted small">{t('paths.noDrill')}</p>}
+      {!embedded && <p className="muted small">{t('paths.drillHint')}</p>}
     </div>
   );
 }

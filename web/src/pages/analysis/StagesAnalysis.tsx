@@ -10,6 +10,7 @@ import { EChart } from '../../components/EChart';
 import { EmptyState, ErrorBox } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import {
+  DrillLink,
   EventSelect,
   FormError,
   FormLead,
@@ -187,8 +188,17 @@ export function StagesAnalysis() {
 }
 
 /** Stage counts (bars + table) and the flow from the stage at the start to the one at the end. */
-export function StagesResult({ answer, embedded = false }: { query: StagesQuery; answer: StagesAnswer; embedded?: boolean }) {
+export function StagesResult({ query, answer, embedded = false }: { query: StagesQuery; answer: StagesAnswer; embedded?: boolean }) {
   const { t, n } = useI18n();
+  // A count opens into its people; zero has nobody to show.
+  const drill = (count: number, cell: Record<string, unknown>, label: string) =>
+    count ? (
+      <DrillLink query={query} cell={cell} label={label}>
+        {n(count)}
+      </DrillLink>
+    ) : (
+      n(0)
+    );
   const none = t('stagemap.noStage');
   const bars = useMemo(
     () => ({
@@ -262,10 +272,10 @@ export function StagesResult({ answer, embedded = false }: { query: StagesQuery;
                   <th scope="row">
                     {i + 1}. {s.name}
                   </th>
-                  <td className="num">{n(s.users_at_start)}</td>
-                  <td className="num">{n(s.users_at_end)}</td>
+                  <td className="num">{drill(s.users_at_start, { stage: s.name, at: 'start' }, t('stagemap.cellAtStart', { stage: s.name }))}</td>
+                  <td className="num">{drill(s.users_at_end, { stage: s.name, at: 'end' }, t('stagemap.cellAtEnd', { stage: s.name }))}</td>
                   <td className={`num ${d > 0 ? 'up' : d < 0 ? 'down' : ''}`}>{d > 0 ? `+${n(d)}` : n(d)}</td>
-                  <td className="num">{n(s.entered)}</td>
+                  <td className="num">{drill(s.entered, { stage: s.name, at: 'entered' }, t('stagemap.cellEntered', { stage: s.name }))}</td>
                 </tr>
               );
             })}
@@ -295,7 +305,7 @@ export function StagesResult({ answer, embedded = false }: { query: StagesQuery;
                   <tr key={i}>
                     <td>{x.from ?? <span className="muted">{none}</span>}</td>
                     <td>{x.to ?? <span className="muted">{none}</span>}</td>
-                    <td className="num">{n(x.users)}</td>
+                    <td className="num">{drill(x.users, { transition: { from: x.from, to: x.to } }, t('stagemap.cellTransition', { from: x.from ?? none, to: x.to ?? none }))}</td>
                   </tr>
                 ))}
               </tbody>
