@@ -518,6 +518,7 @@ Status AppendLifecycleLocked(JourneyEngine::Impl& impl, ProjectId project, const
   entry.Key("operator").String(actor);
   entry.Key("version").Uint(meta.current_version);
   entry.Key("status").String(meta.status);
+  if (action == "publish") entry.Key("comment").String(meta.comment);  // the migration's counts
   entry.Key("time").Int(impl.clock->NowMs());
   entry.EndObject();
   auto appended = impl.ledger.Append(project, 0, meta.id, entry.str(), batch);
@@ -682,6 +683,21 @@ void WriteJourney(const JourneyState& journey, bool with_definition, JsonWriter&
   WriteMeta(journey.meta, out);
   out.Key("customers_inside")
       .Uint(visible ? journey.active.and_cardinality(*visible) : journey.active.cardinality());
+  // The report's headline counters, so that a list of hundreds of journeys needs no report
+  // per journey. They span every branch: a branch-scoped caller (visible) does not get them.
+  if (auto current = journey.versions.find(journey.meta.current_version);
+      current != journey.versions.end()) {
+    out.Key("priority").Int(current->second->priority);  // of the current version
+  }
+  if (visible == nullptr) {
+    auto count = [&](const char* name) -> int64_t {
+      auto it = journey.counters.find(name);
+      return it == journey.counters.end() ? 0 : it->second;
+    };
+    out.Key("entered").Int(count("entered"));
+    out.Key("exited").Int(count("exited"));
+    out.Key("goal_reached").Int(count("goal"));
+  }
   if (with_definition) {
     auto found = journey.versions.find(journey.meta.current_version);
     if (found != journey.versions.end()) out.Key("definition").Raw(found->second->json);
@@ -843,6 +859,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   }
   const int64_t now = impl_->clock->NowMs();
   bool went_live = false;
+  PendingWork publish_work;  // the action's writes (a "move" publish adds the moved instances)
   const bool operates = action == "start" || action == "publish" || action == "pause" ||
                         action == "resume" || action == "stop";
   if (action == "submit" && !has_role("maker")) {
@@ -908,10 +925,34 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
     if (meta.status != "running" && meta.status != "paused")
       return conflict("only a running or paused journey publishes a new version");
     if (meta.approved_version <= meta.live_version) return conflict("no newer approved version");
+    // The migration policy for the customers inside (docs/journeys.md "Versions").
+    std::string migration = "stay";
+    if (!body.empty()) {
+      simdjson::dom::parser parser;
+      element root;
+      if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
+          !root.is_object()) {
+        return Status(ErrorCode::kInvalidQuery, "body: must be a JSON object", "body");
+      }
+      if (auto value = Member(root, "migration")) {
+        std::string_view text;
+        if (value->get_string().get(text) != simdjson::SUCCESS || (text != "stay" && text != "move")) {
+          return Status(ErrorCode::kInvalidQuery, "migration: must be stay or move", "migration");
+        }
+        migration = std::string(text);
+      }
+    }
     SEXTANT_RETURN_IF_ERROR(
         impl_->CheckReferencesLocked(*found->first, *journey.versions.at(meta.approved_version)));
     meta.live_version = meta.approved_version;
     went_live = true;
+    meta.comment = "version " + std::to_string(meta.live_version) + " published";
+    if (migration == "move") {
+      const auto [moved, stayed] =
+          impl_->MoveToVersionLocked(*found->first, journey, meta.live_version, publish_work);
+      meta.comment += "; migration move: " + std::to_string(moved) + " moved, " +
+                      std::to_string(stayed) + " stayed on their version";
+    }
   } else if (action == "pause") {
     if (meta.status != "running") return conflict("only a running journey can pause");
     meta.status = "paused";
@@ -928,7 +969,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
         "no action " + action + " (submit, approve, reject, start, publish, pause, resume, stop)");
   }
   meta.updated_ms = now;
-  PendingWork work;
+  PendingWork& work = publish_work;
   SEXTANT_RETURN_IF_ERROR(impl_->SaveMetaLocked(*found->first, journey, &work.batch));
   SEXTANT_RETURN_IF_ERROR(
       AppendLifecycleLocked(*impl_, project.id, meta, action, actor, &work.batch));

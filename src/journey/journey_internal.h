@@ -242,6 +242,12 @@ struct JourneyEngine::Impl {
                   const std::string& reason, PendingWork& work);
   void SaveInstanceLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
                           const Instance& instance, PendingWork& work);
+  // Publish with migration "move": every customer active on an older version moves to
+  // `version`, at the node with the same id when that node has the same kind there (a wait
+  // keeps its due time, a wait for an event its place among the waiting); the others stay on
+  // their version. Returns {moved, stayed}.
+  std::pair<uint64_t, uint64_t> MoveToVersionLocked(ProjectRuntime& runtime, JourneyState& journey,
+                                                    uint32_t version, PendingWork& work);
   Result<Instance> LoadInstanceLocked(ProjectRuntime& runtime, const std::string& journey_id,
                                       UserId user);
   void SetTimerLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,

@@ -506,6 +506,40 @@ void JourneyEngine::Impl::SaveInstanceLocked(ProjectRuntime& runtime, JourneySta
   work.batch.Put(InstanceKey(runtime.info->id, journey.meta.id, user), instance.Encode());
 }
 
+std::pair<uint64_t, uint64_t> JourneyEngine::Impl::MoveToVersionLocked(ProjectRuntime& runtime,
+                                                                      JourneyState& journey,
+                                                                      uint32_t version,
+                                                                      PendingWork& work) {
+  const JourneyDefinition& target = *journey.versions.at(version);
+  uint64_t moved = 0, stayed = 0;
+  const Roaring inside = journey.active;  // copied: nothing below changes who is inside
+  for (UserId user : inside) {
+    auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user);
+    if (!loaded.ok()) continue;
+    Instance instance = std::move(*loaded);
+    // Pending breakpoint entries have not entered a version yet: they enter the live one.
+    if (instance.state != Instance::State::kActive || instance.version >= version) continue;
+    auto from = journey.versions.find(instance.version);
+    int node = -1;
+    if (from != journey.versions.end() && instance.node >= 0 &&
+        instance.node < static_cast<int>(from->second->nodes.size())) {
+      const JourneyNode& here = from->second->nodes[instance.node];
+      node = target.NodeIndex(here.id);
+      if (node >= 0 && target.nodes[node].kind != here.kind) node = -1;
+    }
+    if (node < 0) {
+      ++stayed;
+      continue;
+    }
+    instance.version = version;
+    instance.node = node;
+    SaveInstanceLocked(runtime, journey, user, instance, work);
+    ++moved;
+  }
+  Bump(journey, "migration.moved", static_cast<int64_t>(moved));
+  return {moved, stayed};
+}
+
 void JourneyEngine::Impl::SetTimerLocked(ProjectRuntime& runtime, JourneyState& journey,
                                          UserId user, Instance& instance, int64_t due,
                                          PendingWork& work) {

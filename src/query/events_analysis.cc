@@ -17,7 +17,7 @@
 namespace sextant::query {
 namespace {
 
-using GroupKey = std::array<uint32_t, 3>;
+using GroupKey = RowGroupKeys::Key;
 
 struct GroupKeyHash {
   size_t operator()(const GroupKey& key) const {
@@ -186,21 +186,8 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           measure_columns[m] = *column;
         }
       }
-      // Event-property `by` columns of this day: value id per dictionary code for strings.
-      std::vector<const store::PropColumn*> by_columns(by.size(), nullptr);
-      std::vector<std::vector<uint32_t>> by_code_ids(by.size());
-      for (size_t b = 0; b < by.size(); ++b) {
-        if (by[b]->ref.user || by[b]->property == 0) continue;
-        auto column = day.Property(by[b]->property);
-        if (!column.ok()) return column.status();
-        by_columns[b] = *column;
-        if (*column != nullptr && (*column)->type == ValueType::kString) {
-          for (const std::string& text : (*column)->dict) {
-            by_code_ids[b].push_back(by[b]->values.Intern(
-                QueryContext::ValueJson(Value::String(text), context.zone())));
-          }
-        }
-      }
+      auto row_keys = RowGroupKeys::Bind(context, day);
+      if (!row_keys.ok()) return row_keys.status();
       const auto& offsets = day.time_offset_ms();
       // Tag of an event: the list of measures it feeds (null = none).
       auto tag_of = [&](EventId event) -> const std::vector<uint16_t>* {
@@ -224,19 +211,7 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           size_t group = 0;
           GroupKey key{0, 0, 0};
           if (grouped) {
-            for (size_t b = 0; b < by.size(); ++b) {
-              if (by[b]->ref.user) {
-                key[b] = user < by[b]->user_values.size() ? by[b]->user_values[user] : 0;
-                continue;
-              }
-              const store::PropColumn* column = by_columns[b];
-              const int32_t slot = column == nullptr ? -1 : column->slot[row];
-              if (slot < 0) continue;
-              key[b] = column->type == ValueType::kString
-                           ? by_code_ids[b][column->codes[slot]]
-                           : by[b]->values.Intern(
-                                 QueryContext::ValueJson(column->Get(slot), context.zone()));
-            }
+            key = row_keys->Of(row, user);
             group = group_of(key);
           }
           Cell* cells = &result.cells[(group * bucket_count + bucket) * measure_count];

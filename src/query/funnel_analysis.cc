@@ -11,14 +11,23 @@
 // Strict mode additionally breaks a chain when an event of any other funnel step (not the
 // chain's current step, not its next) arrives before the next step.
 //
+// `by` on event properties groups by the values of the first-step event (Sensors' funnel
+// grouping): for each group, the same funnel with its first step restricted to events carrying
+// that group's values (user properties in `by` take the person's value). A person counts in
+// every group one of their first-step events opened, so groups need not add up to the total;
+// the overall steps are the ungrouped funnel. Per person, one chain set per group they entered
+// with (a short list, like the trend's per entry day).
+//
 // Cost: O(rows). Per user a 4-byte slot index (flat array, touched in user order); people who
 // start a chain get a slot of steps × 16 bytes (chain starts and first-conversion times) in a
 // pool, so memory and cache traffic follow the people in the funnel, not the user-id space.
 // No hash table, no sort.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "query/analyses.h"
 
@@ -32,7 +41,6 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
   const int64_t range_start = context.zone().DayStartMs(spec.range.first_day);
   const int64_t range_end = context.zone().DayStartMs(spec.range.last_day + 1) - 1;
 
-  SEXTANT_RETURN_IF_ERROR(RequireUserBy(spec, "funnel"));
   auto global_filter = context.Compile(spec.filter, "");
   if (!global_filter.ok()) return global_filter.status();
   std::vector<CompiledFilter> step_filters(steps);
@@ -54,12 +62,21 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
   SEXTANT_RETURN_IF_ERROR(context.CompileBy());
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
 
-  // Groups: the combination of the user's `by` values.
+  // Groups: the combination of the user's `by` values; with an event property in `by`, the
+  // first-step event's values ("entry groups", computed below instead).
   const auto& by = context.by();
-  const QueryContext::UserGroups groups = context.GroupUsers();
-  const std::vector<std::vector<uint32_t>>& group_keys = groups.keys;
-  const size_t group_count = group_keys.size();
-  const int64_t drill_group = context.FindGroup(groups);  // -1 = every group
+  const bool entry_grouped = context.by_has_event_property();
+  const QueryContext::UserGroups groups =
+      entry_grouped ? QueryContext::UserGroups{{{}}, {}} : context.GroupUsers();
+  std::vector<std::vector<uint32_t>> group_keys = groups.keys;
+  size_t group_count = group_keys.size();
+  const int64_t drill_group = entry_grouped ? -1 : context.FindGroup(groups);  // -1 = every group
+  using EntryKey = RowGroupKeys::Key;  // value ids of the `by` columns
+  EntryKey drill_key{0, 0, 0};
+  const bool drill_entry_group = entry_grouped && spec.users.enabled && spec.users.has_group;
+  if (drill_entry_group) {
+    for (size_t b = 0; b < by.size(); ++b) drill_key[b] = by[b]->values.Intern(spec.users.group[b]);
+  }
   if (spec.users.enabled && spec.users.step >= steps) {
     return Status(ErrorCode::kInvalidQuery, "users.cell.step: the funnel has " +
                                                 std::to_string(steps) + " steps",
@@ -76,10 +93,49 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     uint32_t offset;  // first of `steps` chain starts in the shard's trend pool
   };
 
+  struct EntryChains {
+    uint32_t group;   // the shard's entry group index
+    uint32_t offset;  // first of `steps` chain starts, then the strict level, in the entry pool
+  };
+  // Advances one chain set by an event of the steps in `bits` at `time` (the rules above);
+  // `level` is the strict mode's highest level reached.
+  auto advance = [&](int64_t* chain_starts, int64_t* level, uint32_t bits, int64_t time,
+                     bool strict) {
+    if (!strict) {
+      while (bits != 0) {
+        const int k = 31 - std::countl_zero(bits);
+        bits &= ~(1u << k);
+        if (k == 0) {
+          chain_starts[0] = time;
+        } else if (chain_starts[k - 1] >= 0 && time <= chain_starts[k - 1] + window) {
+          chain_starts[k] = chain_starts[k - 1];
+        }
+      }
+      return;
+    }
+    for (int k = static_cast<int>(steps) - 1; k >= 1; --k) {
+      if (chain_starts[k - 1] < 0) continue;
+      if ((bits >> k) & 1u) {
+        if (time <= chain_starts[k - 1] + window) {
+          chain_starts[k] = chain_starts[k - 1];
+          *level = std::max<int64_t>(*level, k + 1);
+        }
+      } else if (bits & ~(1u << (k - 1))) {
+        chain_starts[k - 1] = -1;
+      }
+    }
+    if (bits & 1u) {
+      chain_starts[0] = time;
+      *level = std::max<int64_t>(*level, 1);
+    }
+  };
+
   struct ShardResult {
     std::vector<uint64_t> trend;                 // [entry day][step]
     std::vector<uint64_t> reached;               // [group][step]
     std::vector<std::vector<int64_t>> convert;   // [step] times to convert (ms)
+    std::vector<EntryKey> entry_keys;            // entry groups of this shard
+    std::vector<uint64_t> entry_reached;         // [entry group][step]
   };
   std::vector<ShardResult> results(context.shard_count());
   Status status = context.ForEachShard([&](size_t shard) -> Status {
@@ -108,12 +164,22 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       }
       for (size_t k = 0; k < level; ++k) ++trend_counts[chains.day * steps + k];
     };
+    std::vector<std::vector<EntryChains>> entry_chains(entry_grouped ? users : 0);
+    std::vector<int64_t> entry_pool;
+    std::map<EntryKey, uint32_t> entry_index;
+    std::vector<EntryKey> entry_keys;
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
       const DayColumns& day = *context.days()[day_idx];
       const int64_t day_start = day.day_start_ms();
       auto global = BoundFilter::Bind(&*global_filter, context, day);
       if (!global.ok()) return global.status();
+      std::optional<RowGroupKeys> row_keys;  // entry groups: the `by` values of a first step
+      if (entry_grouped) {
+        auto bound = RowGroupKeys::Bind(context, day);
+        if (!bound.ok()) return bound.status();
+        row_keys = std::move(*bound);
+      }
       std::vector<BoundFilter> bound_steps;
       for (size_t k = 0; k < steps; ++k) {
         auto bound = BoundFilter::Bind(&step_filters[k], context, day);
@@ -144,6 +210,31 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
             }
           }
           if (mask == 0 || (!global_all && !global->Matches(row, user))) return;
+          if (entry_grouped) {
+            auto& chains = entry_chains[local];
+            int64_t entry = -1;
+            if (mask & 1u) {
+              const EntryKey key = row_keys->Of(row, user);
+              auto [it, inserted] =
+                  entry_index.try_emplace(key, static_cast<uint32_t>(entry_keys.size()));
+              if (inserted) entry_keys.push_back(key);
+              entry = it->second;
+              auto found = std::find_if(chains.begin(), chains.end(),
+                                        [&](const EntryChains& c) { return c.group == entry; });
+              if (found == chains.end()) {
+                chains.push_back({it->second, static_cast<uint32_t>(entry_pool.size())});
+                for (size_t i = 0; i < steps; ++i) entry_pool.push_back(-1);
+                entry_pool.push_back(0);  // strict level
+              }
+            }
+            for (const EntryChains& chain : chains) {
+              int64_t* chain_starts = &entry_pool[chain.offset];
+              // The first step only opens chains of its own group.
+              advance(chain_starts, chain_starts + steps,
+                      static_cast<int64_t>(chain.group) == entry ? mask : (mask & ~1u), time,
+                      query.strict);
+            }
+          }
           if (query.trend) {
             auto& chains = trend_chains[local];
             // Entry days whose last possible chain start is more than a window ago are done.
@@ -161,16 +252,8 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
             for (const TrendChains& chain : chains) {
               int64_t* chain_starts = &trend_pool[chain.offset];
               // The first step only starts chains of its own entry day.
-              uint32_t bits = chain.day == entry ? mask : (mask & ~1u);
-              while (bits != 0) {
-                const int k = 31 - std::countl_zero(bits);
-                bits &= ~(1u << k);
-                if (k == 0) {
-                  chain_starts[0] = time;
-                } else if (chain_starts[k - 1] >= 0 && time <= chain_starts[k - 1] + window) {
-                  chain_starts[k] = chain_starts[k - 1];
-                }
-              }
+              advance(chain_starts, nullptr, chain.day == entry ? mask : (mask & ~1u), time,
+                      /*strict=*/false);
             }
           }
           if (slot_of[local] == 0) {
@@ -217,6 +300,29 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     for (const auto& chains : trend_chains) {
       for (const TrendChains& chain : chains) close_trend(chain);
     }
+    result.entry_reached.assign(entry_keys.size() * steps, 0);
+    for (size_t local = 0; local < entry_chains.size(); ++local) {
+      bool drilled = false;
+      for (const EntryChains& chain : entry_chains[local]) {
+        const int64_t* chain_starts = &entry_pool[chain.offset];
+        size_t level = query.strict ? static_cast<size_t>(chain_starts[steps]) : 0;
+        for (size_t k = steps; !query.strict && k > 0; --k) {
+          if (chain_starts[k - 1] >= 0) {
+            level = k;
+            break;
+          }
+        }
+        for (size_t k = 0; k < level; ++k) ++result.entry_reached[chain.group * steps + k];
+        if (drill_entry_group && !drilled && level > 0 && entry_keys[chain.group] == drill_key) {
+          const size_t step = spec.users.step;
+          if (spec.users.lost ? level == step + 1 : level >= step + 1) {
+            context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
+            drilled = true;
+          }
+        }
+      }
+    }
+    result.entry_keys = std::move(entry_keys);
     result.trend = std::move(trend_counts);
     result.reached.assign(group_count * steps, 0);
     result.convert.resize(steps);
@@ -237,7 +343,8 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       }
       if (level == 0) continue;
       const size_t group = groups.GroupOf(user_begin + static_cast<UserId>(local));
-      if (context.drilling() && (drill_group < 0 || static_cast<size_t>(drill_group) == group)) {
+      if (context.drilling() && !drill_entry_group &&
+          (drill_group < 0 || static_cast<size_t>(drill_group) == group)) {
         const size_t step = context.spec().users.step;
         const bool in_cell = context.spec().users.lost ? level == step + 1 : level >= step + 1;
         if (in_cell) context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
@@ -293,8 +400,30 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     }
     out->EndArray();
   };
-  // Overall steps: groups added up.
-  if (!by.empty()) {
+  if (entry_grouped) {
+    // Entry groups of every shard under one index; the overall steps are the ungrouped funnel
+    // (group 0 of `reached`), since a person can count in several entry groups.
+    std::map<EntryKey, size_t> index;
+    std::vector<uint64_t> entry_reached;
+    group_keys.clear();
+    for (const ShardResult& result : results) {
+      for (size_t g = 0; g < result.entry_keys.size(); ++g) {
+        auto [it, inserted] = index.try_emplace(result.entry_keys[g], group_keys.size());
+        if (inserted) {
+          group_keys.emplace_back(result.entry_keys[g].begin(),
+                                  result.entry_keys[g].begin() + static_cast<ptrdiff_t>(by.size()));
+          entry_reached.resize(entry_reached.size() + steps, 0);
+        }
+        for (size_t k = 0; k < steps; ++k) {
+          entry_reached[it->second * steps + k] += result.entry_reached[g * steps + k];
+        }
+      }
+    }
+    group_count = group_keys.size();
+    entry_reached.insert(entry_reached.end(), reached.begin(), reached.begin() + static_cast<ptrdiff_t>(steps));
+    reached = std::move(entry_reached);
+  } else if (!by.empty()) {
+    // Overall steps: groups added up (a person is in one group).
     std::vector<uint64_t> total(steps, 0);
     for (size_t g = 0; g < group_count; ++g) {
       for (size_t k = 0; k < steps; ++k) total[k] += reached[g * steps + k];

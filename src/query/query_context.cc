@@ -540,4 +540,43 @@ bool BoundFilter::Evaluate(int node_idx, uint32_t row, UserId user) const {
   return false;
 }
 
+Result<RowGroupKeys> RowGroupKeys::Bind(QueryContext& context, const DayColumns& day) {
+  RowGroupKeys keys;
+  keys.context_ = &context;
+  const auto& by = context.by();
+  keys.columns_.assign(by.size(), nullptr);
+  keys.code_ids_.resize(by.size());
+  for (size_t b = 0; b < by.size(); ++b) {
+    if (by[b]->ref.user || by[b]->property == 0) continue;
+    auto column = day.Property(by[b]->property);
+    if (!column.ok()) return column.status();
+    keys.columns_[b] = *column;
+    if (*column != nullptr && (*column)->type == ValueType::kString) {
+      for (const std::string& text : (*column)->dict) {
+        keys.code_ids_[b].push_back(
+            by[b]->values.Intern(QueryContext::ValueJson(Value::String(text), context.zone())));
+      }
+    }
+  }
+  return keys;
+}
+
+RowGroupKeys::Key RowGroupKeys::Of(uint32_t row, UserId user) const {
+  Key key{0, 0, 0};
+  const auto& by = context_->by();
+  for (size_t b = 0; b < by.size(); ++b) {
+    if (by[b]->ref.user) {
+      key[b] = user < by[b]->user_values.size() ? by[b]->user_values[user] : 0;
+      continue;
+    }
+    const store::PropColumn* column = columns_[b];
+    const int32_t slot = column == nullptr ? -1 : column->slot[row];
+    if (slot < 0) continue;
+    key[b] = column->type == ValueType::kString
+                 ? code_ids_[b][column->codes[slot]]
+                 : by[b]->values.Intern(QueryContext::ValueJson(column->Get(slot), context_->zone()));
+  }
+  return key;
+}
+
 }  // namespace sextant::query

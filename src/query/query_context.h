@@ -6,6 +6,7 @@
 // interners (internally locked), so analysis threads may share it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -250,6 +251,22 @@ class QueryContext {
   std::vector<std::string> user_condition_names_;
   std::vector<std::vector<uint64_t>> user_condition_bits_;
   std::vector<std::unique_ptr<ByColumn>> by_;
+};
+
+// The `by` values of one day's event rows as value ids of the `by` columns (QueryContext::by(),
+// in `by` order, 0 for an absent value): user properties from the person's profile, event
+// properties from the row. String dictionaries are mapped to value ids once per day.
+// Thread-safe to use from several shards (the interners lock).
+class RowGroupKeys {
+ public:
+  using Key = std::array<uint32_t, 3>;
+  static Result<RowGroupKeys> Bind(QueryContext& context, const DayColumns& day);
+  Key Of(uint32_t row, UserId user) const;
+
+ private:
+  QueryContext* context_ = nullptr;
+  std::vector<const store::PropColumn*> columns_;  // event-property columns (null: absent)
+  std::vector<std::vector<uint32_t>> code_ids_;    // string dictionary code -> value id
 };
 
 // ---- template implementation ----

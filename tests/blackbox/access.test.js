@@ -359,6 +359,12 @@ test('a branch manager\'s analysis numbers, segment sizes and member lists count
   };
   await waitFor(async () => (await inside()) === 5, 10000);
   assert.equal(await inside(manager), 2);
+  // The list's journey-wide counters span every branch: the manager's list leaves them out.
+  const managerList = await srv.api('GET', `/api/v1/projects/${project}/journeys`, undefined, bearer(manager));
+  const managerRow = managerList.body.journeys.find((x) => x.id === journey);
+  assert.deepEqual([managerRow.entered, managerRow.goal_reached], [undefined, undefined]);
+  const adminRow = (await srv.api('GET', `/api/v1/projects/${project}/journeys`)).body.journeys.find((x) => x.id === journey);
+  assert.equal(adminRow.entered, 5);
   // What spans every branch and cannot be cut to one is refused, naming why.
   for (const [method, path] of [['GET', `/segments/${segment}/history`], ['GET', `/tags/${tag}/history`], ['GET', '/events/recent'],
     ['GET', '/ingest-errors'], ['GET', '/ledger']]) {

@@ -59,6 +59,12 @@ test('a journey runs end to end: event entry with a condition, wait, signed webh
   assert.equal(rep.entered, 1);
   assert.equal(rep.nodes.send.sent, 1);
   assert.equal(rep.nodes.send.delivered, 1);
+  // The list carries the report's headline counters and the priority (one request for a page
+  // of hundreds of journeys).
+  const list = await srv.api('GET', `${base(p)}/journeys`);
+  const listed = list.body.journeys.find((x) => x.id === j);
+  assert.deepEqual([listed.entered, listed.exited, listed.goal_reached, listed.customers_inside, listed.priority],
+    [rep.entered, rep.exited, rep.goal_reached, rep.inside, 50]);
   const entries = await ledger(p, 'distinct_id=u1');
   assert.equal(entries.length, 1);
   assert.equal(entries[0].decision, 'sent');
@@ -376,6 +382,48 @@ test('versions: customers inside stay on their version, new entries take the pub
   assert.deepEqual(texts, { old: 'Hello Old', new: 'second version' });
   const versions = await srv.api('GET', `${base(p)}/journeys/${j}/versions`);
   assert.equal(versions.body.versions.length, 2);
+});
+
+test('versions: publish with migration move takes customers to the same node of the new version; a node it lacks keeps them on theirs', async () => {
+  const p = await project({ v2: { channel: 'hook', body: 'second version {{profile.name}}' } });
+  // v1: gold customers wait in w, the others in x; v2 has no split and no x.
+  const v1 = { name: 'm', entry: { type: 'event', event: 'ping' }, start: 'tier',
+    nodes: {
+      tier: { type: 'split', condition: { profile: 'tier', op: '=', value: 'gold' }, yes: 'w', no: 'x' },
+      w: { type: 'wait', duration: '1h', next: 's' },
+      x: { type: 'wait', duration: '1h', next: 's' },
+      s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' },
+      e: { type: 'exit' },
+    } };
+  const v2 = { name: 'm', entry: { type: 'event', event: 'ping' }, start: 'w',
+    nodes: { w: { type: 'wait', duration: '1h', next: 's' }, s: { type: 'send', channel: 'hook', template: 'v2', next: 'e' }, e: { type: 'exit' } } };
+  const j = await launch(p, v1);
+  await ingest(p, [profile('gold', { name: 'Gold', tier: 'gold' }), profile('silver', { name: 'Silver', tier: 'silver' }),
+    track('gold', 'ping'), track('silver', 'ping')]);
+  await waitFor(async () => (await customer(p, j, 'gold')).node === 'w' && (await customer(p, j, 'silver')).node === 'x');
+  await advance(30 * MIN);
+  let r = await srv.api('PUT', `${base(p)}/journeys/${j}`, v2, as('alice'));
+  assert.equal(r.status, 200, r.text);
+  for (const [action, who] of [['submit', 'alice'], ['approve', 'bob']]) {
+    r = await srv.api('POST', `${base(p)}/journeys/${j}/${action}`, undefined, as(who));
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+  r = await srv.api('POST', `${base(p)}/journeys/${j}/publish`, { migration: 'teleport' }, as('alice'));
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error.field, 'migration');
+  r = await srv.api('POST', `${base(p)}/journeys/${j}/publish`, { migration: 'move' }, as('alice'));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.live_version, 2);
+  assert.match(r.body.comment, /1 moved, 1 stayed/);
+  const gold = await customer(p, j, 'gold');
+  assert.deepEqual([gold.version, gold.node], [2, 'w']);
+  const silver = await customer(p, j, 'silver');
+  assert.deepEqual([silver.version, silver.node], [1, 'x']);
+  // The moved wait keeps its due time: both sends come an hour after entry, not after publish.
+  await advance(31 * MIN);
+  const texts = Object.fromEntries(received(p).map((x) => [x.json.distinct_id, x.json.text]));
+  assert.deepEqual(texts, { gold: 'second version Gold', silver: 'Hello Silver' });
+  assert.equal((await report(p, j)).nodes.s.sent, 2);
 });
 
 test('advisor task: assigned by profile, claimed, completed; the outcome is an event the journey branches on; SLA escalation', async () => {

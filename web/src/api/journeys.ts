@@ -20,6 +20,12 @@ export interface Journey {
   approved_by?: string;
   comment?: string;
   customers_inside?: number;
+  /** The current version's priority. */
+  priority?: number;
+  /** The report's headline counters (absent for a branch-scoped account: they span every branch). */
+  entered?: number;
+  exited?: number;
+  goal_reached?: number;
   created_ms?: number;
   updated_ms?: number;
   /** The current version's definition (GET one, POST, PUT; not the list or lifecycle actions). */
@@ -149,9 +155,12 @@ export function deleteJourney(project: string, id: string): Promise<unknown> {
 
 export type JourneyAction = 'submit' | 'approve' | 'reject' | 'start' | 'publish' | 'pause' | 'resume' | 'stop';
 
+/** What happens to the customers inside when a new version is published (docs/journeys.md). */
+export type MigrationPolicy = 'stay' | 'move';
+
 /** A lifecycle action, done as the signed-in account (maker-checker: docs/journeys.md). */
-export function journeyAction(project: string, id: string, action: JourneyAction, comment?: string): Promise<Journey> {
-  return api.post<Journey>(jpath(project, id, `/${action}`), comment ? { comment } : {});
+export function journeyAction(project: string, id: string, action: JourneyAction, comment?: string, migration?: MigrationPolicy): Promise<Journey> {
+  return api.post<Journey>(jpath(project, id, `/${action}`), { ...(comment ? { comment } : {}), ...(migration ? { migration } : {}) });
 }
 
 export interface JourneyVersion {

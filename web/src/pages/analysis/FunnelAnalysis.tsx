@@ -170,7 +170,7 @@ export function FunnelAnalysis() {
             onChange={setBy}
             schema={schema.data}
             loading={schema.loading}
-            scopes={['user']}
+            scopes={['event', 'user']}
             emptyLabel={t('events.noGrouping')}
           />
           <RangePicker value={range} onChange={setRange} />
@@ -284,6 +284,7 @@ export function FunnelResult({ query, answer, embedded = false }: { query: Funne
       {answer.groups.length > 0 && (
         <div className="table-wrap">
           <h3 className="card-subtitle">{t('funnel.byGroup', { by: query.by?.[0] ?? '' })}</h3>
+          {query.by?.some((b) => b.startsWith('event.')) && <p className="muted small">{t('funnel.byEntryHint')}</p>}
           <table className="table" aria-label={t('funnel.groupTableLabel')}>
             <thead>
               <tr>

@@ -20,6 +20,7 @@ import {
   type JourneyDefinition,
   type JourneyReport,
   type JsonObject,
+  type MigrationPolicy,
 } from '../../api/journeys';
 import { listSegments } from '../../api/segments';
 import { getSchema } from '../../api/data';
@@ -157,7 +158,7 @@ export function JourneyEditorPage() {
   const [report, setReport] = useState<JourneyReport | undefined>(undefined);
   const [reportAt, setReportAt] = useState<number>(0);
   const [showCounts, setShowCounts] = useState(true);
-  const [dialog, setDialog] = useState<null | { kind: 'approve' | 'reject' | 'stop' | 'delete' | 'json' }>(null);
+  const [dialog, setDialog] = useState<null | { kind: 'approve' | 'reject' | 'stop' | 'delete' | 'json' | 'publish' }>(null);
 
   // A loaded journey replaces the editor's definition.
   useEffect(() => {
@@ -380,7 +381,7 @@ export function JourneyEditorPage() {
     }
   };
 
-  const act = async (a: JourneyAction, comment?: string) => {
+  const act = async (a: JourneyAction, comment?: string, migration?: MigrationPolicy) => {
     if (!journey) return;
     if (a === 'submit' && dirty) {
       const ok = await save();
@@ -391,7 +392,7 @@ export function JourneyEditorPage() {
     setServerProblem(null);
     setNotice(null);
     try {
-      const j = await journeyAction(p, journey.id, a, comment);
+      const j = await journeyAction(p, journey.id, a, comment, migration);
       setJourney((prev) => ({ ...(prev || j), ...j, definition: prev?.definition }));
       setNotice(msg(DONE[a]));
       versions.reload();
@@ -481,7 +482,7 @@ export function JourneyEditorPage() {
               </>
             )}
             {canWrite && status === 'approved' && btn('start', t('journeys.action.start'), true)}
-            {canWrite && runningish && approved > live && btn('publish', t('journeys.action.publish', { n: approved }), true)}
+            {canWrite && runningish && approved > live && btn('publish', t('journeys.action.publish', { n: approved }), true, () => setDialog({ kind: 'publish' }))}
             {canWrite && status === 'running' && btn('pause', t('journeys.action.pause'))}
             {canWrite && status === 'paused' && btn('resume', t('journeys.action.resume'), true)}
             {canWrite && runningish && (
@@ -690,6 +691,16 @@ export function JourneyEditorPage() {
             }}
           />
         )}
+        {dialog?.kind === 'publish' && (
+          <PublishDialog
+            version={approved}
+            onClose={() => setDialog(null)}
+            onConfirm={(migration) => {
+              setDialog(null);
+              void act('publish', undefined, migration);
+            }}
+          />
+        )}
         {dialog?.kind === 'stop' && (
           <ConfirmDialog
             title={t('journeys.dialog.stopTitle')}
@@ -822,6 +833,30 @@ function ConfirmDialog({ title, help, confirm, onClose, onConfirm }: { title: st
     <Modal title={title} onClose={onClose}>
       <p>{help}</p>
       <DialogActions confirm={confirm} onConfirm={onConfirm} onCancel={onClose} danger />
+    </Modal>
+  );
+}
+
+/** Publish a new version: the customers inside stay on their version or move to the new one. */
+function PublishDialog({ version, onClose, onConfirm }: { version: number; onClose: () => void; onConfirm: (migration: MigrationPolicy) => void }) {
+  const { t } = useI18n();
+  const [migration, setMigration] = useState<MigrationPolicy>('stay');
+  return (
+    <Modal title={t('journeys.dialog.publishTitle', { n: version })} onClose={onClose}>
+      <fieldset className="jn-migration">
+        <legend>{t('journeys.dialog.migration')}</legend>
+        {(['stay', 'move'] as const).map((m) => (
+          <label key={m} className="radio">
+            <input type="radio" name="migration" value={m} checked={migration === m} onChange={() => setMigration(m)} />
+            <span>
+              {t(m === 'stay' ? 'journeys.dialog.migrationStay' : 'journeys.dialog.migrationMove')}
+              <br />
+              <span className="muted small">{t(m === 'stay' ? 'journeys.dialog.migrationStayHelp' : 'journeys.dialog.migrationMoveHelp')}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      <DialogActions confirm={t('journeys.action.publish', { n: version })} onConfirm={() => onConfirm(migration)} onCancel={onClose} />
     </Modal>
   );
 }

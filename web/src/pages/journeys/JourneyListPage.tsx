@@ -1,8 +1,9 @@
 // The journeys of the project: status, versions, who created / submitted / approved them,
-// priority and the live numbers (entered, in the journey now, goal reached) from each report.
-import { useEffect, useMemo, useState } from 'react';
+// priority and the live numbers (entered, in the journey now, goal reached) — all in the list
+// answer, one request however many journeys there are.
+import { useMemo, useState } from 'react';
 import { Link, useLocation } from 'react-router';
-import { getJourney, getJourneyReport, listJourneys, type Journey, type JourneyReport, type JourneyStatus } from '../../api/journeys';
+import { listJourneys, type Journey, type JourneyStatus } from '../../api/journeys';
 import { useAuth } from '../../auth/AuthContext';
 import { useProject } from '../../auth/ProjectContext';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
@@ -12,23 +13,6 @@ import { useAsync } from '../../lib/useAsync';
 import './journeys.css';
 
 const STATUSES: JourneyStatus[] = ['draft', 'submitted', 'approved', 'running', 'paused', 'ended'];
-
-interface Extra {
-  priority?: number;
-  report?: JourneyReport;
-}
-
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export function JourneyListPage() {
   const { t, tx, tm, n, pct, dt } = useI18n();
@@ -42,26 +26,6 @@ export function JourneyListPage() {
   const [status, setStatus] = useState<'' | JourneyStatus>('');
   const [search, setSearch] = useState('');
   const list = useAsync(() => listJourneys(p), [p]);
-  const [extra, setExtra] = useState<Record<string, Extra>>({});
-
-  // Priority is in each definition and the live numbers in each report: fetched per journey.
-  useEffect(() => {
-    if (!list.data) return;
-    let cancelled = false;
-    setExtra({});
-    void pool(list.data, 4, async (j) => {
-      const [def, rep] = await Promise.all([
-        getJourney(p, j.id).catch(() => null),
-        (j.live_version ?? 0) > 0 ? getJourneyReport(p, j.id).catch(() => undefined) : Promise.resolve(undefined),
-      ]);
-      if (cancelled) return;
-      const priority = typeof def?.definition?.priority === 'number' ? def.definition.priority : def ? 50 : undefined;
-      setExtra((x) => ({ ...x, [j.id]: { priority, report: rep } }));
-    });
-    return () => {
-      cancelled = true;
-    };
-  }, [list.data, p]);
 
   const rows = useMemo(() => {
     const q = search.trim().toLowerCase();
@@ -148,8 +112,6 @@ export function JourneyListPage() {
             </thead>
             <tbody>
               {rows.map((j: Journey) => {
-                const x = extra[j.id];
-                const r = x?.report;
                 return (
                   <tr key={j.id}>
                     <td>
@@ -165,14 +127,14 @@ export function JourneyListPage() {
                     <td className="small">
                       {t('journeys.list.peopleLine', { created: j.created_by || '—', submitted: j.submitted_by || '—', approved: j.approved_by || '—' })}
                     </td>
-                    <td className="num">{x?.priority ?? '…'}</td>
-                    <td className="num">{r ? n(r.entered) : (j.live_version ?? 0) > 0 && !x ? '…' : '—'}</td>
-                    <td className="num">{n(j.customers_inside ?? r?.inside ?? 0)}</td>
+                    <td className="num">{j.priority ?? '—'}</td>
+                    <td className="num">{(j.live_version ?? 0) > 0 && j.entered !== undefined ? n(j.entered) : '—'}</td>
+                    <td className="num">{n(j.customers_inside ?? 0)}</td>
                     <td className="num">
-                      {r ? (
+                      {(j.live_version ?? 0) > 0 && j.goal_reached !== undefined && j.entered !== undefined ? (
                         <>
-                          {n(r.goal_reached)}
-                          {r.entered > 0 && <span className="muted small"> ({pct(r.goal_reached / r.entered)})</span>}
+                          {n(j.goal_reached)}
+                          {j.entered > 0 && <span className="muted small"> ({pct(j.goal_reached / j.entered)})</span>}
                         </>
                       ) : (
                         '—'

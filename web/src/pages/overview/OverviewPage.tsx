@@ -1,6 +1,6 @@
 // Overview: key numbers for today and the last 30 days, computed with the query API (events
 // analysis over `$any` and the journey events) and the journeys API; daily charts.
-// Requests: the journey list (then the reports of the journeys that ran) and the two event
+// Requests: the journey list (which carries each journey's headline counters) and the two event
 // queries, all started together when the page opens. The numbers show as soon as they answer;
 // the charts are drawn after that, once ECharts has arrived (components/EChart.tsx).
 import { useMemo } from 'react';
@@ -10,7 +10,7 @@ import { useProject } from '../../auth/ProjectContext';
 import { useI18n } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
 import { runEvents, type EventsAnswer, type EventsQuery } from '../../api/query';
-import { getJourneyReport, listJourneys, type Journey, type JourneyReport } from '../../api/journeys';
+import { listJourneys, type Journey } from '../../api/journeys';
 import { StatCard } from '../../components/StatCard';
 import { EChart } from '../../components/EChart';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
@@ -84,17 +84,15 @@ export function OverviewPage() {
   const canQuery = can('analysis.read');
   const canJourneys = can('journey.read');
 
-  // The journeys first: their reports need a second round trip.
   const journeys = useAsync(
     async (signal) => {
       const list = await listJourneys(p, signal);
-      // Reports of the journeys that ever ran (at most 50, newest first).
+      // The journeys that ever ran (at most 50, newest first), with their counters.
       const ran = list
         .filter((j) => (j.live_version ?? 0) > 0)
         .slice(-50)
         .reverse();
-      const reports = await Promise.all(ran.map((j) => getJourneyReport(p, j.id, signal).catch(() => null)));
-      return { list, reports: reports.filter((r): r is JourneyReport => !!r) };
+      return { list, ran };
     },
     [p],
     canJourneys,
@@ -120,8 +118,8 @@ export function OverviewPage() {
   }, [numbers.data, t]);
 
   const running = (journeys.data?.list || []).filter((j: Journey) => j.status === 'running');
-  const goalTotal = (journeys.data?.reports || []).reduce((a, r) => a + (r.goal_reached || 0), 0);
-  const enteredTotal = (journeys.data?.reports || []).reduce((a, r) => a + (r.entered || 0), 0);
+  const goalTotal = (journeys.data?.ran || []).reduce((a, j) => a + (j.goal_reached || 0), 0);
+  const enteredTotal = (journeys.data?.ran || []).reduce((a, j) => a + (j.entered || 0), 0);
 
   // The charts are drawn once every number of the page is in: drawing is the heaviest work here.
   const numbersIn = !numbers.loading && !(canJourneys && journeys.loading);
@@ -249,7 +247,7 @@ export function OverviewPage() {
                   note={t('overview.goalConversionsNote')}
                 />
               </div>
-              {journeys.data.reports.length === 0 ? (
+              {journeys.data.ran.length === 0 ? (
                 <EmptyState title={t('overview.noJourneys')}>{t('overview.noJourneysHint')}</EmptyState>
               ) : (
                 <div className="table-wrap">
@@ -274,18 +272,18 @@ export function OverviewPage() {
                       </tr>
                     </thead>
                     <tbody>
-                      {journeys.data.reports.map((r) => (
-                        <tr key={r.journey}>
+                      {journeys.data.ran.map((j) => (
+                        <tr key={j.id}>
                           <td>
-                            {r.name} <span className="muted small">{r.journey}</span>
+                            {j.name} <span className="muted small">{j.id}</span>
                           </td>
                           <td>
-                            <span className={`badge badge-${r.status}`}>{tx(`journeyStatus.${r.status}`, r.status)}</span>
+                            <span className={`badge badge-${j.status}`}>{tx(`journeyStatus.${j.status}`, j.status)}</span>
                           </td>
-                          <td className="num">{n(r.entered)}</td>
-                          <td className="num">{n(r.inside)}</td>
-                          <td className="num">{n(r.goal_reached)}</td>
-                          <td className="num">{r.entered ? pct(r.goal_reached / r.entered) : '—'}</td>
+                          <td className="num">{j.entered === undefined ? '—' : n(j.entered)}</td>
+                          <td className="num">{n(j.customers_inside ?? 0)}</td>
+                          <td className="num">{j.goal_reached === undefined ? '—' : n(j.goal_reached)}</td>
+                          <td className="num">{j.entered && j.goal_reached !== undefined ? pct(j.goal_reached / j.entered) : '—'}</td>
                         </tr>
                       ))}
                     </tbody>
