@@ -64,6 +64,7 @@ struct Head {
   uint64_t min_lsn = 0;
   uint64_t max_lsn = 0;
   int64_t created_ms = 0;
+  int64_t last_add_ms = 0;  // when rows were last added (by batch)
   uint64_t bytes = 0;
 
   void Add(std::string_view row, UserId user, int64_t time_ms, EventId event) {
@@ -460,6 +461,7 @@ class EventStoreImpl final : public EventStore {
       day.active->created_ms = options_.clock->NowMs();
     }
     day.active->max_lsn = lsn;
+    day.active->last_add_ms = options_.clock->NowMs();
     return day.active.get();
   }
   std::shared_ptr<const SortedEntries> SortedSnapshot(const std::shared_ptr<Head>& head) const;
@@ -960,6 +962,7 @@ Status EventStoreImpl::FlushHeads(bool force) {
   std::lock_guard<std::mutex> maintenance(maintenance_mu_);
   if (!wal_) return Status::Ok();
   const int64_t now_ms = options_.clock->NowMs();
+  const int32_t today = options_.time_zone.DayOf(now_ms);
   std::vector<std::pair<DayKey, std::shared_ptr<Head>>> to_flush;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -969,7 +972,9 @@ Status EventStoreImpl::FlushHeads(bool force) {
       const auto& active = day.active;
       if (active != nullptr &&
           (force || active->entries.size() >= options_.head_flush_rows ||
-           now_ms - active->created_ms >= options_.head_flush_age_ms)) {
+           now_ms - active->created_ms >= options_.head_flush_age_ms ||
+           (options_.past_day_head_idle_ms > 0 && key.second < today &&
+            now_ms - active->last_add_ms >= options_.past_day_head_idle_ms))) {
         day.sealed.push_back(active);
         to_flush.emplace_back(key, active);
         day.active = nullptr;

@@ -44,8 +44,12 @@ struct EventStoreOptions {
   int64_t relaxed_sync_interval_ms = 200;
   // A head is flushed into a part once it holds this many rows ...
   size_t head_flush_rows = 1 << 20;
-  // ... or once its oldest row is this old.
+  // ... or once its oldest row is this old ...
   int64_t head_flush_age_ms = 60'000;
+  // ... or, for a day before today (time_zone), once nothing was added to it for this long:
+  // back-filled history (an import, late events) is read as columns soon after it stops
+  // arriving rather than decoded row by row by every query for a minute. 0 = off.
+  int64_t past_day_head_idle_ms = 5'000;
   // A day with more than this many parts gets its parts merged in the background.
   size_t compaction_trigger_parts = 4;
   // A day with more than one part and no rows in memory is merged into one part once no part

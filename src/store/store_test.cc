@@ -327,6 +327,28 @@ TEST_F(StoreTest, PartialFlushDoesNotDuplicateOnRecovery) {
   EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(all));
 }
 
+TEST_F(StoreTest, PastDayHeadIsFlushedOnceIdleTodaysWaitsForItsAge) {
+  // Back-filled history (an import into past days) becomes a part 5 s after its last rows;
+  // today's head keeps the age rule.
+  const int64_t today_ms = kDay0Ms + 2 * 86'400'000;
+  SimulatedClock clock(today_ms);
+  EventStoreOptions options = Options(dir_);
+  options.clock = &clock;
+  options.past_day_head_idle_ms = 5'000;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(AppendSync(store.get(), {MakeRow(1, kDay0Ms + 5, 1, 1), MakeRow(2, today_ms + 5, 1, 2)}).ok());
+  clock.AdvanceMs(4'000);
+  ASSERT_TRUE(AppendSync(store.get(), {MakeRow(3, kDay0Ms + 6, 1, 3)}).ok());  // still arriving
+  clock.AdvanceMs(4'000);
+  ASSERT_TRUE(store->FlushHeads(false).ok());
+  EXPECT_EQ(store->Stats().parts, 0u);  // 4 s since the last rows of day 0
+  clock.AdvanceMs(1'000);
+  ASSERT_TRUE(store->FlushHeads(false).ok());
+  EXPECT_EQ(store->Stats().parts, 1u);      // day 0, idle for 5 s
+  EXPECT_EQ(store->Stats().head_rows, 1u);  // today's row waits for head_flush_age_ms
+  EXPECT_EQ(ScanAll(*store).size(), 3u);
+}
+
 TEST_F(StoreTest, SettledDayIsMergedIntoOnePartAfterTheQuietPeriod) {
   SimulatedClock clock(kDay0Ms);
   EventStoreOptions options = Options(dir_);
