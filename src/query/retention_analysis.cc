@@ -8,10 +8,17 @@
 // cohort c it is in and every k whose return bit c + k is set — the same numbers as
 // ClickHouse's retention(initial in c, return in c+1, ..., return in c+N) per cohort.
 //
+// `by` on event properties groups by the values of the initial event (Sensors' grouping by the
+// initial behaviour's property): a person is in cohort c of group g when an initial event of
+// theirs in period c (their first ever one with first_time) carries g's values; a person can be
+// in several groups, so `cohorts` is the ungrouped table. Per person, an initial bit set per
+// group they entered with (a short list).
+//
 // Cost: O(rows) plus O(users × words); state 2 × ceil((cohorts + periods) / 64) words per user.
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <optional>
 
 #include "query/analyses.h"
 
@@ -25,7 +32,6 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   const size_t period_count = cohort_count + static_cast<size_t>(query.periods);
   const size_t words = (period_count + 63) / 64;
 
-  SEXTANT_RETURN_IF_ERROR(RequireUserBy(spec, "retention"));
   auto global_filter = context.Compile(spec.filter, "");
   if (!global_filter.ok()) return global_filter.status();
   auto initial_filter = context.Compile(query.initial.filter, "initial");
@@ -38,9 +44,12 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
 
   const auto& by = context.by();
-  const QueryContext::UserGroups groups = context.GroupUsers();
-  const std::vector<std::vector<uint32_t>>& group_keys = groups.keys;
+  const bool entry_grouped = context.by_has_event_property();
+  const QueryContext::UserGroups groups =
+      entry_grouped ? QueryContext::UserGroups{{{}}, {}} : context.GroupUsers();
+  std::vector<std::vector<uint32_t>> group_keys = groups.keys;
   const size_t group_count = group_keys.size();
+  using EntryKey = RowGroupKeys::Key;
   const size_t width = static_cast<size_t>(query.periods) + 1;
   // The drilled cell: cohort index and group (-1 = every group).
   size_t drill_cohort = cohort_count;
@@ -58,7 +67,12 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
       return Status(ErrorCode::kInvalidQuery, "users.cell.period: beyond `periods`",
                     "users.cell.period");
     }
-    drill_group = context.FindGroup(groups);
+    drill_group = entry_grouped ? -1 : context.FindGroup(groups);
+  }
+  const bool drill_entry_group = entry_grouped && spec.users.enabled && spec.users.has_group;
+  EntryKey drill_key{0, 0, 0};
+  if (drill_entry_group) {
+    for (size_t b = 0; b < by.size(); ++b) drill_key[b] = by[b]->values.Intern(spec.users.group[b]);
   }
 
   // Period of an instant relative to the first cohort: by day, Monday week or month.
@@ -74,6 +88,9 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
   };
 
   std::vector<std::vector<uint64_t>> results(context.shard_count());  // [group][cohort][k]
+  // Entry groups per shard: their keys and [entry group][cohort][k] counts.
+  std::vector<std::vector<EntryKey>> entry_keys_of(context.shard_count());
+  std::vector<std::vector<uint64_t>> entry_counts_of(context.shard_count());
   const std::vector<uint8_t>& own = context.own_events();  // "$any" leaves these out
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
@@ -82,6 +99,11 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     std::vector<uint64_t> initial_bits(users * words, 0);
     std::vector<uint64_t> return_bits(users * words, 0);
     std::vector<uint64_t> seen(query.first_time ? (users + 63) / 64 : 0, 0);
+    // Entry groups: per person (group, offset of its `words` initial bits in entry_bits).
+    std::vector<std::vector<std::pair<uint32_t, uint32_t>>> entries(entry_grouped ? users : 0);
+    std::vector<uint64_t> entry_bits;
+    std::map<EntryKey, uint32_t> entry_index;
+    std::vector<EntryKey>& entry_keys = entry_keys_of[shard];
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
       const DayColumns& day = *context.days()[day_idx];
@@ -92,6 +114,12 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
       if (!bound_initial.ok()) return bound_initial.status();
       auto bound_return = BoundFilter::Bind(&*return_filter, context, day);
       if (!bound_return.ok()) return bound_return.status();
+      std::optional<RowGroupKeys> row_keys;  // entry groups: the `by` values of an initial event
+      if (entry_grouped) {
+        auto bound = RowGroupKeys::Bind(context, day);
+        if (!bound.ok()) return bound.status();
+        row_keys = std::move(*bound);
+      }
       const auto& offsets = day.time_offset_ms();
       auto tag_of = [&](EventId event) -> uint32_t {
         return (EventMatches(initial_event, event, own) ? 1u : 0u) |
@@ -115,6 +143,21 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
             }
             if (counts && period >= 0 && period < static_cast<int64_t>(cohort_count)) {
               initial_bits[local * words + period / 64] |= uint64_t{1} << (period % 64);
+              if (entry_grouped) {
+                const EntryKey key = row_keys->Of(row, user);
+                auto [it, inserted] =
+                    entry_index.try_emplace(key, static_cast<uint32_t>(entry_keys.size()));
+                if (inserted) entry_keys.push_back(key);
+                auto& list = entries[local];
+                auto found = std::find_if(list.begin(), list.end(),
+                                          [&](const auto& e) { return e.first == it->second; });
+                if (found == list.end()) {
+                  list.emplace_back(it->second, static_cast<uint32_t>(entry_bits.size()));
+                  entry_bits.resize(entry_bits.size() + words, 0);
+                  found = list.end() - 1;
+                }
+                entry_bits[found->second + period / 64] |= uint64_t{1} << (period % 64);
+              }
             }
           }
           if (maybe_return && period >= 0 && period < static_cast<int64_t>(period_count) &&
@@ -129,11 +172,33 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     auto test = [&](const uint64_t* bits, size_t period) {
       return (bits[period / 64] >> (period % 64)) & 1;
     };
+    std::vector<uint64_t>& entry_counts = entry_counts_of[shard];
+    entry_counts.assign(entry_keys.size() * cohort_count * width, 0);
     for (size_t local = 0; local < users; ++local) {
       const uint64_t* initial = &initial_bits[local * words];
       const uint64_t* returned = &return_bits[local * words];
+      bool drilled = false;
+      for (size_t e = 0; entry_grouped && e < entries[local].size(); ++e) {
+        const auto [group, offset] = entries[local][e];
+        const uint64_t* group_initial = &entry_bits[offset];
+        if (drill_entry_group && !drilled && entry_keys[group] == drill_key &&
+            test(group_initial, drill_cohort) &&
+            (spec.users.period == 0 || test(returned, drill_cohort + spec.users.period))) {
+          context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
+          drilled = true;
+        }
+        for (size_t w = 0; w < words; ++w) {
+          for (uint64_t bits = group_initial[w]; bits != 0; bits &= bits - 1) {
+            const size_t cohort = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+            uint64_t* row = &entry_counts[(group * cohort_count + cohort) * width];
+            ++row[0];
+            for (size_t k = 1; k < width; ++k) row[k] += test(returned, cohort + k);
+          }
+        }
+      }
       const size_t group = groups.GroupOf(user_begin + static_cast<UserId>(local));
-      if (context.drilling() && (drill_group < 0 || static_cast<size_t>(drill_group) == group) &&
+      if (context.drilling() && !drill_entry_group &&
+          (drill_group < 0 || static_cast<size_t>(drill_group) == group) &&
           test(initial, drill_cohort) &&
           (spec.users.period == 0 || test(returned, drill_cohort + spec.users.period))) {
         context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
@@ -169,19 +234,44 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     }
     out->EndArray();
   };
+  // Without entry groups a person is in one group and the groups add up to the total; with
+  // them the total is the ungrouped table (group 0 of `counts`).
   std::vector<uint64_t> total(cohort_count * width, 0);
   for (size_t g = 0; g < group_count; ++g) {
     for (size_t i = 0; i < total.size(); ++i) total[i] += counts[g * cohort_count * width + i];
+  }
+  size_t table_count = group_count;
+  const uint64_t* tables = counts.data();
+  std::vector<uint64_t> entry_counts;
+  if (entry_grouped) {
+    std::map<EntryKey, size_t> index;
+    group_keys.clear();
+    for (size_t shard = 0; shard < entry_keys_of.size(); ++shard) {
+      const auto& keys = entry_keys_of[shard];
+      for (size_t g = 0; g < keys.size(); ++g) {
+        auto [it, inserted] = index.try_emplace(keys[g], group_keys.size());
+        if (inserted) {
+          group_keys.emplace_back(keys[g].begin(), keys[g].begin() + static_cast<ptrdiff_t>(by.size()));
+          entry_counts.resize(entry_counts.size() + cohort_count * width, 0);
+        }
+        for (size_t i = 0; i < cohort_count * width; ++i) {
+          entry_counts[it->second * cohort_count * width + i] +=
+              entry_counts_of[shard][g * cohort_count * width + i];
+        }
+      }
+    }
+    table_count = group_keys.size();
+    tables = entry_counts.data();
   }
   out->Key("cohorts");
   write_cohorts(total.data());
   out->Key("groups").BeginArray();
   if (!by.empty()) {
-    for (size_t g = 0; g < group_count; ++g) {
+    for (size_t g = 0; g < table_count; ++g) {
       out->BeginObject().Key("values").BeginArray();
       for (size_t b = 0; b < by.size(); ++b) out->Raw(by[b]->values.Json(group_keys[g][b]));
       out->EndArray().Key("cohorts");
-      write_cohorts(&counts[g * cohort_count * width]);
+      write_cohorts(&tables[g * cohort_count * width]);
       out->EndObject();
     }
   }
