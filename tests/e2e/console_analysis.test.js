@@ -1,6 +1,7 @@
 'use strict';
-// End-to-end: the console's analysis area beyond events / funnel / retention — paths (Sankey and
-// top-path table), distribution (histogram, a bucket opened into its people), interval (the
+// End-to-end: the console's analysis area beyond events / funnel — retention grouped by an
+// initial event's property (one group's heat table, a cell opened into its people), paths (Sankey
+// and top-path table), distribution (histogram, a bucket opened into its people), interval (the
 // median the API answers for the very query the page sent), saving those as metrics and a
 // dashboard that shows two of them. A small deterministic data set (five customers, fund visits
 // over four days) is ingested through the API; the real server serves the built console
@@ -84,6 +85,64 @@ async function saveAsMetric(page, name) {
   await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByRole('status').filter({ hasText: `Saved metric "${name}"` }).waitFor();
 }
+
+// "2026-01-02" for the project day `daysAgo` days before today.
+const dateDaysAgo = (daysAgo) => new Date((dayOf(Date.now()) - daysAgo) * DAY).toISOString().slice(0, 10);
+
+// Retention ViewFund → BuyFund by day, grouped by the ViewFund's fund_id. All customers: cohorts
+// day 4 {u1}, day 3 {u2}, day 2 {u1, u3}, day 1 {u4, u5}. Group F001: day 4 {u1}, who bought again
+// two days later (day 2); day 3 {u2}, who did not buy on a later day.
+test('retention grouped by the initial event\'s property: one group\'s table, a cell opened into its people', { skip: SKIP || false, timeout: 60000 }, async () => {
+  const c = await openConsole(srv.url);
+  const { page } = c;
+  try {
+    await c.signInWithToken(srv.token);
+    await page.getByLabel('项目', { exact: true }).selectOption(project);
+    await page.getByLabel('语言', { exact: true }).selectOption('en');
+    await page.getByRole('link', { name: 'Analysis', exact: true }).click();
+    await page.getByRole('link', { name: 'Retention', exact: true }).click();
+    await page.waitForURL(`${srv.url}/analysis/retention`);
+    await page.getByLabel('Initial event', { exact: true }).selectOption('ViewFund');
+    await page.getByLabel('Return event', { exact: true }).selectOption('BuyFund');
+    await page.getByLabel('Number of periods', { exact: true }).fill('3');
+    await page.getByLabel('Group by property', { exact: true }).selectOption('event.fund_id');
+    await page.getByLabel('Time range', { exact: true }).selectOption('7d');
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/projects/${project}/query`));
+    await page.getByRole('button', { name: 'Run analysis' }).click();
+    const query = JSON.parse((await sent).postData());
+    assert.deepEqual(query.by, ['event.fund_id']);
+
+    const table = page.getByRole('table', { name: 'Retention by cohort' });
+    await table.waitFor();
+    // Every customer first: the cohort sizes.
+    assert.deepEqual((await rowCells(table, dateDaysAgo(2))).slice(0, 2), ['2', '2']);
+    assert.deepEqual((await rowCells(table, dateDaysAgo(1))).slice(0, 2), ['2', '2']);
+
+    // The group F001: two cohorts of one; u1 came back two days later.
+    const picker = page.getByLabel('Show group (event.fund_id)', { exact: true });
+    const options = await picker.locator('option').allTextContents();
+    assert.deepEqual(options, ['All customers', 'F001 (2)', 'F002 (2)', 'F003 (1)', 'F004 (1)']);
+    await picker.selectOption({ label: 'F001 (2)' });
+    await waitFor(async () => {
+      assert.deepEqual(await rowCells(table, dateDaysAgo(4)), ['1', '1', '0.0%', '100.0%', '0.0%']);
+      return true;
+    }, 5000, 100);
+    assert.deepEqual(await rowCells(table, dateDaysAgo(3)), ['1', '1', '0.0%', '0.0%', '0.0%']);
+    await page.getByText(/Grouped by the initial event's property/).waitFor();
+
+    await table.getByRole('link', { name: new RegExp(`Cohort ${dateDaysAgo(4)}, period 2$`) }).click();
+    await page.waitForURL(/\/analysis\/users\?/);
+    const people = page.getByRole('table', { name: 'People behind the number' });
+    await people.waitFor();
+    await waitFor(async () => {
+      assert.deepEqual(await people.getByRole('row').locator('td:first-child').allTextContents(), ['u1']);
+      return true;
+    }, 10000, 100);
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[134]/.test(e)), [], 'no page errors');
+  } finally {
+    await c.close();
+  }
+});
 
 test('paths, distribution, interval and a dashboard of saved metrics', { skip: SKIP || false, timeout: 90000 }, async () => {
   const c = await openConsole(srv.url);

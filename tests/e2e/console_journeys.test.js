@@ -268,3 +268,66 @@ test('journeys: a step added from the palette lands in the visible part of the c
     await c.close();
   }
 });
+
+// A running journey with two customers waiting in different steps; a new version (without one of
+// those steps) approved through the API. The operator publishes it in the console choosing
+// "move": the customer whose step is in the new version moves to it, the other stays.
+test('journeys: publish a new version with the move migration chosen in the publish dialog', { skip: SKIP || false, timeout: 60000 }, async () => {
+  const as = (operator) => ({ headers: { 'X-Sextant-Operator': operator } });
+  const v1 = { name: '迁移演示', entry: { type: 'event', event: 'ping' }, start: 'tier',
+    nodes: {
+      tier: { type: 'split', condition: { profile: 'tier', op: '=', value: 'gold' }, yes: 'w', no: 'x' },
+      w: { type: 'wait', duration: '1h', next: 's' },
+      x: { type: 'wait', duration: '1h', next: 's' },
+      s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' },
+      e: { type: 'exit' },
+    } };
+  const v2 = { name: '迁移演示', entry: { type: 'event', event: 'ping' }, start: 'w',
+    nodes: { w: { type: 'wait', duration: '2h', next: 's' }, s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } };
+  let r = await srv.api('POST', `${base(project)}/journeys`, v1, as('alice'));
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  for (const [action, who] of [['submit', 'alice'], ['approve', 'bob'], ['start', 'alice']]) {
+    r = await srv.api('POST', `${base(project)}/journeys/${id}/${action}`, undefined, as(who));
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+  r = await srv.records(project, [
+    { type: 'profile_set', distinct_id: 'gold-1', properties: { tier: 'gold' }, _track_id: 501 },
+    { type: 'profile_set', distinct_id: 'silver-1', properties: { tier: 'silver' }, _track_id: 502 },
+    { type: 'track', event: 'ping', distinct_id: 'gold-1', time: Date.now(), _track_id: 503, properties: {} },
+    { type: 'track', event: 'ping', distinct_id: 'silver-1', time: Date.now(), _track_id: 504, properties: {} },
+  ]);
+  assert.equal(r.body.accepted, 4, r.text);
+  const inside = async (who) => (await srv.api('GET', `${base(project)}/journeys/${id}/customers/${who}`)).body;
+  await waitFor(async () => (await inside('gold-1')).node === 'w' && (await inside('silver-1')).node === 'x', 10000, 100);
+  r = await srv.api('PUT', `${base(project)}/journeys/${id}`, v2, as('alice'));
+  assert.equal(r.status, 200, r.text);
+  for (const [action, who] of [['submit', 'alice'], ['approve', 'bob']]) {
+    r = await srv.api('POST', `${base(project)}/journeys/${id}/${action}`, undefined, as(who));
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+
+  const c = await openConsole(srv.url);
+  const { page } = c;
+  try {
+    await signIn(c, OPERATOR);
+    await page.goto(`${srv.url}/journeys/${id}`);
+    await page.getByRole('button', { name: '发布版本 2', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: '发布版本 2' }).waitFor();
+    // "Stay" is the default; the operator chooses "move".
+    assert.equal(await dialog.getByRole('radio', { name: /^留在原版本/ }).isChecked(), true);
+    await dialog.getByRole('radio', { name: /^迁移到新版本/ }).check();
+    await dialog.getByRole('button', { name: '发布版本 2', exact: true }).click();
+    await page.getByText('旅程中 1 位客户已迁移到新版本，1 位留在原版本').waitFor();
+    const gold = await inside('gold-1');
+    assert.deepEqual([gold.version, gold.node], [2, 'w']);
+    const silver = await inside('silver-1');
+    assert.deepEqual([silver.version, silver.node], [1, 'x']);
+    const j = (await srv.api('GET', `${base(project)}/journeys/${id}`)).body;
+    assert.equal(j.live_version, 2, JSON.stringify(j));
+    assert.deepEqual(c.errors.filter((e) => !/status of 40[0-9]/.test(e)), [], 'no page errors');
+  } finally {
+    await c.close();
+  }
+});

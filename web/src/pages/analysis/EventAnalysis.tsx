@@ -16,6 +16,7 @@ import {
   PropertySelect,
   RangePicker,
   SaveMetricButton,
+  groupLabel,
   rangeFromQuery,
   rangeToQuery,
   useSchema,
@@ -292,7 +293,7 @@ export function EventsResult({
     const type = view === 'bar' || times.length === 1 ? 'bar' : 'line';
     for (const [k, g] of cur.groups) {
       for (let m = 0; m < nm; m++) {
-        const name = [answer.measure_labels[m], ...g.map((v) => (v === null ? t('analysis.nullValue') : String(v)))].join(' · ');
+        const name = g.length ? `${answer.measure_labels[m]} · ${groupLabel(g, t('analysis.nullValue'))}` : answer.measure_labels[m];
         series.push({ name, type, data: cur.vals.get(k)![m], showSymbol: times.length <= 60 });
         if (prev) {
           const pv = prev.vals.get(k)?.[m];

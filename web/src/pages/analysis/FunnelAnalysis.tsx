@@ -17,6 +17,7 @@ import {
   RangePicker,
   SaveMetricButton,
   formatDuration,
+  groupLabel,
   rangeFromQuery,
   rangeToQuery,
   useSchema,
@@ -302,7 +303,7 @@ export function FunnelResult({ query, answer, embedded = false }: { query: Funne
             <tbody>
               {answer.groups.map((g, gi) => (
                 <tr key={gi}>
-                  <td>{g.values.map((v) => (v === null ? t('analysis.nullValue') : String(v))).join(' · ')}</td>
+                  <td>{groupLabel(g.values, t('analysis.nullValue'))}</td>
                   {g.steps.map((s, i) => (
                     <td key={i} className="num">
                       {s.users ? (

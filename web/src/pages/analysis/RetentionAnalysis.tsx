@@ -4,10 +4,10 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useLocation } from 'react-router';
 import { useProject } from '../../auth/ProjectContext';
 import { useI18n } from '../../i18n';
-import { runRetention, type Cohort, type RetentionAnswer, type RetentionQuery } from '../../api/query';
+import { runRetention, type Cell, type Cohort, type RetentionAnswer, type RetentionQuery } from '../../api/query';
 import { addDays, addUnits, isDate, todayLocal } from '../../lib/dates';
 import { EmptyState, ErrorBox } from '../../components/Feedback';
-import { DrillLink, EventSelect, ResultCard, RunStatus, RangePicker, SaveMetricButton, rangeFromQuery, rangeToQuery, useSchema, type RangeState } from './shared';
+import { DrillLink, EventSelect, PropertySelect, ResultCard, RunStatus, RangePicker, SaveMetricButton, groupLabel, rangeFromQuery, rangeToQuery, useSchema, type RangeState } from './shared';
 import { Field } from '../../components/Field';
 
 type RUnit = 'day' | 'week' | 'month';
@@ -32,6 +32,7 @@ export function RetentionAnalysis() {
   const [unit, setUnit] = useState<RUnit>(init?.unit ?? 'day');
   const [periods, setPeriods] = useState(init?.periods ?? 7);
   const [firstTime, setFirstTime] = useState(init?.first_time ?? false);
+  const [by, setBy] = useState(init?.by?.[0] ?? '');
   const [range, setRange] = useState<RangeState>(() => rangeFromQuery(init, { preset: '14d', from: addDays(todayLocal(), -13), to: todayLocal() }));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -52,6 +53,7 @@ export function RetentionAnalysis() {
       initial: { event: initialEvent },
       return: { event: returnEvent },
       ...(firstTime ? { first_time: true } : {}),
+      ...(by ? { by: [by] } : {}),
     };
     setBusy(true);
     setError(null);
@@ -93,6 +95,15 @@ export function RetentionAnalysis() {
           <Field className="field field-narrow" label={t('retention.periods')}>
             <input type="number" min={1} max={365} value={periods} onChange={(e) => setPeriods(Number(e.target.value))} required />
           </Field>
+          <PropertySelect
+            label={t('retention.groupBy')}
+            value={by}
+            onChange={setBy}
+            schema={schema.data}
+            loading={schema.loading}
+            scopes={['event', 'user']}
+            emptyLabel={t('events.noGrouping')}
+          />
           <RangePicker value={range} onChange={setRange} />
         </div>
         {formError && (
@@ -109,14 +120,55 @@ export function RetentionAnalysis() {
       </form>
       {schema.error ? <ErrorBox error={schema.error} title={t('analysis.schemaError')} /> : null}
       <RunStatus busy={busy} error={error} hasResult={!!result} startHint={t('retention.startHint')} />
-      {result && <RetentionTable query={result.query} answer={result.answer} />}
+      {result && <RetentionResult key={JSON.stringify(result.query)} query={result.query} answer={result.answer} />}
     </div>
   );
 }
 
-/** The cohort heat table (also on dashboards, `embedded`). */
-export function RetentionTable({ query, answer, embedded = false }: { query: RetentionQuery; answer: RetentionAnswer; embedded?: boolean }) {
+
+/** The ungrouped table, or with `by` one group's table chosen from a list of the groups. */
+function RetentionResult({ query, answer }: { query: RetentionQuery; answer: RetentionAnswer }) {
+  const { t, n } = useI18n();
+  // -1 = every customer (the ungrouped cohorts); otherwise an index into answer.groups.
+  const [groupIndex, setGroupIndex] = useState(-1);
+  if (!query.by?.length || answer.groups.length === 0) return <RetentionTable query={query} answer={answer} />;
+  const group = groupIndex >= 0 ? answer.groups[groupIndex] : undefined;
+  const groupUsers = (cohorts: Cohort[]) => cohorts.reduce((a, c) => a + c.users, 0);
+  return (
+    <>
+      <div className="card retention-groups">
+        <Field label={t('retention.showGroup', { by: query.by[0] })}>
+          <select value={groupIndex} onChange={(e) => setGroupIndex(Number(e.target.value))} aria-label={t('retention.showGroup', { by: query.by[0] })}>
+            <option value={-1}>{t('retention.allGroups')}</option>
+            {answer.groups.map((g, gi) => (
+              <option key={gi} value={gi}>
+                {groupLabel(g.values, t('analysis.nullValue'))} ({n(groupUsers(g.cohorts))})
+              </option>
+            ))}
+          </select>
+        </Field>
+        {query.by.some((b) => b.startsWith('event.')) && <p className="muted small">{t('retention.byEntryHint')}</p>}
+      </div>
+      <RetentionTable query={query} answer={answer} group={group} />
+    </>
+  );
+}
+
+/** The cohort heat table (also on dashboards, `embedded`); with `group`, that group's cohorts,
+ * and its cells drill into that group's people. */
+export function RetentionTable({
+  query,
+  answer,
+  group,
+  embedded = false,
+}: {
+  query: RetentionQuery;
+  answer: RetentionAnswer;
+  group?: { values: Cell[]; cohorts: Cohort[] };
+  embedded?: boolean;
+}) {
   const { t, tx, n, pct } = useI18n();
+  const cohorts = group ? group.cohorts : answer.cohorts;
   const unit = (query.unit ?? 'day') as RUnit;
   const periods = query.periods ?? 7;
   const to = answer.meta.to;
@@ -126,14 +178,14 @@ export function RetentionTable({ query, answer, embedded = false }: { query: Ret
   const avg = Array.from({ length: periods + 1 }, (_, k) => {
     let base = 0;
     let kept = 0;
-    for (const c of answer.cohorts) {
+    for (const c of cohorts) {
       if (!c.users || !complete(c, k)) continue;
       base += c.users;
       kept += c.retained[k] ?? 0;
     }
     return base ? kept / base : null;
   });
-  const total = answer.cohorts.reduce((a, c) => a + c.users, 0);
+  const total = cohorts.reduce((a, c) => a + c.users, 0);
   const unitLabel = tx(`unit.${unit}`, unit);
   return (
     <ResultCard meta={answer.meta} embedded={embedded}>
@@ -165,7 +217,7 @@ export function RetentionTable({ query, answer, embedded = false }: { query: Ret
                   </td>
                 ))}
               </tr>
-              {answer.cohorts.map((c) => (
+              {cohorts.map((c) => (
                 <tr key={c.period}>
                   <th scope="row" className="nowrap">
                     {c.period}
@@ -184,7 +236,7 @@ export function RetentionTable({ query, answer, embedded = false }: { query: Ret
                         {c.users === 0 ? (
                           '—'
                         ) : r > 0 ? (
-                          <DrillLink query={query} cell={{ cohort: c.period, period: k }} label={t('retention.cellLabel', { cohort: c.period, n: k })}>
+                          <DrillLink query={query} cell={group ? { cohort: c.period, period: k, group: group.values } : { cohort: c.period, period: k }} label={t('retention.cellLabel', { cohort: c.period, n: k })}>
                             {k === 0 ? n(r) : pct(rate)}
                           </DrillLink>
                         ) : k === 0 ? (

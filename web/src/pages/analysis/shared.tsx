@@ -8,7 +8,7 @@ import { useI18n, type MessageKey, type TFunction } from '../../i18n';
 import { useAsync } from '../../lib/useAsync';
 import { getSchema, type Schema } from '../../api/data';
 import { createMetric, type Metric } from '../../api/metrics';
-import type { AnalysisQuery, AnyQuery, QueryMeta, QueryType, Range } from '../../api/query';
+import type { AnalysisQuery, AnyQuery, Cell, QueryMeta, QueryType, Range } from '../../api/query';
 import { DialogActions, Modal } from '../../components/Modal';
 import { EmptyState, ErrorBox, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
@@ -271,6 +271,11 @@ export function ResultCard({ meta, embedded = false, actions, children }: { meta
 }
 
 /** The link to the people behind one number (docs/query.md "Users behind a number"). */
+/** A group's values as one label ("bond · app"); a missing value reads as `nullLabel`. */
+export function groupLabel(values: Cell[], nullLabel: string): string {
+  return values.map((v) => (v === null ? nullLabel : String(v))).join(' · ');
+}
+
 export function drillPath(query: AnalysisQuery, cell: Record<string, unknown>, label: string): string {
   const q = { ...query, users: { cell } };
   return `/analysis/users?q=${encodeURIComponent(JSON.stringify(q))}&label=${encodeURIComponent(label)}`;

@@ -394,7 +394,9 @@ export function JourneyEditorPage() {
     try {
       const j = await journeyAction(p, journey.id, a, comment, migration);
       setJourney((prev) => ({ ...(prev || j), ...j, definition: prev?.definition }));
-      setNotice(msg(DONE[a]));
+      // A move migration's counts come in the answer's comment (docs/journeys.md).
+      const moved = a === 'publish' && migration === 'move' ? /(\d+) moved, (\d+) stayed/.exec(j.comment ?? '') : null;
+      setNotice(moved ? msg('journeys.done.publishMove', { moved: Number(moved[1]), stayed: Number(moved[2]) }) : msg(DONE[a]));
       versions.reload();
     } catch (e) {
       handleError(e);
