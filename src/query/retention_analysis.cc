@@ -172,6 +172,19 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     auto test = [&](const uint64_t* bits, size_t period) {
       return (bits[period / 64] >> (period % 64)) & 1;
     };
+    // Adds one person to a table of `width` counts per cohort (row[0]: in the cohort; row[k]:
+    // returned k periods later) for every cohort set in `cohort_bits`.
+    auto count_cohorts = [&](const uint64_t* cohort_bits, const uint64_t* returned,
+                             uint64_t* table) {
+      for (size_t w = 0; w < words; ++w) {
+        for (uint64_t bits = cohort_bits[w]; bits != 0; bits &= bits - 1) {
+          const size_t cohort = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+          uint64_t* row = &table[cohort * width];
+          ++row[0];
+          for (size_t k = 1; k < width; ++k) row[k] += test(returned, cohort + k);
+        }
+      }
+    };
     std::vector<uint64_t>& entry_counts = entry_counts_of[shard];
     entry_counts.assign(entry_keys.size() * cohort_count * width, 0);
     for (size_t local = 0; local < users; ++local) {
@@ -187,14 +200,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
           context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
           drilled = true;
         }
-        for (size_t w = 0; w < words; ++w) {
-          for (uint64_t bits = group_initial[w]; bits != 0; bits &= bits - 1) {
-            const size_t cohort = w * 64 + static_cast<size_t>(std::countr_zero(bits));
-            uint64_t* row = &entry_counts[(group * cohort_count + cohort) * width];
-            ++row[0];
-            for (size_t k = 1; k < width; ++k) row[k] += test(returned, cohort + k);
-          }
-        }
+        count_cohorts(group_initial, returned, &entry_counts[group * cohort_count * width]);
       }
       const size_t group = groups.GroupOf(user_begin + static_cast<UserId>(local));
       if (context.drilling() && !drill_entry_group &&
@@ -203,14 +209,7 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
           (spec.users.period == 0 || test(returned, drill_cohort + spec.users.period))) {
         context.drilled(shard).push_back(user_begin + static_cast<UserId>(local));
       }
-      for (size_t w = 0; w < words; ++w) {
-        for (uint64_t bits = initial[w]; bits != 0; bits &= bits - 1) {
-          const size_t cohort = w * 64 + static_cast<size_t>(std::countr_zero(bits));
-          uint64_t* row = &counts[(group * cohort_count + cohort) * width];
-          ++row[0];
-          for (size_t k = 1; k < width; ++k) row[k] += test(returned, cohort + k);
-        }
-      }
+      count_cohorts(initial, returned, &counts[group * cohort_count * width]);
     }
     return Status::Ok();
   });
