@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config curl ca-certificates
           libboost-dev libsimdjson-dev librocksdb-dev libzstd-dev liblz4-dev libcli11-dev
-          zlib1g-dev libgtest-dev libroaring-dev libssl-dev libargon2-dev)
+          zlib1g-dev libgtest-dev libroaring-dev libssl-dev libargon2-dev libjemalloc-dev)
 if [[ "${1:-}" == "--with-browser" || "${1:-}" == "--all" ]]; then packages+=(chromium); fi
 if [[ "${1:-}" == "--all" ]]; then packages+=(clickhouse-server clickhouse-client python3-aiosmtpd); fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

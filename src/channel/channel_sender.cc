@@ -15,6 +15,7 @@ namespace sextant::channel {
 namespace {
 
 constexpr int kMaxTimeoutMs = 600000;
+constexpr int kMaxConnections = 64;
 constexpr std::array<std::string_view, 5> kTypes = {"webhook", "http_push", "tencent_sms",
                                                     "wechat_template", "smtp"};
 
@@ -42,6 +43,9 @@ Status ValidateChannelConfig(const ChannelConfig& config) {
   }
   if (config.timeout_ms < 1 || config.timeout_ms > kMaxTimeoutMs) {
     return Invalid("timeout_ms", "must be in 1..600000");
+  }
+  if (config.connections < 1 || config.connections > kMaxConnections) {
+    return Invalid("connections", "must be in 1..64");
   }
 
   if (type == "smtp") {
@@ -96,6 +100,17 @@ Result<ChannelConfig> ParseChannelConfig(std::string_view name, std::string_view
       config.timeout_ms = static_cast<int>(timeout);
       continue;
     }
+    if (key == "connections") {
+      int64_t connections = 0;
+      if (value.get_int64().get(connections) != simdjson::SUCCESS) {
+        return Invalid("connections", "must be an integer");
+      }
+      if (connections < 1 || connections > kMaxConnections) {
+        return Invalid("connections", "must be in 1..64");
+      }
+      config.connections = static_cast<int>(connections);
+      continue;
+    }
     std::string* target = nullptr;
     if (key == "type") target = &config.type;
     if (key == "url") target = &config.url;
@@ -113,6 +128,13 @@ Result<ChannelConfig> ParseChannelConfig(std::string_view name, std::string_view
   }
   SEXTANT_RETURN_IF_ERROR(ValidateChannelConfig(config));
   return config;
+}
+
+std::vector<DeliveryResult> ChannelSender::SendAll(std::span<const OutboundMessage> messages) {
+  std::vector<DeliveryResult> results;
+  results.reserve(messages.size());
+  for (const OutboundMessage& message : messages) results.push_back(Send(message));
+  return results;
 }
 
 Result<std::unique_ptr<ChannelSender>> MakeSender(const ChannelConfig& config) {

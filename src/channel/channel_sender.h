@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -32,9 +34,11 @@ struct ChannelConfig {
   std::string sign_name;  // tencent_sms: SignName (required by Tencent for mainland China SMS)
   std::string region;     // tencent_sms: e.g. "ap-guangzhou" (the default)
   int timeout_ms = 5000;  // per Send(), 1..600000
+  int connections = 8;    // webhook, http_push: requests in flight at once in SendAll(), 1..64
 };
 
-// Parses {"type", "url", "secret", "key_id", "sender", "sign_name", "region", "timeout_ms"}
+// Parses {"type", "url", "secret", "key_id", "sender", "sign_name", "region", "timeout_ms",
+// "connections"}
 // (a "name" key is tolerated and ignored: the name argument wins) and validates it as
 // ValidateChannelConfig does. Errors name the field: kBadJson (field ""), kMissingField,
 // kInvalidValue (wrong JSON type, bad value, unknown key) with message "<field>: <reason>".
@@ -65,6 +69,12 @@ class ChannelSender {
  public:
   virtual ~ChannelSender() = default;
   virtual DeliveryResult Send(const OutboundMessage& message) = 0;
+  // Delivers every message; result i is messages[i]'s. Senders whose provider takes one
+  // request per message send several at once on kept-alive connections (webhook, http_push:
+  // up to config.connections); the others send one after another. Each message finishes
+  // within timeout_ms of its own start, so the whole call takes at most about
+  // ceil(n / connections) × timeout_ms.
+  virtual std::vector<DeliveryResult> SendAll(std::span<const OutboundMessage> messages);
 };
 
 // Validates `config` and builds the sender for its type. Errors as ValidateChannelConfig.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "channel/channel_sender.h"
 #include "channel/crypto.h"
 #include "channel/http_client.h"
+#include "channel/http_connection_pool.h"
 #include "channel/smtp_sender.h"
 #include "channel/tc3_signer.h"
 #include "channel/tencent_sms_sender.h"
@@ -131,6 +134,95 @@ class FakeHttpServer {
   std::atomic<bool> accepted_{false};
   std::promise<RecordedRequest> recorded_;
   std::thread thread_;
+};
+
+// Serves any number of connections on 127.0.0.1:<ephemeral>, each on its own thread, answering
+// every request 200 with {"id": "<request body without its quotes>"} and keeping the connection open — or, with
+// `close_after` > 0, closing it without notice after that many answers (the keep-alive race a
+// client must survive). Counts connections, requests, and the most requests in progress at once.
+class KeepAliveHttpServer {
+ public:
+  explicit KeepAliveHttpServer(int close_after = 0)
+      : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        close_after_(close_after) {
+    port_ = acceptor_.local_endpoint().port();
+    accept_thread_ = std::thread([this] { Accept(); });
+  }
+  ~KeepAliveHttpServer() {
+    stopping_ = true;
+    beast::error_code ec;
+    tcp::socket poke(ioc_);
+    poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    poke.close(ec);
+    accept_thread_.join();
+    std::lock_guard lock(mu_);
+    for (auto& socket : sockets_) socket->shutdown(tcp::socket::shutdown_both, ec);
+    for (auto& thread : threads_) thread.join();
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  int connections() const { return connections_.load(); }
+  int requests() const { return requests_.load(); }
+  int most_in_progress() const { return most_in_progress_.load(); }
+  std::vector<std::string> idempotency_keys() const {
+    std::lock_guard lock(mu_);
+    return keys_;
+  }
+
+ private:
+  void Accept() {
+    while (true) {
+      auto socket = std::make_shared<tcp::socket>(ioc_);
+      beast::error_code ec;
+      acceptor_.accept(*socket, ec);
+      if (ec || stopping_) return;
+      ++connections_;
+      std::lock_guard lock(mu_);
+      sockets_.push_back(socket);
+      threads_.emplace_back([this, socket] { Serve(*socket); });
+    }
+  }
+  void Serve(tcp::socket& socket) {
+    beast::flat_buffer buffer;
+    for (int answered = 0; close_after_ == 0 || answered < close_after_; ++answered) {
+      beast::error_code ec;
+      http::request<http::string_body> request;
+      http::read(socket, buffer, request, ec);
+      if (ec) return;
+      ++requests_;
+      const int now = ++in_progress_;
+      for (int seen = most_in_progress_.load(); now > seen;)
+        most_in_progress_.compare_exchange_weak(seen, now);
+      {
+        std::lock_guard lock(mu_);
+        keys_.emplace_back(request["Idempotency-Key"]);
+      }
+      // Long enough for the other connections' requests to arrive meanwhile.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      http::response<http::string_body> response{http::status::ok, 11};
+      std::string id = request.body();
+      std::erase(id, '"');
+      response.body() = "{\"id\":\"" + id + "\"}";
+      response.prepare_payload();
+      --in_progress_;
+      http::write(socket, response, ec);
+      if (ec) return;
+    }
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  const int close_after_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0}, requests_{0}, in_progress_{0}, most_in_progress_{0};
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<tcp::socket>> sockets_;
+  std::vector<std::thread> threads_;
+  std::vector<std::string> keys_;
+  std::thread accept_thread_;
 };
 
 // A scripted SMTP server for one session. Replies default to success; `replies` overrides the
@@ -417,7 +509,7 @@ TEST(ChannelConfig, ParsesEveryField) {
   Result<ChannelConfig> config = ParseChannelConfig(
       "sms", R"({"type":"tencent_sms","url":"http://127.0.0.1:9000/","secret":"sk","key_id":"id",
                  "sender":"1400006666","sign_name":"Sextant","region":"ap-beijing",
-                 "timeout_ms":1500,"name":"ignored"})");
+                 "timeout_ms":1500,"connections":3,"name":"ignored"})");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->name, "sms");
   EXPECT_EQ(config->type, "tencent_sms");
@@ -428,11 +520,13 @@ TEST(ChannelConfig, ParsesEveryField) {
   EXPECT_EQ(config->sign_name, "Sextant");
   EXPECT_EQ(config->region, "ap-beijing");
   EXPECT_EQ(config->timeout_ms, 1500);
+  EXPECT_EQ(config->connections, 3);
 
   Result<ChannelConfig> webhook =
       ParseChannelConfig("hook", R"({"type":"webhook","url":"http://h/x"})");
   ASSERT_TRUE(webhook.ok());
   EXPECT_EQ(webhook->timeout_ms, 5000);
+  EXPECT_EQ(webhook->connections, 8);
 }
 
 TEST(ChannelConfig, ErrorsNameTheField) {
@@ -468,6 +562,10 @@ TEST(ChannelConfig, ErrorsNameTheField) {
   EXPECT_EQ(status.field(), "timeout_ms");
   status = error(R"({"type":"webhook","url":"http://h/","timeout_ms":0})");
   EXPECT_EQ(status.field(), "timeout_ms");
+  status = error(R"({"type":"webhook","url":"http://h/","connections":65})");
+  EXPECT_EQ(status.message(), "connections: must be in 1..64");
+  status = error(R"({"type":"webhook","url":"http://h/","connections":"8"})");
+  EXPECT_EQ(status.message(), "connections: must be an integer");
   status = error(R"({"type":"webhook","url":7})");
   EXPECT_EQ(status.message(), "url: must be a string");
 
@@ -644,6 +742,99 @@ TEST(WebhookSender, InvalidPayloadIsRejectedWithoutARequest) {
   EXPECT_FALSE(result.retryable);
   EXPECT_EQ(result.error, "payload_json: not a JSON object");
   EXPECT_FALSE(server.accepted());
+}
+
+TEST(HttpConnectionPool, ManyRequestsOnFewKeptAliveConnections) {
+  KeepAliveHttpServer server;
+  HttpConnectionPool pool(4);
+  std::vector<HttpPostRequest> requests;
+  for (int idx = 0; idx < 40; ++idx)
+    requests.push_back({server.Url(), {{"Idempotency-Key", "k" + std::to_string(idx)}},
+                        "b" + std::to_string(idx)});
+  std::vector<Result<HttpResponse>> answers = pool.PostAll(requests, 2000);
+  ASSERT_EQ(answers.size(), 40u);
+  for (int idx = 0; idx < 40; ++idx) {
+    ASSERT_TRUE(answers[idx].ok()) << idx << ": " << answers[idx].status().ToString();
+    EXPECT_EQ(answers[idx]->status, 200);
+    EXPECT_EQ(answers[idx]->body, "{\"id\":\"b" + std::to_string(idx) + "\"}");
+  }
+  EXPECT_EQ(server.requests(), 40);
+  EXPECT_EQ(server.connections(), 4);  // one per worker, each kept for ten requests
+  EXPECT_GE(server.most_in_progress(), 2);
+  EXPECT_LE(server.most_in_progress(), 4);
+  // A second batch goes out on the same connections.
+  std::vector<Result<HttpResponse>> again = pool.PostAll(std::span(requests).first(8), 2000);
+  for (const auto& answer : again) EXPECT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(server.connections(), 4);
+  EXPECT_EQ(pool.connections_opened(), 4u);
+}
+
+TEST(HttpConnectionPool, ResendsOnAConnectionTheServerClosedWhileIdle) {
+  KeepAliveHttpServer server(/*close_after=*/1);  // every connection answers once, then closes
+  HttpConnectionPool pool(1);
+  for (int round = 0; round < 5; ++round) {
+    std::vector<HttpPostRequest> requests = {{server.Url(), {}, "r" + std::to_string(round)}};
+    // Give the server time to close the connection the previous round left open.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::vector<Result<HttpResponse>> answers = pool.PostAll(requests, 2000);
+    ASSERT_TRUE(answers[0].ok()) << round << ": " << answers[0].status().ToString();
+    EXPECT_EQ(answers[0]->body, "{\"id\":\"r" + std::to_string(round) + "\"}");
+  }
+  EXPECT_EQ(server.requests(), 5);  // each answered exactly once
+  EXPECT_EQ(server.connections(), 5);
+}
+
+TEST(HttpConnectionPool, EachRequestGetsItsOwnAnswer) {
+  KeepAliveHttpServer server;
+  HttpConnectionPool pool(2);
+  std::vector<HttpPostRequest> requests = {
+      {server.Url(), {}, "good"},
+      {"https://127.0.0.1/x", {}, "tls"},
+      {server.Url(), {{"X-Bad", "two\nlines"}}, "header"},
+      {"http://127.0.0.1:" + std::to_string(ClosedPort()) + "/", {}, "refused"},
+  };
+  std::vector<Result<HttpResponse>> answers = pool.PostAll(requests, 2000);
+  ASSERT_TRUE(answers[0].ok()) << answers[0].status().ToString();
+  EXPECT_EQ(answers[0]->body, "{\"id\":\"good\"}");
+  EXPECT_EQ(answers[1].status().code(), ErrorCode::kInvalidValue);
+  EXPECT_EQ(answers[1].status().field(), "url");
+  EXPECT_EQ(answers[2].status().code(), ErrorCode::kInvalidValue);
+  EXPECT_EQ(answers[2].status().field(), "headers");
+  EXPECT_EQ(answers[3].status().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(answers[3].status().message().find("connect"), std::string::npos)
+      << answers[3].status().message();
+  EXPECT_EQ(server.requests(), 1);
+}
+
+TEST(WebhookSender, SendAllDeliversEveryMessageOnKeptAliveConnections) {
+  KeepAliveHttpServer server;
+  ChannelConfig config = Config("webhook", server.Url());
+  config.connections = 3;
+  config.secret = "s";
+  std::unique_ptr<ChannelSender> sender = Make(config);
+  std::vector<OutboundMessage> messages(12, Message());
+  for (size_t idx = 0; idx < messages.size(); ++idx) {
+    messages[idx].idempotency_key = "touch-" + std::to_string(idx);
+    messages[idx].payload_json = R"({"n":)" + std::to_string(idx) + "}";
+  }
+  messages[5].payload_json = "[1]";  // not an object: rejected without a request
+  std::vector<DeliveryResult> results = sender->SendAll(messages);
+  ASSERT_EQ(results.size(), 12u);
+  for (size_t idx = 0; idx < results.size(); ++idx) {
+    if (idx == 5) {
+      EXPECT_FALSE(results[idx].delivered);
+      EXPECT_FALSE(results[idx].retryable);
+      EXPECT_EQ(results[idx].error, "payload_json: not a JSON object");
+      continue;
+    }
+    EXPECT_TRUE(results[idx].delivered) << idx << ": " << results[idx].error;
+    EXPECT_EQ(results[idx].provider_id, "{n:" + std::to_string(idx) + "}");
+  }
+  EXPECT_EQ(server.requests(), 11);
+  EXPECT_EQ(server.connections(), 3);
+  std::vector<std::string> keys = server.idempotency_keys();
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(std::unique(keys.begin(), keys.end()), keys.end());  // each message once
 }
 
 TEST(HttpPushSender, PostsSignedNotification) {

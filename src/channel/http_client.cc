@@ -6,6 +6,7 @@
 #include <cctype>
 #include <exception>
 
+#include "channel/http_request.h"
 #include "channel/tcp_deadline.h"
 #include "channel/url.h"
 
@@ -16,9 +17,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
-
-constexpr uint16_t kHttpPort = 80;
-constexpr uint64_t kMaxResponseBody = 1 << 20;
 
 bool HasLineBreak(std::string_view text) {
   return text.find_first_of("\r\n") != std::string_view::npos;
@@ -35,19 +33,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-Status TransportError(const char* step, const beast::error_code& ec, int timeout_ms) {
-  return Status(ErrorCode::kUnavailable, internal::DescribeError(step, ec, timeout_ms));
-}
-
 }  // namespace
 
-Result<HttpResponse> HttpPost(const std::string& url, const HttpHeaders& headers,
-                              std::string_view body, int timeout_ms) {
-  Result<ParsedUrl> parsed = ParseUrl(url, "http", kHttpPort);
-  if (!parsed.ok()) return parsed.status();
-  if (timeout_ms <= 0) {
-    return Status(ErrorCode::kInvalidValue, "timeout_ms: must be positive", "timeout_ms");
-  }
+namespace internal {
+
+Status TransportError(const char* step, const beast::error_code& ec, int timeout_ms) {
+  return Status(ErrorCode::kUnavailable, DescribeError(step, ec, timeout_ms));
+}
+
+Status CheckHeaders(const HttpHeaders& headers) {
   for (const auto& [name, value] : headers) {
     if (name.empty() || HasLineBreak(name) || HasLineBreak(value) ||
         name.find(':') != std::string::npos) {
@@ -56,6 +50,41 @@ Result<HttpResponse> HttpPost(const std::string& url, const HttpHeaders& headers
                     "headers");
     }
   }
+  return Status::Ok();
+}
+
+http::request<http::string_body> BuildPost(const ParsedUrl& url, const HttpHeaders& headers,
+                                           std::string_view body, bool keep_alive) {
+  http::request<http::string_body> request{http::verb::post, url.target, 11};
+  bool host_given = false;
+  for (const auto& [name, value] : headers) {
+    if (EqualsIgnoreCase(name, "host")) {
+      host_given = true;
+      request.set(http::field::host, value);
+    } else {
+      request.insert(name, value);
+    }
+  }
+  if (!host_given) request.set(http::field::host, HostHeader(url, kHttpPort));
+  if (request.find(http::field::user_agent) == request.end()) {
+    request.set(http::field::user_agent, "sextant-channel/1");
+  }
+  request.keep_alive(keep_alive);  // HTTP/1.1: "Connection: close" when false
+  request.body() = std::string(body);
+  request.prepare_payload();
+  return request;
+}
+
+}  // namespace internal
+
+Result<HttpResponse> HttpPost(const std::string& url, const HttpHeaders& headers,
+                              std::string_view body, int timeout_ms) {
+  Result<ParsedUrl> parsed = ParseUrl(url, "http", internal::kHttpPort);
+  if (!parsed.ok()) return parsed.status();
+  if (timeout_ms <= 0) {
+    return Status(ErrorCode::kInvalidValue, "timeout_ms: must be positive", "timeout_ms");
+  }
+  SEXTANT_RETURN_IF_ERROR(internal::CheckHeaders(headers));
 
   // Boost reports allocation failures and a few internal errors by throwing; an adapter must
   // answer with a value instead.
@@ -65,40 +94,25 @@ Result<HttpResponse> HttpPost(const std::string& url, const HttpHeaders& headers
     beast::tcp_stream stream(ioc);
     beast::error_code ec =
         internal::ConnectBefore(ioc, stream, parsed->host, parsed->port, deadline);
-    if (ec) return TransportError("connect", ec, timeout_ms);
+    if (ec) return internal::TransportError("connect", ec, timeout_ms);
 
-    http::request<http::string_body> request{http::verb::post, parsed->target, 11};
-    bool host_given = false;
-    for (const auto& [name, value] : headers) {
-      if (EqualsIgnoreCase(name, "host")) {
-        host_given = true;
-        request.set(http::field::host, value);
-      } else {
-        request.insert(name, value);
-      }
-    }
-    if (!host_given) request.set(http::field::host, HostHeader(*parsed, kHttpPort));
-    if (request.find(http::field::user_agent) == request.end()) {
-      request.set(http::field::user_agent, "sextant-channel/1");
-    }
-    request.set(http::field::connection, "close");
-    request.body() = std::string(body);
-    request.prepare_payload();
+    http::request<http::string_body> request =
+        internal::BuildPost(*parsed, headers, body, /*keep_alive=*/false);
 
     stream.expires_at(deadline);
     ec = internal::RunToCompletion(ioc, [&](auto handler) {
            http::async_write(stream, request, std::move(handler));
          }).ec;
-    if (ec) return TransportError("write", ec, timeout_ms);
+    if (ec) return internal::TransportError("write", ec, timeout_ms);
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxResponseBody);
+    parser.body_limit(internal::kMaxResponseBody);
     stream.expires_at(deadline);
     ec = internal::RunToCompletion(ioc, [&](auto handler) {
            http::async_read(stream, buffer, parser, std::move(handler));
          }).ec;
-    if (ec) return TransportError("read", ec, timeout_ms);
+    if (ec) return internal::TransportError("read", ec, timeout_ms);
 
     beast::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -38,6 +38,40 @@ DeliveryResult Rejected(std::string error) {
   return result;
 }
 
+DeliveryResult FromJsonAnswer(const Result<HttpResponse>& response) {
+  if (!response.ok()) return FromTransportError(response.status());
+  if (response->status < 200 || response->status >= 300) return FromHttpError(*response);
+  DeliveryResult result;
+  result.delivered = true;
+  result.status = response->status;
+  result.provider_id = JsonScalarMember(response->body, "id");
+  return result;
+}
+
+std::vector<DeliveryResult> PostSignedJson(
+    HttpConnectionPool& pool, const ChannelConfig& config,
+    std::span<const OutboundMessage> messages,
+    const std::function<JsonBodyOrResult(const OutboundMessage&)>& make_body) {
+  std::vector<DeliveryResult> results(messages.size());
+  std::vector<HttpPostRequest> requests;
+  std::vector<size_t> posted;  // requests[k] is messages[posted[k]]
+  requests.reserve(messages.size());
+  for (size_t idx = 0; idx < messages.size(); ++idx) {
+    JsonBodyOrResult body = make_body(messages[idx]);
+    if (auto* rejected = std::get_if<DeliveryResult>(&body)) {
+      results[idx] = std::move(*rejected);
+      continue;
+    }
+    std::string& text = std::get<std::string>(body);
+    HttpHeaders headers = SignedJsonHeaders(config.secret, messages[idx], text);
+    requests.push_back(HttpPostRequest{config.url, std::move(headers), std::move(text)});
+    posted.push_back(idx);
+  }
+  std::vector<Result<HttpResponse>> answers = pool.PostAll(requests, config.timeout_ms);
+  for (size_t k = 0; k < posted.size(); ++k) results[posted[k]] = FromJsonAnswer(answers[k]);
+  return results;
+}
+
 int64_t TimestampSeconds(const OutboundMessage& message) {
   int64_t now_ms = message.now_ms != 0 ? message.now_ms : SystemClock::Instance().NowMs();
   return now_ms / 1000;

@@ -6,11 +6,16 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "channel/channel_sender.h"
 #include "channel/http_client.h"
+#include "channel/http_connection_pool.h"
 #include "common/status.h"
 
 namespace sextant::channel::internal {
@@ -22,6 +27,21 @@ DeliveryResult FromTransportError(const Status& status);
 DeliveryResult FromHttpError(const HttpResponse& response);
 // The message cannot be sent as given (empty recipient, invalid payload_json): not retryable.
 DeliveryResult Rejected(std::string error);
+
+// A JSON provider's answer: 2xx is delivered with the answer's top-level "id" as provider_id;
+// other statuses as FromHttpError, transport failures as FromTransportError.
+DeliveryResult FromJsonAnswer(const Result<HttpResponse>& response);
+
+// The body to POST for a message, or the result when it cannot be sent (Rejected).
+using JsonBodyOrResult = std::variant<std::string, DeliveryResult>;
+
+// The senders that POST one signed JSON body per message (webhook, http_push): builds each
+// body with `make_body`, signs it (SignedJsonHeaders with config.secret), posts the batch on
+// `pool` within config.timeout_ms each, and maps the answers with FromJsonAnswer.
+std::vector<DeliveryResult> PostSignedJson(
+    HttpConnectionPool& pool, const ChannelConfig& config,
+    std::span<const OutboundMessage> messages,
+    const std::function<JsonBodyOrResult(const OutboundMessage&)>& make_body);
 
 // Unix seconds for signatures: message.now_ms / 1000, or the system clock when now_ms is 0.
 int64_t TimestampSeconds(const OutboundMessage& message);

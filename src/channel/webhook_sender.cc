@@ -1,7 +1,6 @@
 #include "channel/webhook_sender.h"
 
 #include "channel/crypto.h"
-#include "channel/http_client.h"
 #include "channel/http_delivery.h"
 
 namespace sextant::channel {
@@ -13,27 +12,26 @@ std::string SextantSignature(std::string_view secret, int64_t timestamp_s, std::
   return "v1=" + HmacSha256Hex(secret, signed_text);
 }
 
-DeliveryResult WebhookSender::Send(const OutboundMessage& message) {
-  std::string body;
-  if (message.payload_json.empty()) {
-    body = "{\"text\":" + internal::JsonString(message.body) + "}";
-  } else if (internal::IsJsonObject(message.payload_json)) {
-    body = message.payload_json;
-  } else {
+namespace {
+
+internal::JsonBodyOrResult WebhookBody(const OutboundMessage& message) {
+  if (message.payload_json.empty()) return "{\"text\":" + internal::JsonString(message.body) + "}";
+  if (!internal::IsJsonObject(message.payload_json))
     return internal::Rejected("payload_json: not a JSON object");
-  }
-  Result<HttpResponse> response =
-      HttpPost(config_.url, internal::SignedJsonHeaders(config_.secret, message, body), body,
-               config_.timeout_ms);
-  if (!response.ok()) return internal::FromTransportError(response.status());
-  if (response->status < 200 || response->status >= 300) {
-    return internal::FromHttpError(*response);
-  }
-  DeliveryResult result;
-  result.delivered = true;
-  result.status = response->status;
-  result.provider_id = internal::JsonScalarMember(response->body, "id");
-  return result;
+  return message.payload_json;
+}
+
+}  // namespace
+
+WebhookSender::WebhookSender(ChannelConfig config)
+    : config_(std::move(config)), pool_(static_cast<size_t>(config_.connections)) {}
+
+DeliveryResult WebhookSender::Send(const OutboundMessage& message) {
+  return SendAll(std::span(&message, 1)).front();
+}
+
+std::vector<DeliveryResult> WebhookSender::SendAll(std::span<const OutboundMessage> messages) {
+  return internal::PostSignedJson(pool_, config_, messages, WebhookBody);
 }
 
 }  // namespace sextant::channel

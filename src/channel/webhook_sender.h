@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "channel/channel_sender.h"
+#include "channel/http_connection_pool.h"
 
 namespace sextant::channel {
 
@@ -18,15 +19,17 @@ std::string SextantSignature(std::string_view secret, int64_t timestamp_s, std::
 
 // Body: message.payload_json, or {"text": body} when it is empty. A 2xx answer is delivered;
 // the answer's top-level "id" (string or integer), if any, becomes provider_id.
-// Not thread-safe (stateless in practice, but callers must not rely on that).
+// Not thread-safe: it keeps its connections (HttpConnectionPool) between calls.
 class WebhookSender final : public ChannelSender {
  public:
   // REQUIRES: ValidateChannelConfig(config).ok().
-  explicit WebhookSender(ChannelConfig config) : config_(std::move(config)) {}
+  explicit WebhookSender(ChannelConfig config);
   DeliveryResult Send(const OutboundMessage& message) override;
+  std::vector<DeliveryResult> SendAll(std::span<const OutboundMessage> messages) override;
 
  private:
   ChannelConfig config_;
+  HttpConnectionPool pool_;  // up to config_.connections kept-alive connections
 };
 
 }  // namespace sextant::channel

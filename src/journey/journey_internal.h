@@ -115,6 +115,11 @@ struct ProjectRuntime {
   std::unordered_map<store::EventId, IndexEntry> index;
   bool unresolved_names = false;   // some journey names an event the schema does not know yet
   std::string unsubscribe_secret;  // signs unsubscribe links; random per project, kept in the store
+  // Where the delivery worker's next outbox scan starts: just past the last record it took
+  // while records remained ("" = the start of the outbox). Reset whenever a scan reaches the
+  // records not yet due, so records it stepped over (a retry's later due, a record written
+  // in the same millisecond with a smaller touch id) are seen on the next pass.
+  std::string outbox_cursor;
 };
 
 // Work collected while the engine's mutex is held, applied after: the state-store batch and the

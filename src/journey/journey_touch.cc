@@ -1,6 +1,7 @@
 // Touches: the rules every touch passes, the ledger entry, the outbox and the channel workers
 // that deliver from it; advisor tasks and in-app messages.
 #include <algorithm>
+#include <map>
 
 #include "channel/crypto.h"
 #include "journey/journey_internal.h"
@@ -564,18 +565,25 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     std::lock_guard lock(mu);
     const int64_t now = clock->NowMs();
     for (auto& [pid, runtime] : runtimes) {
-      if (!runtime.loaded) continue;
+      if (!runtime.loaded || jobs.size() >= limit) continue;
       const std::string prefix = JourneyKey(pid, "o");
+      // Keys are prefix + creation time (big-endian ms) + touch id, and a record is never due
+      // before it was created: the first key created after `now` ends the due records.
+      bool full = false;
+      std::string last_taken;
       // pid and runtime by init-capture: clang < 16 cannot capture a structured binding.
-      (void)kv->ScanPrefix(prefix, [&, &pid = pid, &runtime = runtime](std::string_view key,
-                                                                       std::string_view value) {
+      (void)kv->ScanPrefixFrom(prefix, runtime.outbox_cursor, [&, &pid = pid, &runtime = runtime](
+                                                                  std::string_view key,
+                                                                  std::string_view value) {
+        if (key.size() >= prefix.size() + 8 &&
+            static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))) > now) {
+          return false;
+        }
         simdjson::dom::parser parser;
         simdjson::dom::element root;
         if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
-        int64_t due = 0;
-        std::string_view channel_name;
-        due = IntField(root, "due");
-        channel_name = StringField(root, "channel");
+        const int64_t due = IntField(root, "due");
+        const std::string_view channel_name = StringField(root, "channel");
         if (due > now) return true;
         auto channel_entry = runtime.channels.find(std::string(channel_name));
         Job job{pid,
@@ -586,17 +594,26 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
                 {}};
         if (channel_entry != runtime.channels.end()) job.config = channel_entry->second.config;
         jobs.push_back(std::move(job));
-        return jobs.size() < limit;
+        if (jobs.size() < limit) return true;
+        full = true;
+        last_taken = std::string(key);
+        return false;
       });
+      // The smallest key after last_taken is last_taken + "\0".
+      runtime.outbox_cursor = full ? last_taken + std::string(1, '\0') : std::string();
     }
   }
   if (jobs.empty()) return 0;
-  // Sent in small groups, each settled (outbox record removed, outcome event ingested) before
-  // the next is sent: a crash resends at most one group, with the same idempotency keys.
-  constexpr size_t kSettleGroup = 16;
+  // Sent in groups, each settled (outbox records removed, outcome events ingested) before the
+  // next is sent: a crash resends at most one group, with the same idempotency keys. Within a
+  // group each channel's messages go out together (SendAll: several at once on kept-alive
+  // connections for the HTTP channels that allow it).
+  constexpr size_t kSettleGroup = 64;
   std::vector<channel::DeliveryResult> results(jobs.size());
   for (size_t group = 0; group < jobs.size(); group += kSettleGroup) {
     const size_t group_end = std::min(jobs.size(), group + kSettleGroup);
+    std::map<std::string, std::vector<size_t>> jobs_of_sender;  // sender key → job indexes
+    std::vector<channel::OutboundMessage> messages(group_end - group);
     for (size_t index = group; index < group_end; ++index) {
       Job& job = jobs[index];
       simdjson::dom::parser parser;
@@ -616,7 +633,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
         }
         sender = std::move(*made);
       }
-      channel::OutboundMessage message;
+      channel::OutboundMessage& message = messages[index - group];
       std::string_view text;
       if (root["touch_id"].get_string().get(text) == simdjson::SUCCESS)
         message.idempotency_key = std::string(text);
@@ -630,7 +647,14 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       if (root["payload"].get(payload) == simdjson::SUCCESS)
         message.payload_json = simdjson::minify(payload);
       message.now_ms = clock->NowMs();
-      results[index] = sender->Send(message);
+      jobs_of_sender[sender_key].push_back(index);
+    }
+    for (const auto& [sender_key, indexes] : jobs_of_sender) {
+      std::vector<channel::OutboundMessage> batch;
+      batch.reserve(indexes.size());
+      for (size_t index : indexes) batch.push_back(std::move(messages[index - group]));
+      std::vector<channel::DeliveryResult> sent = senders[sender_key]->SendAll(batch);
+      for (size_t k = 0; k < indexes.size(); ++k) results[indexes[k]] = std::move(sent[k]);
     }
     std::unique_lock lock(mu);
     PendingWork work;

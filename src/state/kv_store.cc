@@ -253,6 +253,19 @@ Status KvStore::ScanPrefix(
     std::string_view prefix,
     const std::function<bool(std::string_view key, std::string_view value)>& visitor,
     bool reverse) const {
+  return Scan(prefix, prefix, visitor, reverse);
+}
+
+Status KvStore::ScanPrefixFrom(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view key, std::string_view value)>& visitor) const {
+  return Scan(prefix, start < prefix ? prefix : start, visitor, /*reverse=*/false);
+}
+
+Status KvStore::Scan(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view key, std::string_view value)>& visitor,
+    bool reverse) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   rocksdb::Slice prefix_slice(prefix.data(), prefix.size());
   // Sealed entries are opened before the visitor sees them (two byte compares otherwise).
@@ -268,7 +281,8 @@ Status KvStore::ScanPrefix(
     return visitor(plain_key, plain_value);
   };
   if (!reverse) {
-    for (it->Seek(prefix_slice); it->Valid() && it->key().starts_with(prefix_slice); it->Next()) {
+    for (it->Seek(rocksdb::Slice(start.data(), start.size()));
+         it->Valid() && it->key().starts_with(prefix_slice); it->Next()) {
       if (!visit()) break;
     }
   } else {

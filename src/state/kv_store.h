@@ -68,6 +68,14 @@ class KvStore {
   Status ScanPrefix(std::string_view prefix,
                     const std::function<bool(std::string_view key, std::string_view value)>& visitor,
                     bool reverse = false) const;
+  // Visits keys with `prefix` from the first key ≥ `start` (which should itself start with
+  // `prefix`; a smaller one means "from the first key of the prefix") in order until `visitor`
+  // returns false. For a queue scanned repeatedly: resuming after the keys already taken
+  // skips their deletion markers instead of stepping over them again on every scan. Keys
+  // compare in their stored form: not for index keys sealed by encryption at rest.
+  Status ScanPrefixFrom(
+      std::string_view prefix, std::string_view start,
+      const std::function<bool(std::string_view key, std::string_view value)>& visitor) const;
   Status DeleteRange(std::string_view begin, std::string_view end);
 
   // Makes every write so far durable.
@@ -96,6 +104,11 @@ class KvStore {
 
  private:
   explicit KvStore(rocksdb::DB* db);
+  // ScanPrefix / ScanPrefixFrom: forward from `start` (≥ prefix), or backward from the end of
+  // the prefix when `reverse` (start unused).
+  Status Scan(std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view key, std::string_view value)>& visitor,
+              bool reverse) const;
   // The plaintext key and value of a stored entry.
   Status OpenEntry(std::string_view key, std::string_view value, std::string* plain_key,
                    std::string* plain_value) const;

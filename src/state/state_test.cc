@@ -99,6 +99,27 @@ TEST_F(StateTest, SchemaFixesTypesAtFirstSightAndSurvivesReopen) {
   EXPECT_EQ(listed[0].count, 1u);
 }
 
+TEST_F(StateTest, ScanPrefixFromResumesInsideThePrefix) {
+  KvStore::Batch batch;
+  for (std::string key : {"q/a", "q/b", "q/c", "q/d", "r/a"}) batch.Put(key, "v");
+  batch.Put("p/z", "v");
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  auto scan = [&](std::string_view start) {
+    std::vector<std::string> keys;
+    EXPECT_TRUE(kv_->ScanPrefixFrom("q/", start, [&](std::string_view key, std::string_view) {
+      keys.emplace_back(key);
+      return true;
+    }).ok());
+    return keys;
+  };
+  EXPECT_EQ(scan("q/c"), (std::vector<std::string>{"q/c", "q/d"}));
+  EXPECT_EQ(scan(std::string("q/b") + '\0'), (std::vector<std::string>{"q/c", "q/d"}));
+  // A start before the prefix (or empty) is the prefix's first key; past it, nothing.
+  EXPECT_EQ(scan(""), (std::vector<std::string>{"q/a", "q/b", "q/c", "q/d"}));
+  EXPECT_EQ(scan("p/z"), (std::vector<std::string>{"q/a", "q/b", "q/c", "q/d"}));
+  EXPECT_TRUE(scan("q/e").empty());
+}
+
 TEST_F(StateTest, ErrorLogNewestFirstAndTrimmed) {
   IngestErrorLog log(kv_.get(), /*max_entries_per_project=*/3);
   for (int i = 0; i < 5; ++i) {

@@ -61,7 +61,7 @@ test('kill -9 while entering and while delivering: no lost and no duplicate touc
   const expected = new Set(people.map((_, i) => `${j}:v1:s:${i + 1}:1`));
   assert.deepEqual(new Set(byKey.keys()), expected, 'every customer got their touch');
   const resent = requests.length - byKey.size;
-  assert.ok(resent <= 16, `at most one in-flight group is resent (${resent})`);
+  assert.ok(resent <= 64, `at most one in-flight group (64 touches) is resent (${resent})`);
   assert.ok(requests.every((r) => r.signatureValid));
   // Each touch was decided once: one ledger entry per customer, and the chain is intact.
   const entries = await J.ledger(ctx, p, `journey=${j}&limit=1000`);

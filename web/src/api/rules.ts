@@ -58,6 +58,7 @@ export interface Channel {
   sign_name?: string;
   region?: string;
   timeout_ms?: number;
+  connections?: number;
   recipient_property?: string;
   [key: string]: unknown;
 }

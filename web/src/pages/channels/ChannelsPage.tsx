@@ -31,19 +31,22 @@ import '../segments/audience.css';
 type Tab = 'rules' | 'channels' | 'templates' | 'consent';
 
 const TYPES = ['webhook', 'http_push', 'tencent_sms', 'wechat_template', 'smtp', 'inapp'] as const;
-type FieldName = 'url' | 'secret' | 'key_id' | 'sender' | 'sign_name' | 'region' | 'timeout_ms' | 'recipient_property';
+type FieldName = 'url' | 'secret' | 'key_id' | 'sender' | 'sign_name' | 'region' | 'timeout_ms' | 'connections' | 'recipient_property';
+const NUMBER_FIELDS: FieldName[] = ['timeout_ms', 'connections'];
 /** Fields per channel type, required ones marked (docs/channels.md "Configuration"). */
 const FIELDS: Record<string, [FieldName, boolean][]> = {
   webhook: [
     ['url', true],
     ['secret', false],
     ['timeout_ms', false],
+    ['connections', false],
     ['recipient_property', false],
   ],
   http_push: [
     ['url', true],
     ['secret', false],
     ['timeout_ms', false],
+    ['connections', false],
     ['recipient_property', false],
   ],
   tencent_sms: [
@@ -89,7 +92,7 @@ function ChannelModal({ project, name: initialName, config, onClose }: { project
     for (const [f] of fields) {
       const v = (values[f] || '').trim();
       if (!v) continue;
-      (body as Record<string, unknown>)[f] = f === 'timeout_ms' ? Number(v) : v;
+      (body as Record<string, unknown>)[f] = NUMBER_FIELDS.includes(f) ? Number(v) : v;
     }
     setBusy(true);
     setError(null);
@@ -123,7 +126,7 @@ function ChannelModal({ project, name: initialName, config, onClose }: { project
         {fields.map(([f, required]) => (
           <Field key={f} label={`${t(`channels.field.${f}` as MessageKey)}${required ? ' *' : ''}`} hint={tx(`channels.fieldHint.${f}`, '')}>
             <input
-              type={f === 'secret' ? 'password' : f === 'timeout_ms' ? 'number' : 'text'}
+              type={f === 'secret' ? 'password' : NUMBER_FIELDS.includes(f) ? 'number' : 'text'}
               value={values[f] || ''}
               onChange={(e) => setValues({ ...values, [f]: e.target.value })}
               required={required}
