@@ -189,11 +189,17 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   std::string subject, body, template_name;
   bool template_missing = false;  // no approved content for the channel: nothing can be sent
   std::vector<std::string> used;
-  const std::string unsubscribe = UnsubscribeUrl(runtime, user, channel_name);
   if (node.kind == JourneyNode::Kind::kSend) {
     template_name = node.template_name;
     const TemplateDef* found = FindTemplate(runtime, template_name, channel_name);
     if (found != nullptr && found->has_approved) {
+      // Signed per customer (an HMAC): only for the templates that show it.
+      constexpr std::string_view kUnsubscribeVariable = "unsubscribe_url";
+      const std::string unsubscribe =
+          found->approved_subject.find(kUnsubscribeVariable) != std::string::npos ||
+                  found->approved_body.find(kUnsubscribeVariable) != std::string::npos
+              ? UnsubscribeUrl(runtime, user, channel_name)
+              : std::string();
       subject = RenderLocked(runtime, found->approved_subject, user, profile, event, item,
                              unsubscribe, &used);
       body = RenderLocked(runtime, found->approved_body, user, profile, event, item, unsubscribe,

@@ -266,7 +266,17 @@ Status KvStore::Scan(
     std::string_view prefix, std::string_view start,
     const std::function<bool(std::string_view key, std::string_view value)>& visitor,
     bool reverse) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  // Bounds to the prefix, so that RocksDB skips the files and blocks outside it and stops at
+  // its end instead of positioning every level on the next key (most scans are a few keys of
+  // one customer's or one project's range).
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  const rocksdb::Slice lower_bound(prefix.data(), prefix.size()), upper_bound(upper);
+  rocksdb::ReadOptions options;
+  options.iterate_lower_bound = &lower_bound;
+  if (!upper.empty()) options.iterate_upper_bound = &upper_bound;  // "" = no successor: no bound
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
   rocksdb::Slice prefix_slice(prefix.data(), prefix.size());
   // Sealed entries are opened before the visitor sees them (two byte compares otherwise).
   std::string plain_key, plain_value;
@@ -286,10 +296,16 @@ Status KvStore::Scan(
       if (!visit()) break;
     }
   } else {
-    std::string upper(prefix);
-    upper.push_back('\xff');
-    upper.append(8, '\xff');
-    for (it->SeekForPrev(upper); it->Valid() && it->key().starts_with(prefix_slice); it->Prev()) {
+    // The prefix's last key: the last before the upper bound (or, for a prefix of 0xff bytes
+    // only, the last before prefix + 0xff…).
+    if (!upper.empty()) {
+      it->SeekToLast();
+    } else {
+      std::string last_possible(prefix);
+      last_possible.append(9, '\xff');
+      it->SeekForPrev(last_possible);
+    }
+    for (; it->Valid() && it->key().starts_with(prefix_slice); it->Prev()) {
       if (!visit()) break;
     }
   }
