@@ -68,7 +68,7 @@ IdentityStore::ProjectState& IdentityStore::StateOf(ProjectId project) {
 Status IdentityStore::LoadIdMapLocked(ProjectId project, ProjectState& state) {
   std::string prefix = "idm/" + std::to_string(project) + "/";
   Status scan = kv_->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
-    state.owner_cache.emplace(std::string(key.substr(prefix.size())), state::ReadBigEndian32(value));
+    state.owner_cache.SetJoined(key.substr(prefix.size()), state::ReadBigEndian32(value));
     return true;
   });
   if (scan.ok()) state.cache_complete = true;
@@ -80,8 +80,7 @@ Result<UserId> IdentityStore::OwnerLocked(ProjectId project, ProjectState& state
   if (!state.cache_complete) SEXTANT_RETURN_IF_ERROR(LoadIdMapLocked(project, state));
   // The cache holds every owned id of the project (and 0 for ids unbound since): a miss is an
   // id nobody owns.
-  auto it = state.owner_cache.find(IdView{id.key, id.value});
-  return it == state.owner_cache.end() ? UserId{0} : it->second;
+  return state.owner_cache.Find(id.key, id.value);
 }
 
 Result<IdentityStore::UserInfo*> IdentityStore::UserLocked(ProjectId project, ProjectState& state,
@@ -233,7 +232,7 @@ Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState&
     list.erase(std::remove(list.begin(), list.end(), id), list.end());
     WriteUserLocked(project, *owner, **info, batch);
     batch->Delete(IdmKey(project, id));
-    state.owner_cache[CacheKey(id)] = 0;
+    state.owner_cache.Set(id.key, id.value, 0);
     return Resolution{*owner, false};
   }
 
@@ -330,7 +329,7 @@ Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState&
     }
     (*info)->identities.push_back(ids[i]);
     batch->Put(IdmKey(project, ids[i]), EncodeUser(target));
-    state.owner_cache[CacheKey(ids[i])] = target;
+    state.owner_cache.Set(ids[i].key, ids[i].value, target);
     changed = true;
   }
   if (changed) *user_dirty = true;
@@ -347,7 +346,7 @@ Status IdentityStore::MergeLocked(ProjectId project, ProjectState& state, UserId
   UserInfo& target = **into_info;
   for (const Identity& id : moved.identities) {
     batch->Put(IdmKey(project, id), EncodeUser(into));
-    state.owner_cache[CacheKey(id)] = into;
+    state.owner_cache.Set(id.key, id.value, into);
     target.identities.push_back(id);
   }
   if (moved.first_day != INT32_MIN && (target.first_day == INT32_MIN || moved.first_day < target.first_day))
@@ -477,7 +476,7 @@ Status IdentityStore::ErasePerson(ProjectId project, UserId user, state::KvStore
     if (!info.ok()) return info.status();
     for (const Identity& id : (*info)->identities) {
       batch->Delete(IdmKey(project, id));
-      state.owner_cache[CacheKey(id)] = 0;
+      state.owner_cache.Set(id.key, id.value, 0);
       identities->push_back(id);
     }
     (*info)->identities.clear();

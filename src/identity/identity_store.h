@@ -23,11 +23,11 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/record.h"
 #include "common/status.h"
+#include "identity/id_owner_map.h"
 #include "state/kv_store.h"
 #include "state/project_registry.h"
 #include "store/event_row.h"
@@ -104,33 +104,6 @@ class IdentityStore {
     UserId merged_into = 0;             // != 0: this user was merged into that one
     std::vector<UserId> merged_users;   // users merged into this one (flattened)
   };
-  // The owner cache is keyed by "key\x1fvalue" but looked up with (key, value) views, so a
-  // lookup allocates nothing (identity keys follow the name rule: no \x1f inside).
-  struct IdView {
-    std::string_view key, value;
-  };
-  struct IdHash {
-    using is_transparent = void;
-    static uint64_t Bytes(uint64_t h, std::string_view bytes) {
-      for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
-      return h;
-    }
-    size_t operator()(std::string_view joined) const { return Bytes(1469598103934665603ULL, joined); }
-    size_t operator()(const std::string& joined) const { return (*this)(std::string_view(joined)); }
-    size_t operator()(const IdView& id) const {
-      return Bytes(Bytes(Bytes(1469598103934665603ULL, id.key), "\x1f"), id.value);
-    }
-  };
-  struct IdEqual {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-    bool operator()(const IdView& id, std::string_view joined) const {
-      return joined.size() == id.key.size() + 1 + id.value.size() &&
-             joined.substr(0, id.key.size()) == id.key && joined[id.key.size()] == '\x1f' &&
-             joined.substr(id.key.size() + 1) == id.value;
-    }
-    bool operator()(std::string_view joined, const IdView& id) const { return (*this)(id, joined); }
-  };
   struct ProjectState {
     std::mutex mu;
     bool next_loaded = false;
@@ -138,7 +111,7 @@ class IdentityStore {
     // The whole id map of the project is in owner_cache (loaded at first use), so a miss
     // means "unowned" without a KV read.
     bool cache_complete = false;
-    std::unordered_map<std::string, UserId, IdHash, IdEqual> owner_cache;  // "key\x1fvalue" → user
+    IdOwnerMap owner_cache;
     std::vector<UserInfo> users;                          // by user id
   };
 
