@@ -226,7 +226,8 @@ struct JourneyEngine::Impl {
   Status LoadQueue();  // requires queue_mu not held
   void ProcessChanges(const ingest::CommittedChanges& changes);
   void ProcessEventLocked(ProjectRuntime& runtime, const store::EventRow& row, PendingWork& work);
-  void RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work, size_t limit);
+  // Fires up to `limit` timers due at `now`; returns how many it took.
+  size_t RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work, size_t limit);
   void RunScheduledEntriesLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work);
   // The customers whose key date falls on the day of `fired_at` (after the entry's offset).
   std::vector<UserId> KeyDateCustomersLocked(ProjectRuntime& runtime,

@@ -178,9 +178,15 @@ void JourneyEngine::WorkerLoop() {
 }
 
 bool JourneyEngine::RunDueNow() {
+  // Timers and deliveries are taken at most kPassQuota per pass, as in the worker loops, so a
+  // step with millions due never holds them all in one state batch (10 M waits ending at once
+  // outgrew 24 GiB). A pass that used a full quota does not count towards the 20 rounds that
+  // bound work creating more work at the same instant: each such pass consumes what it took.
+  constexpr size_t kPassQuota = 10'000;
   bool any = false;
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round < 20;) {
     bool busy = false;
+    bool quota_full = false;
     {
       PendingWork work;
       {
@@ -188,7 +194,8 @@ bool JourneyEngine::RunDueNow() {
         for (auto& [pid, runtime] : impl_->runtimes) {
           if (!runtime.loaded) continue;
           const int64_t now = impl_->clock->NowMs();
-          impl_->RunTimersLocked(runtime, now, work, SIZE_MAX);
+          if (impl_->RunTimersLocked(runtime, now, work, kPassQuota) == kPassQuota)
+            quota_full = true;
           impl_->RunScheduledEntriesLocked(runtime, now, work);
           impl_->FlushCountersLocked(runtime, work);
         }
@@ -197,10 +204,13 @@ bool JourneyEngine::RunDueNow() {
       }
       impl_->ApplyPending(work);
     }
-    busy = impl_->DeliverDue(SIZE_MAX) > 0 || busy;
+    const size_t delivered = impl_->DeliverDue(kPassQuota);
+    if (delivered == kPassQuota) quota_full = true;
+    busy = delivered > 0 || busy;
     Drain();
     any = any || busy;
     if (!busy) break;
+    if (!quota_full) ++round;
   }
   return any;
 }
@@ -847,8 +857,8 @@ void JourneyEngine::Impl::EmitLocked(ProjectRuntime& runtime, UserId user, const
 // ---------------------------------------------------------------------------------------------
 // Timers and scheduled entries
 
-void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, PendingWork& work,
-                                          size_t limit) {
+size_t JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now,
+                                            PendingWork& work, size_t limit) {
   const std::string prefix = JourneyKey(runtime.info->id, "t");
   struct Due {
     std::string key;
@@ -966,6 +976,7 @@ void JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now, 
                 {"journey_id", Value::String(std::string(journey_id))}},
                work);
   }
+  return due.size();
 }
 
 void JourneyEngine::Impl::ComputeNextFireLocked(ProjectRuntime& runtime, JourneyState& journey,
