@@ -233,6 +233,29 @@ const DayColumns::EventRows& DayColumns::RowsOf(EventId event) const {
   return *slot;
 }
 
+const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
+    const std::vector<EventId>& events) const {
+  std::lock_guard lock(property_mu_);
+  auto& slot = event_set_rows_[events];
+  if (slot) return *slot;
+  slot = std::make_unique<EventSetRows>();
+  std::vector<uint8_t> wanted(events.empty() ? 0 : events.back() + size_t{1}, 0);
+  for (EventId event : events) wanted[event] = 1;
+  const size_t limit = wanted.size();
+  size_t run = 0;
+  for (uint32_t row = 0; row < event_.size(); ++row) {
+    const EventId event = event_[row];
+    if (event >= limit || wanted[event] == 0) continue;
+    while (run_begin_[run + 1] <= row) ++run;
+    slot->rows.push_back(row);
+    slot->users.push_back(run_user_[run]);
+    slot->events.push_back(event);
+    slot->time_offset_ms.push_back(time_offset_ms_[row]);
+  }
+  property_bytes_ += slot->rows.capacity() * 16;
+  return *slot;
+}
+
 size_t DayColumns::MemoryBytes() const {
   std::lock_guard lock(property_mu_);
   return run_user_.size() * 4 + run_begin_.size() * 4 + time_offset_ms_.size() * 4 +

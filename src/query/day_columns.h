@@ -62,6 +62,18 @@ class DayColumns {
     std::vector<UserId> users;  // users[i] owns rows[i]; ascending, like the day's runs
   };
   const EventRows& RowsOf(EventId event) const;
+  // The rows of any of a set of events, ascending, with each row's user, event and time offset
+  // copied next to it: a scan for a few events reads this one sequence instead of merging
+  // per-event lists and gathering from the day's columns row by row.
+  struct EventSetRows {
+    std::vector<uint32_t> rows;
+    std::vector<UserId> users;           // ascending, like the day's runs
+    std::vector<EventId> events;         // event()[rows[i]]
+    std::vector<uint32_t> time_offset_ms;  // time_offset_ms()[rows[i]]
+  };
+  // `events` sorted and distinct. Built in one pass over the event column on first use and
+  // kept with the day, per set (16 bytes per listed row, counted in MemoryBytes).
+  const EventSetRows& RowsOfEvents(const std::vector<EventId>& events) const;
   // The users with at least one row of `event` (stored ids), built from RowsOf on first use.
   const Roaring& UsersOf(EventId event) const;
 
@@ -90,6 +102,8 @@ class DayColumns {
   mutable std::map<PropertyId, std::unique_ptr<store::PropColumn>> properties_;  // null = absent
   mutable std::map<EventId, std::unique_ptr<EventRows>> event_rows_;  // guarded by property_mu_
   mutable std::map<EventId, std::unique_ptr<Roaring>> event_users_;   // guarded by property_mu_
+  mutable std::map<std::vector<EventId>, std::unique_ptr<EventSetRows>>
+      event_set_rows_;  // guarded by property_mu_
   mutable size_t property_bytes_ = 0;  // guarded by property_mu_ (event rows included)
 };
 

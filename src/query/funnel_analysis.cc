@@ -59,6 +59,18 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     if (step_mask_of_event.size() <= event) step_mask_of_event.resize(event + 1, 0);
     step_mask_of_event[event] |= 1u << k;
   }
+  // The steps of each event id, "$any" included (own events left out); ids at or past the end
+  // of the table are no step's event and match only "$any".
+  const std::vector<uint8_t>& own = context.own_events();
+  std::vector<uint32_t> tag_of_event(std::max(step_mask_of_event.size(), own.size()), 0);
+  for (size_t event = 0; event < tag_of_event.size(); ++event) {
+    tag_of_event[event] = (event < step_mask_of_event.size() ? step_mask_of_event[event] : 0u) |
+                          (IsOwnEvent(own, static_cast<EventId>(event)) ? 0u : any_event_steps);
+  }
+  std::vector<EventId> step_events;  // sorted: the events some step names
+  for (size_t event = 0; event < step_mask_of_event.size(); ++event) {
+    if (step_mask_of_event[event] != 0) step_events.push_back(static_cast<EventId>(event));
+  }
   SEXTANT_RETURN_IF_ERROR(context.CompileBy());
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
 
@@ -188,18 +200,10 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
       }
       const bool global_all = global->matches_all();
       const auto& offsets = day.time_offset_ms();
-      const size_t event_limit = step_mask_of_event.size();
-      const uint32_t* mask_of_event = step_mask_of_event.data();
-      const std::vector<uint8_t>& own = context.own_events();
-      auto tag_of = [&](EventId event) -> uint32_t {
-        return (event < event_limit ? mask_of_event[event] : 0) |
-               (IsOwnEvent(own, event) ? 0u : any_event_steps);
-      };
-      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
-                               [&](UserId user, uint32_t row, uint32_t mask) {
+      auto visit = [&](UserId user, uint32_t row, uint32_t mask, uint32_t time_offset_ms) {
         const size_t local = user - user_begin;
         {
-          const int64_t time = day_start + offsets[row];
+          const int64_t time = day_start + time_offset_ms;
           if ((mask & 1u) && (time < range_start || time > range_end)) mask &= ~1u;
           // Without a started chain only a first step matters.
           if (slot_of[local] == 0 && (mask & 1u) == 0) return;
@@ -294,7 +298,36 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
             max_level[local] = std::max<uint8_t>(max_level[local], 1);
           }
         }
-      });
+      };
+      const uint32_t* tags = tag_of_event.data();
+      const size_t tag_limit = tag_of_event.size();
+      if (any_event_steps == 0) {
+        // Only the rows of the steps' events matter: read the day's list of them (none when
+        // no step names a known event).
+        auto tag_of = [&](EventId event) -> uint32_t {
+          return event < tag_limit ? tags[event] : 0u;
+        };
+        // The slot of the user two strides ahead and the chain starts of the user one stride
+        // ahead: both lie scattered in memory (slot_of spans the shard's users, the slots of a
+        // day's users lie anywhere in the pool), so each visit would otherwise wait for them.
+        auto prefetch = [&](UserId near_user, UserId far_user) {
+          PrefetchForRead(&slot_of[far_user - user_begin]);
+          const uint32_t slot = slot_of[near_user - user_begin];
+          if (slot != 0) PrefetchForRead(pool.data() + (size_t{slot} - 1) * 2 * steps);
+        };
+        if (!step_events.empty()) {
+          context.ForEachRowOfEventSet(day_idx, user_begin, user_end, step_events, &scratch,
+                                       tag_of, visit, prefetch);
+        }
+      } else {
+        auto tag_of = [&](EventId event) -> uint32_t {
+          return event < tag_limit ? tags[event] : any_event_steps;
+        };
+        context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                                 [&](UserId user, uint32_t row, uint32_t mask) {
+                                   visit(user, row, mask, offsets[row]);
+                                 });
+      }
     }
     ShardResult& result = results[shard];
     for (const auto& chains : trend_chains) {
@@ -326,7 +359,11 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     result.trend = std::move(trend_counts);
     result.reached.assign(group_count * steps, 0);
     result.convert.resize(steps);
+    constexpr size_t kAhead = 16;  // users: the slots lie scattered in the pool
     for (size_t local = 0; local < users; ++local) {
+      if (local + kAhead < users && slot_of[local + kAhead] != 0) {
+        PrefetchForRead(pool.data() + (size_t{slot_of[local + kAhead]} - 1) * 2 * steps);
+      }
       if (slot_of[local] == 0) continue;
       const int64_t* starts = &pool[(slot_of[local] - 1) * 2 * steps];
       const int64_t* converts = starts + steps;
