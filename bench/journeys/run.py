@@ -944,10 +944,23 @@ def send_run(n):
         th, result = advance_clock(sx, 120, PART_SECONDS)
         samples_at = [10, 60, 180]
         timeline = []
+        decided_at = None  # when the report first counted every decision (2 per customer)
+
+        def decisions_made():
+            try:
+                nodes = report(sx, jid, timeout=5).get("nodes", {})
+            except Exception:  # noqa: BLE001 — a busy server may time out; try again next second
+                return None
+            return sum(v for node in ("s1", "s2") for k, v in nodes.get(node, {}).items()
+                       if k == "sent" or k.startswith("suppressed"))
+
         while th.is_alive() and time.time() - t0 < PART_SECONDS:
             th.join(timeout=1)
             st = rx.stats()
-            timeline.append((round(time.time() - t0, 1), st["requests"]))
+            made = decisions_made() if decided_at is None else 2 * n
+            if decided_at is None and made is not None and made >= 2 * n:
+                decided_at = time.time() - t0
+            timeline.append((round(time.time() - t0, 1), st["requests"], made))
             if samples_at and time.time() - t0 >= samples_at[0]:
                 samples_at.pop(0)
                 prof.sample_stacks()
@@ -978,14 +991,12 @@ def send_run(n):
             res["suppressed"] = sum(v for k, v in list(s1.items()) + list(s2.items())
                                     if k.startswith("suppressed"))
             res["delivered_counter"] = s1.get("delivered", 0) + s2.get("delivered", 0)
-        decided_until = (st["first_ms"] - t0_ms) / 1000 if st["first_ms"] else wall
+        # Customers are entered and decided a chunk per step while delivery already runs, so the
+        # decisions end when the report (polled every second) first counts all of them; the clock
+        # request's end bounds it from above.
+        decided_until = decided_at if decided_at is not None else wall
         res["decide_seconds"] = decided_until
         res["decisions"] = res.get("sent", 0) + res.get("suppressed", 0)
-        if not res.get("decisions") and st["first_ms"]:
-            # The entry pass decides every customer (2 touches each) before anything is written,
-            # so the first delivery marks its end even when the report could not be read.
-            res["decisions"] = 2 * n
-            res["decisions_derived"] = True
         res["decisions_per_s"] = (res["decisions"] or 0) / max(decided_until, 1e-9) if res["decisions"] else None
         span = (st["last_ms"] - st["first_ms"]) / 1000 if st["first_ms"] else 0
         res["deliver_seconds"] = span
@@ -1105,11 +1116,8 @@ def build_table(results, timings, total_seconds=None):
             continue
         dec = r.get("decisions_per_s")
         R((f"3. cap-checked decisions/s ({n:,} customers × 2 sends, cap 1/day)",
-           (f"{fmt_rate(dec)}: {2 * n:,} decisions (the report was not readable: the run timed out "
-            f"in the delivery) before the first delivery at {r['decide_seconds']:.1f} s"
-            if r.get("decisions_derived") else
-            f"{fmt_rate(dec)}: {r.get('sent', 0):,} sent + {r.get('suppressed', 0):,} suppressed "
-            f"before the first delivery at {r['decide_seconds']:.1f} s"
+           (f"{fmt_rate(dec)}: {r.get('sent', 0):,} sent + {r.get('suppressed', 0):,} suppressed "
+            f"in {r['decide_seconds']:.1f} s (delivery running alongside)"
             + (" — **the cap did not suppress the 2nd same-day send (bug)**"
                if r.get("suppressed", 0) == 0 and r.get("sent") else "")
             if dec is not None else f"timed out after {PART_SECONDS} s") + f"; peak RSS {fmt_bytes(r['hwm'])}; receiver "
@@ -1159,8 +1167,9 @@ def notes(results):
                    "project touch rule `caps: [{count: 1, per: day}]`, approved templates; the journey "
                    "`once → send statement → send reminder → exit`, so every customer gets one touch sent "
                    "and one suppressed by the cap (2 decisions each). Decisions/s = decisions / time "
-                   "from the clock request to the receiver's first request (the entry pass decides every "
-                   "customer before anything is written); delivered/s = receiver requests / (last − first).")
+                   "from the clock request until the journey report (polled every second) counts them "
+                   "all — customers are entered and decided a chunk per step while delivery runs "
+                   "alongside; delivered/s = receiver requests / (last − first).")
     return "\n\n".join(out)
 
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "common/json_writer.h"
 #include "common/record.h"
 #include "journey/journey_engine.h"
+#include "journey/touch_history_index.h"
 
 namespace sextant::journey {
 
@@ -120,6 +122,10 @@ struct ProjectRuntime {
   // records not yet due, so records it stepped over (a retry's later due, a record written
   // in the same millisecond with a smaller touch id) are seen on the next pass.
   std::string outbox_cursor;
+  // The touches of the last kTouchHistoryMs per customer (caps, priority), loaded from the
+  // state store on first use (TouchHistoryLocked) and then kept in step with it.
+  TouchHistoryIndex touch_history;
+  bool touch_history_loaded = false;
 };
 
 // Work collected while the engine's mutex is held, applied after: the state-store batch and the
@@ -128,9 +134,21 @@ struct PendingWork {
   state::KvStore::Batch batch;
   std::vector<std::pair<std::string, std::vector<Record>>> events;  // project name → records
   bool dry_run = false;  // nothing is written (reports that only read)
-  // Touches sent in this step, not yet in the store: the caps and priority of a later touch in
-  // the same step (two send nodes in a row) must count them.
-  std::vector<std::pair<UserId, TouchRecord>> touches;
+  // What the step read about the customer it is working on (CustomerLocked), so that two
+  // touches in a row and the events they emit read the store once. A step holds the engine's
+  // mutex and its own writes reach the store only after it ends, so within a step the values
+  // cannot go stale through the engine; other writers (ingest) were never ordered against a
+  // step's reads anyway.
+  struct Customer {
+    ProjectId project = 0;
+    UserId user = 0;
+    bool loaded = false;          // distinct_id
+    bool details_loaded = false;  // profile and consent
+    std::string distinct_id;
+    PropertyMap profile;
+    PropertyMap consent;  // "<purpose>:<channel>" → granted, as stored
+  };
+  Customer customer;
 };
 
 // One step of a simulated run (dry run): what happened to the customer, and when.
@@ -174,6 +192,12 @@ struct JourneyEngine::Impl {
   std::condition_variable queue_cv, drained_cv;
   std::deque<ingest::CommittedChanges> queue;  // guarded by queue_mu
   uint64_t queued = 0, applied = 0;            // guarded by queue_mu
+  // The worker's timers-and-entries step ingests its events on another thread while the next
+  // step decides (a mass send alternates deciding and ingesting otherwise, one core idle).
+  // Steps stay in order: a step's ingest starts after the previous one's ended. Drain() waits
+  // for it, so a caller that drained sees every event of every step.
+  std::future<void> worker_ingest;  // worker thread only
+  uint64_t ingests_in_flight = 0;   // guarded by queue_mu
   // Handed-over events are kept in the state store under "jrn/q/<sequence>" until the worker's
   // atomic write of their effects deletes them, so a crash between the ingest acknowledgement
   // and the journey decision loses nothing: Start() queues what is left.
@@ -265,6 +289,13 @@ struct JourneyEngine::Impl {
   void CreateTaskLocked(ProjectRuntime& runtime, JourneyState& journey, const JourneyNode& node,
                         UserId user, Instance& instance, PendingWork& work);
   std::string DistinctIdLocked(ProjectId project, UserId user);
+  // The distinct id of `user` and, with `details`, their profile and consent: read once per step
+  // and customer.
+  const PendingWork::Customer& CustomerLocked(ProjectRuntime& runtime, UserId user,
+                                              PendingWork& work, bool details);
+  // The runtime's touch history index, loaded from the store the first time (expired records
+  // found while loading are deleted).
+  TouchHistoryIndex& TouchHistoryLocked(ProjectRuntime& runtime);
   void Trace(std::string kind, std::string detail);
   void EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                   std::vector<std::pair<std::string, Value>> properties, PendingWork& work);

@@ -135,7 +135,9 @@ void JourneyEngine::Drain() {
   std::unique_lock lock(impl_->queue_mu);
   const uint64_t target = impl_->queued;
   impl_->queue_cv.notify_one();
-  impl_->drained_cv.wait(lock, [&] { return impl_->applied >= target || impl_->stopping; });
+  impl_->drained_cv.wait(lock, [&] {
+    return (impl_->applied >= target && impl_->ingests_in_flight == 0) || impl_->stopping;
+  });
 }
 
 void JourneyEngine::WorkerLoop() {
@@ -148,6 +150,8 @@ void JourneyEngine::WorkerLoop() {
     batch.swap(impl_->queue);
     const bool stopping = impl_->stopping;
     lock.unlock();
+    // Ingested changes are decided after the previous step's events are in.
+    if (!batch.empty() && impl_->worker_ingest.valid()) impl_->worker_ingest.get();
     uint64_t last = 0;
     for (const auto& changes : batch) {
       impl_->ProcessChanges(changes);
@@ -168,8 +172,26 @@ void JourneyEngine::WorkerLoop() {
         }
         impl_->WriteLocked(work);
       }
-      impl_->ApplyPending(work);
+      if (impl_->worker_ingest.valid()) impl_->worker_ingest.get();
+      if (!work.events.empty()) {
+        {
+          std::lock_guard queue_lock(impl_->queue_mu);
+          ++impl_->ingests_in_flight;
+        }
+        impl_->worker_ingest = std::async(
+            std::launch::async, [impl = impl_.get(), events = std::move(work.events)]() mutable {
+              PendingWork ingest;
+              ingest.events = std::move(events);
+              impl->ApplyPending(ingest);
+              {
+                std::lock_guard queue_lock(impl->queue_mu);
+                --impl->ingests_in_flight;
+              }
+              impl->drained_cv.notify_all();
+            });
+      }
     }
+    if (stopping && impl_->worker_ingest.valid()) impl_->worker_ingest.get();
     lock.lock();
     if (last != 0) impl_->applied = std::max(impl_->applied, last);
     impl_->drained_cv.notify_all();
@@ -597,9 +619,9 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
   }
   const std::string carried =
       event_json.empty() ? (was_pending ? instance.event_json : "{}") : event_json;
+  const uint32_t entries_before = instance.entries;
   instance = Instance{};
-  auto previous = LoadInstanceLocked(runtime, journey.meta.id, user);
-  instance.entries = (previous.ok() ? previous->entries : 0) + 1;
+  instance.entries = entries_before + 1;
   instance.state = Instance::State::kActive;
   instance.version = journey.meta.live_version;
   instance.sequence = instance.entries;
@@ -839,7 +861,7 @@ void JourneyEngine::Impl::EmitLocked(ProjectRuntime& runtime, UserId user, const
                                      std::vector<std::pair<std::string, Value>> properties,
                                      PendingWork& work) {
   if (work.dry_run) return;
-  std::string distinct_id = DistinctIdLocked(runtime.info->id, user);
+  std::string distinct_id = CustomerLocked(runtime, user, work, /*details=*/false).distinct_id;
   if (distinct_id.empty()) return;
   Record record;
   record.type = RecordType::kTrack;

@@ -95,6 +95,61 @@ std::string JourneyEngine::Impl::RenderLocked(ProjectRuntime& runtime, std::stri
   return out;
 }
 
+const PendingWork::Customer& JourneyEngine::Impl::CustomerLocked(ProjectRuntime& runtime,
+                                                                 UserId user, PendingWork& work,
+                                                                 bool details) {
+  PendingWork::Customer& customer = work.customer;
+  const ProjectId pid = runtime.info->id;
+  if (!customer.loaded || customer.project != pid || customer.user != user) {
+    customer = PendingWork::Customer{};
+    customer.project = pid;
+    customer.user = user;
+    customer.loaded = true;
+    customer.distinct_id = DistinctIdLocked(pid, user);
+  }
+  if (!details || customer.details_loaded) return customer;
+  customer.details_loaded = true;
+  auto profile = profiles->GetProfile(pid, user);
+  if (profile.ok()) customer.profile = std::move(*profile);
+  // Consent stored for the customer: "<purpose>:<channel>" → granted.
+  auto consent = reference_kv->Get(UserKey(pid, "x", user));
+  if (consent.ok()) customer.consent = ParsePropertiesJson(*consent);
+  return customer;
+}
+
+TouchHistoryIndex& JourneyEngine::Impl::TouchHistoryLocked(ProjectRuntime& runtime) {
+  if (runtime.touch_history_loaded) return runtime.touch_history;
+  runtime.touch_history_loaded = true;
+  const std::string prefix = JourneyKey(runtime.info->id, "h");
+  const int64_t history_start = clock->NowMs() - kTouchHistoryMs;
+  state::KvStore::Batch expired;
+  // "<prefix><user BE32><time BE64><touch id>" → {"channel", "journey", "priority",
+  // "transactional"}.
+  (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view value) {
+    if (key.size() < prefix.size() + 12) return true;
+    const UserId user = state::ReadBigEndian32(key.substr(prefix.size(), 4));
+    TouchRecord record;
+    record.time_ms = static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size() + 4, 8)));
+    if (record.time_ms < history_start) {
+      expired.Delete(key);
+      return true;
+    }
+    const PropertyMap fields = ParsePropertiesJson(value);
+    if (const Value* v = FindProperty(fields, "channel"); v && v->type() == ValueType::kString)
+      record.channel = v->str();
+    if (const Value* v = FindProperty(fields, "journey"); v && v->type() == ValueType::kString)
+      record.journey_id = v->str();
+    if (const Value* v = FindProperty(fields, "priority"); v && v->type() == ValueType::kNumber)
+      record.priority = static_cast<int>(v->number());
+    if (const Value* v = FindProperty(fields, "transactional"); v && v->type() == ValueType::kBool)
+      record.transactional = v->boolean();
+    runtime.touch_history.Add(user, record);
+    return true;
+  });
+  if (!expired.empty()) (void)kv->Write(&expired);
+  return runtime.touch_history;
+}
+
 bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& journey,
                                       const JourneyDefinition& definition, const JourneyNode& node,
                                       UserId user, Instance& instance, PendingWork& work) {
@@ -104,9 +159,9 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   const TouchRulesConfig& rules = runtime.rules;
   const bool revisit = instance.due_ms != 0 || instance.claimed;
   instance.due_ms = 0;
-  const std::string distinct_id = DistinctIdLocked(pid, user);
-  auto loaded_profile = profiles->GetProfile(pid, user);
-  const PropertyMap profile = loaded_profile.ok() ? std::move(*loaded_profile) : PropertyMap{};
+  const PendingWork::Customer& customer = CustomerLocked(runtime, user, work, /*details=*/true);
+  const std::string& distinct_id = customer.distinct_id;
+  const PropertyMap& profile = customer.profile;
   const PropertyMap event = ParsePropertiesJson(instance.event_json);
 
   // The item a send recommends.
@@ -131,10 +186,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     }
   }
 
-  // Consent stored for the customer: "<purpose>:<channel>" → granted.
-  auto consent_stored = reference_kv->Get(UserKey(pid, "x", user));
-  const PropertyMap consent =
-      consent_stored.ok() ? ParsePropertiesJson(*consent_stored) : PropertyMap{};
+  const PropertyMap& consent = customer.consent;
   auto consent_of = [&](const std::string& channel_name) -> bool {
     for (const std::string& key : {"marketing:" + channel_name, std::string("marketing:*")}) {
       const Value* value = FindProperty(consent, key);
@@ -239,31 +291,18 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
       detail = suitability.reason;
     } else if (!node.transactional) {
       std::vector<TouchRecord> history;
-      const std::string history_prefix = UserKey(pid, "h", user);
-      (void)kv->ScanPrefix(history_prefix, [&](std::string_view key, std::string_view value) {
-        TouchRecord record;
-        record.time_ms =
-            static_cast<int64_t>(state::ReadBigEndian64(key.substr(history_prefix.size(), 8)));
-        // Touches older than every window a rule can look at are dropped as they are met.
-        if (record.time_ms < now - kTouchHistoryMs) {
-          if (!work.dry_run) work.batch.Delete(key);
+      // Touches older than every window a rule can look at are dropped as they are met.
+      const int64_t history_start = now - kTouchHistoryMs;
+      if (TouchHistoryLocked(runtime).Collect(user, history_start, &history,
+                                              /*drop_expired=*/!work.dry_run)) {
+        const std::string history_prefix = UserKey(pid, "h", user);
+        (void)kv->ScanPrefix(history_prefix, [&](std::string_view key, std::string_view) {
+          const auto time_ms =
+              static_cast<int64_t>(state::ReadBigEndian64(key.substr(history_prefix.size(), 8)));
+          if (time_ms >= history_start) return false;  // keys are in time order per customer
+          work.batch.Delete(key);
           return true;
-        }
-        const PropertyMap fields = ParsePropertiesJson(value);
-        if (const Value* v = FindProperty(fields, "channel"); v && v->type() == ValueType::kString)
-          record.channel = v->str();
-        if (const Value* v = FindProperty(fields, "journey"); v && v->type() == ValueType::kString)
-          record.journey_id = v->str();
-        if (const Value* v = FindProperty(fields, "priority"); v && v->type() == ValueType::kNumber)
-          record.priority = static_cast<int>(v->number());
-        if (const Value* v = FindProperty(fields, "transactional");
-            v && v->type() == ValueType::kBool)
-          record.transactional = v->boolean();
-        history.push_back(std::move(record));
-        return true;
-      });
-      for (const auto& [touched_user, record] : work.touches) {
-        if (touched_user == user) history.push_back(record);
+        });
       }
       std::optional<std::string> global_cap;
       int journey_touches = 0;
@@ -409,8 +448,9 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   // Touch history (caps, priority, best channel) and the delivery record. A webhook call to a
   // system is not a touch of the customer: it neither counts nor is counted.
   if (is_touch) {
-    work.touches.push_back({user, TouchRecord{now, channel_name, journey.meta.id,
-                                              definition.priority, node.transactional}});
+    // In the index at once: a later touch of the same step (two send nodes in a row) counts it.
+    TouchHistoryLocked(runtime).Add(user, TouchRecord{now, channel_name, journey.meta.id,
+                                                      definition.priority, node.transactional});
     std::string history_key = UserKey(pid, "h", user);
     state::AppendBigEndian64(static_cast<uint64_t>(now), &history_key);
     history_key += touch_id;

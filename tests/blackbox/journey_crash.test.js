@@ -81,3 +81,39 @@ test('kill -9 while entering and while delivering: no lost and no duplicate touc
   assert.match(out, new RegExp(`^${p}: ok, ${entries.length} entries, head [0-9a-f]{64}`));
   srv.cleanup();
 });
+
+test('caps count the touches sent before a restart; touches older than every window stop counting', async () => {
+  if (ctx) await ctx.stop();
+  ctx = await J.startJourneyServer();
+  const { srv } = ctx;
+  const p = await J.project(ctx, {}, { caps: [{ count: 1, per: 'week' }] });
+  const j = await J.launch(ctx, p, {
+    name: 'weekly', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } },
+  });
+  const decisions = async () => (await J.ledger(ctx, p, 'distinct_id=u1'))
+    .filter((e) => e.kind === 'touch').map((e) => e.decision + (e.reason ? `:${e.reason}` : '')).reverse();
+  await J.ingest(ctx, p, [track('u1', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 1);
+  assert.deepEqual(await decisions(), ['sent']);
+
+  // The touch history is read from the state store again after the restart.
+  await restartAt(srv, await J.now(ctx));
+  await J.ingest(ctx, p, [track('u1', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 2);
+  assert.deepEqual(await decisions(), ['sent', 'suppressed:frequency_cap']);
+
+  // Eight days later the week's cap has room again; after 36 more days (past the 35-day history)
+  // and another restart the old touches are gone, and only the newest one counts.
+  await J.advance(ctx, 8 * 24 * HOUR);
+  await J.ingest(ctx, p, [track('u1', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 3);
+  await J.advance(ctx, 36 * 24 * HOUR);
+  await restartAt(srv, await J.now(ctx));
+  await J.ingest(ctx, p, [track('u1', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 4);
+  await J.ingest(ctx, p, [track('u1', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 5);
+  assert.deepEqual(await decisions(),
+    ['sent', 'suppressed:frequency_cap', 'sent', 'sent', 'suppressed:frequency_cap']);
+});
