@@ -242,17 +242,34 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
   std::vector<uint8_t> wanted(events.empty() ? 0 : events.back() + size_t{1}, 0);
   for (EventId event : events) wanted[event] = 1;
   const size_t limit = wanted.size();
-  size_t run = 0;
-  for (uint32_t row = 0; row < event_.size(); ++row) {
-    const EventId event = event_[row];
-    if (event >= limit || wanted[event] == 0) continue;
-    while (run_begin_[run + 1] <= row) ++run;
-    slot->rows.push_back(row);
-    slot->users.push_back(run_user_[run]);
-    slot->events.push_back(event);
-    slot->time_offset_ms.push_back(time_offset_ms_[row]);
+  auto is_wanted = [&](EventId event) -> uint32_t { return event < limit ? wanted[event] : 0; };
+  // Two passes without a branch per row (the listed rows come at random): count, then write
+  // every row at the next free position and advance it only for a listed one.
+  size_t count = 0;
+  for (const EventId event : event_) count += is_wanted(event);
+  EventSetRows& list = *slot;
+  list.rows.resize(count + 1);  // + 1: the slot an unlisted last row is written to
+  list.users.resize(count + 1);
+  list.events.resize(count + 1);
+  list.time_offset_ms.resize(count + 1);
+  size_t next = 0;
+  for (size_t run = 0; run < run_user_.size(); ++run) {
+    const UserId user = run_user_[run];
+    for (uint32_t row = run_begin_[run]; row < run_begin_[run + 1]; ++row) {
+      list.rows[next] = row;
+      list.users[next] = user;
+      next += is_wanted(event_[row]);
+    }
   }
-  property_bytes_ += slot->rows.capacity() * 16;
+  for (size_t i = 0; i < count; ++i) {
+    list.events[i] = event_[list.rows[i]];
+    list.time_offset_ms[i] = time_offset_ms_[list.rows[i]];
+  }
+  list.rows.resize(count);
+  list.users.resize(count);
+  list.events.resize(count);
+  list.time_offset_ms.resize(count);
+  property_bytes_ += (count + 1) * 16;
   return *slot;
 }
 

@@ -240,5 +240,101 @@ TEST(DayColumnsTest, SinglePartDayDecodesCompactColumns) {
   std::filesystem::remove_all(dir);
 }
 
+// Enough rows for ReadCompact's word-at-a-time paths (eight zero user deltas, eight one-byte
+// events, time deltas of one to four bytes) and their fall-backs (events >= 128, large user
+// gaps), checked against the rows sorted by (user, time); and RowsOfEvents against a filter of
+// the day's columns.
+TEST(DayColumnsTest, CompactDecodingAndEventSetRowsMatchTheRows) {
+  const std::string dir = "/tmp/sextant_query_test_compact_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  store::EventStoreOptions options;
+  options.dir = dir;
+  options.background_maintenance = false;
+  auto opened = store::EventStore::Open(std::move(options));
+  ASSERT_TRUE(opened.ok());
+  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+  const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
+  std::vector<store::EventRow> rows;
+  uint64_t seed = 12345;
+  auto next = [&](uint64_t bound) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed >> 33) % bound;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    store::EventRow row;
+    row.user_id = static_cast<UserId>(1 + next(40) * next(50'000));
+    // Mostly small events, some of two varint bytes.
+    row.event_id = static_cast<EventId>(next(10) == 0 ? 128 + next(1000) : 1 + next(60));
+    row.time_ms = day_start + static_cast<int64_t>(next(4) == 0 ? next(86'400'000) : next(100'000));
+    row.receive_time_ms = row.time_ms;
+    rows.push_back(row);
+  }
+  std::promise<Status> done;
+  store->Append(1, rows, [&](Status status) { done.set_value(status); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  ASSERT_TRUE(store->FlushHeads(true).ok());
+  std::vector<store::DaySnapshot> snapshots;
+  ASSERT_TRUE(store->SnapshotDays(1, -100000, 100000, &snapshots).ok());
+  ASSERT_EQ(snapshots.size(), 1u);
+  ASSERT_EQ(snapshots[0].parts.size(), 1u);
+  auto built = DayColumns::Build(std::move(snapshots[0]));
+  ASSERT_TRUE(built.ok());
+  const DayColumns& day = **built;
+
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.user_id, a.time_ms) < std::make_pair(b.user_id, b.time_ms);
+  });
+  std::vector<UserId> run_user;
+  std::vector<uint32_t> run_begin;
+  std::vector<uint32_t> offsets;
+  std::vector<EventId> events;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (run_user.empty() || run_user.back() != rows[i].user_id) {
+      run_user.push_back(rows[i].user_id);
+      run_begin.push_back(static_cast<uint32_t>(i));
+    }
+    offsets.push_back(static_cast<uint32_t>(rows[i].time_ms - day_start));
+    events.push_back(rows[i].event_id);
+  }
+  run_begin.push_back(static_cast<uint32_t>(rows.size()));
+  EXPECT_EQ(day.run_user(), run_user);
+  EXPECT_EQ(day.run_begin(), run_begin);
+  EXPECT_EQ(day.time_offset_ms(), offsets);
+  // Rows with equal (user, time) may come in either order of arrival within the part; compare
+  // events as a multiset per (user, time) by checking the sorted-by-key sequence only when
+  // keys are distinct (true for all but a handful of rows).
+  size_t checked = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const bool tie = (i > 0 && rows[i - 1].user_id == rows[i].user_id &&
+                      rows[i - 1].time_ms == rows[i].time_ms) ||
+                     (i + 1 < rows.size() && rows[i + 1].user_id == rows[i].user_id &&
+                      rows[i + 1].time_ms == rows[i].time_ms);
+    if (tie) continue;
+    EXPECT_EQ(day.event()[i], events[i]) << "row " << i;
+    ++checked;
+  }
+  EXPECT_GT(checked, rows.size() / 2);
+
+  const std::vector<EventId> set = {3, 7, 200};
+  const DayColumns::EventSetRows& list = day.RowsOfEvents(set);
+  size_t listed = 0;
+  for (size_t run = 0; run < day.runs(); ++run) {
+    for (uint32_t row = day.run_begin()[run]; row < day.run_begin()[run + 1]; ++row) {
+      const EventId event = day.event()[row];
+      if (event != 3 && event != 7 && event != 200) continue;
+      ASSERT_LT(listed, list.rows.size());
+      EXPECT_EQ(list.rows[listed], row);
+      EXPECT_EQ(list.users[listed], day.run_user()[run]);
+      EXPECT_EQ(list.events[listed], event);
+      EXPECT_EQ(list.time_offset_ms[listed], day.time_offset_ms()[row]);
+      ++listed;
+    }
+  }
+  EXPECT_EQ(list.rows.size(), listed);
+  EXPECT_GT(listed, 0u);
+  ASSERT_TRUE(store->Close().ok());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sextant::query
