@@ -24,6 +24,7 @@
 // No hash table, no sort.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <map>
@@ -150,6 +151,18 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     std::vector<uint64_t> entry_reached;         // [entry group][step]
   };
   std::vector<ShardResult> results(context.shard_count());
+  if (any_event_steps == 0 && !step_events.empty()) {
+    // The days' lists of the steps' rows, built on all threads first (a cold query): each
+    // shard needs every day's list, and building them inside the shards' walk would make
+    // the shards wait on each other day by day.
+    std::atomic<size_t> next_day{0};
+    (void)context.ForEachShard([&](size_t) -> Status {
+      for (size_t d = next_day++; d < context.days().size(); d = next_day++) {
+        context.days()[d]->RowsOfEvents(step_events);
+      }
+      return Status::Ok();
+    });
+  }
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
     const UserId user_end = context.shard_begin(shard + 1);
