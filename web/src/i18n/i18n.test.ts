@@ -67,6 +67,18 @@ describe('catalogues', () => {
   });
 });
 
+describe('English counts outside the journey editor', () => {
+  const { t } = translator('en');
+  it('choose one or other by the number, formatted or not', () => {
+    expect(t('analysis.meta', { from: 'a', to: 'b', tz: 'UTC', rows: '1', ms: 3 })).toBe('a to b (UTC) · 1 row scanned in 3 ms');
+    expect(t('analysis.meta', { from: 'a', to: 'b', tz: 'UTC', rows: '12,345', ms: 3 })).toBe('a to b (UTC) · 12,345 rows scanned in 3 ms');
+    expect(t('drill.total', { n: '1', from: 1, to: 1 })).toBe('1 person; showing 1–1.');
+    expect(t('segments.membersRange', { total: '2', from: 1, to: 2 })).toBe('2 members; showing 1–2');
+    expect(t('tags.saved', { name: 'vip', n: 1 })).toBe('Tag vip saved and computed: 1 customer has a value.');
+    expect(t('audit.chainBrokenDetail', { seq: 7, reason: 'hash', n: 1 })).toBe('First bad entry: #7 (hash); 1 entry before it verified.');
+  });
+});
+
 describe('English plurals in the journey editor', () => {
   const { tx } = translator('en');
   it('durations', () => {
