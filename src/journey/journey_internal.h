@@ -117,11 +117,6 @@ struct ProjectRuntime {
   std::unordered_map<store::EventId, IndexEntry> index;
   bool unresolved_names = false;   // some journey names an event the schema does not know yet
   std::string unsubscribe_secret;  // signs unsubscribe links; random per project, kept in the store
-  // Where the delivery worker's next outbox scan starts: just past the last record it took
-  // while records remained ("" = the start of the outbox). Reset whenever a scan reaches the
-  // records not yet due, so records it stepped over (a retry's later due, a record written
-  // in the same millisecond with a smaller touch id) are seen on the next pass.
-  std::string outbox_cursor;
   // The touches of the last kTouchHistoryMs per customer (caps, priority), loaded from the
   // state store on first use (TouchHistoryLocked) and then kept in step with it.
   TouchHistoryIndex touch_history;
@@ -206,6 +201,12 @@ struct JourneyEngine::Impl {
   std::thread worker, delivery;
   std::mutex delivery_mu;  // one delivery pass at a time (thread or RunDueNow)
   std::map<std::string, std::unique_ptr<channel::ChannelSender>> senders;  // guarded by delivery_mu
+  // Per project, where the next outbox scan starts: just past the last record a scan took
+  // while records remained ("" = the start of the outbox). Reset whenever a scan reaches the
+  // records not yet due, so records it stepped over (a retry's later due, a record written
+  // in the same millisecond with a smaller touch id) are seen on the next pass. Guarded by
+  // delivery_mu.
+  std::map<ProjectId, std::string> outbox_cursors;
 
   Impl(JourneyEngine* engine, JourneyEngineOptions opts, state::KvStore* kv_store,
        state::ProjectRegistry* project_registry, state::SchemaRegistry* schema_registry,

@@ -607,47 +607,56 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     channel::ChannelConfig config;
   };
   std::vector<Job> jobs;
+  // What the scan needs of each project, copied under `mu` so that the scan itself runs without
+  // it: a mass send's decision steps hold `mu` for long, and delivery must not wait for them
+  // more than once per settle group.
+  struct Source {
+    ProjectId project;
+    std::string project_name;
+    std::map<std::string, channel::ChannelConfig> channels;
+  };
+  std::vector<Source> sources;
+  int64_t now = 0;
   {
     std::lock_guard lock(mu);
-    const int64_t now = clock->NowMs();
+    now = clock->NowMs();
     for (auto& [pid, runtime] : runtimes) {
-      if (!runtime.loaded || jobs.size() >= limit) continue;
-      const std::string prefix = JourneyKey(pid, "o");
-      // Keys are prefix + creation time (big-endian ms) + touch id, and a record is never due
-      // before it was created: the first key created after `now` ends the due records.
-      bool full = false;
-      std::string last_taken;
-      // pid and runtime by init-capture: clang < 16 cannot capture a structured binding.
-      (void)kv->ScanPrefixFrom(prefix, runtime.outbox_cursor, [&, &pid = pid, &runtime = runtime](
-                                                                  std::string_view key,
-                                                                  std::string_view value) {
-        if (key.size() >= prefix.size() + 8 &&
-            static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))) > now) {
-          return false;
-        }
-        simdjson::dom::parser parser;
-        simdjson::dom::element root;
-        if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
-        const int64_t due = IntField(root, "due");
-        const std::string_view channel_name = StringField(root, "channel");
-        if (due > now) return true;
-        auto channel_entry = runtime.channels.find(std::string(channel_name));
-        Job job{pid,
-                runtime.info->name,
-                std::string(key),
-                std::string(value),
-                std::string(channel_name),
-                {}};
-        if (channel_entry != runtime.channels.end()) job.config = channel_entry->second.config;
-        jobs.push_back(std::move(job));
-        if (jobs.size() < limit) return true;
-        full = true;
-        last_taken = std::string(key);
-        return false;
-      });
-      // The smallest key after last_taken is last_taken + "\0".
-      runtime.outbox_cursor = full ? last_taken + std::string(1, '\0') : std::string();
+      if (!runtime.loaded) continue;
+      Source& source = sources.emplace_back(Source{pid, runtime.info->name, {}});
+      for (const auto& [name, entry] : runtime.channels) source.channels.emplace(name, entry.config);
     }
+  }
+  for (Source& source : sources) {
+    if (jobs.size() >= limit) break;
+    const std::string prefix = JourneyKey(source.project, "o");
+    // Keys are prefix + creation time (big-endian ms) + touch id, and a record is never due
+    // before it was created: the first key created after `now` ends the due records.
+    bool full = false;
+    std::string last_taken;
+    std::string& cursor = outbox_cursors[source.project];
+    simdjson::dom::parser parser;  // one per scan: a parser allocates its buffers on first use
+    (void)kv->ScanPrefixFrom(prefix, cursor, [&](std::string_view key, std::string_view value) {
+      if (key.size() >= prefix.size() + 8 &&
+          static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))) > now) {
+        return false;
+      }
+      simdjson::dom::element root;
+      if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
+      const int64_t due = IntField(root, "due");
+      const std::string_view channel_name = StringField(root, "channel");
+      if (due > now) return true;
+      auto channel = source.channels.find(std::string(channel_name));
+      Job job{source.project, source.project_name, std::string(key), std::string(value),
+              std::string(channel_name), {}};
+      if (channel != source.channels.end()) job.config = channel->second;
+      jobs.push_back(std::move(job));
+      if (jobs.size() < limit) return true;
+      full = true;
+      last_taken = std::string(key);
+      return false;
+    });
+    // The smallest key after last_taken is last_taken + "\0".
+    cursor = full ? last_taken + std::string(1, '\0') : std::string();
   }
   if (jobs.empty()) return 0;
   // Sent in groups, each settled (outbox records removed, outcome events ingested) before the
@@ -660,9 +669,9 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     const size_t group_end = std::min(jobs.size(), group + kSettleGroup);
     std::map<std::string, std::vector<size_t>> jobs_of_sender;  // sender key → job indexes
     std::vector<channel::OutboundMessage> messages(group_end - group);
+    simdjson::dom::parser parser;
     for (size_t index = group; index < group_end; ++index) {
       Job& job = jobs[index];
-      simdjson::dom::parser parser;
       simdjson::dom::element root;
       if (parser.parse(job.record).get(root) != simdjson::SUCCESS) continue;
       if (job.config.type.empty()) {
@@ -709,7 +718,6 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       Job& job = jobs[index];
       auto runtime = runtimes.find(job.project);
       if (runtime == runtimes.end()) continue;
-      simdjson::dom::parser parser;
       simdjson::dom::element root;
       if (parser.parse(job.record).get(root) != simdjson::SUCCESS) {
         work.batch.Delete(job.key);
