@@ -3,8 +3,9 @@
 // history ("jrn/<pid>/h/<user BE32><time BE64><touch id>" → JSON) as the durable copy the index
 // is loaded from; the engine writes both.
 //
-// Cost: 24 bytes per touch plus ~64 bytes per customer with any touch in the window; channel and
-// journey names are interned per index (a few hundred bytes each, once).
+// Cost: 24 bytes per touch (32 with the allocator's rounding) plus about 100 bytes per customer
+// with any touch in the window (hash node, bucket, vector); channel and journey names are
+// interned once per index.
 //
 // Thread-safety: none; the journey engine calls it with its mutex held.
 #pragma once
