@@ -80,7 +80,8 @@ Status ParseProperties(const element& e, const TimeZone& zone, Record* record) {
 }  // namespace
 
 namespace {
-Result<Record> ParseRecordObject(const element& root, const TimeZone& zone);
+// Fills `*record`, which must be default-constructed.
+Status ParseRecordObject(const element& root, const TimeZone& zone, Record* record);
 }  // namespace
 
 Result<Record> ParseSensorsRecord(std::string_view json, const TimeZone& zone) {
@@ -89,7 +90,9 @@ Result<Record> ParseSensorsRecord(std::string_view json, const TimeZone& zone) {
   thread_local simdjson::dom::parser parser;
   element root;
   SEXTANT_RETURN_IF_ERROR(internal::ParseJson(parser, json, "", &root));
-  return ParseRecordObject(root, zone);
+  Record record;
+  SEXTANT_RETURN_IF_ERROR(ParseRecordObject(root, zone, &record));
+  return record;
 }
 
 Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json,
@@ -99,10 +102,19 @@ Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json,
   element root;
   SEXTANT_RETURN_IF_ERROR(internal::ParseJson(parser, json, "", &root));
   std::vector<ParsedRecord> out;
+  // Each record is parsed in its final place.
+  auto parse_into_next = [&](const element& item) {
+    ParsedRecord& slot = out.emplace_back();
+    slot.parsed = Record();
+    Status status = ParseRecordObject(item, zone, &slot.parsed.value());
+    if (!status.ok()) {
+      slot.parsed = std::move(status);
+      slot.raw_json = internal::ToJson(item);
+    }
+  };
   simdjson::dom::array array;
   if (root.get_array().get(array)) {
-    Result<Record> record = ParseRecordObject(root, zone);
-    out.push_back({record.ok() ? std::string() : internal::ToJson(root), std::move(record)});
+    parse_into_next(root);
     return out;
   }
   if (array.size() > max_records) {
@@ -111,21 +123,18 @@ Result<std::vector<ParsedRecord>> ParseSensorsRecordList(std::string_view json,
                       std::to_string(max_records));
   }
   out.reserve(array.size());
-  for (element item : array) {
-    Result<Record> record = ParseRecordObject(item, zone);
-    out.push_back({record.ok() ? std::string() : internal::ToJson(item), std::move(record)});
-  }
+  for (element item : array) parse_into_next(item);
   return out;
 }
 
 namespace {
-Result<Record> ParseRecordObject(const element& root, const TimeZone& zone) {
+Status ParseRecordObject(const element& root, const TimeZone& zone, Record* out) {
+  Record& record = *out;
   object obj;
   if (root.get_object().get(obj)) {
     return Status(ErrorCode::kBadJson,
                   "record must be a JSON object, got " + std::string(internal::JsonTypeName(root)));
   }
-  Record record;
   bool has_type = false;
   for (auto field : obj) {
     std::string_view key = field.key;
@@ -210,7 +219,7 @@ Result<Record> ParseRecordObject(const element& root, const TimeZone& zone) {
     // Anything else (version, schema, $is_login_id at top level, ...) is ignored.
   }
   if (!has_type) return Status(ErrorCode::kMissingField, "record has no \"type\"", "type");
-  return record;
+  return Status::Ok();
 }
 
 }  // namespace

@@ -182,13 +182,13 @@ TEST(ParseSensorsRecordListTest, ParsesArrayElementsIndependentlyInOnePass) {
       TimeZone(), 10);
   ASSERT_TRUE(parsed.ok());
   ASSERT_EQ(parsed->size(), 4u);
-  EXPECT_TRUE((*parsed)[0].record.ok());
-  EXPECT_EQ((*parsed)[0].record->event, "A");
-  EXPECT_EQ((*parsed)[0].json, "");  // text is kept only for records that failed to parse
-  EXPECT_EQ((*parsed)[1].json, R"({"type":"nope"})");
-  EXPECT_EQ((*parsed)[1].record.status().code(), ErrorCode::kInvalidType);
-  EXPECT_EQ((*parsed)[2].record.status().code(), ErrorCode::kBadJson);
-  EXPECT_EQ((*parsed)[3].record->type, RecordType::kProfileSet);
+  EXPECT_TRUE((*parsed)[0].parsed.ok());
+  EXPECT_EQ((*parsed)[0].parsed->event, "A");
+  EXPECT_EQ((*parsed)[0].raw_json, "");  // text is kept only for records that failed to parse
+  EXPECT_EQ((*parsed)[1].raw_json, R"({"type":"nope"})");
+  EXPECT_EQ((*parsed)[1].parsed.status().code(), ErrorCode::kInvalidType);
+  EXPECT_EQ((*parsed)[2].parsed.status().code(), ErrorCode::kBadJson);
+  EXPECT_EQ((*parsed)[3].parsed->type, RecordType::kProfileSet);
 }
 
 TEST(ParseSensorsRecordListTest, SingleObjectLimitsAndBadJson) {
@@ -196,7 +196,7 @@ TEST(ParseSensorsRecordListTest, SingleObjectLimitsAndBadJson) {
                                        TimeZone(), 10);
   ASSERT_TRUE(single.ok());
   ASSERT_EQ(single->size(), 1u);
-  EXPECT_TRUE((*single)[0].record.ok());
+  EXPECT_TRUE((*single)[0].parsed.ok());
   EXPECT_EQ(ParseSensorsRecordList("[{},{},{}]", TimeZone(), 2).status().code(),
             ErrorCode::kTooManyRecords);
   EXPECT_EQ(ParseSensorsRecordList("[{", TimeZone(), 2).status().code(), ErrorCode::kBadJson);

@@ -185,6 +185,31 @@ Result<Resolution> IdentityStore::Resolve(ProjectId project, const Record& recor
 Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState& state,
                                                 const Record& record,
                                                 state::KvStore::Batch* batch, bool* user_dirty) {
+  // 0. The usual record of a known customer: every id it carries is already owned by one
+  //    user. The rules below then pick that user, merge nothing and attach nothing, so the
+  //    answer is known without copying the ids (most records of a busy project take this path).
+  if (record.type != RecordType::kTrackIdUnbind) {
+    if (!state.cache_complete) SEXTANT_RETURN_IF_ERROR(LoadIdMapLocked(project, state));
+    UserId common_owner = 0;
+    bool all_owned_by_one = true;
+    size_t carried = 0;
+    auto check = [&](std::string_view key, std::string_view value) {
+      if (value.empty() || !all_owned_by_one) return;
+      ++carried;
+      const UserId owner = state.owner_cache.Find(key, value);
+      if (owner == 0 || (common_owner != 0 && owner != common_owner)) all_owned_by_one = false;
+      common_owner = owner;
+    };
+    for (const Identity& id : record.identities) check(id.key, id.value);
+    check(kLoginKey, record.login_id);
+    check(kAnonymousKey, record.anonymous_id);
+    if (record.type == RecordType::kTrackSignup) {
+      check(kLoginKey, record.distinct_id);
+      check(kAnonymousKey, record.original_id);
+    }
+    // A record with no ids at all takes the bare distinct_id rules of step 2.
+    if (carried > 0 && all_owned_by_one) return Resolution{common_owner, false};
+  }
 
   // 1. Collect the ids the record carries, without duplicates.
   std::vector<Identity> ids;

@@ -28,7 +28,7 @@ class Connection {
     if (!stream_) Open();
     http::request<http::span_body<const char>> req{http::verb::post, options_.target, 11};
     req.set(http::field::host, options_.host + ":" + options_.port);
-    req.set(http::field::content_type, "application/x-ndjson");
+    req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "sextant-import");
     if (!options_.token.empty()) req.set(http::field::authorization, "Bearer " + options_.token);
     req.keep_alive(true);

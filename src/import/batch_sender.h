@@ -28,7 +28,7 @@ struct LineRef {
 };
 
 struct Batch {
-  std::string body;            // NDJSON, one record per line
+  std::string body;            // a JSON array of records
   std::vector<LineRef> lines;  // source of each record, by index
 };
 

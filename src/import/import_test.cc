@@ -279,7 +279,10 @@ class FakeServer {
         if (ec) break;
         auth = std::string(req[http::field::authorization]);
         bodies.push_back(req.body());
-        size_t n = std::count(req.body().begin(), req.body().end(), '\n');
+        // The importer sends one JSON array per batch.
+        simdjson::dom::parser parser;
+        simdjson::dom::array records;
+        size_t n = parser.parse(req.body()).get_array().get(records) ? 0 : records.size();
         std::string answer = "{\"accepted\":" + std::to_string(n >= 2 ? n - 1 : n) +
                              ",\"duplicates\":0,\"rejected\":[";
         if (n >= 2)
@@ -377,17 +380,14 @@ TEST(ImporterTest, RecordsKindInjectsTrackIds) {
   EXPECT_EQ(report.rows, 4u);
   EXPECT_EQ(report.sent, 3u);
   ASSERT_EQ(server.bodies.size(), 1u);
-  std::istringstream body(server.bodies[0]);
   simdjson::dom::parser parser;
-  std::string line;
-  std::getline(body, line);
-  auto first = ParseJson(parser, line);
-  EXPECT_EQ(first["_track_id"].get_int64().value(), ImportTrackId("import_test_" + std::to_string(getpid()) + "_records.jsonl", 1,
+  simdjson::dom::array sent;
+  ASSERT_FALSE(parser.parse(server.bodies[0]).get_array().get(sent));
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent.at(0)["_track_id"].get_int64().value(), ImportTrackId("import_test_" + std::to_string(getpid()) + "_records.jsonl", 1,
                                                                   "{\"type\":\"track\",\"event\":\"e\",\"distinct_id\":\"u\",\"time\":1704153600000}"));
-  std::getline(body, line);
-  EXPECT_EQ(ParseJson(parser, line)["_track_id"].get_int64().value(), 5);
-  std::getline(body, line);
-  EXPECT_EQ(ParseJson(parser, line)["_track_id"].error(), simdjson::NO_SUCH_FIELD);
+  EXPECT_EQ(sent.at(1)["_track_id"].get_int64().value(), 5);
+  EXPECT_EQ(sent.at(2)["_track_id"].error(), simdjson::NO_SUCH_FIELD);
   std::remove(path.c_str());
 }
 

@@ -365,7 +365,14 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
                  [&] { return errors.count(); });
 
   uint64_t local_failed = 0;
+  // A dry run prints NDJSON; a sent batch is one JSON array (the server parses it in one pass
+  // instead of line by line), each record followed by ',' until flush() closes it.
   Batch batch;
+  auto start_batch = [&] {
+    batch = Batch();
+    if (!options.dry_run) batch.body.push_back('[');
+  };
+  start_batch();
   auto flush = [&] {
     if (batch.lines.empty()) return;
     report->sent += batch.lines.size();
@@ -373,12 +380,13 @@ Status RunImport(const ImportOptions& options, ImportReport* report) {
       std::fwrite(batch.body.data(), 1, batch.body.size(), stdout);
       dry_rows += batch.lines.size();
     } else {
+      batch.body.back() = ']';  // the last record's ',' closes the array
       sender.Submit(std::move(batch));
     }
-    batch = Batch();
+    start_batch();
   };
   auto add = [&](uint32_t file, uint64_t line) {
-    batch.body.push_back('\n');
+    batch.body.push_back(options.dry_run ? '\n' : ',');
     batch.lines.push_back(LineRef{file, line});
     if (batch.lines.size() >= options.batch) flush();
   };

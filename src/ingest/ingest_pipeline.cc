@@ -224,6 +224,7 @@ void IngestPipeline::Ingest(const std::string& default_project, std::vector<Reco
       state::KvStore::Batch batch;
       rows = ApplyGroup(*group.project, records, group.indexes, context, now_ms, outcome.get(),
                         &batch, &profile_users, &dedupe_keys);
+      batch.SortByKey();  // new customers' user records then append in order (kv_store.h)
       write = kv_->Write(&batch);
     }
     if (!write.ok()) {

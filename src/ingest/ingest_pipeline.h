@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "common/record.h"
 #include "common/status.h"
+#include "decode/record_parser.h"
 #include "decode/record_validator.h"
 #include "identity/identity_store.h"
 #include "ingest/commit_observer.h"
@@ -60,10 +61,7 @@ struct RequestContext {
 
 // One record of a payload: its parse result and, if the caller kept it, its JSON text (for the
 // error log; when empty the pipeline renders the parsed record instead).
-struct RecordInput {
-  std::string raw_json;
-  Result<Record> parsed = Status(ErrorCode::kInternal, "not parsed");
-};
+using RecordInput = decode::ParsedRecord;
 
 // A record rendered back to Sensors JSON (for error-log excerpts when the request's own text
 // of the record was not kept). The token is never rendered.

@@ -145,18 +145,6 @@ std::string OutcomeBody(const ingest::IngestOutcome& outcome) {
   return writer.Take();
 }
 
-std::vector<ingest::RecordInput> ToInputs(std::vector<decode::ParsedRecord> parsed) {
-  std::vector<ingest::RecordInput> inputs;
-  inputs.reserve(parsed.size());
-  for (decode::ParsedRecord& entry : parsed) {
-    ingest::RecordInput input;
-    input.raw_json = std::move(entry.json);
-    input.parsed = std::move(entry.record);
-    inputs.push_back(std::move(input));
-  }
-  return inputs;
-}
-
 }  // namespace
 
 namespace {
@@ -315,7 +303,7 @@ void RequestRouter::HandleSensors(HttpRequest& request, const RequestInfo& info,
                                   "debug mode accepts exactly one record per request",
                                   "data_list")));
   }
-  std::vector<ingest::RecordInput> inputs = ToInputs(std::move(parsed.value()));
+  std::vector<ingest::RecordInput> inputs = std::move(parsed.value());
   app_->pipeline().Ingest(
       project_name, std::move(inputs), context,
       [respond, debug, success, failure](ingest::IngestOutcome outcome, Status status) {
@@ -404,7 +392,7 @@ void RequestRouter::HandleRecords(HttpRequest& request, const RequestInfo& info,
   if (first != std::string_view::npos && body[first] == '[') {
     auto parsed = decode::ParseSensorsRecordList(body, project->time_zone, kMaxBatchRecords);
     if (!parsed.ok()) return respond(Error(request, parsed.status()));
-    inputs = ToInputs(std::move(parsed.value()));
+    inputs = std::move(parsed.value());
   } else {
     auto split = decode::SplitNativeBatch(body, kMaxBatchRecords);
     if (!split.ok()) return respond(Error(request, split.status()));

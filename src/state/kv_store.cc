@@ -1,8 +1,10 @@
 #include "state/kv_store.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -121,6 +123,42 @@ void KvStore::Batch::Delete(std::string_view key) {
   rep_->Delete(rocksdb::Slice(key.data(), key.size()));
 }
 bool KvStore::Batch::empty() const { return rep_->Count() == 0; }
+
+void KvStore::Batch::SortByKey() {
+  struct Operation {
+    rocksdb::Slice key;
+    rocksdb::Slice value;
+    bool is_delete;
+  };
+  // The slices point into rep_, which stays alive until the sorted copy replaces it.
+  class Collector final : public rocksdb::WriteBatch::Handler {
+   public:
+    std::vector<Operation> operations;
+    rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+      operations.push_back({key, value, false});
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key) override {
+      operations.push_back({key, {}, true});
+      return rocksdb::Status::OK();
+    }
+  };
+  Collector collector;
+  collector.operations.reserve(rep_->Count());
+  // Put and Delete are the only operations a Batch records, so iterating cannot fail.
+  (void)rep_->Iterate(&collector);
+  std::stable_sort(collector.operations.begin(), collector.operations.end(),
+                   [](const Operation& a, const Operation& b) { return a.key.compare(b.key) < 0; });
+  auto sorted = std::make_unique<rocksdb::WriteBatch>(rep_->GetDataSize());
+  for (const Operation& operation : collector.operations) {
+    if (operation.is_delete) {
+      sorted->Delete(operation.key);
+    } else {
+      sorted->Put(operation.key, operation.value);
+    }
+  }
+  rep_ = std::move(sorted);
+}
 
 namespace {
 

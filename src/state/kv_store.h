@@ -57,6 +57,13 @@ class KvStore {
     void Put(std::string_view key, std::string_view value);
     void Delete(std::string_view key);
     bool empty() const;
+    // Reorders the operations into key order; operations on one key keep their order, so
+    // writing the batch has the same effect. For large batches that interleave key families:
+    // RocksDB's memtable inserts a key cheaply only right after the previously inserted one,
+    // and otherwise searches its skip list from the top. A bulk import's identity writes
+    // alternate user records (keyed by dense id, so appended in order) with id keys (in hash
+    // order); sorted, the user records are appended one after another (~7 % of import CPU).
+    void SortByKey();
     rocksdb::WriteBatch* rep() { return rep_.get(); }
 
    private:

@@ -2,6 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
 
 #include "state/hash_chain.h"
 #include "state/ingest_error_log.h"
@@ -118,6 +122,46 @@ TEST_F(StateTest, ScanPrefixFromResumesInsideThePrefix) {
   EXPECT_EQ(scan(""), (std::vector<std::string>{"q/a", "q/b", "q/c", "q/d"}));
   EXPECT_EQ(scan("p/z"), (std::vector<std::string>{"q/a", "q/b", "q/c", "q/d"}));
   EXPECT_TRUE(scan("q/e").empty());
+}
+
+TEST_F(StateTest, SortedBatchHasTheSameEffectAsWrittenInOrder) {
+  ASSERT_TRUE(kv_->Put("k/gone", "old").ok());
+  KvStore::Batch batch;
+  batch.Put("k/b", "1");
+  batch.Put("k/a", "first");
+  batch.Delete("k/b");       // after its put: k/b ends deleted
+  batch.Put("k/gone", "x");
+  batch.Delete("k/gone");
+  batch.Put("k/a", "second");  // the last put of a key wins
+  batch.Put("k/c", "3");
+  batch.Delete("k/c");
+  batch.Put("k/c", "again");  // a put after the delete stays
+  batch.SortByKey();
+  std::vector<std::string> order;
+  class Lister final : public rocksdb::WriteBatch::Handler {
+   public:
+    explicit Lister(std::vector<std::string>* out) : out_(out) {}
+    rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+      out_->push_back("put " + key.ToString() + "=" + value.ToString());
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key) override {
+      out_->push_back("delete " + key.ToString());
+      return rocksdb::Status::OK();
+    }
+
+   private:
+    std::vector<std::string>* out_;
+  } lister(&order);
+  ASSERT_TRUE(batch.rep()->Iterate(&lister).ok());
+  EXPECT_EQ(order, (std::vector<std::string>{"put k/a=first", "put k/a=second", "put k/b=1",
+                                             "delete k/b", "put k/c=3", "delete k/c",
+                                             "put k/c=again", "put k/gone=x", "delete k/gone"}));
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  EXPECT_EQ(kv_->Get("k/a").value(), "second");
+  EXPECT_EQ(kv_->Get("k/b").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(kv_->Get("k/c").value(), "again");
+  EXPECT_EQ(kv_->Get("k/gone").status().code(), ErrorCode::kNotFound);
 }
 
 TEST_F(StateTest, ErrorLogNewestFirstAndTrimmed) {
