@@ -98,17 +98,50 @@ TEST(TimeBucketsTest, WeeksStartOnMondayAndMonthsOnTheFirst) {
   EXPECT_EQ(hours.Label(13), "2026-01-01 13:00");
 }
 
+// An event store in a fresh directory (no background maintenance), for the tests of the
+// column layer over it: rows are appended through the store's own path and flushed into parts.
+class DayStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sextant_query_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    store::EventStoreOptions options;
+    options.dir = dir_.string();
+    options.background_maintenance = false;
+    auto opened = store::EventStore::Open(std::move(options));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened.value());
+  }
+  void TearDown() override {
+    if (store_) {
+      EXPECT_TRUE(store_->Close().ok());
+    }
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Appends to project 1 and waits for the acknowledgement.
+  void Append(std::vector<store::EventRow> rows) {
+    std::promise<Status> done;
+    store_->Append(1, std::move(rows), [&](Status status) { done.set_value(status); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+  void Flush() { ASSERT_TRUE(store_->FlushHeads(true).ok()); }
+  std::vector<store::DaySnapshot> Snapshots(int32_t first_day = -100000,
+                                            int32_t last_day = 100000) {
+    std::vector<store::DaySnapshot> snapshots;
+    EXPECT_TRUE(store_->SnapshotDays(1, first_day, last_day, &snapshots).ok());
+    return snapshots;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::EventStore> store_;
+};
+
 // A day made of two parts and a head reads as one (user, time)-sorted run, ties in arrival
 // order, and its property columns follow the merged order.
-TEST(DayColumnsTest, MergesPartsAndHeadInUserTimeOrder) {
-  const std::string dir = "/tmp/sextant_query_test_" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  store::EventStoreOptions options;
-  options.dir = dir;
-  options.background_maintenance = false;
-  auto opened = store::EventStore::Open(std::move(options));
-  ASSERT_TRUE(opened.ok());
-  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+TEST_F(DayStoreTest, MergesPartsAndHeadInUserTimeOrder) {
   const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
   auto row = [&](UserId user, int64_t offset, EventId event, double amount) {
     store::EventRow r;
@@ -119,19 +152,13 @@ TEST(DayColumnsTest, MergesPartsAndHeadInUserTimeOrder) {
     r.properties.push_back({7, Value::Number(amount)});
     return r;
   };
-  auto append = [&](std::vector<store::EventRow> rows) {
-    std::promise<Status> done;
-    store->Append(1, std::move(rows), [&](Status status) { done.set_value(status); });
-    ASSERT_TRUE(done.get_future().get().ok());
-  };
-  append({row(2, 500, 1, 1), row(1, 100, 1, 2)});
-  ASSERT_TRUE(store->FlushHeads(true).ok());
-  append({row(1, 100, 2, 3), row(2, 50, 1, 4)});
-  ASSERT_TRUE(store->FlushHeads(true).ok());
-  append({row(1, 90, 3, 5)});  // stays in the head
+  Append({row(2, 500, 1, 1), row(1, 100, 1, 2)});
+  Flush();
+  Append({row(1, 100, 2, 3), row(2, 50, 1, 4)});
+  Flush();
+  Append({row(1, 90, 3, 5)});  // stays in the head
 
-  std::vector<store::DaySnapshot> snapshots;
-  ASSERT_TRUE(store->SnapshotDays(1, -100000, 100000, &snapshots).ok());
+  std::vector<store::DaySnapshot> snapshots = Snapshots();
   ASSERT_EQ(snapshots.size(), 1u);
   EXPECT_EQ(snapshots[0].parts.size(), 2u);
   EXPECT_EQ(snapshots[0].head_rows.size(), 1u);
@@ -153,21 +180,11 @@ TEST(DayColumnsTest, MergesPartsAndHeadInUserTimeOrder) {
   auto missing = columns.Property(8);
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(*missing, nullptr);
-  ASSERT_TRUE(store->Close().ok());
-  std::filesystem::remove_all(dir);
 }
 
 // Cached days the store no longer holds (deleted by retention) are dropped, so they do not keep
 // memory until the budget is reached; the days kept stay cached.
-TEST(DayColumnsCacheTest, DropsDaysBeforeTheFirstStoredDay) {
-  const std::string dir = "/tmp/sextant_query_test_cache_" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  store::EventStoreOptions options;
-  options.dir = dir;
-  options.background_maintenance = false;
-  auto opened = store::EventStore::Open(std::move(options));
-  ASSERT_TRUE(opened.ok());
-  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+TEST_F(DayStoreTest, CacheDropsDaysBeforeTheFirstStoredDay) {
   const int32_t first = *ParseDate("2026-01-01");
   std::vector<store::EventRow> rows;
   for (int32_t day = first; day < first + 3; ++day) {
@@ -178,13 +195,10 @@ TEST(DayColumnsCacheTest, DropsDaysBeforeTheFirstStoredDay) {
     row.receive_time_ms = row.time_ms;
     rows.push_back(row);
   }
-  std::promise<Status> done;
-  store->Append(1, std::move(rows), [&](Status status) { done.set_value(status); });
-  ASSERT_TRUE(done.get_future().get().ok());
-  ASSERT_TRUE(store->FlushHeads(true).ok());
+  Append(std::move(rows));
+  Flush();
   DayColumnsCache cache(size_t{1} << 30);
-  std::vector<store::DaySnapshot> snapshots;
-  ASSERT_TRUE(store->SnapshotDays(1, first, first + 2, &snapshots).ok());
+  std::vector<store::DaySnapshot> snapshots = Snapshots(first, first + 2);
   ASSERT_EQ(snapshots.size(), 3u);
   for (const auto& snapshot : snapshots) ASSERT_TRUE(cache.Get(1, snapshot).ok());
   for (const auto& snapshot : snapshots) EXPECT_TRUE(cache.Contains(1, snapshot));
@@ -193,20 +207,10 @@ TEST(DayColumnsCacheTest, DropsDaysBeforeTheFirstStoredDay) {
   EXPECT_FALSE(cache.Contains(1, snapshots[0]));
   EXPECT_FALSE(cache.Contains(1, snapshots[1]));
   EXPECT_TRUE(cache.Contains(1, snapshots[2]));
-  ASSERT_TRUE(store->Close().ok());
-  std::filesystem::remove_all(dir);
 }
 
 // A day of exactly one part is decoded by Part::ReadCompact: same rows as the merge path.
-TEST(DayColumnsTest, SinglePartDayDecodesCompactColumns) {
-  const std::string dir = "/tmp/sextant_query_test_single_" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  store::EventStoreOptions options;
-  options.dir = dir;
-  options.background_maintenance = false;
-  auto opened = store::EventStore::Open(std::move(options));
-  ASSERT_TRUE(opened.ok());
-  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+TEST_F(DayStoreTest, SinglePartDayDecodesCompactColumns) {
   const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
   std::vector<store::EventRow> rows;
   for (UserId user : {3u, 1u, 2u, 1u, 3u}) {
@@ -217,12 +221,9 @@ TEST(DayColumnsTest, SinglePartDayDecodesCompactColumns) {
     row.receive_time_ms = row.time_ms;
     rows.push_back(row);
   }
-  std::promise<Status> done;
-  store->Append(1, rows, [&](Status status) { done.set_value(status); });
-  ASSERT_TRUE(done.get_future().get().ok());
-  ASSERT_TRUE(store->FlushHeads(true).ok());
-  std::vector<store::DaySnapshot> snapshots;
-  ASSERT_TRUE(store->SnapshotDays(1, -100000, 100000, &snapshots).ok());
+  Append(rows);
+  Flush();
+  std::vector<store::DaySnapshot> snapshots = Snapshots();
   ASSERT_EQ(snapshots.size(), 1u);
   ASSERT_EQ(snapshots[0].parts.size(), 1u);
   ASSERT_TRUE(snapshots[0].head_rows.empty());
@@ -236,23 +237,13 @@ TEST(DayColumnsTest, SinglePartDayDecodesCompactColumns) {
             (std::vector<uint32_t>{86'399'999 - 1000 - 3, 86'399'999 - 1000 - 1,
                                    86'399'999 - 2000 - 2, 86'399'999 - 3000 - 4,
                                    86'399'999 - 3000 - 0}));
-  ASSERT_TRUE(store->Close().ok());
-  std::filesystem::remove_all(dir);
 }
 
 // Enough rows for ReadCompact's word-at-a-time paths (eight zero user deltas, eight one-byte
 // events, time deltas of one to four bytes) and their fall-backs (events >= 128, large user
 // gaps), checked against the rows sorted by (user, time); and RowsOfEvents against a filter of
 // the day's columns.
-TEST(DayColumnsTest, CompactDecodingAndEventSetRowsMatchTheRows) {
-  const std::string dir = "/tmp/sextant_query_test_compact_" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  store::EventStoreOptions options;
-  options.dir = dir;
-  options.background_maintenance = false;
-  auto opened = store::EventStore::Open(std::move(options));
-  ASSERT_TRUE(opened.ok());
-  std::unique_ptr<store::EventStore> store = std::move(opened.value());
+TEST_F(DayStoreTest, CompactDecodingAndEventSetRowsMatchTheRows) {
   const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
   std::vector<store::EventRow> rows;
   uint64_t seed = 12345;
@@ -269,12 +260,9 @@ TEST(DayColumnsTest, CompactDecodingAndEventSetRowsMatchTheRows) {
     row.receive_time_ms = row.time_ms;
     rows.push_back(row);
   }
-  std::promise<Status> done;
-  store->Append(1, rows, [&](Status status) { done.set_value(status); });
-  ASSERT_TRUE(done.get_future().get().ok());
-  ASSERT_TRUE(store->FlushHeads(true).ok());
-  std::vector<store::DaySnapshot> snapshots;
-  ASSERT_TRUE(store->SnapshotDays(1, -100000, 100000, &snapshots).ok());
+  Append(rows);
+  Flush();
+  std::vector<store::DaySnapshot> snapshots = Snapshots();
   ASSERT_EQ(snapshots.size(), 1u);
   ASSERT_EQ(snapshots[0].parts.size(), 1u);
   auto built = DayColumns::Build(std::move(snapshots[0]));
@@ -332,8 +320,6 @@ TEST(DayColumnsTest, CompactDecodingAndEventSetRowsMatchTheRows) {
   }
   EXPECT_EQ(list.rows.size(), listed);
   EXPECT_GT(listed, 0u);
-  ASSERT_TRUE(store->Close().ok());
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
