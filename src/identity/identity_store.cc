@@ -188,8 +188,8 @@ Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState&
   // 0. The usual record of a known customer: every id it carries is already owned by one
   //    user. The rules below then pick that user, merge nothing and attach nothing, so the
   //    answer is known without copying the ids (most records of a busy project take this path).
+  if (!state.cache_complete) SEXTANT_RETURN_IF_ERROR(LoadIdMapLocked(project, state));
   if (record.type != RecordType::kTrackIdUnbind) {
-    if (!state.cache_complete) SEXTANT_RETURN_IF_ERROR(LoadIdMapLocked(project, state));
     UserId common_owner = 0;
     bool all_owned_by_one = true;
     size_t carried = 0;
@@ -236,9 +236,8 @@ Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState&
     if (record.distinct_id.empty())
       return Status(ErrorCode::kMissingField, "record carries no id", "distinct_id");
     for (std::string_view key : {kLoginKey, kAnonymousKey}) {
-      auto owner = OwnerLocked(project, state, {std::string(key), record.distinct_id});
-      if (!owner.ok()) return owner.status();
-      if (*owner != 0) return Resolution{*owner, false};
+      const UserId owner = state.owner_cache.Find(key, record.distinct_id);
+      if (owner != 0) return Resolution{owner, false};
     }
     ids.push_back({std::string(kAnonymousKey), record.distinct_id});
   }
