@@ -52,6 +52,17 @@ TEST(JsonWriterTest, ReplacesInvalidUtf8AndKeepsValid) {
   EXPECT_EQ(out, "ok \xE4\xBD\xA0 bad \xEF\xBF\xBD");
 }
 
+// Plain runs are copied whole; every kind of escape can sit between, before and after them.
+TEST(JsonWriterTest, EscapesBetweenPlainRuns) {
+  std::string out = "[";
+  AppendJsonEscaped("\x01" "ab\\c\"d\te\rf\ng\x1F\xE4\xBD\xA0h\"", &out);
+  EXPECT_EQ(out, "[\\u0001ab\\\\c\\\"d\\te\\rf\\ng\\u001f\xE4\xBD\xA0h\\\"");
+  out.clear();
+  AppendJsonEscaped("", &out);
+  AppendJsonEscaped("plain only", &out);
+  EXPECT_EQ(out, "plain only");
+}
+
 // Found by fuzz_csv_import (corpus crash-*): overlong forms, UTF-16 surrogates and code
 // points above U+10FFFF are invalid UTF-8 too and were copied as they were.
 TEST(JsonWriterTest, ReplacesOverlongSurrogateAndOutOfRangeSequences) {

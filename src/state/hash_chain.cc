@@ -16,11 +16,10 @@ std::string DigestHex(std::string_view first, std::string_view second) {
   EVP_DigestFinal_ex(context, digest, &length);
   EVP_MD_CTX_free(context);
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
+  std::string hex(size_t{length} * 2, '0');
   for (unsigned int index = 0; index < length; ++index) {
-    hex += kDigits[digest[index] >> 4];
-    hex += kDigits[digest[index] & 15];
+    hex[2 * index] = kDigits[digest[index] >> 4];
+    hex[2 * index + 1] = kDigits[digest[index] & 15];
   }
   return hex;
 }
