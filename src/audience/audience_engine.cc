@@ -1026,7 +1026,7 @@ Status AudienceEngine::EmitMembershipEventsLocked(ProjectState& state,
     if (records.empty()) return;
     ingest::RequestContext context;
     context.source = "audience";
-    context.peer_ip = "127.0.0.1";
+    // No peer: the server's own events carry no $ip (it would be the loopback address).
     context.all_projects_authorized = true;
     auto promise = std::make_shared<std::promise<Status>>();
     if (wait) durable.push_back(promise->get_future());

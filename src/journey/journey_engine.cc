@@ -607,7 +607,7 @@ void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
     if (records.empty()) continue;
     ingest::RequestContext context;
     context.source = "journey";
-    context.peer_ip = "127.0.0.1";
+    // No peer: the server's own events carry no $ip (it would be the loopback address).
     context.all_projects_authorized = true;
     // Waits for the ingest to be durable so that callers (RunDueNow, tests) see its effects.
     std::promise<void> done;
