@@ -73,6 +73,39 @@ TEST_F(IdentityStoreTest, Idm1SignupLinksAnonymousAndLoginAndSurvivesRestart) {
   EXPECT_EQ(ids_->LookupDistinctId(1, "anon-1").value(), anonymous->user_id);
 }
 
+// A record whose every id its user already owns changes nothing (the common case, answered
+// without the general rules); one id more than the user owns is still attached; an id owned
+// by another anonymous-only user is still merged.
+TEST_F(IdentityStoreTest, KnownIdsWriteNothingAndNewOrForeignIdsStillTakeTheRules) {
+  const UserId customer = Resolve(Track("C1", {{"$identity_login_id", "C1"},
+                                               {"$identity_anonymous_id", "dev-1"}}))->user_id;
+  for (const Record& record :
+       {Track("C1", {{"$identity_login_id", "C1"}}), Track("dev-1"), Track("C1"),
+        Track("dev-1", {{"$identity_anonymous_id", "dev-1"}, {"$identity_login_id", "C1"}})}) {
+    state::KvStore::Batch batch;
+    auto resolved = ids_->Resolve(1, record, &batch);
+    ASSERT_TRUE(resolved.ok());
+    EXPECT_EQ(resolved->user_id, customer);
+    EXPECT_FALSE(resolved->created);
+    EXPECT_TRUE(batch.empty()) << record.distinct_id;
+  }
+  EXPECT_EQ(Resolve(Track("C1", {{"$identity_login_id", "C1"}, {"$identity_email", "c1@x.cn"}}))
+                ->user_id,
+            customer);
+  const UserId device = Resolve(Track("dev-2", {{"$identity_anonymous_id", "dev-2"}}))->user_id;
+  ASSERT_NE(device, customer);
+  EXPECT_EQ(Resolve(Track("C1", {{"$identity_login_id", "C1"}, {"$identity_anonymous_id", "dev-2"}}))
+                ->user_id,
+            customer);
+  Reopen();
+  for (const char* id : {"c1@x.cn", "dev-2"}) {
+    auto again = Resolve(Track(id, {{std::string(id) == "dev-2" ? "$identity_anonymous_id"
+                                                              : "$identity_email", id}}));
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->user_id, customer) << id;
+  }
+}
+
 TEST_F(IdentityStoreTest, SecondLoginWithSameAnonymousIdDoesNotStealIt) {
   UserId first = Resolve(Signup("user-1", "cookie-C"))->user_id;
   UserId second = Resolve(Signup("user-2", "cookie-C"))->user_id;
