@@ -58,6 +58,22 @@ IdKind KindOfKey(std::string_view key) {
   return IdKind::kBusiness;
 }
 
+namespace {
+// Calls visit(key, value) for each id a record names explicitly, in rule order: its
+// identities, the IDM 2.0 login / anonymous fields, and a signup's distinct and original ids.
+// Values may be empty (absent) or repeated; the visitor decides.
+template <typename Visit>
+void ForEachCarriedId(const Record& record, Visit&& visit) {
+  for (const Identity& id : record.identities) visit(id.key, id.value);
+  visit(kLoginKey, record.login_id);
+  visit(kAnonymousKey, record.anonymous_id);
+  if (record.type == RecordType::kTrackSignup) {
+    visit(kLoginKey, record.distinct_id);
+    visit(kAnonymousKey, record.original_id);
+  }
+}
+}  // namespace
+
 IdentityStore::ProjectState& IdentityStore::StateOf(ProjectId project) {
   std::lock_guard lock(projects_mu_);
   auto& slot = projects_[project];
@@ -200,13 +216,7 @@ Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState&
       if (owner == 0 || (common_owner != 0 && owner != common_owner)) all_owned_by_one = false;
       common_owner = owner;
     };
-    for (const Identity& id : record.identities) check(id.key, id.value);
-    check(kLoginKey, record.login_id);
-    check(kAnonymousKey, record.anonymous_id);
-    if (record.type == RecordType::kTrackSignup) {
-      check(kLoginKey, record.distinct_id);
-      check(kAnonymousKey, record.original_id);
-    }
+    ForEachCarriedId(record, check);
     // A record with no ids at all takes the bare distinct_id rules of step 2.
     if (carried > 0 && all_owned_by_one) return Resolution{common_owner, false};
   }
@@ -219,13 +229,7 @@ Result<Resolution> IdentityStore::ResolveLocked(ProjectId project, ProjectState&
       if (existing.key == key && existing.value == value) return;
     ids.push_back({std::string(key), value});
   };
-  for (const Identity& id : record.identities) add(id.key, id.value);
-  add(kLoginKey, record.login_id);
-  add(kAnonymousKey, record.anonymous_id);
-  if (record.type == RecordType::kTrackSignup) {
-    add(kLoginKey, record.distinct_id);
-    add(kAnonymousKey, record.original_id);
-  }
+  ForEachCarriedId(record, add);
   const Value* is_login = record.FindProperty("$is_login_id");
   if (ids.empty() && is_login && is_login->type() == ValueType::kBool && is_login->boolean())
     add(kLoginKey, record.distinct_id);
