@@ -69,6 +69,29 @@ Result<bool> GetBool(const element& object, std::string_view key, const std::str
   return result;
 }
 
+}  // namespace
+
+PrecompiledFilter PrecompileFilter(const query::FilterNode& node) {
+  PrecompiledFilter out;
+  if (node.kind == query::FilterNode::Kind::kCondition) {
+    auto compile = [&](ValueType type) -> std::optional<query::CompiledCondition> {
+      auto compiled = query::CompileLiterals(node.condition, type, TimeZone(), "");
+      if (!compiled.ok()) return std::nullopt;
+      return std::move(compiled.value());
+    };
+    out.number = compile(ValueType::kNumber);
+    out.boolean = compile(ValueType::kBool);
+    out.string = compile(ValueType::kString);
+    out.list = compile(ValueType::kList);
+    return out;
+  }
+  out.children.reserve(node.children.size());
+  for (const query::FilterNode& child : node.children) out.children.push_back(PrecompileFilter(child));
+  return out;
+}
+
+namespace {
+
 Result<EventMatcher> ParseMatcher(const element& object, std::string_view event_key,
                                   std::string_view where_key, const std::string& path,
                                   bool required) {
@@ -96,6 +119,8 @@ Result<EventMatcher> ParseMatcher(const element& object, std::string_view event_
     }
     matcher.where = std::move(*where);
   }
+  if (matcher.where)
+    matcher.compiled_where = std::make_shared<const PrecompiledFilter>(PrecompileFilter(*matcher.where));
   return matcher;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,14 +15,28 @@
 
 #include "common/status.h"
 #include "common/value.h"
+#include "query/query_context.h"
 #include "query/query_spec.h"
 
 namespace sextant::journey {
+
+// A `where` filter's conditions with their literals compiled ahead, in a tree of the filter's
+// shape: a condition is compiled for each value type whose literals do not depend on the time
+// zone (nullopt where its literals do not fit that type — the condition is then false, as when
+// compiled at evaluation). DATETIME and DATE values are compiled when evaluated. Evaluating an
+// entry condition used to compile its literals for every event (8 % of the trigger worker).
+struct PrecompiledFilter {
+  std::optional<query::CompiledCondition> number, boolean, string, list;  // kCondition nodes
+  std::vector<PrecompiledFilter> children;                                 // in node order
+};
+PrecompiledFilter PrecompileFilter(const query::FilterNode& node);
 
 // An event by name, with conditions on its properties ("user.x" conditions read the profile).
 struct EventMatcher {
   std::string event;
   std::optional<query::FilterNode> where;
+  // `where` precompiled (set by the parser; null = compile when evaluated).
+  std::shared_ptr<const PrecompiledFilter> compiled_where;
   bool empty() const { return event.empty(); }
 };
 

@@ -51,6 +51,36 @@ TEST(JourneyDefinitionTest, ParsesEveryNodeKind) {
             SplitCondition::Kind::kEvent);
 }
 
+// An entry's `where` is compiled once, in the filter's shape, for the value types whose
+// literals do not depend on the time zone; a type its literal cannot have is left empty (the
+// condition is then false for such a value, as when compiled at evaluation).
+TEST(JourneyDefinitionTest, EntryConditionsArePrecompiledInTheFiltersShape) {
+  auto definition = ParseJourneyDefinition(R"({"name":"t","entry":{"type":"event","event":"buy",
+      "where":{"all":[{"property":"amount","op":">=","value":100},
+                      {"any":[{"property":"fund","op":"=","value":"F3"},
+                              {"not":{"property":"name","op":"contains","value":"x"}}]}]}},
+      "start":"x","nodes":{"x":{"type":"exit"}}})");
+  ASSERT_TRUE(definition.ok()) << definition.status().ToString();
+  const EventMatcher& entry = definition->entry.event;
+  ASSERT_TRUE(entry.where.has_value());
+  ASSERT_NE(entry.compiled_where, nullptr);
+  const PrecompiledFilter& all = *entry.compiled_where;
+  ASSERT_EQ(all.children.size(), 2u);
+  const PrecompiledFilter& amount = all.children[0];
+  ASSERT_TRUE(amount.number.has_value());
+  EXPECT_EQ(amount.number->numbers, (std::vector<double>{100}));
+  ASSERT_TRUE(amount.string.has_value());  // a STRING value compares with the text "100"
+  EXPECT_EQ(amount.string->strings, (std::vector<std::string>{"100"}));
+  EXPECT_FALSE(amount.boolean.has_value());
+  const PrecompiledFilter& any = all.children[1];
+  ASSERT_EQ(any.children.size(), 2u);
+  EXPECT_FALSE(any.children[0].number.has_value());  // "F3" is not a number
+  EXPECT_EQ(any.children[0].string->strings, (std::vector<std::string>{"F3"}));
+  ASSERT_EQ(any.children[1].children.size(), 1u);   // not → its condition
+  EXPECT_FALSE(any.children[1].children[0].number.has_value());  // contains needs a STRING
+  EXPECT_TRUE(any.children[1].children[0].list.has_value());
+}
+
 struct BadCase {
   std::string json;
   std::string field;

@@ -34,34 +34,57 @@ double StableFraction(const std::string& a, UserId user, uint64_t salt) {
   return static_cast<double>(hash >> 11) / static_cast<double>(1ull << 53);
 }
 
+// `precompiled` (may be null) holds the condition's literals compiled ahead for some types.
 bool EvaluateCondition(const query::Condition& condition, const Value* value,
-                       const TimeZone& zone) {
-  auto compiled = query::CompileLiterals(
-      condition, value != nullptr ? value->type() : ValueType::kString, zone, "");
+                       const TimeZone& zone, const PrecompiledFilter* precompiled = nullptr) {
+  const ValueType type = value != nullptr ? value->type() : ValueType::kString;
+  if (precompiled != nullptr) {
+    const std::optional<query::CompiledCondition>* ahead = nullptr;
+    switch (type) {
+      case ValueType::kNumber: ahead = &precompiled->number; break;
+      case ValueType::kBool: ahead = &precompiled->boolean; break;
+      case ValueType::kString: ahead = &precompiled->string; break;
+      case ValueType::kList: ahead = &precompiled->list; break;
+      case ValueType::kDatetime:
+      case ValueType::kDate: break;  // literals read in the time zone: compiled below
+    }
+    if (ahead != nullptr) return ahead->has_value() && query::EvaluateValue(**ahead, value);
+  }
+  auto compiled = query::CompileLiterals(condition, type, zone, "");
   if (!compiled.ok()) return false;
   return query::EvaluateValue(*compiled, value);
 }
 
-bool EvaluateFilter(const query::FilterNode& node, const PropertyMap& event,
-                    const std::function<const PropertyMap&()>& profile, const TimeZone& zone) {
+// `precompiled` (may be null) is PrecompileFilter(node).
+bool EvaluateFilter(const query::FilterNode& node, const PrecompiledFilter* precompiled,
+                    const PropertyMap& event, const std::function<const PropertyMap&()>& profile,
+                    const TimeZone& zone) {
+  auto child_of = [&](size_t index) -> const PrecompiledFilter* {
+    return precompiled != nullptr && index < precompiled->children.size()
+               ? &precompiled->children[index]
+               : nullptr;
+  };
   switch (node.kind) {
     case query::FilterNode::Kind::kAll:
-      for (const auto& child : node.children) {
-        if (!EvaluateFilter(child, event, profile, zone)) return false;
+      for (size_t index = 0; index < node.children.size(); ++index) {
+        if (!EvaluateFilter(node.children[index], child_of(index), event, profile, zone))
+          return false;
       }
       return true;
     case query::FilterNode::Kind::kAny:
-      for (const auto& child : node.children) {
-        if (EvaluateFilter(child, event, profile, zone)) return true;
+      for (size_t index = 0; index < node.children.size(); ++index) {
+        if (EvaluateFilter(node.children[index], child_of(index), event, profile, zone))
+          return true;
       }
       return node.children.empty();
     case query::FilterNode::Kind::kNot:
-      return node.children.empty() || !EvaluateFilter(node.children[0], event, profile, zone);
+      return node.children.empty() ||
+             !EvaluateFilter(node.children[0], child_of(0), event, profile, zone);
     case query::FilterNode::Kind::kCondition: {
       const query::Condition& condition = node.condition;
       const Value* value =
           FindProperty(condition.property.user ? profile() : event, condition.property.name);
-      return EvaluateCondition(condition, value, zone);
+      return EvaluateCondition(condition, value, zone, precompiled);
     }
   }
   return false;
@@ -341,7 +364,8 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   };
   auto matches = [&](const EventMatcher& matcher, const TimeZone& zone) {
     return !matcher.empty() && matcher.event == event_name &&
-           (!matcher.where || EvaluateFilter(*matcher.where, event_of(), profile_of, zone));
+           (!matcher.where || EvaluateFilter(*matcher.where, matcher.compiled_where.get(),
+                                             event_of(), profile_of, zone));
   };
   std::string event_json;
   const int64_t now = clock->NowMs();
