@@ -438,7 +438,7 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
   state::ProjectSchema* schema = schemas->ForProject(*runtime.info);
   runtime.index.clear();
   runtime.unresolved_names = false;
-  auto add = [&](const std::string& name, const std::string& journey_id) {
+  auto add = [&](const std::string& name, const std::string& journey_id, JourneyState* state) {
     if (name.empty()) return;
     const store::EventId event = schema->FindEvent(name);
     if (event == 0) {
@@ -448,7 +448,10 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
     auto& entry = runtime.index[event];
     entry.event_name = name;
     auto& list = entry.journeys;
-    if (std::find(list.begin(), list.end(), journey_id) == list.end()) list.push_back(journey_id);
+    if (std::find(list.begin(), list.end(), journey_id) == list.end()) {
+      list.push_back(journey_id);
+      entry.states.push_back(state);
+    }
   };
   for (auto& [id, journey] : runtime.journeys) {
     // Running journeys take entries; paused and ended ones still follow customers inside.
@@ -458,25 +461,25 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
       const EntrySpec& entry = definition->entry;
       switch (entry.kind) {
         case EntrySpec::Kind::kEvent:
-          add(entry.event.event, id);
+          add(entry.event.event, id, &journey);
           break;
         case EntrySpec::Kind::kBreakpoint:
-          add(entry.event.event, id);
-          add(entry.not_followed_by.event, id);
+          add(entry.event.event, id, &journey);
+          add(entry.not_followed_by.event, id, &journey);
           break;
         case EntrySpec::Kind::kSegmentEnter:
-          add("$segment_enter", id);
+          add("$segment_enter", id, &journey);
           break;
         case EntrySpec::Kind::kSegmentExit:
-          add("$segment_exit", id);
+          add("$segment_exit", id, &journey);
           break;
         default:
           break;
       }
-      add(definition->goal.event, id);
-      for (const EventMatcher& exit : definition->exit_when) add(exit.event, id);
+      add(definition->goal.event, id, &journey);
+      for (const EventMatcher& exit : definition->exit_when) add(exit.event, id, &journey);
       for (const JourneyNode& node : definition->nodes) {
-        if (node.kind == JourneyNode::Kind::kWaitEvent) add(node.wait_event.event, id);
+        if (node.kind == JourneyNode::Kind::kWaitEvent) add(node.wait_event.event, id, &journey);
       }
     }
   }
@@ -484,7 +487,7 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
   for (auto& [id, journey] : runtime.journeys) {
     for (const auto& [version, definition] : journey.versions) {
       for (const JourneyNode& node : definition->nodes) {
-        if (node.best_channel) add("$touch_clicked", "");
+        if (node.best_channel) add("$touch_clicked", "", nullptr);
       }
     }
   }

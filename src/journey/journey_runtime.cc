@@ -370,7 +370,9 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   std::string event_json;
   const int64_t now = clock->NowMs();
 
-  for (const std::string& journey_id : journey_ids) {
+  const std::vector<JourneyState*>& journey_states = listed->second.states;
+  for (size_t listed_index = 0; listed_index < journey_ids.size(); ++listed_index) {
+    const std::string& journey_id = journey_ids[listed_index];
     if (journey_id.empty()) {
       // A click on a touch: "<journey>:v<version>:<node>:<user>:<sequence>".
       const Value* touch = FindProperty(event_of(), "touch_id");
@@ -402,9 +404,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       }
       continue;
     }
-    auto found = runtime.journeys.find(journey_id);
-    if (found == runtime.journeys.end()) continue;
-    JourneyState& journey = found->second;
+    JourneyState& journey = *journey_states[listed_index];
     if (journey.active.contains(user)) {
       auto loaded = LoadInstanceLocked(runtime, journey_id, user);
       if (!loaded.ok()) continue;
