@@ -125,6 +125,7 @@ void KvStore::Batch::Delete(std::string_view key) {
 bool KvStore::Batch::empty() const { return rep_->Count() == 0; }
 
 void KvStore::Batch::SortByKey() {
+  if (rep_->Count() < 2) return;  // the usual single-record request: nothing to order, no copy
   struct Operation {
     rocksdb::Slice key;
     rocksdb::Slice value;
