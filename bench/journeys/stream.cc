@@ -5,7 +5,7 @@
 //   stream --url http://127.0.0.1:PORT/api/v1/projects/P/records --token T
 //          [--events 2000000] [--users 1000000] [--journey-names 200] [--other-names 200]
 //          [--journey-share 0.5] [--seed 42] [--batch 1000] [--connections 4]
-//          [--max-seconds 120]
+//          [--max-seconds 120] [--rate 0]
 //
 // Event model (bench/journeys/run.py builds the journeys' `where` conditions on it):
 //   event        with probability --journey-share one of ev000 .. ev<J-1> (the names journeys
@@ -21,6 +21,12 @@
 // only sends a body and reads the answer. Bounded: each batch is sent at most once and the run
 // stops after --max-seconds. A failed request stops the run (no retry: it could store a batch
 // twice). Prints one JSON line: events, accepted, seconds, events_per_s, ack p50/p99/max ms.
+//
+// --rate R (events/s, 0 = as fast as the server answers): batch i is not sent before
+// start + i × batch / R, so the server sees a steady offered load instead of a saturating one
+// (latency at a given throughput, as wrk2 measures it). A batch that is due while every
+// connection is still waiting for an answer goes late; `late_batches` counts those more than
+// 10 ms behind schedule, so a rate the server could not hold shows in the output.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -62,6 +68,7 @@ struct Flags {
   size_t batch = 1000;
   int connections = 4;
   double max_seconds = 120;
+  double rate = 0;  // events/s; 0 = unpaced
 };
 
 Flags Parse(int argc, char** argv) {
@@ -83,12 +90,13 @@ Flags Parse(int argc, char** argv) {
     else if (flag == "--batch") f.batch = std::stoul(value());
     else if (flag == "--connections") f.connections = std::stoi(value());
     else if (flag == "--max-seconds") f.max_seconds = std::stod(value());
+    else if (flag == "--rate") f.rate = std::stod(value());
     else Die("unknown flag " + flag);
   }
   if (f.url.rfind("http://", 0) != 0) Die("--url http://127.0.0.1:PORT/api/v1/projects/P/records");
   if (f.batch == 0 || f.connections < 1 || f.connections > 256 || f.users == 0 ||
       f.journey_names < 0 || f.other_names < 0 || f.journey_names + f.other_names == 0 ||
-      f.max_seconds <= 0 || f.events > 200'000'000)
+      f.max_seconds <= 0 || f.events > 200'000'000 || f.rate < 0)
     Die("bad flags");
   return f;
 }
@@ -177,7 +185,7 @@ int main(int argc, char** argv) {
 
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> sent{0}, accepted{0}, requests{0};
+  std::atomic<uint64_t> sent{0}, accepted{0}, requests{0}, late_batches{0};
   std::mutex mu;
   std::string error;
   std::vector<std::vector<float>> latencies(f.connections);
@@ -199,6 +207,14 @@ int main(int argc, char** argv) {
           const size_t index = next.fetch_add(1);
           if (index >= batches.size()) break;
           if (std::chrono::steady_clock::now() >= deadline) break;
+          if (f.rate > 0) {
+            const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(
+                                             static_cast<double>(index * f.batch) / f.rate));
+            const auto now = std::chrono::steady_clock::now();
+            if (now < due) std::this_thread::sleep_until(due);
+            else if (now - due > std::chrono::milliseconds(10)) late_batches++;
+          }
           const std::string& body = batches[index];
           http::request<http::span_body<const char>> req{http::verb::post, target, 11};
           req.set(http::field::host, host);
@@ -244,12 +260,13 @@ int main(int argc, char** argv) {
   std::printf("{\"events\":%llu,\"sent\":%llu,\"accepted\":%llu,\"requests\":%llu,\"seconds\":%.3f,"
               "\"events_per_s\":%.0f,\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_max_ms\":%.3f,"
               "\"batch\":%zu,\"connections\":%d,\"body_bytes\":%zu,\"encode_seconds\":%.2f,"
-              "\"timed_out\":%s,\"error\":\"%s\"}\n",
+              "\"rate\":%.0f,\"late_batches\":%llu,\"timed_out\":%s,\"error\":\"%s\"}\n",
               static_cast<unsigned long long>(f.events), static_cast<unsigned long long>(sent.load()),
               static_cast<unsigned long long>(accepted.load()),
               static_cast<unsigned long long>(requests.load()), seconds,
               seconds > 0 ? accepted.load() / seconds : 0.0, pct(50), pct(99),
               all.empty() ? 0.0 : all.back(), f.batch, f.connections, body_bytes, encode_seconds,
+              f.rate, static_cast<unsigned long long>(late_batches.load()),
               sent.load() < f.events && error.empty() ? "true" : "false",
               error.empty() ? "" : "see stderr");
   if (!error.empty()) {

@@ -438,7 +438,8 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
   state::ProjectSchema* schema = schemas->ForProject(*runtime.info);
   runtime.index.clear();
   runtime.unresolved_names = false;
-  auto add = [&](const std::string& name, const std::string& journey_id, JourneyState* state) {
+  auto add = [&](const std::string& name, const std::string& journey_id, JourneyState* state,
+                 bool as_event_entry = false) {
     if (name.empty()) return;
     const store::EventId event = schema->FindEvent(name);
     if (event == 0) {
@@ -448,9 +449,13 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
     auto& entry = runtime.index[event];
     entry.event_name = name;
     auto& list = entry.journeys;
-    if (std::find(list.begin(), list.end(), journey_id) == list.end()) {
+    const auto listed = std::find(list.begin(), list.end(), journey_id);
+    if (listed == list.end()) {
       list.push_back(journey_id);
       entry.states.push_back(state);
+      entry.entry_only.push_back(as_event_entry ? 1 : 0);
+    } else if (!as_event_entry) {
+      entry.entry_only[listed - list.begin()] = 0;
     }
   };
   for (auto& [id, journey] : runtime.journeys) {
@@ -461,7 +466,7 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
       const EntrySpec& entry = definition->entry;
       switch (entry.kind) {
         case EntrySpec::Kind::kEvent:
-          add(entry.event.event, id, &journey);
+          add(entry.event.event, id, &journey, /*as_event_entry=*/true);
           break;
         case EntrySpec::Kind::kBreakpoint:
           add(entry.event.event, id, &journey);
@@ -592,11 +597,13 @@ void JourneyEngine::Impl::WriteLocked(PendingWork& work) {
   if (work.dry_run || work.batch.empty()) return;
   (void)kv->Write(&work.batch);
   work.batch.rep()->Clear();
+  work.staged_instances.clear();
 }
 
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
   if (!work.batch.empty()) (void)kv->Write(&work.batch);
+  work.staged_instances.clear();
   if (pipeline == nullptr) {
     for (auto& [project, records] : work.events) {
       for (Record& record : records) {
@@ -1191,7 +1198,7 @@ Result<std::string> JourneyEngine::JourneyCustomerState(const state::ProjectInfo
   std::lock_guard lock(impl_->mu);
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
-  auto instance = impl_->LoadInstanceLocked(*found->first, id, user);
+  auto instance = impl_->LoadInstanceLocked(*found->first, id, user, nullptr);
   if (!instance.ok()) return instance.status();
   JsonWriter out;
   out.BeginObject();

@@ -169,21 +169,57 @@ void JourneyEngine::WorkerLoop() {
     impl_->queue_cv.wait_for(lock, std::chrono::milliseconds(100), [&] {
       return impl_->stopping || !impl_->queue.empty() || impl_->runs_in_progress.load();
     });
-    std::deque<ingest::CommittedChanges> batch;
-    batch.swap(impl_->queue);
+    std::vector<ingest::CommittedChanges> batch(std::make_move_iterator(impl_->queue.begin()),
+                                                std::make_move_iterator(impl_->queue.end()));
+    impl_->queue.clear();
     const bool stopping = impl_->stopping;
     lock.unlock();
-    // Ingested changes are decided after the previous step's events are in.
-    if (!batch.empty() && impl_->worker_ingest.valid()) impl_->worker_ingest.get();
+    // The events a step emits ($journey_*, $touch_*) are ingested on a helper thread while the
+    // worker decides the next step: one ingest at a time, in step order (Drain waits for it).
+    auto ingest_in_background = [impl = impl_.get()](PendingWork& work) {
+      if (impl->worker_ingest.valid()) impl->worker_ingest.get();
+      if (work.events.empty()) return;
+      {
+        std::lock_guard queue_lock(impl->queue_mu);
+        ++impl->ingests_in_flight;
+      }
+      impl->worker_ingest =
+          std::async(std::launch::async, [impl, events = std::move(work.events)]() mutable {
+            PendingWork ingest;
+            ingest.events = std::move(events);
+            impl->ApplyPending(ingest);
+            {
+              std::lock_guard queue_lock(impl->queue_mu);
+              --impl->ingests_in_flight;
+            }
+            impl->drained_cv.notify_all();
+          });
+      work.events.clear();
+    };
     uint64_t last = 0;
-    for (const auto& changes : batch) {
-      impl_->ProcessChanges(changes);
-      last = changes.sequence;
+    // Commits that queued up while the worker was busy are decided together: one state write,
+    // one counter flush and one ingest of the emitted events per group instead of per commit,
+    // so a worker that fell behind catches up. A group is bounded so that the engine's mutex
+    // (which the API and delivery also take) is never held for long.
+    constexpr size_t kGroupEvents = 16'384;
+    for (size_t first = 0; first < batch.size();) {
+      size_t end = first;
+      size_t events = 0;
+      while (end < batch.size() &&
+             (end == first || events + batch[end].events.size() <= kGroupEvents)) {
+        events += batch[end].events.size();
+        ++end;
+      }
+      PendingWork work;
+      impl_->ProcessChanges(std::span<const ingest::CommittedChanges>(&batch[first], end - first),
+                            work);
+      ingest_in_background(work);
+      last = batch[end - 1].sequence;
+      first = end;
     }
     // Timers and scheduled entries due at the clock's time.
     {
       PendingWork work;
-      std::vector<ProjectId> ids;
       {
         std::lock_guard state_lock(impl_->mu);
         for (auto& [pid, runtime] : impl_->runtimes) {
@@ -195,24 +231,7 @@ void JourneyEngine::WorkerLoop() {
         }
         impl_->WriteLocked(work);
       }
-      if (impl_->worker_ingest.valid()) impl_->worker_ingest.get();
-      if (!work.events.empty()) {
-        {
-          std::lock_guard queue_lock(impl_->queue_mu);
-          ++impl_->ingests_in_flight;
-        }
-        impl_->worker_ingest = std::async(
-            std::launch::async, [impl = impl_.get(), events = std::move(work.events)]() mutable {
-              PendingWork ingest;
-              ingest.events = std::move(events);
-              impl->ApplyPending(ingest);
-              {
-                std::lock_guard queue_lock(impl->queue_mu);
-                --impl->ingests_in_flight;
-              }
-              impl->drained_cv.notify_all();
-            });
-      }
+      ingest_in_background(work);
     }
     if (stopping && impl_->worker_ingest.valid()) impl_->worker_ingest.get();
     lock.lock();
@@ -295,26 +314,32 @@ int64_t JourneyEngine::NextDueMs() {
   return next;
 }
 
-void JourneyEngine::Impl::ProcessChanges(const ingest::CommittedChanges& changes) {
-  PendingWork work;
+void JourneyEngine::Impl::ProcessChanges(std::span<const ingest::CommittedChanges> commits,
+                                         PendingWork& work) {
   {
     std::lock_guard lock(mu);
-    auto found = runtimes.find(changes.project);
-    if (found == runtimes.end() || !found->second.loaded) {
-      (void)kv->Delete(QueueKey(changes.sequence));
-      return;
+    std::vector<ProjectRuntime*> touched;
+    for (const ingest::CommittedChanges& changes : commits) {
+      auto found = runtimes.find(changes.project);
+      if (found != runtimes.end() && found->second.loaded) {
+        ProjectRuntime& runtime = found->second;
+        if (runtime.unresolved_names) RebuildIndexLocked(runtime);
+        for (const store::EventRow& row : changes.events) ProcessEventLocked(runtime, row, work);
+        if (std::find(touched.begin(), touched.end(), &runtime) == touched.end())
+          touched.push_back(&runtime);
+      }
+      work.batch.Delete(QueueKey(changes.sequence));
     }
-    ProjectRuntime& runtime = found->second;
-    if (runtime.unresolved_names) RebuildIndexLocked(runtime);
-    for (const store::EventRow& row : changes.events) ProcessEventLocked(runtime, row, work);
-    FlushCountersLocked(runtime, work);
-    work.batch.Delete(QueueKey(changes.sequence));
+    for (ProjectRuntime* runtime : touched) FlushCountersLocked(*runtime, work);
     WriteLocked(work);
   }
-  ApplyPending(work);
-  if (changes.committed_us != 0) {
-    self->decision_latency().Observe(
-        static_cast<double>(clock->MonotonicMicros() - changes.committed_us) / 1e6);
+  // The decisions are durable now; the caller ingests the events they emit.
+  const int64_t decided_us = clock->MonotonicMicros();
+  for (const ingest::CommittedChanges& changes : commits) {
+    if (changes.committed_us != 0) {
+      self->decision_latency().Observe(static_cast<double>(decided_us - changes.committed_us) /
+                                       1e6);
+    }
   }
 }
 
@@ -370,8 +395,26 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   std::string event_json;
   const int64_t now = clock->NowMs();
 
+  auto entry_json = [&]() -> const std::string& {
+    if (event_json.empty()) event_json = PropertiesJson(event_of(), runtime.info->time_zone);
+    return event_json;
+  };
+
   const std::vector<JourneyState*>& journey_states = listed->second.states;
+  const std::vector<uint8_t>& entry_only = listed->second.entry_only;
   for (size_t listed_index = 0; listed_index < journey_ids.size(); ++listed_index) {
+    if (entry_only[listed_index]) {
+      // What the general path below would do for an event that only starts this journey:
+      // enter when the live entry matches and the customer is not inside.
+      JourneyState& journey = *journey_states[listed_index];
+      if (journey.meta.status != "running") continue;
+      const JourneyDefinition* live = journey.live();
+      if (live == nullptr || live->entry.kind != EntrySpec::Kind::kEvent) continue;
+      if (!matches(live->entry.event, ZoneOf(runtime, *live))) continue;
+      if (journey.active.contains(user)) continue;
+      TryEnterLocked(runtime, journey, user, entry_json(), "event", work);
+      continue;
+    }
     const std::string& journey_id = journey_ids[listed_index];
     if (journey_id.empty()) {
       // A click on a touch: "<journey>:v<version>:<node>:<user>:<sequence>".
@@ -406,7 +449,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
     }
     JourneyState& journey = *journey_states[listed_index];
     if (journey.active.contains(user)) {
-      auto loaded = LoadInstanceLocked(runtime, journey_id, user);
+      auto loaded = LoadInstanceLocked(runtime, journey_id, user, &work);
       if (!loaded.ok()) continue;
       Instance instance = std::move(*loaded);
       auto version = journey.versions.find(instance.version);
@@ -470,7 +513,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
         version != journey.versions.end()) {
       const JourneyDefinition& definition = *version->second;
       if (definition.goal_within_ms > 0 && matches(definition.goal, ZoneOf(runtime, definition))) {
-        auto loaded = LoadInstanceLocked(runtime, journey_id, user);
+        auto loaded = LoadInstanceLocked(runtime, journey_id, user, &work);
         if (loaded.ok() && loaded->state == Instance::State::kExited && loaded->goal_ms == 0 &&
             now - loaded->entered_ms <= definition.goal_within_ms) {
           Instance instance = std::move(*loaded);
@@ -485,10 +528,6 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
     if (live == nullptr) continue;
     const TimeZone zone = ZoneOf(runtime, *live);
     const EntrySpec& entry = live->entry;
-    auto entry_json = [&]() -> const std::string& {
-      if (event_json.empty()) event_json = PropertiesJson(event_of(), runtime.info->time_zone);
-      return event_json;
-    };
     switch (entry.kind) {
       case EntrySpec::Kind::kEvent:
         if (matches(entry.event, zone))
@@ -512,7 +551,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       }
       case EntrySpec::Kind::kBreakpoint: {
         if (!matches(entry.event, zone)) break;
-        auto loaded = LoadInstanceLocked(runtime, journey_id, user);
+        auto loaded = LoadInstanceLocked(runtime, journey_id, user, &work);
         if (!loaded.ok()) break;
         Instance instance = std::move(*loaded);
         // Re-entry rules are checked when the breakpoint turns into an entry.
@@ -541,9 +580,20 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
 
 Result<Instance> JourneyEngine::Impl::LoadInstanceLocked(ProjectRuntime& runtime,
                                                          const std::string& journey_id,
-                                                         UserId user) {
+                                                         UserId user, const PendingWork* work) {
   Instance instance;
-  auto stored = kv->Get(InstanceKey(runtime.info->id, journey_id, user));
+  std::string key = InstanceKey(runtime.info->id, journey_id, user);
+  if (work != nullptr) {
+    if (auto staged = work->staged_instances.find(key); staged != work->staged_instances.end()) {
+      if (!Instance::Decode(staged->second, &instance)) {
+        return Status(ErrorCode::kCorruption,
+                      "staged journey instance of user " + std::to_string(user) + " in " +
+                          journey_id);
+      }
+      return instance;
+    }
+  }
+  auto stored = kv->Get(key);
   if (!stored.ok()) {
     if (stored.status().code() == ErrorCode::kNotFound) return instance;
     return stored.status();
@@ -559,7 +609,10 @@ void JourneyEngine::Impl::SaveInstanceLocked(ProjectRuntime& runtime, JourneySta
                                              UserId user, const Instance& instance,
                                              PendingWork& work) {
   if (work.dry_run) return;
-  work.batch.Put(InstanceKey(runtime.info->id, journey.meta.id, user), instance.Encode());
+  std::string key = InstanceKey(runtime.info->id, journey.meta.id, user);
+  std::string encoded = instance.Encode();
+  work.batch.Put(key, encoded);
+  work.staged_instances.insert_or_assign(std::move(key), std::move(encoded));
 }
 
 std::pair<uint64_t, uint64_t> JourneyEngine::Impl::MoveToVersionLocked(ProjectRuntime& runtime,
@@ -570,7 +623,7 @@ std::pair<uint64_t, uint64_t> JourneyEngine::Impl::MoveToVersionLocked(ProjectRu
   uint64_t moved = 0, stayed = 0;
   const Roaring inside = journey.active;  // copied: nothing below changes who is inside
   for (UserId user : inside) {
-    auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user);
+    auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user, &work);
     if (!loaded.ok()) continue;
     Instance instance = std::move(*loaded);
     // Pending breakpoint entries have not entered a version yet: they enter the live one.
@@ -611,7 +664,7 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
   if (live == nullptr || journey.meta.status != "running") return false;
   const int64_t now = clock->NowMs();
   if (now < live->start_at_ms || (live->end_at_ms != 0 && now >= live->end_at_ms)) return false;
-  auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user);
+  auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user, &work);
   if (!loaded.ok()) return false;
   Instance instance = std::move(*loaded);
   if (instance.state == Instance::State::kActive) return false;
@@ -927,7 +980,7 @@ size_t JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now
     auto found = runtime.journeys.find(timer.journey_id);
     if (found == runtime.journeys.end()) continue;
     JourneyState& journey = found->second;
-    auto loaded = LoadInstanceLocked(runtime, timer.journey_id, timer.user);
+    auto loaded = LoadInstanceLocked(runtime, timer.journey_id, timer.user, &work);
     if (!loaded.ok()) continue;
     Instance instance = std::move(*loaded);
     if (instance.due_ms != timer.due) continue;  // stale: the instance moved on

@@ -164,6 +164,27 @@ test('re-entry: never, and cooldown with a maximum', async () => {
   assert.equal(rep.entered, 2);
 });
 
+test('an entry event of a customer already inside does not enter them again (re-entry after exit)', async () => {
+  // The entry event is the journey's only interest in `login`: the engine checks the entry
+  // condition first and the customer's membership only for a match.
+  const p = await project();
+  const j = await launch(p, { name: 'waiting', entry: { type: 'event', event: 'login', where: [{ property: 'amount', op: '>=', value: 10 }] },
+    reentry: { mode: 'after_exit' }, start: 'w', nodes: { w: { type: 'wait', duration: '1d', next: 'e' }, e: { type: 'exit' } } });
+  await ingest(p, [track('u1', 'login', { amount: 5 })]);
+  await ingest(p, [track('u1', 'login', { amount: 20 })]);
+  await waitFor(async () => (await customer(p, j, 'u1')).entries === 1);
+  await ingest(p, [track('u1', 'login', { amount: 30 })]);
+  await advance(HOUR);
+  assert.equal((await customer(p, j, 'u1')).entries, 1, 'inside: the second matching login does not enter again');
+  await advance(DAY);
+  await ingest(p, [track('u1', 'login', { amount: 5 })]);
+  await advance(MIN);
+  assert.equal((await customer(p, j, 'u1')).entries, 1, 'a login below the condition does not enter');
+  await ingest(p, [track('u1', 'login', { amount: 40 })]);
+  await waitFor(async () => (await customer(p, j, 'u1')).entries === 2);
+  assert.equal((await report(p, j)).entered, 2);
+});
+
 test('quiet hours defer a touch to the end of the quiet span, or drop it; caps count per calendar day', async () => {
   const p = await project({}, {
     quiet_hours: [{ channel: 'hook', from: '21:00', to: '08:00', action: 'defer' }],
@@ -280,6 +301,31 @@ test('priority: when two journeys want the same customer within the window, the 
   assert.equal(byJourney[high].decision, 'sent');
   assert.equal(byJourney[low].reason, 'priority');
   assert.equal(received(p).length, 1);
+});
+
+test('several events of one customer in one request are decided in order (entry, wait event, re-entry, breakpoint)', async () => {
+  // SDKs batch a customer's events: what the first event decided must be seen by the next one
+  // even though both are decided before anything is written.
+  const p = await project();
+  const waits = await launch(p, { name: 'one-batch wait', entry: { type: 'event', event: 'open_start' }, start: 'wait',
+    nodes: { wait: { type: 'wait', event: 'open_done', timeout: '30m', next: 'done', timeout_next: 'nudge' },
+      nudge: { type: 'send', channel: 'hook', template: 'hello', next: 'done' }, done: { type: 'exit' } } });
+  const never = await launch(p, { name: 'one-batch never', entry: { type: 'event', event: 'login' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+  const breakpoint = await launch(p, { name: 'one-batch breakpoint',
+    entry: { type: 'breakpoint', event: 'apply_start', not_followed_by: 'apply_done', wait: '30m' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+  await ingest(p, [track('b1', 'open_start'), track('b1', 'open_done'), track('b1', 'login'), track('b1', 'login'),
+    track('b1', 'apply_start'), track('b1', 'apply_done')]);
+  await waitFor(async () => (await customer(p, waits, 'b1')).state === 'exited');
+  await advance(HOUR);
+  const waited = await report(p, waits);
+  assert.equal(waited.nodes.wait.event, 1, 'the wait saw the event that came right after the entry');
+  assert.equal(waited.nodes.wait.timeout || 0, 0);
+  assert.equal((await report(p, never)).entered, 1, 're-entry never: the second login of the batch does not enter');
+  assert.equal((await customer(p, never, 'b1')).entries, 1);
+  assert.equal((await report(p, breakpoint)).entered || 0, 0, 'the process went on within the batch: no breakpoint');
+  assert.equal(received(p).length, 1, 'one touch: the re-entry journey once, no nudge, no breakpoint touch');
 });
 
 test('wait for an event with a timeout, split on a profile property, A/B by weights', async () => {
