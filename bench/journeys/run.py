@@ -63,6 +63,8 @@ STREAM_SECONDS = env_int("STREAM_SECONDS", 120)
 # Part 1's latency target holds at the throughput target: a third run offers this many events/s
 # steadily (stream --rate) and reads the decision latency there (0: no paced run).
 PACED_RATE = env_int("PACED_RATE", 20_000 if SMOKE else 200_000)
+# Which of part 1's runs to make (all three for the table; fewer to compare binaries quickly).
+TRIGGER_RUNS = ENV.get("TRIGGER_RUNS", "none,live,paced").split(",")
 TIMER_USERS = env_list("TIMER_USERS", "50000" if SMOKE else "1000000,2000000,4000000,10000000")
 SEND_USERS = env_list("SEND_USERS", "10000" if SMOKE else "500000,1000000,5000000")
 FIRE_TIMERS = ENV.get("FIRE_TIMERS", "1") == "1"
@@ -753,10 +755,12 @@ def least_contended(fn, *args):
 def part_trigger():
     out = []
     for durability in DURABILITY:
-        base = least_contended(trigger_run, durability, False)
-        live = least_contended(trigger_run, durability, True)
-        entry = {"durability": durability, "none": base, "live": live}
-        if PACED_RATE:
+        entry = {"durability": durability}
+        if "none" in TRIGGER_RUNS:
+            entry["none"] = least_contended(trigger_run, durability, False)
+        if "live" in TRIGGER_RUNS:
+            entry["live"] = least_contended(trigger_run, durability, True)
+        if PACED_RATE and "paced" in TRIGGER_RUNS:
             entry["paced"] = least_contended(trigger_run, durability, True, PACED_RATE)
         out.append(entry)
     return out
@@ -1048,31 +1052,31 @@ def build_table(results, timings, total_seconds=None):
     rows = []
     R = rows.append
     for t in results.get("trigger", []):
-        d, base, live = t["durability"], t["none"], t["live"]
-        be, le = base["stream"]["events_per_s"], live["stream"]["events_per_s"]
-        R((f"1. events/s through ingest, no journeys (`{d}`)",
-           f"{fmt_rate(be)} (ack p99 {base['stream']['ack_p99_ms']:.1f} ms; {base['cpu_utilisation']:.2f} cores, "
-           f"{base['cpu_per_event_us']:.1f} µs CPU/event; other processes {base.get('other_cores', 0):.2f} cores)", "–", "", "Flink Nexmark pass-through 310 K/s (2 × 155 K/core)",
-           f"{be / FLINK_PASS:.2f}×"))
-        share = live["entered"] / max(live["stream"]["accepted"], 1)
-        R((f"1. events/s with {live['journeys']:,} live journeys (`{d}`)",
-           f"{fmt_rate(le)} = **{le / max(be, 1):.2f}×** of no journeys (ack p99 {live['stream']['ack_p99_ms']:.1f} ms; "
-           f"{live['cpu_utilisation']:.2f} cores, {live['cpu_per_event_us']:.1f} µs CPU/event; other processes {live.get('other_cores', 0):.2f} cores; "
-           f"{live['entered']:,} entries = {share * 100:.1f}% of events, model {live['expected_entry_share'] * 100:.1f}%; "
-           f"worker caught up {live['catch_up_seconds']} s after the last ack)",
-           "≥ 200 K/s", met(le >= 200_000), "Flink Nexmark stateful q11 79 K/s (2 × 39.7 K/core)",
-           f"{le / FLINK_STATEFUL:.2f}×"))
-        paced = t.get("paced")
-        R((f"1. ingest commit → decision at full speed (`{d}`), {live['decisions']:,} commits",
-           f"p50 {fmt_q(live['p50'], live['p50_bucket'])}, p99 {fmt_q(live['p99'], live['p99_bucket'])}"
-           + (" (the histogram's last bound is 1 s)" if live["p99_bucket"] == math.inf else "") + "; "
-           f"mean {fmt_s(live['decision_mean'])} (sum / count); the machine saturated",
-           "–" if paced else "p99 ≤ 10 ms",
-           "" if paced else met(live["p99"] is not None and live["p99_bucket"] != math.inf and live["p99"] <= 0.010),
-           "Dittofeed recompute every 120 s",
-           (f"{DITTOFEED_S / live['p99']:,.0f}× faster (p99)" if live["p99_bucket"] != math.inf
-            else f"{DITTOFEED_S / live['decision_mean']:,.0f}× faster (mean; p99 unknown above 1 s)")
-           if live.get("p99") else "–"))
+        d, base, live, paced = t["durability"], t.get("none"), t.get("live"), t.get("paced")
+        if base and live:
+            be, le = base["stream"]["events_per_s"], live["stream"]["events_per_s"]
+            R((f"1. events/s through ingest, no journeys (`{d}`)",
+               f"{fmt_rate(be)} (ack p99 {base['stream']['ack_p99_ms']:.1f} ms; {base['cpu_utilisation']:.2f} cores, "
+               f"{base['cpu_per_event_us']:.1f} µs CPU/event; other processes {base.get('other_cores', 0):.2f} cores)", "–", "", "Flink Nexmark pass-through 310 K/s (2 × 155 K/core)",
+               f"{be / FLINK_PASS:.2f}×"))
+            share = live["entered"] / max(live["stream"]["accepted"], 1)
+            R((f"1. events/s with {live['journeys']:,} live journeys (`{d}`)",
+               f"{fmt_rate(le)} = **{le / max(be, 1):.2f}×** of no journeys (ack p99 {live['stream']['ack_p99_ms']:.1f} ms; "
+               f"{live['cpu_utilisation']:.2f} cores, {live['cpu_per_event_us']:.1f} µs CPU/event; other processes {live.get('other_cores', 0):.2f} cores; "
+               f"{live['entered']:,} entries = {share * 100:.1f}% of events, model {live['expected_entry_share'] * 100:.1f}%; "
+               f"worker caught up {live['catch_up_seconds']} s after the last ack)",
+               "≥ 200 K/s", met(le >= 200_000), "Flink Nexmark stateful q11 79 K/s (2 × 39.7 K/core)",
+               f"{le / FLINK_STATEFUL:.2f}×"))
+            R((f"1. ingest commit → decision at full speed (`{d}`), {live['decisions']:,} commits",
+               f"p50 {fmt_q(live['p50'], live['p50_bucket'])}, p99 {fmt_q(live['p99'], live['p99_bucket'])}"
+               + (" (the histogram's last bound is 1 s)" if live["p99_bucket"] == math.inf else "") + "; "
+               f"mean {fmt_s(live['decision_mean'])} (sum / count); the machine saturated",
+               "–" if paced else "p99 ≤ 10 ms",
+               "" if paced else met(live["p99"] is not None and live["p99_bucket"] != math.inf and live["p99"] <= 0.010),
+               "Dittofeed recompute every 120 s",
+               (f"{DITTOFEED_S / live['p99']:,.0f}× faster (p99)" if live["p99_bucket"] != math.inf
+                else f"{DITTOFEED_S / live['decision_mean']:,.0f}× faster (mean; p99 unknown above 1 s)")
+               if live.get("p99") else "–"))
         if paced:
             ps = paced["stream"]
             held = ps["events_per_s"] >= 0.98 * PACED_RATE
@@ -1171,7 +1175,7 @@ def notes(results):
     out = []
     tr = results.get("trigger", [])
     if tr:
-        live = tr[0]["live"]
+        live = tr[0].get("live") or tr[0].get("paced")
         out.append(f"Part 1: {JOURNEYS:,} running journeys, entry `event` on {JOURNEY_NAMES} names "
                    f"(5 condition shapes: amount thresholds, fund_type/channel equality, `in`, `between`, "
                    f"nested any/all), nodes `wait 30d → exit`; {EVENTS:,} events over {JOURNEY_NAMES + OTHER_NAMES} "

@@ -10,6 +10,7 @@
 
 #include "audience/audience_internal.h"
 #include "common/csv_field.h"
+#include "common/thread_name.h"
 #include "common/value_codec.h"
 #include "import/csv_reader.h"
 #include "ingest/ingest_pipeline.h"
@@ -81,8 +82,14 @@ void AudienceEngine::Start() {
   std::lock_guard lock(queue_mu_);
   if (worker_.joinable()) return;
   stopping_ = false;
-  worker_ = std::thread([this] { WorkerLoop(); });
-  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  worker_ = std::thread([this] {
+    SetCurrentThreadName("segment-live");
+    WorkerLoop();
+  });
+  scheduler_ = std::thread([this] {
+    SetCurrentThreadName("segment-sched");
+    SchedulerLoop();
+  });
 }
 
 void AudienceEngine::Stop() {

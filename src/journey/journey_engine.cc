@@ -9,6 +9,7 @@
 #include <random>
 
 #include "channel/crypto.h"
+#include "common/thread_name.h"
 #include "journey/effect_stats.h"
 #include "journey/journey_internal.h"
 #include "query/spec_json.h"
@@ -278,8 +279,18 @@ Status JourneyEngine::Start() {
     }
   }
   SEXTANT_RETURN_IF_ERROR(impl_->LoadQueue());
-  impl_->worker = std::thread([this] { WorkerLoop(); });
-  impl_->delivery = std::thread([this] { DeliveryLoop(); });
+  impl_->emitter = std::thread([impl = impl_.get()] {
+    SetCurrentThreadName("journey-emit");
+    impl->EmitterLoop();
+  });
+  impl_->worker = std::thread([this] {
+    SetCurrentThreadName("journey-decide");
+    WorkerLoop();
+  });
+  impl_->delivery = std::thread([this] {
+    SetCurrentThreadName("journey-deliver");
+    DeliveryLoop();
+  });
   return Status::Ok();
 }
 
@@ -292,6 +303,15 @@ void JourneyEngine::Stop() {
   impl_->queue_cv.notify_all();
   if (impl_->worker.joinable()) impl_->worker.join();
   if (impl_->delivery.joinable()) impl_->delivery.join();
+  // The worker's last events: handed to the pipeline, then durable.
+  {
+    std::unique_lock lock(impl_->queue_mu);
+    impl_->emitter_stopping = true;
+  }
+  impl_->emit_cv.notify_all();
+  if (impl_->emitter.joinable()) impl_->emitter.join();
+  std::unique_lock lock(impl_->queue_mu);
+  impl_->drained_cv.wait(lock, [&] { return impl_->ingests_in_flight == 0; });
 }
 
 Result<std::pair<ProjectRuntime*, JourneyState*>> JourneyEngine::Impl::JourneyLocked(
@@ -394,6 +414,7 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
           Instance instance;
           if (!Instance::Decode(value, &instance)) return true;
           const UserId user = state::ReadBigEndian32(key.substr(instance_prefix.size()));
+          journey.with_instance.add(user);
           if (instance.state == Instance::State::kActive ||
               instance.state == Instance::State::kPending) {
             journey.active.add(user);
@@ -597,13 +618,69 @@ void JourneyEngine::Impl::WriteLocked(PendingWork& work) {
   if (work.dry_run || work.batch.empty()) return;
   (void)kv->Write(&work.batch);
   work.batch.rep()->Clear();
-  work.staged_instances.clear();
+  work.staged.clear();
+}
+
+void JourneyEngine::Impl::EmitInBackground(PendingWork& work) {
+  size_t batches = 0;
+  for (const auto& [project, records] : work.events) batches += records.empty() ? 0 : 1;
+  if (batches == 0) {
+    work.events.clear();
+    return;
+  }
+  {
+    std::unique_lock lock(queue_mu);
+    emit_cv.wait(lock, [&] { return emit_queue.size() < kEmitQueueSteps; });
+    ingests_in_flight += batches;
+    emit_queue.push_back(std::move(work.events));
+  }
+  work.events.clear();
+  emit_cv.notify_all();
+}
+
+void JourneyEngine::Impl::EmitterLoop() {
+  std::unique_lock lock(queue_mu);
+  while (true) {
+    emit_cv.wait(lock, [&] { return !emit_queue.empty() || emitter_stopping; });
+    if (emit_queue.empty()) return;  // stopping, and everything handed over
+    EmittedEvents events = std::move(emit_queue.front());
+    emit_queue.pop_front();
+    lock.unlock();
+    emit_cv.notify_all();  // room for the worker
+    for (auto& [project, records] : events) {
+      if (records.empty()) continue;
+      auto completed = [this] {
+        {
+          std::lock_guard queue_lock(queue_mu);
+          --ingests_in_flight;
+        }
+        drained_cv.notify_all();
+      };
+      if (pipeline == nullptr) {
+        PendingWork direct;
+        direct.events.emplace_back(project, std::move(records));
+        ApplyPending(direct);
+        completed();
+        continue;
+      }
+      ingest::RequestContext context;
+      context.source = "journey";
+      // No peer: the server's own events carry no $ip (it would be the loopback address).
+      context.all_projects_authorized = true;
+      std::vector<ingest::RecordInput> inputs(records.size());
+      for (size_t index = 0; index < records.size(); ++index)
+        inputs[index].parsed = std::move(records[index]);
+      pipeline->Ingest(project, std::move(inputs), context,
+                       [completed](ingest::IngestOutcome, Status) { completed(); });
+    }
+    lock.lock();
+  }
 }
 
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
   if (!work.batch.empty()) (void)kv->Write(&work.batch);
-  work.staged_instances.clear();
+  work.staged.clear();
   if (pipeline == nullptr) {
     for (auto& [project, records] : work.events) {
       for (Record& record : records) {

@@ -82,6 +82,9 @@ struct JourneyState {
   std::map<uint32_t, std::shared_ptr<const JourneyDefinition>> versions;
   Roaring active;   // customers inside (kActive) or pending a breakpoint
   Roaring waiting;  // customers whose node waits for an event, or pending a breakpoint
+  // Customers with a stored instance (inside, or left: the re-entry rules read it), so that
+  // an entry of a customer who was never in the journey does not read the store.
+  Roaring with_instance;
   std::map<std::string, int64_t> counters;  // report counters, persisted with every change
   bool counters_dirty = false;
   int64_t next_fire_ms = 0;  // schedule / once / key_date entries (0 = none)
@@ -156,10 +159,21 @@ struct PendingWork {
     PropertyMap consent;  // "<purpose>:<channel>" → granted, as stored
   };
   Customer customer;
-  // The instances this work's batch writes, by state key, until the batch reaches the store:
-  // a step decides several events of one customer (an SDK batch: entry, then the event a wait
-  // is for) before writing, and each decision must see the previous one's instance.
-  std::unordered_map<std::string, std::string> staged_instances;
+  // Values this work's batch writes that a later decision of the same step reads back (the
+  // customer's instances and channel response counts), by state key, until the batch reaches
+  // the store: a step decides several events of one customer (an SDK batch: entry, then the
+  // event a wait is for; two sends in a row) before writing, and each decision must see the
+  // previous one's result.
+  std::unordered_map<std::string, std::string> staged;
+  // Puts `value` in the batch and keeps it readable through Staged() for the rest of the step.
+  void PutStaged(std::string key, std::string value) {
+    batch.Put(key, value);
+    staged.insert_or_assign(std::move(key), std::move(value));
+  }
+  const std::string* Staged(const std::string& key) const {
+    auto found = staged.find(key);
+    return found == staged.end() ? nullptr : &found->second;
+  }
 };
 
 // One step of a simulated run (dry run): what happened to the customer, and when.
@@ -203,12 +217,20 @@ struct JourneyEngine::Impl {
   std::condition_variable queue_cv, drained_cv;
   std::deque<ingest::CommittedChanges> queue;  // guarded by queue_mu
   uint64_t queued = 0, applied = 0;            // guarded by queue_mu
-  // The worker's timers-and-entries step ingests its events on another thread while the next
-  // step decides (a mass send alternates deciding and ingesting otherwise, one core idle).
-  // Steps stay in order: a step's ingest starts after the previous one's ended. Drain() waits
-  // for it, so a caller that drained sees every event of every step.
-  std::future<void> worker_ingest;  // worker thread only
-  uint64_t ingests_in_flight = 0;   // guarded by queue_mu
+  // The events the worker's steps emit ($journey_*, $touch_*) are handed to the `emitter`
+  // thread, which passes them to the ingest pipeline in step order without waiting for them
+  // to be durable: deciding never waits for an ingest (a mass send would alternate deciding
+  // and ingesting, one core idle; a trigger decision would wait for the next group commit).
+  // The worker waits only while kEmitQueueSteps steps are queued, so a mass send cannot
+  // outrun its ingest. `ingests_in_flight` counts handed-over project batches until their
+  // ingest completed; Drain() waits for it, so a caller that drained sees every event.
+  static constexpr size_t kEmitQueueSteps = 2;
+  using EmittedEvents = std::vector<std::pair<std::string, std::vector<Record>>>;
+  std::deque<EmittedEvents> emit_queue;  // guarded by queue_mu
+  std::condition_variable emit_cv;       // emit_queue gained an entry or room
+  bool emitter_stopping = false;         // guarded by queue_mu
+  std::thread emitter;
+  uint64_t ingests_in_flight = 0;  // guarded by queue_mu
   // Handed-over events are kept in the state store under "jrn/q/<sequence>" until the worker's
   // atomic write of their effects deletes them, so a crash between the ingest acknowledgement
   // and the journey decision loses nothing: Start() queues what is left.
@@ -261,6 +283,10 @@ struct JourneyEngine::Impl {
   // Writes what is left of the batch, then ingests the events of `work` (waiting until they
   // are durable). Call it after releasing `mu`.
   void ApplyPending(PendingWork& work);
+  // Queues the events of a worker step for the emitter thread (waits while the queue is full).
+  // Requires queue_mu not held.
+  void EmitInBackground(PendingWork& work);
+  void EmitterLoop();
   void Bump(JourneyState& journey, const std::string& counter, int64_t delta = 1);
 
   // --- runtime (journey_runtime.cc) ---
@@ -302,6 +328,8 @@ struct JourneyEngine::Impl {
   // stored (a default Instance when there is none).
   Result<Instance> LoadInstanceLocked(ProjectRuntime& runtime, const std::string& journey_id,
                                       UserId user, const PendingWork* work);
+  // The value `work` staged for `key`, else the stored one.
+  Result<std::string> ReadStagedLocked(const PendingWork& work, const std::string& key);
   void SetTimerLocked(ProjectRuntime& runtime, JourneyState& journey, UserId user,
                       Instance& instance, int64_t due, PendingWork& work);
   // Runs a send or webhook node; false when the touch was deferred (the instance stays).

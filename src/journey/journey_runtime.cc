@@ -174,28 +174,6 @@ void JourneyEngine::WorkerLoop() {
     impl_->queue.clear();
     const bool stopping = impl_->stopping;
     lock.unlock();
-    // The events a step emits ($journey_*, $touch_*) are ingested on a helper thread while the
-    // worker decides the next step: one ingest at a time, in step order (Drain waits for it).
-    auto ingest_in_background = [impl = impl_.get()](PendingWork& work) {
-      if (impl->worker_ingest.valid()) impl->worker_ingest.get();
-      if (work.events.empty()) return;
-      {
-        std::lock_guard queue_lock(impl->queue_mu);
-        ++impl->ingests_in_flight;
-      }
-      impl->worker_ingest =
-          std::async(std::launch::async, [impl, events = std::move(work.events)]() mutable {
-            PendingWork ingest;
-            ingest.events = std::move(events);
-            impl->ApplyPending(ingest);
-            {
-              std::lock_guard queue_lock(impl->queue_mu);
-              --impl->ingests_in_flight;
-            }
-            impl->drained_cv.notify_all();
-          });
-      work.events.clear();
-    };
     uint64_t last = 0;
     // Commits that queued up while the worker was busy are decided together: one state write,
     // one counter flush and one ingest of the emitted events per group instead of per commit,
@@ -213,7 +191,7 @@ void JourneyEngine::WorkerLoop() {
       PendingWork work;
       impl_->ProcessChanges(std::span<const ingest::CommittedChanges>(&batch[first], end - first),
                             work);
-      ingest_in_background(work);
+      impl_->EmitInBackground(work);
       last = batch[end - 1].sequence;
       first = end;
     }
@@ -231,9 +209,8 @@ void JourneyEngine::WorkerLoop() {
         }
         impl_->WriteLocked(work);
       }
-      ingest_in_background(work);
+      impl_->EmitInBackground(work);
     }
-    if (stopping && impl_->worker_ingest.valid()) impl_->worker_ingest.get();
     lock.lock();
     if (last != 0) impl_->applied = std::max(impl_->applied, last);
     impl_->drained_cv.notify_all();
@@ -432,7 +409,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
           channel_name && channel_name->type() == ValueType::kString) {
         std::string key = JourneyKey(runtime.info->id, "r");
         state::AppendBigEndian32(user, &key);
-        auto stored = kv->Get(key);
+        auto stored = ReadStagedLocked(work, key);
         PropertyMap stats = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
         const std::string clicked = channel_name->str() + ".clicked";
         bool found = false;
@@ -443,7 +420,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
           }
         }
         if (!found) stats.emplace_back(clicked, Value::Number(1));
-        work.batch.Put(key, PropertiesJson(stats, runtime.info->time_zone));
+        work.PutStaged(std::move(key), PropertiesJson(stats, runtime.info->time_zone));
       }
       continue;
     }
@@ -584,8 +561,8 @@ Result<Instance> JourneyEngine::Impl::LoadInstanceLocked(ProjectRuntime& runtime
   Instance instance;
   std::string key = InstanceKey(runtime.info->id, journey_id, user);
   if (work != nullptr) {
-    if (auto staged = work->staged_instances.find(key); staged != work->staged_instances.end()) {
-      if (!Instance::Decode(staged->second, &instance)) {
+    if (const std::string* staged = work->Staged(key)) {
+      if (!Instance::Decode(*staged, &instance)) {
         return Status(ErrorCode::kCorruption,
                       "staged journey instance of user " + std::to_string(user) + " in " +
                           journey_id);
@@ -611,8 +588,14 @@ void JourneyEngine::Impl::SaveInstanceLocked(ProjectRuntime& runtime, JourneySta
   if (work.dry_run) return;
   std::string key = InstanceKey(runtime.info->id, journey.meta.id, user);
   std::string encoded = instance.Encode();
-  work.batch.Put(key, encoded);
-  work.staged_instances.insert_or_assign(std::move(key), std::move(encoded));
+  work.PutStaged(std::move(key), std::move(encoded));
+  journey.with_instance.add(user);
+}
+
+Result<std::string> JourneyEngine::Impl::ReadStagedLocked(const PendingWork& work,
+                                                          const std::string& key) {
+  if (const std::string* staged = work.Staged(key)) return *staged;
+  return kv->Get(key);
 }
 
 std::pair<uint64_t, uint64_t> JourneyEngine::Impl::MoveToVersionLocked(ProjectRuntime& runtime,
@@ -664,9 +647,12 @@ bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& 
   if (live == nullptr || journey.meta.status != "running") return false;
   const int64_t now = clock->NowMs();
   if (now < live->start_at_ms || (live->end_at_ms != 0 && now >= live->end_at_ms)) return false;
-  auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user, &work);
-  if (!loaded.ok()) return false;
-  Instance instance = std::move(*loaded);
+  Instance instance;
+  if (journey.with_instance.contains(user)) {
+    auto loaded = LoadInstanceLocked(runtime, journey.meta.id, user, &work);
+    if (!loaded.ok()) return false;
+    instance = std::move(*loaded);
+  }
   if (instance.state == Instance::State::kActive) return false;
   const bool was_pending = instance.state == Instance::State::kPending;
   auto refuse = [&](std::string_view why) {

@@ -212,7 +212,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   std::vector<std::string> order = node.channels;
   std::string choice_reason = "order";
   if (node.best_channel && order.size() > 1) {
-    auto stats_stored = kv->Get(UserKey(pid, "r", user));
+    auto stats_stored = ReadStagedLocked(work, UserKey(pid, "r", user));
     const PropertyMap stats =
         stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
     auto rate = [&](const std::string& channel_name) {
@@ -463,7 +463,8 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     history.EndObject();
     work.batch.Put(history_key, history.str());
     {
-      auto stats_stored = kv->Get(UserKey(pid, "r", user));
+      std::string stats_key = UserKey(pid, "r", user);
+      auto stats_stored = ReadStagedLocked(work, stats_key);
       PropertyMap stats = stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
       bool found = false;
       for (auto& [name, value] : stats) {
@@ -473,7 +474,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
         }
       }
       if (!found) stats.emplace_back(channel_name + ".sent", Value::Number(1));
-      work.batch.Put(UserKey(pid, "r", user), PropertiesJson(stats, runtime.info->time_zone));
+      work.PutStaged(std::move(stats_key), PropertiesJson(stats, runtime.info->time_zone));
     }
   }
   JsonWriter message;

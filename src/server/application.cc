@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "common/thread_name.h"
 #include "server/customer_erasure.h"
 #include "server/request_router.h"
 
@@ -163,7 +164,10 @@ Status Application::Start() {
                           std::to_string(port_),
                       admin_token_);
   started_ = true;
-  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  maintenance_ = std::thread([this] {
+    SetCurrentThreadName("maintenance");
+    MaintenanceLoop();
+  });
   return Status::Ok();
 }
 

@@ -12,6 +12,8 @@
 #include <iostream>
 #include <optional>
 
+#include "common/thread_name.h"
+
 namespace sextant::server {
 
 namespace beast = boost::beast;
@@ -204,7 +206,10 @@ class HttpServer::Impl {
     uint16_t port = acceptor_.local_endpoint().port();
     Accept();
     for (int i = 0; i < std::max(1, options_.io_threads); ++i)
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this] {
+        SetCurrentThreadName("http");
+        io_.run();
+      });
     return port;
   }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/json_writer.h"
+#include "common/thread_name.h"
 #include "import/row_mapper.h"
 
 namespace sextant::server {
@@ -122,7 +123,10 @@ Status ImportJobs::Open() {
     SEXTANT_RETURN_IF_ERROR(SaveLocked(*job));  // the interrupted mark
     jobs_[{job->project, id}] = std::move(job);
   }
-  worker_ = std::thread([this] { Worker(); });
+  worker_ = std::thread([this] {
+    SetCurrentThreadName("import-jobs");
+    Worker();
+  });
   return Status::Ok();
 }
 

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "common/hash.h"
+#include "common/thread_name.h"
 #include "store/file_util.h"
 #include "store/manifest.h"
 #include "store/part.h"
@@ -607,9 +608,15 @@ Status EventStoreImpl::Recover() {
 }
 
 void EventStoreImpl::Start() {
-  commit_thread_ = std::thread([this] { CommitLoop(); });
+  commit_thread_ = std::thread([this] {
+    SetCurrentThreadName("store-commit");
+    CommitLoop();
+  });
   if (options_.background_maintenance) {
-    maintenance_thread_ = std::thread([this] { MaintenanceLoop(); });
+    maintenance_thread_ = std::thread([this] {
+      SetCurrentThreadName("store-maintain");
+      MaintenanceLoop();
+    });
   }
 }
 
