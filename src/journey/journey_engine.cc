@@ -616,6 +616,10 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
 
 void JourneyEngine::Impl::WriteLocked(PendingWork& work) {
   if (work.dry_run || work.batch.empty()) return;
+  // In key order, each memtable insert starts where the previous one ended; a step's keys in
+  // decision order (instance, timer, ledger, outbox, ... per customer) made every insert a
+  // full skip-list search — 27 % of a mass send's decision thread.
+  work.batch.SortByKey();
   (void)kv->Write(&work.batch);
   work.batch.rep()->Clear();
   work.staged.clear();
@@ -679,7 +683,10 @@ void JourneyEngine::Impl::EmitterLoop() {
 
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
-  if (!work.batch.empty()) (void)kv->Write(&work.batch);
+  if (!work.batch.empty()) {
+    work.batch.SortByKey();  // as in WriteLocked
+    (void)kv->Write(&work.batch);
+  }
   work.staged.clear();
   if (pipeline == nullptr) {
     for (auto& [project, records] : work.events) {
