@@ -32,7 +32,7 @@
 #   part 1: JOURNEYS (1000), JOURNEY_NAMES (200), OTHER_NAMES (200), JOURNEY_SHARE (0.5),
 #           EVENTS (6000000; smoke 300000), STREAM_USERS (1000000; smoke 100000),
 #           CONNECTIONS (4), BATCH (1000), STREAM_SECONDS (120: the stream stops there),
-#           PACED_RATE (200000; smoke 20000; 0 = no paced run)
+#           PACED_RATE (200000; smoke 20000; 0 = no paced run), TRIGGER_RUNS (none,live,paced)
 #   part 2: TIMER_USERS (1000000,2000000,4000000,10000000; smoke 50000) — a ladder, FIRE_TIMERS (1)
 #   part 3: SEND_USERS (500000,1000000,5000000; smoke 10000) — a ladder
 #   PART_SECONDS (900)   bound of one timed step (the clock request that enters / sends); a step
@@ -64,7 +64,7 @@ fi
 
 args=""
 for v in SMOKE PARTS DURABILITY JOURNEYS JOURNEY_NAMES OTHER_NAMES JOURNEY_SHARE EVENTS STREAM_USERS \
-         CONNECTIONS BATCH STREAM_SECONDS PACED_RATE TIMER_USERS SEND_USERS FIRE_TIMERS PART_SECONDS PROFILE SEED; do
+         CONNECTIONS BATCH STREAM_SECONDS PACED_RATE TRIGGER_RUNS TIMER_USERS SEND_USERS FIRE_TIMERS PART_SECONDS PROFILE SEED; do
   [[ -n ${!v:-} ]] && args+="$v=${!v} "
 done
 export BENCH_COMMAND="${args}bench/journey_bench.sh"

@@ -1023,7 +1023,7 @@ def send_run(n):
             res["delivered_best_window"] = w
         res["send_seconds"] = wall
         res["enter_seconds"] = 0
-        log(f"  decisions {res.get('decisions') or 0:,} until the first delivery {decided_until:.1f} s "
+        log(f"  decisions {res.get('decisions') or 0:,} counted by the report after {decided_until:.1f} s "
             f"(≈ {fmt_rate(res['decisions_per_s'])}); delivered {st['requests']:,} in {span:.1f} s "
             f"(≈ {fmt_rate(res['delivered_per_s'])}); clock request {wall:.1f} s; peak RSS {fmt_bytes(res['hwm'])}")
         log(f"  hot threads: {res['profile']['hot_threads']}")
