@@ -614,15 +614,39 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
   return Status::Ok();
 }
 
-void JourneyEngine::Impl::WriteLocked(PendingWork& work) {
-  if (work.dry_run || work.batch.empty()) return;
-  // In key order, each memtable insert starts where the previous one ended; a step's keys in
-  // decision order (instance, timer, ledger, outbox, ... per customer) made every insert a
-  // full skip-list search — 27 % of a mass send's decision thread.
-  work.batch.SortByKey();
-  (void)kv->Write(&work.batch);
-  work.batch.rep()->Clear();
+void JourneyEngine::Impl::WriteLocked(PendingWork& work) { WriteBatch(work); }
+
+void JourneyEngine::Impl::WriteBatch(PendingWork& work) {
+  if (work.dry_run) return;
+  if (!work.batch.empty()) {
+    // In key order, each memtable insert starts where the previous one ended; a step's keys in
+    // decision order (instance, timer, ledger, outbox, ... per customer) made every insert a
+    // full skip-list search — 27 % of a mass send's decision thread.
+    work.batch.SortByKey();
+    (void)kv->Write(&work.batch);
+    work.batch.rep()->Clear();
+  }
   work.staged.clear();
+}
+
+void JourneyEngine::Impl::IngestEmitted(const std::string& project, std::vector<Record> records,
+                                        std::function<void()> done) {
+  if (pipeline == nullptr) {
+    for (Record& record : records) {
+      if (emitted != nullptr) emitted->emplace_back(clock->NowMs(), std::move(record));
+    }
+    done();
+    return;
+  }
+  ingest::RequestContext context;
+  context.source = "journey";
+  // No peer: the server's own events carry no $ip (it would be the loopback address).
+  context.all_projects_authorized = true;
+  std::vector<ingest::RecordInput> inputs(records.size());
+  for (size_t index = 0; index < records.size(); ++index)
+    inputs[index].parsed = std::move(records[index]);
+  pipeline->Ingest(project, std::move(inputs), context,
+                   [done = std::move(done)](ingest::IngestOutcome, Status) { done(); });
 }
 
 void JourneyEngine::Impl::EmitInBackground(PendingWork& work) {
@@ -653,29 +677,13 @@ void JourneyEngine::Impl::EmitterLoop() {
     emit_cv.notify_all();  // room for the worker
     for (auto& [project, records] : events) {
       if (records.empty()) continue;
-      auto completed = [this] {
+      IngestEmitted(project, std::move(records), [this] {
         {
           std::lock_guard queue_lock(queue_mu);
           --ingests_in_flight;
         }
         drained_cv.notify_all();
-      };
-      if (pipeline == nullptr) {
-        PendingWork direct;
-        direct.events.emplace_back(project, std::move(records));
-        ApplyPending(direct);
-        completed();
-        continue;
-      }
-      ingest::RequestContext context;
-      context.source = "journey";
-      // No peer: the server's own events carry no $ip (it would be the loopback address).
-      context.all_projects_authorized = true;
-      std::vector<ingest::RecordInput> inputs(records.size());
-      for (size_t index = 0; index < records.size(); ++index)
-        inputs[index].parsed = std::move(records[index]);
-      pipeline->Ingest(project, std::move(inputs), context,
-                       [completed](ingest::IngestOutcome, Status) { completed(); });
+      });
     }
     lock.lock();
   }
@@ -683,34 +691,13 @@ void JourneyEngine::Impl::EmitterLoop() {
 
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
-  if (!work.batch.empty()) {
-    work.batch.SortByKey();  // as in WriteLocked
-    (void)kv->Write(&work.batch);
-  }
-  work.staged.clear();
-  if (pipeline == nullptr) {
-    for (auto& [project, records] : work.events) {
-      for (Record& record : records) {
-        if (emitted != nullptr) emitted->emplace_back(clock->NowMs(), std::move(record));
-      }
-    }
-    work.events.clear();
-    return;
-  }
+  WriteBatch(work);
   for (auto& [project, records] : work.events) {
     if (records.empty()) continue;
-    ingest::RequestContext context;
-    context.source = "journey";
-    // No peer: the server's own events carry no $ip (it would be the loopback address).
-    context.all_projects_authorized = true;
     // Waits for the ingest to be durable so that callers (RunDueNow, tests) see its effects.
     std::promise<void> done;
     auto future = done.get_future();
-    std::vector<ingest::RecordInput> inputs(records.size());
-    for (size_t index = 0; index < records.size(); ++index)
-      inputs[index].parsed = std::move(records[index]);
-    pipeline->Ingest(project, std::move(inputs), context,
-                     [&done](ingest::IngestOutcome, Status) { done.set_value(); });
+    IngestEmitted(project, std::move(records), [&done] { done.set_value(); });
     future.wait();
   }
   work.events.clear();

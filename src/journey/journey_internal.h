@@ -283,6 +283,14 @@ struct JourneyEngine::Impl {
   // Writes what is left of the batch, then ingests the events of `work` (waiting until they
   // are durable). Call it after releasing `mu`.
   void ApplyPending(PendingWork& work);
+  // Writes the batch of `work` in key order and empties it (with `staged`). WriteLocked is this
+  // under `mu`; ApplyPending calls it for what is left after the lock is released.
+  void WriteBatch(PendingWork& work);
+  // Hands `records` to the ingest pipeline as the server's own events (no $ip, every project
+  // authorized); `done` runs once the pipeline answered (durable, or refused). With no pipeline
+  // (simulations) the records go to `emitted` and `done` runs at once.
+  void IngestEmitted(const std::string& project, std::vector<Record> records,
+                     std::function<void()> done);
   // Queues the events of a worker step for the emitter thread (waits while the queue is full).
   // Requires queue_mu not held.
   void EmitInBackground(PendingWork& work);

@@ -559,18 +559,8 @@ Result<Instance> JourneyEngine::Impl::LoadInstanceLocked(ProjectRuntime& runtime
                                                          const std::string& journey_id,
                                                          UserId user, const PendingWork* work) {
   Instance instance;
-  std::string key = InstanceKey(runtime.info->id, journey_id, user);
-  if (work != nullptr) {
-    if (const std::string* staged = work->Staged(key)) {
-      if (!Instance::Decode(*staged, &instance)) {
-        return Status(ErrorCode::kCorruption,
-                      "staged journey instance of user " + std::to_string(user) + " in " +
-                          journey_id);
-      }
-      return instance;
-    }
-  }
-  auto stored = kv->Get(key);
+  const std::string key = InstanceKey(runtime.info->id, journey_id, user);
+  auto stored = work != nullptr ? ReadStagedLocked(*work, key) : kv->Get(key);
   if (!stored.ok()) {
     if (stored.status().code() == ErrorCode::kNotFound) return instance;
     return stored.status();
