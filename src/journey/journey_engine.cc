@@ -442,8 +442,41 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
     runtime.unsubscribe_secret = channel::Sha256Hex(runtime.unsubscribe_secret);
     SEXTANT_RETURN_IF_ERROR(kv->Put(JourneyKey(pid, "cfg") + "secret", runtime.unsubscribe_secret));
   }
+  // Delivery outcomes a crash left unfolded: queued as if just settled.
+  {
+    SettledOutcomes leftover;
+    simdjson::dom::parser parser;
+    SEXTANT_RETURN_IF_ERROR(
+        kv->ScanPrefix(JourneyKey(pid, "d"), [&](std::string_view key, std::string_view value) {
+          leftover.delta_keys.emplace_back(key);
+          element root;
+          simdjson::dom::object journeys;
+          if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS ||
+              root.get_object().get(journeys) != simdjson::SUCCESS) {
+            return true;  // unreadable: deleted with the others, counts nothing
+          }
+          for (auto journey : journeys) {
+            simdjson::dom::object counters;
+            if (journey.value.get_object().get(counters) != simdjson::SUCCESS) continue;
+            for (auto counter : counters) {
+              int64_t delta = 0;
+              if (counter.value.get_int64().get(delta) == simdjson::SUCCESS)
+                leftover.deltas[std::string(journey.key)][std::string(counter.key)] += delta;
+            }
+          }
+          return true;
+        }));
+    if (!leftover.delta_keys.empty()) {
+      std::lock_guard state_lock(delivery_state_mu);
+      SettledOutcomes& outcomes = settled[pid];
+      for (std::string& key : leftover.delta_keys) outcomes.delta_keys.push_back(std::move(key));
+      for (const auto& [journey, deltas] : leftover.deltas)
+        for (const auto& [counter, delta] : deltas) outcomes.deltas[journey][counter] += delta;
+    }
+  }
   runtime.loaded = true;
   RebuildIndexLocked(runtime);
+  PublishDeliverySourceLocked(runtime);
   return Status::Ok();
 }
 
@@ -533,6 +566,25 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
 void JourneyEngine::Impl::Bump(JourneyState& journey, const std::string& counter, int64_t delta) {
   journey.counters[counter] += delta;
   journey.counters_dirty = true;
+}
+
+void JourneyEngine::Impl::PublishDeliverySourceLocked(const ProjectRuntime& runtime) {
+  DeliverySource source{runtime.info->name, {}};
+  for (const auto& [name, entry] : runtime.channels) source.channels.emplace(name, entry.config);
+  std::lock_guard state_lock(delivery_state_mu);
+  delivery_sources[runtime.info->id] = std::move(source);
+}
+
+std::map<std::string, int64_t> JourneyEngine::Impl::CountersLocked(ProjectId project,
+                                                                   const JourneyState& journey) {
+  std::map<std::string, int64_t> counters = journey.counters;
+  std::lock_guard state_lock(delivery_state_mu);
+  auto outcomes = settled.find(project);
+  if (outcomes == settled.end()) return counters;
+  auto deltas = outcomes->second.deltas.find(journey.meta.id);
+  if (deltas == outcomes->second.deltas.end()) return counters;
+  for (const auto& [counter, delta] : deltas->second) counters[counter] += delta;
+  return counters;
 }
 
 Status AppendLifecycleLocked(JourneyEngine::Impl& impl, ProjectId project, const JourneyMeta& meta,
@@ -758,8 +810,9 @@ Result<JourneyAnswer> JourneyEngine::GetOperators() {
 
 namespace {
 
-void WriteJourney(const JourneyState& journey, bool with_definition, JsonWriter& out,
-                  const Roaring* visible = nullptr) {
+// `counters`: the journey's counters with unfolded delivery outcomes (CountersLocked).
+void WriteJourney(const JourneyState& journey, const std::map<std::string, int64_t>& counters,
+                  bool with_definition, JsonWriter& out, const Roaring* visible = nullptr) {
   out.BeginObject();
   WriteMeta(journey.meta, out);
   out.Key("customers_inside")
@@ -772,8 +825,8 @@ void WriteJourney(const JourneyState& journey, bool with_definition, JsonWriter&
   }
   if (visible == nullptr) {
     auto count = [&](const char* name) -> int64_t {
-      auto it = journey.counters.find(name);
-      return it == journey.counters.end() ? 0 : it->second;
+      auto it = counters.find(name);
+      return it == counters.end() ? 0 : it->second;
     };
     out.Key("entered").Int(count("entered"));
     out.Key("exited").Int(count("exited"));
@@ -814,7 +867,7 @@ Result<JourneyAnswer> JourneyEngine::CreateJourney(const state::ProjectInfo& pro
       AppendLifecycleLocked(*impl_, project.id, journey.meta, "create", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
-  WriteJourney(journey, true, out);
+  WriteJourney(journey, impl_->CountersLocked(project.id, journey), true, out);
   return Ok(out.Take(), 201);
 }
 
@@ -825,7 +878,9 @@ Result<JourneyAnswer> JourneyEngine::ListJourneys(const state::ProjectInfo& proj
   if (!runtime.ok()) return runtime.status();
   JsonWriter out;
   out.BeginObject().Key("journeys").BeginArray();
-  for (const auto& [id, journey] : (*runtime)->journeys) WriteJourney(journey, false, out, visible);
+  for (const auto& [id, journey] : (*runtime)->journeys) {
+    WriteJourney(journey, impl_->CountersLocked(project.id, journey), false, out, visible);
+  }
   out.EndArray().EndObject();
   return Ok(out.Take());
 }
@@ -836,7 +891,8 @@ Result<JourneyAnswer> JourneyEngine::GetJourney(const state::ProjectInfo& projec
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
   JsonWriter out;
-  WriteJourney(*found->second, true, out, visible);
+  WriteJourney(*found->second, impl_->CountersLocked(project.id, *found->second), true, out,
+               visible);
   return Ok(out.Take());
 }
 
@@ -878,7 +934,7 @@ Result<JourneyAnswer> JourneyEngine::UpdateJourney(const state::ProjectInfo& pro
       AppendLifecycleLocked(*impl_, project.id, journey.meta, "edit", actor, &batch));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
   JsonWriter out;
-  WriteJourney(journey, true, out);
+  WriteJourney(journey, impl_->CountersLocked(project.id, journey), true, out);
   return Ok(out.Take());
 }
 
@@ -1059,7 +1115,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyAction(const state::ProjectInfo& pro
   }
   impl_->RebuildIndexLocked(*found->first);
   JsonWriter out;
-  WriteJourney(journey, false, out);
+  WriteJourney(journey, impl_->CountersLocked(project.id, journey), false, out);
   impl_->WriteLocked(work);
   lock.unlock();
   impl_->ApplyPending(work);
@@ -1113,7 +1169,7 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
   auto found = impl_->JourneyLocked(project, id);
   if (!found.ok()) return found.status();
   JourneyState& journey = *found->second;
-  const auto& counters = journey.counters;
+  const std::map<std::string, int64_t> counters = impl_->CountersLocked(project.id, journey);
   auto count = [&](const std::string& name) -> int64_t {
     auto it = counters.find(name);
     return it == counters.end() ? 0 : it->second;
@@ -1330,6 +1386,7 @@ Result<JourneyAnswer> JourneyEngine::PutChannel(const state::ProjectInfo& projec
   if (!runtime.ok()) return runtime.status();
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(JourneyKey(project.id, "ch") + name, entry.json));
   (*runtime)->channels[name] = std::move(entry);
+  impl_->PublishDeliverySourceLocked(**runtime);
   return Ok("{\"channel\":\"" + name + "\"}");
 }
 

@@ -30,6 +30,9 @@ Result<JourneyEngine::ErasedJourneyState> JourneyEngine::ErasePeople(
   // Events handed over before the erasure would otherwise enter them again afterwards.
   Drain();
   const std::unordered_set<UserId> targets(users.begin(), users.end());
+  // No delivery pass in flight: it settles without `mu` and would write back a retry of an
+  // outbox record erased here. Lock order: delivery_mu before mu.
+  std::lock_guard delivery_lock(impl_->delivery_mu);
   std::lock_guard lock(impl_->mu);
   auto runtime = impl_->RuntimeLocked(project);
   if (!runtime.ok()) return runtime.status();

@@ -322,6 +322,23 @@ void JourneyEngine::Impl::ProcessChanges(std::span<const ingest::CommittedChange
 
 void JourneyEngine::Impl::FlushCountersLocked(ProjectRuntime& runtime, PendingWork& work) {
   if (work.dry_run) return;
+  // Delivery outcomes settled since the last flush: counted here and their delta records
+  // deleted in the same batch as the counters that now include them.
+  SettledOutcomes outcomes;
+  {
+    std::lock_guard state_lock(delivery_state_mu);
+    auto found = settled.find(runtime.info->id);
+    if (found != settled.end()) {
+      outcomes = std::move(found->second);
+      settled.erase(found);
+    }
+  }
+  for (const std::string& key : outcomes.delta_keys) work.batch.Delete(key);
+  for (const auto& [journey_id, deltas] : outcomes.deltas) {
+    auto journey = runtime.journeys.find(journey_id);
+    if (journey == runtime.journeys.end()) continue;  // deleted since it was sent
+    for (const auto& [counter, delta] : deltas) Bump(journey->second, counter, delta);
+  }
   for (auto& [id, journey] : runtime.journeys) {
     if (!journey.counters_dirty) continue;
     JsonWriter out;

@@ -1,6 +1,7 @@
 // Touches: the rules every touch passes, the ledger entry, the outbox and the channel workers
 // that deliver from it; advisor tasks and in-app messages.
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "channel/crypto.h"
@@ -608,33 +609,22 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     channel::ChannelConfig config;
   };
   std::vector<Job> jobs;
-  // What the scan needs of each project, copied under `mu` so that the scan itself runs without
-  // it: a mass send's decision steps hold `mu` for long, and delivery must not wait for them
-  // more than once per settle group.
-  struct Source {
-    ProjectId project;
-    std::string project_name;
-    std::map<std::string, channel::ChannelConfig> channels;
-  };
-  std::vector<Source> sources;
-  int64_t now = 0;
+  // Never `mu` (see delivery_state_mu): what the scan needs of each project is copied from the
+  // runtime's published sources.
+  std::map<ProjectId, DeliverySource> sources;
   {
-    std::lock_guard lock(mu);
-    now = clock->NowMs();
-    for (auto& [pid, runtime] : runtimes) {
-      if (!runtime.loaded) continue;
-      Source& source = sources.emplace_back(Source{pid, runtime.info->name, {}});
-      for (const auto& [name, entry] : runtime.channels) source.channels.emplace(name, entry.config);
-    }
+    std::lock_guard state_lock(delivery_state_mu);
+    sources = delivery_sources;
   }
-  for (Source& source : sources) {
+  const int64_t now = clock->NowMs();
+  for (auto& [project, source] : sources) {
     if (jobs.size() >= limit) break;
-    const std::string prefix = JourneyKey(source.project, "o");
+    const std::string prefix = JourneyKey(project, "o");
     // Keys are prefix + creation time (big-endian ms) + touch id, and a record is never due
     // before it was created: the first key created after `now` ends the due records.
     bool full = false;
     std::string last_taken;
-    std::string& cursor = outbox_cursors[source.project];
+    std::string& cursor = outbox_cursors[project];
     simdjson::dom::parser parser;  // one per scan: a parser allocates its buffers on first use
     (void)kv->ScanPrefixFrom(prefix, cursor, [&](std::string_view key, std::string_view value) {
       if (key.size() >= prefix.size() + 8 &&
@@ -647,7 +637,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       const std::string_view channel_name = StringField(root, "channel");
       if (due > now) return true;
       auto channel = source.channels.find(std::string(channel_name));
-      Job job{source.project, source.project_name, std::string(key), std::string(value),
+      Job job{project, source.project_name, std::string(key), std::string(value),
               std::string(channel_name), {}};
       if (channel != source.channels.end()) job.config = channel->second;
       jobs.push_back(std::move(job));
@@ -660,7 +650,18 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     cursor = full ? last_taken + std::string(1, '\0') : std::string();
   }
   if (jobs.empty()) return 0;
-  // Sent in groups, each settled (outbox records removed, outcome events ingested) before the
+  if (next_delta_sequence == 0) {
+    next_delta_sequence = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+  }
+  // The outcome events of this pass are ingested while the next groups are sent; the pass
+  // returns once they are all durable, so a caller (RunDueNow, the simulated clock) sees them.
+  std::mutex ingest_mu;
+  std::condition_variable ingest_cv;
+  size_t ingests_pending = 0;
+  // Sent in groups, each settled (outbox records removed, counter deltas written) before the
   // next is sent: a crash resends at most one group, with the same idempotency keys. Within a
   // group each channel's messages go out together (SendAll: several at once on kept-alive
   // connections for the HTTP channels that allow it).
@@ -712,42 +713,44 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       std::vector<channel::DeliveryResult> sent = senders[sender_key]->SendAll(batch);
       for (size_t k = 0; k < indexes.size(); ++k) results[indexes[k]] = std::move(sent[k]);
     }
-    std::unique_lock lock(mu);
-    PendingWork work;
-    const int64_t now = clock->NowMs();
+    // Settle: outbox changes, counter deltas and outcome events of the group.
+    state::KvStore::Batch batch;
+    std::map<ProjectId, CounterDeltas> deltas;
+    std::map<std::string, std::vector<Record>> events;  // project name → records
+    const int64_t settled_at = clock->NowMs();
     for (size_t index = group; index < group_end; ++index) {
       Job& job = jobs[index];
-      auto runtime = runtimes.find(job.project);
-      if (runtime == runtimes.end()) continue;
       simdjson::dom::element root;
       if (parser.parse(job.record).get(root) != simdjson::SUCCESS) {
-        work.batch.Delete(job.key);
+        batch.Delete(job.key);
         continue;
       }
-      std::string_view journey_id, node_id, touch_id;
-      int64_t attempts = 0, user = 0;
-      journey_id = StringField(root, "journey");
-      node_id = StringField(root, "node");
-      touch_id = StringField(root, "touch_id");
-      attempts = IntField(root, "attempts");
-      user = IntField(root, "user");
+      const std::string_view journey_id = StringField(root, "journey");
+      const std::string_view node_id = StringField(root, "node");
+      const std::string_view touch_id = StringField(root, "touch_id");
+      std::string distinct_id(StringField(root, "distinct_id"));
+      int64_t attempts = IntField(root, "attempts");
+      const int64_t user = IntField(root, "user");
+      if (distinct_id.empty()) {  // records written before the field existed
+        auto found = identities->DistinctIdOf(job.project, static_cast<UserId>(user));
+        if (found.ok()) distinct_id = *found;
+      }
       const channel::DeliveryResult& result = results[index];
       ++attempts;
-      auto journey = runtime->second.journeys.find(std::string(journey_id));
       std::vector<std::pair<std::string, Value>> properties = {
           {"journey_id", Value::String(std::string(journey_id))},
           {"node", Value::String(std::string(node_id))},
           {"channel", Value::String(job.channel_name)},
           {"touch_id", Value::String(std::string(touch_id))},
           {"attempts", Value::Number(static_cast<double>(attempts))}};
+      std::string outcome_event;
       if (result.delivered) {
-        work.batch.Delete(job.key);
-        if (journey != runtime->second.journeys.end())
-          Bump(journey->second, "node." + std::string(node_id) + ".delivered");
+        batch.Delete(job.key);
+        ++deltas[job.project][std::string(journey_id)]["node." + std::string(node_id) +
+                                                       ".delivered"];
         if (!result.provider_id.empty())
           properties.emplace_back("provider_id", Value::String(result.provider_id));
-        EmitLocked(runtime->second, static_cast<UserId>(user), "$touch_delivered",
-                   std::move(properties), work);
+        outcome_event = "$touch_delivered";
       } else if (result.retryable && attempts < options.max_delivery_attempts) {
         JsonWriter out;
         out.BeginObject();
@@ -756,27 +759,72 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
           out.Key(field.key).Raw(simdjson::minify(field.value));
         }
         out.Key("attempts").Int(attempts);
-        out.Key("due").Int(now + (options.first_retry_ms << (attempts - 1)));
+        out.Key("due").Int(settled_at + (options.first_retry_ms << (attempts - 1)));
         out.Key("last_error").String(result.error);
         out.EndObject();
-        work.batch.Put(job.key, out.str());
+        batch.Put(job.key, out.str());
       } else {
-        work.batch.Delete(job.key);
-        if (journey != runtime->second.journeys.end())
-          Bump(journey->second, "node." + std::string(node_id) + ".failed");
+        batch.Delete(job.key);
+        ++deltas[job.project][std::string(journey_id)]["node." + std::string(node_id) +
+                                                       ".failed"];
         properties.emplace_back("error", Value::String(result.error));
         properties.emplace_back("status", Value::Number(result.status));
-        EmitLocked(runtime->second, static_cast<UserId>(user), "$touch_failed",
-                   std::move(properties), work);
+        outcome_event = "$touch_failed";
+      }
+      if (outcome_event.empty() || distinct_id.empty()) continue;
+      Record record;
+      record.type = RecordType::kTrack;
+      record.event = std::move(outcome_event);
+      record.distinct_id = std::move(distinct_id);
+      record.time_ms = settled_at;
+      record.has_time = true;
+      record.properties = std::move(properties);
+      events[job.project_name].push_back(std::move(record));
+    }
+    std::vector<std::pair<ProjectId, std::string>> delta_keys;
+    for (const auto& [project, counts] : deltas) {
+      std::string key = JourneyKey(project, "d");
+      state::AppendBigEndian64(next_delta_sequence++, &key);
+      JsonWriter out;
+      out.BeginObject();
+      for (const auto& [journey_id, counters] : counts) {
+        out.Key(journey_id).BeginObject();
+        for (const auto& [counter, delta] : counters) out.Key(counter).Int(delta);
+        out.EndObject();
+      }
+      out.EndObject();
+      batch.Put(key, out.str());
+      delta_keys.emplace_back(project, std::move(key));
+    }
+    if (!batch.empty()) {
+      batch.SortByKey();
+      (void)kv->Write(&batch);
+    }
+    if (!delta_keys.empty()) {
+      std::lock_guard state_lock(delivery_state_mu);
+      for (auto& [project, key] : delta_keys) settled[project].delta_keys.push_back(std::move(key));
+      for (const auto& [project, counts] : deltas) {
+        CounterDeltas& pending = settled[project].deltas;
+        for (const auto& [journey_id, counters] : counts)
+          for (const auto& [counter, delta] : counters) pending[journey_id][counter] += delta;
       }
     }
-    for (auto& [pid, runtime] : runtimes) {
-      if (runtime.loaded) FlushCountersLocked(runtime, work);
+    for (auto& [project_name, records] : events) {
+      {
+        std::lock_guard lock(ingest_mu);
+        ++ingests_pending;
+      }
+      IngestEmitted(project_name, std::move(records), [&] {
+        // Notified under the lock: once the count reaches zero the pass may return and
+        // destroy the condition variable.
+        std::lock_guard lock(ingest_mu);
+        --ingests_pending;
+        ingest_cv.notify_all();
+      });
     }
-    WriteLocked(work);
-    lock.unlock();
-    ApplyPending(work);
   }
+  std::unique_lock lock(ingest_mu);
+  ingest_cv.wait(lock, [&] { return ingests_pending == 0; });
   return jobs.size();
 }
 
