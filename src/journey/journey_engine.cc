@@ -415,6 +415,8 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
           if (!Instance::Decode(value, &instance)) return true;
           const UserId user = state::ReadBigEndian32(key.substr(instance_prefix.size()));
           journey.with_instance.add(user);
+          if (const std::string* node_id = journey.ActiveNodeId(instance))
+            journey.at_node[*node_id].add(user);
           if (instance.state == Instance::State::kActive ||
               instance.state == Instance::State::kPending) {
             journey.active.add(user);
@@ -561,6 +563,30 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
   }
   std::lock_guard interest_lock(interest_mu);
   interests[runtime.info->id] = std::move(interest);
+}
+
+const std::string* JourneyState::ActiveNodeId(const Instance& instance) const {
+  if (instance.state != Instance::State::kActive) return nullptr;
+  auto version = versions.find(instance.version);
+  if (version == versions.end() || instance.node < 0 ||
+      instance.node >= static_cast<int>(version->second->nodes.size())) {
+    return nullptr;
+  }
+  return &version->second->nodes[instance.node].id;
+}
+
+void JourneyState::PlaceAtNode(UserId user, const Instance& instance) {
+  const std::string* node_id = ActiveNodeId(instance);
+  Roaring* target = nullptr;
+  if (node_id != nullptr) {
+    target = &at_node[*node_id];
+    if (target->contains(user)) return;  // stayed at a node of the same id
+  }
+  // A customer is at one node at most: the first removal is the only one.
+  for (auto& [id, members] : at_node) {
+    if (&members != target && members.removeChecked(user)) break;
+  }
+  if (target != nullptr) target->add(user);
 }
 
 void JourneyEngine::Impl::Bump(JourneyState& journey, const std::string& counter, int64_t delta) {
@@ -1174,20 +1200,11 @@ Result<JourneyAnswer> JourneyEngine::JourneyReport(const state::ProjectInfo& pro
     auto it = counters.find(name);
     return it == counters.end() ? 0 : it->second;
   };
-  // Customers waiting per node, from the instances.
+  // Customers waiting per node.
   std::map<std::string, int64_t> waiting;
-  const std::string prefix = JourneyKey(project.id, "i") + id + '\x1f';
-  (void)impl_->kv->ScanPrefix(prefix, [&](std::string_view, std::string_view value) {
-    Instance instance;
-    if (!Instance::Decode(value, &instance) || instance.state != Instance::State::kActive)
-      return true;
-    auto version = journey.versions.find(instance.version);
-    if (version != journey.versions.end() && instance.node >= 0 &&
-        instance.node < static_cast<int>(version->second->nodes.size())) {
-      ++waiting[version->second->nodes[instance.node].id];
-    }
-    return true;
-  });
+  for (const auto& [node_id, members] : journey.at_node) {
+    if (!members.isEmpty()) waiting[node_id] = static_cast<int64_t>(members.cardinality());
+  }
   JsonWriter out;
   out.BeginObject();
   out.Key("journey").String(id);

@@ -65,6 +65,7 @@ Result<JourneyEngine::ErasedJourneyState> JourneyEngine::ErasePeople(
       journey.active.remove(user);
       journey.waiting.remove(user);
       journey.with_instance.remove(user);
+      for (auto& [node_id, members] : journey.at_node) members.remove(user);
     }
     // A scheduled entry still walking its customers skips them.
     if (journey.fire_cursor < journey.fire_queue.size()) {

@@ -85,6 +85,11 @@ struct JourneyState {
   // Customers with a stored instance (inside, or left: the re-entry rules read it), so that
   // an entry of a customer who was never in the journey does not read the store.
   Roaring with_instance;
+  // Node id → customers whose active instance is at a node of that id (any version): the
+  // report's "waiting" per node without a scan of every instance under the engine's lock
+  // (a report polled on a 5 M-customer journey read them all each time). Kept by
+  // SaveInstanceLocked, LoadLocked and erasure.
+  std::map<std::string, Roaring> at_node;
   std::map<std::string, int64_t> counters;  // report counters, persisted with every change
   bool counters_dirty = false;
   int64_t next_fire_ms = 0;  // schedule / once / key_date entries (0 = none)
@@ -93,6 +98,10 @@ struct JourneyState {
   std::vector<UserId> fire_queue;
   size_t fire_cursor = 0;
   std::string segment_id;  // resolved entry segment
+  // The id of the node `instance` is at when it is active there, else nullptr.
+  const std::string* ActiveNodeId(const Instance& instance) const;
+  // Moves `user` to the node their saved `instance` is at (or out of every node).
+  void PlaceAtNode(UserId user, const Instance& instance);
   const JourneyDefinition* live() const {
     auto found = versions.find(meta.live_version);
     return found == versions.end() ? nullptr : found->second.get();

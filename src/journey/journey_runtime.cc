@@ -597,6 +597,7 @@ void JourneyEngine::Impl::SaveInstanceLocked(ProjectRuntime& runtime, JourneySta
   std::string encoded = instance.Encode();
   work.PutStaged(std::move(key), std::move(encoded));
   journey.with_instance.add(user);
+  journey.PlaceAtNode(user, instance);
 }
 
 Result<std::string> JourneyEngine::Impl::ReadStagedLocked(const PendingWork& work,

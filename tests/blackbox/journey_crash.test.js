@@ -117,3 +117,39 @@ test('caps count the touches sent before a restart; touches older than every win
   assert.deepEqual(await decisions(),
     ['sent', 'suppressed:frequency_cap', 'sent', 'sent', 'suppressed:frequency_cap']);
 });
+
+test('the report counts customers waiting per node as they move, after a kill -9 and after an erasure', async () => {
+  if (ctx) await ctx.stop();
+  ctx = await J.startJourneyServer();
+  const { srv } = ctx;
+  const p = await J.project(ctx);
+  const j = await J.launch(ctx, p, {
+    name: 'steps', entry: { type: 'event', event: 'ping' }, start: 'a',
+    nodes: { a: { type: 'wait', duration: '1h', next: 'b' }, b: { type: 'wait', duration: '1d', next: 'e' }, e: { type: 'exit' } },
+  });
+  const waiting = async () => {
+    const nodes = (await J.report(ctx, p, j)).nodes;
+    return { a: nodes.a?.waiting ?? 0, b: nodes.b?.waiting ?? 0 };
+  };
+  await J.ingest(ctx, p, ['w1', 'w2', 'w3'].map((id) => track(id, 'ping')));
+  await waitFor(async () => (await J.report(ctx, p, j)).entered === 3);
+  assert.deepEqual(await waiting(), { a: 3, b: 0 });
+  await J.advance(ctx, HOUR + MIN);
+  assert.deepEqual(await waiting(), { a: 0, b: 3 }, 'moved from a to b');
+  await J.ingest(ctx, p, [track('w4', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).entered === 4);
+  assert.deepEqual(await waiting(), { a: 1, b: 3 });
+
+  // Rebuilt from the stored instances at start.
+  const clock = await J.now(ctx);
+  await srv.kill9();
+  await restartAt(srv, clock);
+  assert.deepEqual(await waiting(), { a: 1, b: 3 }, 'after the restart');
+
+  const erased = await srv.api('DELETE', `${base(p)}/users/w2`);
+  assert.equal(erased.status, 200, erased.text);
+  assert.deepEqual(await waiting(), { a: 1, b: 2 }, 'an erased customer waits nowhere');
+  await J.advance(ctx, 2 * 24 * HOUR);
+  assert.deepEqual(await waiting(), { a: 0, b: 0 });
+  assert.equal((await J.report(ctx, p, j)).exited, 3);
+});
