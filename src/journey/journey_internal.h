@@ -183,6 +183,10 @@ struct PendingWork {
     auto found = staged.find(key);
     return found == staged.end() ? nullptr : &found->second;
   }
+  // Makes this work ready for its thread's next step, keeping the batch's buffers (a mass
+  // send's steps each fill megabytes). Requires the batch written and the events handed over
+  // (WriteLocked / ApplyPending, EmitInBackground).
+  void NextStep() { customer = Customer{}; }
 };
 
 // One step of a simulated run (dry run): what happened to the customer, and when.

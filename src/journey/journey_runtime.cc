@@ -165,6 +165,7 @@ void JourneyEngine::Drain() {
 
 void JourneyEngine::WorkerLoop() {
   std::unique_lock lock(impl_->queue_mu);
+  PendingWork work;  // one per step, its buffers reused from step to step (NextStep)
   while (true) {
     impl_->queue_cv.wait_for(lock, std::chrono::milliseconds(100), [&] {
       return impl_->stopping || !impl_->queue.empty() || impl_->runs_in_progress.load();
@@ -188,16 +189,15 @@ void JourneyEngine::WorkerLoop() {
         events += batch[end].events.size();
         ++end;
       }
-      PendingWork work;
       impl_->ProcessChanges(std::span<const ingest::CommittedChanges>(&batch[first], end - first),
                             work);
       impl_->EmitInBackground(work);
+      work.NextStep();
       last = batch[end - 1].sequence;
       first = end;
     }
     // Timers and scheduled entries due at the clock's time.
     {
-      PendingWork work;
       {
         std::lock_guard state_lock(impl_->mu);
         for (auto& [pid, runtime] : impl_->runtimes) {
@@ -210,6 +210,7 @@ void JourneyEngine::WorkerLoop() {
         impl_->WriteLocked(work);
       }
       impl_->EmitInBackground(work);
+      work.NextStep();
     }
     lock.lock();
     if (last != 0) impl_->applied = std::max(impl_->applied, last);
@@ -225,11 +226,11 @@ bool JourneyEngine::RunDueNow() {
   // bound work creating more work at the same instant: each such pass consumes what it took.
   constexpr size_t kPassQuota = 10'000;
   bool any = false;
+  PendingWork work;  // reused pass after pass (NextStep)
   for (int round = 0; round < 20;) {
     bool busy = false;
     bool quota_full = false;
     {
-      PendingWork work;
       {
         std::lock_guard lock(impl_->mu);
         for (auto& [pid, runtime] : impl_->runtimes) {
@@ -244,6 +245,7 @@ bool JourneyEngine::RunDueNow() {
         impl_->WriteLocked(work);
       }
       impl_->ApplyPending(work);
+      work.NextStep();
     }
     const size_t delivered = impl_->DeliverDue(kPassQuota);
     if (delivered == kPassQuota) quota_full = true;

@@ -160,7 +160,12 @@ void KvStore::Batch::SortByKey() {
   (void)rep_->Iterate(&collector);
   std::stable_sort(collector.operations.begin(), collector.operations.end(),
                    [](const Operation& a, const Operation& b) { return a.key.compare(b.key) < 0; });
-  auto sorted = std::make_unique<rocksdb::WriteBatch>(rep_->GetDataSize());
+  std::unique_ptr<rocksdb::WriteBatch> sorted = std::move(spare_);
+  if (sorted == nullptr) {
+    sorted = std::make_unique<rocksdb::WriteBatch>(rep_->GetDataSize());
+  } else {
+    sorted->Clear();  // keeps the buffer's capacity
+  }
   for (const Operation& operation : collector.operations) {
     if (operation.is_delete) {
       sorted->Delete(operation.key);
@@ -168,6 +173,7 @@ void KvStore::Batch::SortByKey() {
       sorted->Put(operation.key, operation.value);
     }
   }
+  spare_ = std::move(rep_);  // the slices above pointed into it; reused by the next sort
   rep_ = std::move(sorted);
 }
 
