@@ -1705,6 +1705,8 @@ Result<JourneyAnswer> JourneyEngine::SetConsent(const state::ProjectInfo& projec
   consent.emplace_back(key, Value::Bool(granted));
   const std::string json = PropertiesJson(consent, project.time_zone);
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Put(ConsentKey(project.id, *user), json));
+  if (auto runtime = impl_->RuntimeLocked(project); runtime.ok())
+    impl_->CustomerKeysLocked(**runtime).with_consent.add(*user);
   return Ok("{\"distinct_id\":" +
             [&] {
               JsonWriter w;
@@ -1762,6 +1764,8 @@ Result<JourneyAnswer> JourneyEngine::Unsubscribe(const state::ProjectInfo& proje
   consent.emplace_back(key, Value::Bool(false));
   SEXTANT_RETURN_IF_ERROR(
       impl_->kv->Put(ConsentKey(project.id, user), PropertiesJson(consent, project.time_zone)));
+  if (auto runtime = impl_->RuntimeLocked(project); runtime.ok())
+    impl_->CustomerKeysLocked(**runtime).with_consent.add(user);
   return JourneyAnswer{
       200, "<!doctype html><meta charset=utf-8><p>已退订 / You have been unsubscribed.</p>",
       "text/html; charset=utf-8"};

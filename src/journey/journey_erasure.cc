@@ -83,6 +83,8 @@ Result<JourneyEngine::ErasedJourneyState> JourneyEngine::ErasePeople(
   // Keyed by user first: touch history, response counts, priority claims, consent, in-app.
   for (UserId user : users) {
     (*runtime)->touch_history.Erase(user);
+    (*runtime)->with_response_counts.remove(user);
+    (*runtime)->with_consent.remove(user);
     for (const char* space : {"h", "r", "p", "x", "m"}) {
       std::string prefix = JourneyKey(pid, space);
       state::AppendBigEndian32(user, &prefix);

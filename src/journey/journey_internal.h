@@ -145,6 +145,13 @@ struct ProjectRuntime {
   // state store on first use (TouchHistoryLocked) and then kept in step with it.
   TouchHistoryIndex touch_history;
   bool touch_history_loaded = false;
+  // Customers with stored channel response counts (`jrn/<pid>/r/`) and with stored consent
+  // (`jrn/<pid>/x/`): a touch decision for anyone else reads neither from the store — most
+  // customers of a mass send have neither, and each read that misses probes every level of
+  // the store. Loaded from the keys on first use (CustomerKeysLocked), kept by every writer
+  // (touches, clicks, consent, unsubscribe) and erasure.
+  Roaring with_response_counts, with_consent;
+  bool customer_keys_loaded = false;
 };
 
 // Work collected while the engine's mutex is held, applied after: the state-store batch and the
@@ -398,6 +405,9 @@ struct JourneyEngine::Impl {
   // The runtime's touch history index, loaded from the store the first time (expired records
   // found while loading are deleted).
   TouchHistoryIndex& TouchHistoryLocked(ProjectRuntime& runtime);
+  // `runtime` with with_response_counts / with_consent loaded (a scan of their keys the first
+  // time). Call before adding to either, so that a load never misses a pending write.
+  ProjectRuntime& CustomerKeysLocked(ProjectRuntime& runtime);
   void Trace(std::string kind, std::string detail);
   void EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                   std::vector<std::pair<std::string, Value>> properties, PendingWork& work);

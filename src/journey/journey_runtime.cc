@@ -428,8 +428,13 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
           channel_name && channel_name->type() == ValueType::kString) {
         std::string key = JourneyKey(runtime.info->id, "r");
         state::AppendBigEndian32(user, &key);
-        auto stored = ReadStagedLocked(work, key);
-        PropertyMap stats = stored.ok() ? ParsePropertiesJson(*stored) : PropertyMap{};
+        Roaring& holders = CustomerKeysLocked(runtime).with_response_counts;
+        PropertyMap stats;
+        if (holders.contains(user)) {
+          auto stored = ReadStagedLocked(work, key);
+          if (stored.ok()) stats = ParsePropertiesJson(*stored);
+        }
+        holders.add(user);
         const std::string clicked = channel_name->str() + ".clicked";
         bool found = false;
         for (auto& [name, value] : stats) {

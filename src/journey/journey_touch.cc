@@ -112,10 +112,29 @@ const PendingWork::Customer& JourneyEngine::Impl::CustomerLocked(ProjectRuntime&
   customer.details_loaded = true;
   auto profile = profiles->GetProfile(pid, user);
   if (profile.ok()) customer.profile = std::move(*profile);
-  // Consent stored for the customer: "<purpose>:<channel>" → granted.
-  auto consent = reference_kv->Get(UserKey(pid, "x", user));
-  if (consent.ok()) customer.consent = ParsePropertiesJson(*consent);
+  // Consent stored for the customer: "<purpose>:<channel>" → granted. A dry run reads the
+  // real store's consent (reference_kv), which this engine's bitmap does not describe.
+  if (reference_kv != kv || CustomerKeysLocked(runtime).with_consent.contains(user)) {
+    auto consent = reference_kv->Get(UserKey(pid, "x", user));
+    if (consent.ok()) customer.consent = ParsePropertiesJson(*consent);
+  }
   return customer;
+}
+
+ProjectRuntime& JourneyEngine::Impl::CustomerKeysLocked(ProjectRuntime& runtime) {
+  if (runtime.customer_keys_loaded) return runtime;
+  runtime.customer_keys_loaded = true;
+  for (auto [space, holders] : {std::pair{"r", &runtime.with_response_counts},
+                                std::pair{"x", &runtime.with_consent}}) {
+    // "<prefix><user BE32>"
+    const std::string prefix = JourneyKey(runtime.info->id, space);
+    (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+      if (key.size() == prefix.size() + 4)
+        holders->add(state::ReadBigEndian32(key.substr(prefix.size())));
+      return true;
+    });
+  }
+  return runtime;
 }
 
 TouchHistoryIndex& JourneyEngine::Impl::TouchHistoryLocked(ProjectRuntime& runtime) {
@@ -213,9 +232,11 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
   std::vector<std::string> order = node.channels;
   std::string choice_reason = "order";
   if (node.best_channel && order.size() > 1) {
-    auto stats_stored = ReadStagedLocked(work, UserKey(pid, "r", user));
-    const PropertyMap stats =
-        stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
+    PropertyMap stats;
+    if (CustomerKeysLocked(runtime).with_response_counts.contains(user)) {
+      auto stats_stored = ReadStagedLocked(work, UserKey(pid, "r", user));
+      if (stats_stored.ok()) stats = ParsePropertiesJson(*stats_stored);
+    }
     auto rate = [&](const std::string& channel_name) {
       const Value* sent = FindProperty(stats, channel_name + ".sent");
       const Value* clicked = FindProperty(stats, channel_name + ".clicked");
@@ -465,8 +486,13 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     work.batch.Put(history_key, history.str());
     {
       std::string stats_key = UserKey(pid, "r", user);
-      auto stats_stored = ReadStagedLocked(work, stats_key);
-      PropertyMap stats = stats_stored.ok() ? ParsePropertiesJson(*stats_stored) : PropertyMap{};
+      Roaring& holders = CustomerKeysLocked(runtime).with_response_counts;
+      PropertyMap stats;
+      if (holders.contains(user)) {
+        auto stats_stored = ReadStagedLocked(work, stats_key);
+        if (stats_stored.ok()) stats = ParsePropertiesJson(*stats_stored);
+      }
+      holders.add(user);
       bool found = false;
       for (auto& [name, value] : stats) {
         if (name == channel_name + ".sent") {

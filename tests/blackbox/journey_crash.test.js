@@ -153,3 +153,33 @@ test('the report counts customers waiting per node as they move, after a kill -9
   assert.deepEqual(await waiting(), { a: 0, b: 0 });
   assert.equal((await J.report(ctx, p, j)).exited, 3);
 });
+
+test('consent withdrawn before any touch holds, and still holds after a kill -9', async () => {
+  // The engine skips the consent read for customers it knows have none stored; what it knows
+  // is loaded from the stored keys on first use, also after a restart.
+  if (ctx) await ctx.stop();
+  ctx = await J.startJourneyServer();
+  const { srv } = ctx;
+  const p = await J.project(ctx);
+  const j = await J.launch(ctx, p, {
+    name: 'consent', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } },
+  });
+  await J.ingest(ctx, p, [track('c1', 'signup'), track('c2', 'signup')]);
+  const withdrawn = await srv.api('PUT', `${base(p)}/users/c1/consent`, { purpose: 'marketing', channel: 'hook', granted: false });
+  assert.equal(withdrawn.status, 200, withdrawn.text);
+  const reasons = async (id) => (await J.ledger(ctx, p, `distinct_id=${id}`))
+    .filter((e) => e.kind === 'touch').map((e) => e.reason || e.decision).reverse();
+  await J.ingest(ctx, p, [track('c1', 'ping'), track('c2', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 2);
+  assert.deepEqual(await reasons('c1'), ['consent']);
+  assert.deepEqual(await reasons('c2'), ['sent']);
+
+  const clock = await J.now(ctx);
+  await srv.kill9();
+  await restartAt(srv, clock);
+  await J.ingest(ctx, p, [track('c1', 'ping'), track('c2', 'ping')]);
+  await waitFor(async () => (await J.report(ctx, p, j)).exited === 4);
+  assert.deepEqual(await reasons('c1'), ['consent', 'consent']);
+  assert.equal((await reasons('c2')).length, 2);
+});
