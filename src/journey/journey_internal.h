@@ -408,6 +408,10 @@ struct JourneyEngine::Impl {
   // `runtime` with with_response_counts / with_consent loaded (a scan of their keys the first
   // time). Call before adding to either, so that a load never misses a pending write.
   ProjectRuntime& CustomerKeysLocked(ProjectRuntime& runtime);
+  // Adds one to the customer's channel response count `counter` ("<channel>.sent" /
+  // ".clicked", `jrn/<pid>/r/<user>`), read back within the step through `work`.
+  void CountResponseLocked(ProjectRuntime& runtime, UserId user, const std::string& counter,
+                           PendingWork& work);
   void Trace(std::string kind, std::string detail);
   void EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                   std::vector<std::pair<std::string, Value>> properties, PendingWork& work);

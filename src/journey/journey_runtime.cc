@@ -426,25 +426,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       Bump(journey->second, "node." + id.substr(second + 1, third - second - 1) + ".clicked");
       if (const Value* channel_name = FindProperty(event_of(), "channel");
           channel_name && channel_name->type() == ValueType::kString) {
-        std::string key = JourneyKey(runtime.info->id, "r");
-        state::AppendBigEndian32(user, &key);
-        Roaring& holders = CustomerKeysLocked(runtime).with_response_counts;
-        PropertyMap stats;
-        if (holders.contains(user)) {
-          auto stored = ReadStagedLocked(work, key);
-          if (stored.ok()) stats = ParsePropertiesJson(*stored);
-        }
-        holders.add(user);
-        const std::string clicked = channel_name->str() + ".clicked";
-        bool found = false;
-        for (auto& [name, value] : stats) {
-          if (name == clicked) {
-            value = Value::Number(value.number() + 1);
-            found = true;
-          }
-        }
-        if (!found) stats.emplace_back(clicked, Value::Number(1));
-        work.PutStaged(std::move(key), PropertiesJson(stats, runtime.info->time_zone));
+        CountResponseLocked(runtime, user, channel_name->str() + ".clicked", work);
       }
       continue;
     }

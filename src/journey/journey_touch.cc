@@ -137,6 +137,27 @@ ProjectRuntime& JourneyEngine::Impl::CustomerKeysLocked(ProjectRuntime& runtime)
   return runtime;
 }
 
+void JourneyEngine::Impl::CountResponseLocked(ProjectRuntime& runtime, UserId user,
+                                              const std::string& counter, PendingWork& work) {
+  std::string key = UserKey(runtime.info->id, "r", user);
+  Roaring& holders = CustomerKeysLocked(runtime).with_response_counts;
+  PropertyMap counts;
+  if (holders.contains(user)) {
+    auto stored = ReadStagedLocked(work, key);
+    if (stored.ok()) counts = ParsePropertiesJson(*stored);
+  }
+  holders.add(user);
+  bool found = false;
+  for (auto& [name, value] : counts) {
+    if (name == counter) {
+      value = Value::Number(value.number() + 1);
+      found = true;
+    }
+  }
+  if (!found) counts.emplace_back(counter, Value::Number(1));
+  work.PutStaged(std::move(key), PropertiesJson(counts, runtime.info->time_zone));
+}
+
 TouchHistoryIndex& JourneyEngine::Impl::TouchHistoryLocked(ProjectRuntime& runtime) {
   if (runtime.touch_history_loaded) return runtime.touch_history;
   runtime.touch_history_loaded = true;
@@ -484,25 +505,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     history.Key("transactional").Bool(node.transactional);
     history.EndObject();
     work.batch.Put(history_key, history.str());
-    {
-      std::string stats_key = UserKey(pid, "r", user);
-      Roaring& holders = CustomerKeysLocked(runtime).with_response_counts;
-      PropertyMap stats;
-      if (holders.contains(user)) {
-        auto stats_stored = ReadStagedLocked(work, stats_key);
-        if (stats_stored.ok()) stats = ParsePropertiesJson(*stats_stored);
-      }
-      holders.add(user);
-      bool found = false;
-      for (auto& [name, value] : stats) {
-        if (name == channel_name + ".sent") {
-          value = Value::Number(value.number() + 1);
-          found = true;
-        }
-      }
-      if (!found) stats.emplace_back(channel_name + ".sent", Value::Number(1));
-      work.PutStaged(std::move(stats_key), PropertiesJson(stats, runtime.info->time_zone));
-    }
+    CountResponseLocked(runtime, user, channel_name + ".sent", work);
   }
   JsonWriter message;
   message.BeginObject();
