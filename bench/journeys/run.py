@@ -152,10 +152,17 @@ class Conn:
                 elif timeout:
                     self.conn.sock.settimeout(self.timeout)
                 return res.status, text, wall
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            except (http.client.RemoteDisconnected, http.client.CannotSendRequest,
+                    ConnectionResetError, BrokenPipeError):
                 self.close()
                 if attempt:
                     raise
+            except Exception:
+                # A timeout leaves the connection in the middle of a request: the next request
+                # needs a new one (the 5 M send's report poll timed out, and the final report
+                # then failed with CannotSendRequest).
+                self.close()
+                raise
         raise RuntimeError("unreachable")
 
     def json(self, method, path, body=None, operator=None, timeout=None, expect=None):
