@@ -470,10 +470,7 @@ Status JourneyEngine::Impl::LoadLocked(ProjectRuntime& runtime) {
         }));
     if (!leftover.delta_keys.empty()) {
       std::lock_guard state_lock(delivery_state_mu);
-      SettledOutcomes& outcomes = settled[pid];
-      for (std::string& key : leftover.delta_keys) outcomes.delta_keys.push_back(std::move(key));
-      for (const auto& [journey, deltas] : leftover.deltas)
-        for (const auto& [counter, delta] : deltas) outcomes.deltas[journey][counter] += delta;
+      settled[pid].Add(std::move(leftover.delta_keys), leftover.deltas);
     }
   }
   runtime.loaded = true;

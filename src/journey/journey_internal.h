@@ -279,6 +279,11 @@ struct JourneyEngine::Impl {
   struct SettledOutcomes {
     std::vector<std::string> delta_keys;  // written, not folded yet
     CounterDeltas deltas;                 // their sum
+    void Add(std::vector<std::string> keys, const CounterDeltas& more) {
+      for (std::string& key : keys) delta_keys.push_back(std::move(key));
+      for (const auto& [journey_id, counters] : more)
+        for (const auto& [counter, delta] : counters) deltas[journey_id][counter] += delta;
+    }
   };
   std::mutex delivery_state_mu;
   std::map<ProjectId, DeliverySource> delivery_sources;  // guarded by delivery_state_mu
@@ -415,6 +420,9 @@ struct JourneyEngine::Impl {
   void Trace(std::string kind, std::string detail);
   void EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                   std::vector<std::pair<std::string, Value>> properties, PendingWork& work);
+  // The record of an event the server emits about `distinct_id` at `time_ms`.
+  static Record JourneyEventRecord(std::string event, std::string distinct_id, int64_t time_ms,
+                                   std::vector<std::pair<std::string, Value>> properties);
   bool EvaluateSplitLocked(ProjectRuntime& runtime, const SplitCondition& condition, UserId user,
                            const PropertyMap& profile, const PropertyMap& event,
                            const TimeZone& zone);

@@ -917,19 +917,27 @@ void JourneyEngine::Impl::Trace(std::string kind, std::string detail) {
   if (trace != nullptr) trace->push_back({clock->NowMs(), std::move(kind), std::move(detail)});
 }
 
+Record JourneyEngine::Impl::JourneyEventRecord(
+    std::string event, std::string distinct_id, int64_t time_ms,
+    std::vector<std::pair<std::string, Value>> properties) {
+  Record record;
+  record.type = RecordType::kTrack;
+  record.event = std::move(event);
+  record.distinct_id = std::move(distinct_id);
+  record.time_ms = time_ms;
+  record.has_time = true;
+  record.properties = std::move(properties);
+  return record;
+}
+
 void JourneyEngine::Impl::EmitLocked(ProjectRuntime& runtime, UserId user, const std::string& event,
                                      std::vector<std::pair<std::string, Value>> properties,
                                      PendingWork& work) {
   if (work.dry_run) return;
   std::string distinct_id = CustomerLocked(runtime, user, work, /*details=*/false).distinct_id;
   if (distinct_id.empty()) return;
-  Record record;
-  record.type = RecordType::kTrack;
-  record.event = event;
-  record.distinct_id = std::move(distinct_id);
-  record.time_ms = clock->NowMs();
-  record.has_time = true;
-  record.properties = std::move(properties);
+  Record record =
+      JourneyEventRecord(event, std::move(distinct_id), clock->NowMs(), std::move(properties));
   if (work.events.empty() || work.events.back().first != runtime.info->name) {
     work.events.emplace_back(runtime.info->name, std::vector<Record>{});
   }

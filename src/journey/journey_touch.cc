@@ -801,16 +801,10 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
         outcome_event = "$touch_failed";
       }
       if (outcome_event.empty() || distinct_id.empty()) continue;
-      Record record;
-      record.type = RecordType::kTrack;
-      record.event = std::move(outcome_event);
-      record.distinct_id = std::move(distinct_id);
-      record.time_ms = settled_at;
-      record.has_time = true;
-      record.properties = std::move(properties);
-      events[job.project_name].push_back(std::move(record));
+      events[job.project_name].push_back(JourneyEventRecord(
+          std::move(outcome_event), std::move(distinct_id), settled_at, std::move(properties)));
     }
-    std::vector<std::pair<ProjectId, std::string>> delta_keys;
+    std::map<ProjectId, std::vector<std::string>> delta_keys;
     for (const auto& [project, counts] : deltas) {
       std::string key = JourneyKey(project, "d");
       state::AppendBigEndian64(next_delta_sequence++, &key);
@@ -823,7 +817,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       }
       out.EndObject();
       batch.Put(key, out.str());
-      delta_keys.emplace_back(project, std::move(key));
+      delta_keys[project].push_back(std::move(key));
     }
     if (!batch.empty()) {
       batch.SortByKey();
@@ -831,12 +825,8 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     }
     if (!delta_keys.empty()) {
       std::lock_guard state_lock(delivery_state_mu);
-      for (auto& [project, key] : delta_keys) settled[project].delta_keys.push_back(std::move(key));
-      for (const auto& [project, counts] : deltas) {
-        CounterDeltas& pending = settled[project].deltas;
-        for (const auto& [journey_id, counters] : counts)
-          for (const auto& [counter, delta] : counters) pending[journey_id][counter] += delta;
-      }
+      for (auto& [project, keys] : delta_keys)
+        settled[project].Add(std::move(keys), deltas[project]);
     }
     for (auto& [project_name, records] : events) {
       {
