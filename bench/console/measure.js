@@ -33,8 +33,12 @@ const REPO = path.resolve(__dirname, '..', '..');
 const { Server, BIN } = require(path.join(REPO, 'tests', 'lib', 'server.js'));
 const { chromium } = require(path.join(REPO, 'tests', 'node_modules', 'playwright-core'));
 
-const ROUTES = ['/', '/data', '/users', '/analysis/events', '/analysis/funnel', '/segments', '/tags', '/journeys',
-  '/channels', '/tasks', '/audit'];
+// Every page of the console (web/src/App.tsx), on the demo data: a customer the generator writes
+// (C10000000001) and the demo journey (j1) for the pages that show one.
+const ROUTES = ['/', '/data', '/users', '/users/C10000000001', '/analysis/events', '/analysis/funnel',
+  '/analysis/retention', '/analysis/distribution', '/analysis/interval', '/analysis/paths', '/analysis/attribution',
+  '/analysis/stages', '/analysis/dashboards', '/analysis/metrics', '/segments', '/tags', '/journeys', '/journeys/j1',
+  '/journeys/new', '/channels', '/tasks', '/audit', '/accounts', '/wall', '/settings'];
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--no-first-run', '--disable-component-update', '--disable-sync'];
