@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <vector>
 
+#include <rocksdb/comparator.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -30,6 +31,56 @@ class StderrLogger final : public rocksdb::Logger {
   }
 };
 
+// The decision ledger's entries ("led/<pid>/<sequence BE64>", about half of what a mass send
+// writes) live in a column family of their own. Their keys only grow, so the ledger family's
+// flushed files never overlap and RocksDB moves them down the levels without rewriting them;
+// in the default family every small memtable flush spans the whole key space and each
+// compaction rewrites the ledger entries with everything else. Routing is by key prefix, so a
+// key always lives in the same family and callers never name one.
+constexpr std::string_view kLedgerPrefix = "led/";
+constexpr const char* kLedgerFamilyName = "ledger";
+// The ledger family is created right after the default one (ID 0) and so has ID 1; Open
+// checks this. A batch records the family by ID only, which lets Batch — which has no store
+// — address it through this stand-in handle.
+constexpr uint32_t kLedgerFamilyId = 1;
+
+bool InLedgerFamily(std::string_view key) { return key.starts_with(kLedgerPrefix); }
+
+class LedgerFamilyOfBatch final : public rocksdb::ColumnFamilyHandle {
+ public:
+  const std::string& GetName() const override { return name_; }
+  uint32_t GetID() const override { return kLedgerFamilyId; }
+  rocksdb::Status GetDescriptor(rocksdb::ColumnFamilyDescriptor*) override {
+    return rocksdb::Status::NotSupported("batch-only handle");
+  }
+  const rocksdb::Comparator* GetComparator() const override {
+    return rocksdb::BytewiseComparator();
+  }
+
+ private:
+  const std::string name_ = kLedgerFamilyName;
+};
+
+// The handle a batch operation on `key` is recorded under: nullptr = the default family.
+rocksdb::ColumnFamilyHandle* BatchFamilyOf(std::string_view key) {
+  static LedgerFamilyOfBatch ledger;
+  return InLedgerFamily(key) ? &ledger : nullptr;
+}
+rocksdb::ColumnFamilyHandle* BatchFamilyById(uint32_t family_id) {
+  static LedgerFamilyOfBatch ledger;
+  return family_id == kLedgerFamilyId ? &ledger : nullptr;
+}
+
+// WriteBatch::Put/Delete into the default family when `family` is null.
+rocksdb::Status BatchPut(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* family,
+                         const rocksdb::Slice& key, const rocksdb::Slice& value) {
+  return family ? batch->Put(family, key, value) : batch->Put(key, value);
+}
+rocksdb::Status BatchDelete(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* family,
+                            const rocksdb::Slice& key) {
+  return family ? batch->Delete(family, key) : batch->Delete(key);
+}
+
 Status FromRocks(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return Status::Ok();
   if (status.IsNotFound()) return Status(ErrorCode::kNotFound, std::string(what) + ": not found");
@@ -39,13 +90,22 @@ Status FromRocks(const rocksdb::Status& status, std::string_view what) {
 }
 }  // namespace
 
-KvStore::KvStore(rocksdb::DB* db) : db_(db) {}
+KvStore::KvStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* ledger_family)
+    : db_(db), ledger_family_(ledger_family) {}
 
 KvStore::~KvStore() {
   // After a failed log write RocksDB's close path asserts (its log writer refuses reuse after
   // an error): the store is left unclosed instead. Nothing is lost — every acknowledged change
   // was synced, and the next open recovers from the log as after a crash.
-  if (Failed()) (void)db_.release();
+  if (Failed()) {
+    (void)db_.release();
+    return;
+  }
+  (void)db_->DestroyColumnFamilyHandle(ledger_family_);
+}
+
+rocksdb::ColumnFamilyHandle* KvStore::FamilyOf(std::string_view key_or_prefix) const {
+  return InLedgerFamily(key_or_prefix) ? ledger_family_ : db_->DefaultColumnFamily();
 }
 
 bool KvStore::Failed() const {
@@ -87,10 +147,46 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  options.create_missing_column_families = true;
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
+      {kLedgerFamilyName, rocksdb::ColumnFamilyOptions(options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status status = rocksdb::DB::Open(options, dir, &db);
+  rocksdb::Status status = rocksdb::DB::Open(options, dir, families, &handles, &db);
   if (!status.ok()) return FromRocks(status, "open state store " + dir);
-  return std::unique_ptr<KvStore>(new KvStore(db));
+  // The default family's handle is the DB's own; only the ledger's is ours to destroy.
+  (void)db->DestroyColumnFamilyHandle(handles[0]);
+  std::unique_ptr<KvStore> store(new KvStore(db, handles[1]));
+  if (handles[1]->GetID() != kLedgerFamilyId) {
+    return Status(ErrorCode::kCorruption,
+                  "open state store " + dir + ": column family \"ledger\" has id " +
+                      std::to_string(handles[1]->GetID()) + ", expected " +
+                      std::to_string(kLedgerFamilyId));
+  }
+  SEXTANT_RETURN_IF_ERROR(store->MoveLedgerIntoItsFamily());
+  return store;
+}
+
+Status KvStore::MoveLedgerIntoItsFamily() {
+  const rocksdb::Slice prefix(kLedgerPrefix.data(), kLedgerPrefix.size());
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  rocksdb::WriteBatch batch;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    // Moved as stored (a sealed value stays sealed), put and delete in one batch: after a
+    // crash in between, every entry is in exactly one family and the next open goes on.
+    batch.Put(ledger_family_, it->key(), it->value());
+    batch.Delete(it->key());
+    if (batch.Count() >= 20'000) {
+      SEXTANT_RETURN_IF_ERROR(
+          FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "move ledger"));
+      batch.Clear();
+    }
+  }
+  SEXTANT_RETURN_IF_ERROR(FromRocks(it->status(), "move ledger"));
+  if (batch.Count() == 0) return Status::Ok();
+  SEXTANT_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "move ledger"));
+  return SyncWal();
 }
 
 Result<std::string> KvStore::Get(std::string_view key) const {
@@ -98,14 +194,14 @@ Result<std::string> KvStore::Get(std::string_view key) const {
   if (cipher_ && StateCipher::SealsKey(key)) {
     // The index key may be stored under any key of the keyring, or in plaintext.
     for (const std::string& form : cipher_->KeyForms(key)) {
-      rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), form, &value);
+      rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), FamilyOf(form), form, &value);
       if (status.ok()) return value;
       if (!status.IsNotFound()) return FromRocks(status, "get");
     }
     return Status(ErrorCode::kNotFound, "get: not found");
   }
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), FamilyOf(key),
+                                    rocksdb::Slice(key.data(), key.size()), &value);
   if (!status.ok()) return FromRocks(status, "get");
   if (!StateCipher::IsSealedValue(value)) return value;
   if (!cipher_) return MissingKeyError(StateCipher::KeyIdOfValue(value));
@@ -127,10 +223,11 @@ Status KvStore::Delete(std::string_view key) {
 KvStore::Batch::Batch() : rep_(std::make_unique<rocksdb::WriteBatch>()) {}
 KvStore::Batch::~Batch() = default;
 void KvStore::Batch::Put(std::string_view key, std::string_view value) {
-  rep_->Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  (void)BatchPut(rep_.get(), BatchFamilyOf(key), rocksdb::Slice(key.data(), key.size()),
+                 rocksdb::Slice(value.data(), value.size()));
 }
 void KvStore::Batch::Delete(std::string_view key) {
-  rep_->Delete(rocksdb::Slice(key.data(), key.size()));
+  (void)BatchDelete(rep_.get(), BatchFamilyOf(key), rocksdb::Slice(key.data(), key.size()));
 }
 bool KvStore::Batch::empty() const { return rep_->Count() == 0; }
 
@@ -140,23 +237,27 @@ void KvStore::Batch::SortByKey() {
     rocksdb::Slice key;
     rocksdb::Slice value;
     bool is_delete;
+    uint32_t family_id;
   };
   // The slices point into rep_, which stays alive until the sorted copy replaces it.
   class Collector final : public rocksdb::WriteBatch::Handler {
    public:
     std::vector<Operation> operations;
-    rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
-      operations.push_back({key, value, false});
+    rocksdb::Status PutCF(uint32_t family_id, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+      operations.push_back({key, value, false, family_id});
       return rocksdb::Status::OK();
     }
-    rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key) override {
-      operations.push_back({key, {}, true});
+    rocksdb::Status DeleteCF(uint32_t family_id, const rocksdb::Slice& key) override {
+      operations.push_back({key, {}, true, family_id});
       return rocksdb::Status::OK();
     }
   };
   Collector collector;
   collector.operations.reserve(rep_->Count());
-  // Put and Delete are the only operations a Batch records, so iterating cannot fail.
+  // Put and Delete are the only operations a Batch records, so iterating cannot fail. A key
+  // always lives in one family (by its prefix), so ordering by key alone keeps each family's
+  // operations on a key in order.
   (void)rep_->Iterate(&collector);
   std::stable_sort(collector.operations.begin(), collector.operations.end(),
                    [](const Operation& a, const Operation& b) { return a.key.compare(b.key) < 0; });
@@ -167,10 +268,11 @@ void KvStore::Batch::SortByKey() {
     sorted->Clear();  // keeps the buffer's capacity
   }
   for (const Operation& operation : collector.operations) {
+    rocksdb::ColumnFamilyHandle* family = BatchFamilyById(operation.family_id);
     if (operation.is_delete) {
-      sorted->Delete(operation.key);
+      (void)BatchDelete(sorted.get(), family, operation.key);
     } else {
-      sorted->Put(operation.key, operation.value);
+      (void)BatchPut(sorted.get(), family, operation.key, operation.value);
     }
   }
   spare_ = std::move(rep_);  // the slices above pointed into it; reused by the next sort
@@ -186,7 +288,8 @@ class SealingHandler final : public rocksdb::WriteBatch::Handler {
   SealingHandler(const StateCipher& cipher, rocksdb::DB* db) : cipher_(cipher), db_(db) {}
   rocksdb::WriteBatch sealed;
 
-  rocksdb::Status PutCF(uint32_t, const rocksdb::Slice& key_slice,
+  // Index keys (the only keys sealed) are never ledger keys, so they stay in the default family.
+  rocksdb::Status PutCF(uint32_t family_id, const rocksdb::Slice& key_slice,
                         const rocksdb::Slice& value_slice) override {
     const std::string_view key(key_slice.data(), key_slice.size());
     const std::string_view value(value_slice.data(), value_slice.size());
@@ -195,16 +298,18 @@ class SealingHandler final : public rocksdb::WriteBatch::Handler {
       DeleteOtherForms(forms, 1);
       return sealed.Put(forms.front(), value_slice);
     }
-    if (StateCipher::SealsValueOf(key)) return sealed.Put(key_slice, cipher_.SealValue(key, value));
-    return sealed.Put(key_slice, value_slice);
+    rocksdb::ColumnFamilyHandle* family = BatchFamilyById(family_id);
+    if (StateCipher::SealsValueOf(key))
+      return BatchPut(&sealed, family, key_slice, cipher_.SealValue(key, value));
+    return BatchPut(&sealed, family, key_slice, value_slice);
   }
-  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice& key_slice) override {
+  rocksdb::Status DeleteCF(uint32_t family_id, const rocksdb::Slice& key_slice) override {
     const std::string_view key(key_slice.data(), key_slice.size());
     if (StateCipher::SealsKey(key)) {
       DeleteOtherForms(cipher_.KeyForms(key), 0);
       return rocksdb::Status::OK();
     }
-    return sealed.Delete(key_slice);
+    return BatchDelete(&sealed, BatchFamilyById(family_id), key_slice);
   }
 
  private:
@@ -253,7 +358,8 @@ Status KvStore::OpenEntry(std::string_view key, std::string_view value, std::str
 
 Result<uint8_t> KvStore::FirstSealedKeyId() const {
   for (std::string_view prefix : {"prof/", "uid/", "idm/", "led/"}) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), FamilyOf(prefix)));
     const rocksdb::Slice slice(prefix.data(), prefix.size());
     for (it->Seek(slice); it->Valid() && it->key().starts_with(slice); it->Next()) {
       const std::string_view key(it->key().data(), it->key().size());
@@ -270,7 +376,6 @@ Result<uint8_t> KvStore::FirstSealedKeyId() const {
 Result<KvStore::ResealResult> KvStore::Reseal() {
   if (!cipher_) return Status(ErrorCode::kBadRequest, "no keyring: nothing to seal with");
   ResealResult result;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   rocksdb::WriteBatch batch;
   auto flush = [&]() -> Status {
     if (batch.Count() == 0) return Status::Ok();
@@ -279,24 +384,28 @@ Result<KvStore::ResealResult> KvStore::Reseal() {
     return Status::Ok();
   };
   const uint8_t active = cipher_->active_id();
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    const std::string_view value(it->value().data(), it->value().size());
-    std::string plain_key, plain_value;
-    SEXTANT_RETURN_IF_ERROR(OpenEntry(key, value, &plain_key, &plain_value));
-    if (StateCipher::SealsKey(plain_key)) {
-      if (StateCipher::IsSealedKey(key) && StateCipher::KeyIdOfKey(key) == active) continue;
-      batch.Delete(it->key());
-      batch.Put(cipher_->SealKey(plain_key, active), value);
-      ++result.keys;
-    } else if (StateCipher::SealsValueOf(plain_key)) {
-      if (StateCipher::IsSealedValue(value) && StateCipher::KeyIdOfValue(value) == active) continue;
-      batch.Put(it->key(), cipher_->SealValue(plain_key, plain_value));
-      ++result.values;
+  for (rocksdb::ColumnFamilyHandle* family : {db_->DefaultColumnFamily(), ledger_family_}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const std::string_view value(it->value().data(), it->value().size());
+      std::string plain_key, plain_value;
+      SEXTANT_RETURN_IF_ERROR(OpenEntry(key, value, &plain_key, &plain_value));
+      if (StateCipher::SealsKey(plain_key)) {
+        if (StateCipher::IsSealedKey(key) && StateCipher::KeyIdOfKey(key) == active) continue;
+        batch.Delete(family, it->key());
+        batch.Put(family, cipher_->SealKey(plain_key, active), value);
+        ++result.keys;
+      } else if (StateCipher::SealsValueOf(plain_key)) {
+        if (StateCipher::IsSealedValue(value) && StateCipher::KeyIdOfValue(value) == active)
+          continue;
+        batch.Put(family, it->key(), cipher_->SealValue(plain_key, plain_value));
+        ++result.values;
+      }
+      if (batch.Count() >= 10'000) SEXTANT_RETURN_IF_ERROR(flush());
     }
-    if (batch.Count() >= 10'000) SEXTANT_RETURN_IF_ERROR(flush());
+    SEXTANT_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
   }
-  SEXTANT_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
   SEXTANT_RETURN_IF_ERROR(flush());
   SEXTANT_RETURN_IF_ERROR(SyncWal());
   // The old forms must leave the files too.
@@ -331,7 +440,7 @@ Status KvStore::Scan(
   rocksdb::ReadOptions options;
   options.iterate_lower_bound = &lower_bound;
   if (!upper.empty()) options.iterate_upper_bound = &upper_bound;  // "" = no successor: no bound
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, FamilyOf(prefix)));
   rocksdb::Slice prefix_slice(prefix.data(), prefix.size());
   // Sealed entries are opened before the visitor sees them (two byte compares otherwise).
   std::string plain_key, plain_value;
@@ -369,7 +478,7 @@ Status KvStore::Scan(
 }
 
 Status KvStore::DeleteRange(std::string_view begin, std::string_view end) {
-  return FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(),
+  return FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), FamilyOf(begin),
                                     rocksdb::Slice(begin.data(), begin.size()),
                                     rocksdb::Slice(end.data(), end.size())),
                    "delete range");
@@ -390,18 +499,27 @@ Status KvStore::SyncWal() {
 Status KvStore::Compact() {
   if (Failed())
     return Status(ErrorCode::kIoError, "state store: not compacted after a failed write");
-  SEXTANT_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush state"));
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  return FromRocks(db_->CompactRange(options, nullptr, nullptr), "compact state");
+  for (rocksdb::ColumnFamilyHandle* family : {db_->DefaultColumnFamily(), ledger_family_}) {
+    SEXTANT_RETURN_IF_ERROR(
+        FromRocks(db_->Flush(rocksdb::FlushOptions(), family), "flush state"));
+    SEXTANT_RETURN_IF_ERROR(
+        FromRocks(db_->CompactRange(options, family, nullptr, nullptr), "compact state"));
+  }
+  return Status::Ok();
 }
 
 uint64_t KvStore::ApproximateBytes() const {
-  uint64_t bytes = 0;
-  db_->GetIntProperty("rocksdb.total-sst-files-size", &bytes);
-  uint64_t memtable = 0;
-  db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &memtable);
-  return bytes + memtable;
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* family : {db_->DefaultColumnFamily(), ledger_family_}) {
+    uint64_t bytes = 0;
+    db_->GetIntProperty(family, "rocksdb.total-sst-files-size", &bytes);
+    uint64_t memtable = 0;
+    db_->GetIntProperty(family, "rocksdb.cur-size-all-mem-tables", &memtable);
+    total += bytes + memtable;
+  }
+  return total;
 }
 
 void AppendBigEndian32(uint32_t value, std::string* out) {

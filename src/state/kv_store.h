@@ -15,7 +15,11 @@
 //   "item/<pid>/<type>\x1f<id>"       item
 //   "err/<pid>/<seq BE64>"            ingest-error log entry
 //   "dd/<pid>/<hash BE64>"            dedupe key of a profile/item operation
+//   "led/<pid>/<sequence BE64>"       decision ledger entry (journey/decision_ledger.h) — in the
+//                                     column family "ledger"; every other key in "default"
 //
+// Column families are routed by key prefix inside this class: callers never name one, and a
+// prefix given to a scan lies either inside "led/" or outside it.
 // Encryption at rest: with a cipher (SetCipher), the values of the personal key spaces and the
 // identity index keys are sealed on write and opened on read (state/state_cipher.h); callers
 // see plaintext only.
@@ -34,6 +38,7 @@
 #include "state/state_cipher.h"
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 class DB;
 class WriteBatch;
 }  // namespace rocksdb
@@ -114,7 +119,12 @@ class KvStore {
   Result<ResealResult> Reseal();
 
  private:
-  explicit KvStore(rocksdb::DB* db);
+  KvStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* ledger_family);
+  // The column family `key_or_prefix` lives in.
+  rocksdb::ColumnFamilyHandle* FamilyOf(std::string_view key_or_prefix) const;
+  // Moves ledger entries a store written before the ledger family existed keeps in the default
+  // family into it (once; a no-op seek afterwards).
+  Status MoveLedgerIntoItsFamily();
   // ScanPrefix / ScanPrefixFrom: forward from `start` (≥ prefix), or backward from the end of
   // the prefix when `reverse` (start unused).
   Status Scan(std::string_view prefix, std::string_view start,
@@ -127,6 +137,7 @@ class KvStore {
   // again (its writer asserts on reuse after an error), only to Resume().
   Status Checked(Status status);
   std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* ledger_family_;  // owned; destroyed before db_ closes
   std::shared_ptr<const StateCipher> cipher_;
   std::atomic<bool> log_failed_{false};
   // RocksDB's count of background errors (a failed flush or log write) when it last resumed.

@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
+#include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include "state/hash_chain.h"
@@ -372,6 +374,111 @@ TEST_F(StateTest, ASealedValueMovedToAnotherKeyDoesNotAuthenticate) {
   ASSERT_FALSE(moved.ok());
   EXPECT_EQ(moved.status().code(), ErrorCode::kCorruption);
   EXPECT_EQ(kv_->cipher()->OpenValue("prof/1/a", stored).value(), "alice");
+}
+
+// The keys of each column family of the store at `dir`, read with RocksDB itself (the store
+// must be closed): family name → keys in order.
+std::map<std::string, std::vector<std::string>> KeysByFamily(const std::filesystem::path& dir) {
+  std::map<std::string, std::vector<std::string>> out;
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), families, &handles, &db).ok());
+  if (db == nullptr) return out;
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    std::vector<std::string>& keys = out[handle->GetName()];
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handle));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+    (void)db->DestroyColumnFamilyHandle(handle);
+  }
+  delete db;
+  return out;
+}
+
+TEST_F(StateTest, LedgerEntriesLiveInTheirOwnColumnFamilyBehindTheSameApi) {
+  std::string led1 = "led/1/", led2 = "led/1/";
+  AppendBigEndian64(1, &led1);
+  AppendBigEndian64(2, &led2);
+  KvStore::Batch batch;
+  batch.Put("ledu/1/a", "");
+  batch.Put(led2, "second");
+  batch.Put("jrn/1/i/a", "instance");
+  batch.Put(led1, "first");
+  batch.SortByKey();  // keeps each operation in its family
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  ASSERT_TRUE(kv_->Put("led/2/x", "other project").ok());
+  ASSERT_TRUE(kv_->Delete("led/2/x").ok());
+  EXPECT_EQ(kv_->Get(led1).value(), "first");
+  EXPECT_EQ(kv_->Get("led/2/x").status().code(), ErrorCode::kNotFound);
+  std::vector<std::string> forward, backward;
+  ASSERT_TRUE(kv_->ScanPrefix("led/1/", [&](std::string_view, std::string_view value) {
+    forward.emplace_back(value);
+    return true;
+  }).ok());
+  ASSERT_TRUE(kv_->ScanPrefix("led/1/", [&](std::string_view, std::string_view value) {
+    backward.emplace_back(value);
+    return true;
+  }, /*reverse=*/true).ok());
+  EXPECT_EQ(forward, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(backward, (std::vector<std::string>{"second", "first"}));
+  ASSERT_TRUE(kv_->Compact().ok());
+  kv_.reset();
+  auto families = KeysByFamily(dir_);
+  EXPECT_EQ(families["ledger"], (std::vector<std::string>{led1, led2}));
+  EXPECT_EQ(families["default"], (std::vector<std::string>{"jrn/1/i/a", "ledu/1/a"}));
+  Reopen();
+  EXPECT_EQ(kv_->Get(led2).value(), "second");
+
+  // Sealed at rest like before, and resealed by a key rotation.
+  const std::string key1 = StateCipher::GenerateKeyLine(1).value();
+  const std::string key2 = StateCipher::GenerateKeyLine(2).value();
+  kv_->SetCipher(Keyring(key1));
+  ASSERT_TRUE(kv_->Put("led/1/secret", "13912345678 was contacted").ok());
+  EXPECT_EQ(StoreBytes(dir_).find("13912345678"), std::string::npos);
+  EXPECT_EQ(kv_->Get("led/1/secret").value(), "13912345678 was contacted");
+  kv_->SetCipher(Keyring(key1 + "\n" + key2));
+  // The two plaintext entries and the one sealed under key 1 (the ledger family's only).
+  EXPECT_EQ(kv_->Reseal().value().values, 3u);
+  Reopen();
+  kv_->SetCipher(Keyring(key2));
+  EXPECT_EQ(kv_->Get("led/1/secret").value(), "13912345678 was contacted");
+}
+
+TEST_F(StateTest, LedgerEntriesOfAnOlderStoreMoveIntoTheirFamilyOnOpen) {
+  kv_.reset();
+  std::filesystem::remove_all(dir_);
+  {  // A store as written before the ledger family existed: everything in "default".
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_.string(), &db).ok());
+    for (int i = 0; i < 3; ++i) {
+      std::string key = "led/1/";
+      AppendBigEndian64(i + 1, &key);
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, "entry " + std::to_string(i)).ok());
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "ledj/1/j1", "").ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "proj/demo", "{}").ok());
+    delete db;
+  }
+  Reopen();
+  std::vector<std::string> values;
+  ASSERT_TRUE(kv_->ScanPrefix("led/", [&](std::string_view, std::string_view value) {
+    values.emplace_back(value);
+    return true;
+  }).ok());
+  EXPECT_EQ(values, (std::vector<std::string>{"entry 0", "entry 1", "entry 2"}));
+  EXPECT_EQ(kv_->Get("proj/demo").value(), "{}");
+  kv_.reset();
+  auto families = KeysByFamily(dir_);
+  EXPECT_EQ(families["ledger"].size(), 3u);
+  EXPECT_EQ(families["default"], (std::vector<std::string>{"ledj/1/j1", "proj/demo"}));
+  Reopen();  // nothing left to move: opens as usual
+  EXPECT_EQ(kv_->Get("ledj/1/j1").value(), "");
 }
 
 }  // namespace
