@@ -135,7 +135,8 @@ Result<std::unique_ptr<KvStore>> KvStore::Open(const std::string& dir) {
   // steady; the 30-minute soak showed RSS climbing by a memtable's worth between flushes.
   options.write_buffer_size = 16 << 20;
   // Level-0 files are compacted 16 at a time (RocksDB's default is 4). Every small memtable
-  // flush spans most of the key space (journey state, ledger, identities), so each L0 → L1
+  // flush of the default family spans most of its key space (journey state, identities,
+  // profiles; the ledger has a family of its own, see kLedgerPrefix), so each L0 → L1
   // compaction rewrites most of L1: with 4, compaction took a third of the CPU of a 500 K
   // customer send (bench/journey_bench.sh, part 3). With 16 it rewrites L1 a quarter as often:
   // the send decided 29 K/s instead of 25.5 K/s and delivered 13.0 K/s instead of 11.0 K/s,
