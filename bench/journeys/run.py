@@ -1035,7 +1035,8 @@ def send_run(n):
             f"(≈ {fmt_rate(res['delivered_per_s'])}); clock request {wall:.1f} s; peak RSS {fmt_bytes(res['hwm'])}")
         log(f"  hot threads: {res['profile']['hot_threads']}")
     finally:
-        sx.stop(kill=bool(res.get("timed_out")))
+        res["stop_seconds"] = round(sx.stop(kill=bool(res.get("timed_out"))), 1)
+        log(f"  server stopped (SIGTERM) in {res['stop_seconds']} s")
         rx.stop()
         if ENV.get("KEEP_WORK", "0") != "1":
             shutil.rmtree(sx.data_dir, ignore_errors=True)

@@ -97,8 +97,11 @@ class KvStore {
   // Makes every write so far durable.
   Status SyncWal();
   // Flushes the memtable and compacts everything into the bottom level (zstd), so the log
-  // is emptied and the store is at its compact size. Called on clean shutdown.
+  // is emptied and the store is at its compact size. Called by erasure and key rotation (old
+  // forms of personal data must leave the files) and on clean shutdown of a small store.
   Status Compact();
+  // Writes the memtables to files, so the log is emptied (a restart replays nothing).
+  Status Flush();
 
   uint64_t ApproximateBytes() const;
 
