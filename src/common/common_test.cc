@@ -33,6 +33,12 @@ TEST(TimeZoneTest, ParsesOffsetsAndRejectsUnknown) {
   ASSERT_TRUE(zone.has_value());
   EXPECT_EQ(zone->offset_ms(), -(5 * 60 + 30) * 60'000);
   EXPECT_FALSE(TimeZone::FromName("Mars/Olympus").has_value());
+  // A zone with daylight saving time is refused, with an answer that says what is accepted.
+  EXPECT_FALSE(TimeZone::FromName("America/New_York").has_value());
+  const std::string message = UnknownTimeZoneMessage("America/New_York");
+  EXPECT_NE(message.find("\"America/New_York\""), std::string::npos);
+  EXPECT_NE(message.find("Asia/Shanghai"), std::string::npos);
+  EXPECT_NE(message.find("+08:00"), std::string::npos);
   EXPECT_EQ(TimeZone::FromName("UTC")->offset_ms(), 0);
 }
 

@@ -43,6 +43,14 @@ std::optional<TimeZone> TimeZone::FromName(std::string_view name) {
   return std::nullopt;
 }
 
+std::string UnknownTimeZoneMessage(std::string_view name) {
+  std::string message = "unknown time zone \"" + std::string(name) +
+                        "\": Sextant's zones have no daylight saving time; use one of";
+  for (const KnownZone& known : kKnownZones) message += " " + std::string(known.name);
+  message += ", or a fixed offset such as +08:00";
+  return message;
+}
+
 int32_t TimeZone::DayOf(int64_t epoch_ms) const {
   return static_cast<int32_t>(FloorDiv(epoch_ms + offset_ms_, 86'400'000));
 }

@@ -29,6 +29,10 @@ class TimeZone {
   int64_t offset_ms_ = 8 * 3'600'000;
 };
 
+// The answer to a zone name FromName refuses: names it and says what is accepted (the zones
+// without daylight saving time known here, and fixed offsets), e.g. for "America/New_York".
+std::string UnknownTimeZoneMessage(std::string_view name);
+
 // Civil-date helpers (proleptic Gregorian).
 int32_t DaysFromCivil(int year, unsigned month, unsigned day);
 void CivilFromDays(int32_t days, int* year, unsigned* month, unsigned* day);

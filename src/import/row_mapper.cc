@@ -215,7 +215,10 @@ Result<RowMapper> RowMapper::Create(const Mapping& mapping, ImportKind kind) {
   r.mapping_ = mapping;
   r.kind_ = kind;
   auto zone = TimeZone::FromName(mapping.time_zone);
-  if (!zone) return Status(ErrorCode::kBadRequest, "mapping: unknown time_zone '" + mapping.time_zone + "'", "time_zone");
+  if (!zone) {
+    return Status(ErrorCode::kBadRequest, "mapping: " + UnknownTimeZoneMessage(mapping.time_zone),
+                  "time_zone");
+  }
   r.zone_ = *zone;
   auto fmt = TimeFormat::Parse(mapping.time_format);
   if (!fmt.ok()) return Status(fmt.status().code(), fmt.status().message(), "time_format");

@@ -572,7 +572,7 @@ Result<JourneyDefinition> ParseJourneyDefinition(std::string_view json) {
   auto zone = GetString(root, "time_zone", "", false);
   if (!zone.ok()) return zone.status();
   if (!zone->empty() && !TimeZone::FromName(*zone))
-    return Invalid("time_zone", "unknown time zone \"" + *zone + "\"");
+    return Invalid("time_zone", UnknownTimeZoneMessage(*zone));
   definition.time_zone = std::move(*zone);
   auto priority = GetInteger(root, "priority", "", 50, 0, 100);
   if (!priority.ok()) return priority.status();

@@ -80,7 +80,7 @@ Result<std::shared_ptr<const ProjectInfo>> ProjectRegistry::Create(const std::st
     return Status(ErrorCode::kInvalidName,
                   "project name must match [A-Za-z_][A-Za-z0-9_]{0,99}", "name");
   auto zone = TimeZone::FromName(time_zone.empty() ? "Asia/Shanghai" : time_zone);
-  if (!zone) return Status(ErrorCode::kBadRequest, "unknown time zone " + time_zone, "time_zone");
+  if (!zone) return Status(ErrorCode::kBadRequest, UnknownTimeZoneMessage(time_zone), "time_zone");
   std::unique_lock lock(mu_);
   if (by_name_.count(name)) return Status(ErrorCode::kConflict, "project exists: " + name, "name");
   auto info = std::make_shared<ProjectInfo>();
