@@ -61,14 +61,14 @@ class LedgerFamilyOfBatch final : public rocksdb::ColumnFamilyHandle {
   const std::string name_ = kLedgerFamilyName;
 };
 
-// The handle a batch operation on `key` is recorded under: nullptr = the default family.
-rocksdb::ColumnFamilyHandle* BatchFamilyOf(std::string_view key) {
-  static LedgerFamilyOfBatch ledger;
-  return InLedgerFamily(key) ? &ledger : nullptr;
-}
+// The handle a batch operation is recorded under, by family id or by key: nullptr = the
+// default family.
 rocksdb::ColumnFamilyHandle* BatchFamilyById(uint32_t family_id) {
   static LedgerFamilyOfBatch ledger;
   return family_id == kLedgerFamilyId ? &ledger : nullptr;
+}
+rocksdb::ColumnFamilyHandle* BatchFamilyOf(std::string_view key) {
+  return BatchFamilyById(InLedgerFamily(key) ? kLedgerFamilyId : 0);
 }
 
 // WriteBatch::Put/Delete into the default family when `family` is null.
