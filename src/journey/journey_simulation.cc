@@ -512,6 +512,8 @@ Result<JourneyAnswer> JourneyEngine::Backtest(const state::ProjectInfo& project,
       ApplyRow(sim, project.id, row, /*rebuild_index=*/false);
       ++replayed;
     }
+    // A day read lazily from its part reports a failed read here, not through RowsOf.
+    SEXTANT_RETURN_IF_ERROR(day->LazyStatus());
   }
   run_due_until(range[1]);
   auto report = scratch.JourneyReport(project, id);

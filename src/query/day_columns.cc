@@ -47,14 +47,12 @@ Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot s
   day->parts_ = std::move(snapshot.parts);
   day->head_rows_ = std::move(snapshot.head_rows);
 
-  // One part and no head (every compacted day): decode straight into the day's columns.
+  // One part and no head (every compacted day): only the user runs now; the rest as queries
+  // ask for it.
   if (day->parts_.size() == 1 && day->head_rows_.empty()) {
-    store::CompactColumns compact;
-    SEXTANT_RETURN_IF_ERROR(day->parts_[0]->ReadCompact(&compact));
-    day->run_user_ = std::move(compact.run_user);
-    day->run_begin_ = std::move(compact.run_begin);
-    day->time_offset_ms_ = std::move(compact.time_offset_ms);
-    day->event_ = std::move(compact.event);
+    SEXTANT_RETURN_IF_ERROR(day->parts_[0]->ReadUserRuns(&day->run_user_, &day->run_begin_));
+    day->rows_ = day->parts_[0]->info().rows;
+    day->full_.store(false, std::memory_order_release);
     return std::shared_ptr<const DayColumns>(std::move(day));
   }
   // Base columns of every source.
@@ -123,7 +121,70 @@ Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot s
     }
   }
   day->run_begin_.push_back(static_cast<uint32_t>(day->event_.size()));
+  day->rows_ = day->event_.size();
   return std::shared_ptr<const DayColumns>(std::move(day));
+}
+
+void DayColumns::DecodeFullColumns() const {
+  std::lock_guard lock(full_mu_);
+  if (full_.load(std::memory_order_relaxed)) return;
+  const store::Part& part = *parts_[0];
+  Status status = part.ReadTimeOffsets(run_begin_, &time_offset_ms_);
+  if (status.ok()) status = part.ReadEvents(&event_);
+  if (!status.ok()) {
+    // Rows of no event: every analysis skips them; the engine fails the query on LazyStatus.
+    NoteLazyError(status);
+    time_offset_ms_.assign(rows_, 0);
+    event_.assign(rows_, kNoEvent);
+  }
+  full_.store(true, std::memory_order_release);
+}
+
+void DayColumns::PrefetchLazyColumns() const {
+  if (!full_.load(std::memory_order_acquire)) parts_[0]->PrefetchBase();
+}
+
+void DayColumns::NoteLazyError(const Status& status) const {
+  std::lock_guard lock(lazy_status_mu_);
+  if (lazy_status_.ok()) lazy_status_ = status;
+}
+
+Status DayColumns::LazyStatus() const {
+  std::lock_guard lock(lazy_status_mu_);
+  return lazy_status_;
+}
+
+void DayColumns::UsersOfRows(const std::vector<uint32_t>& rows, std::vector<UserId>* users) const {
+  users->resize(rows.size());
+  if (rows.empty()) return;
+  // A walk over the runs costs O(runs); a binary search per row O(rows · log runs): take the
+  // cheaper (rare events have few rows among many runs).
+  const size_t runs = run_user_.size();
+  if (rows.size() * 16 < runs) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const size_t run =
+          std::upper_bound(run_begin_.begin(), run_begin_.end(), rows[i]) - run_begin_.begin() - 1;
+      (*users)[i] = run_user_[run];
+    }
+    return;
+  }
+  size_t run = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    while (run_begin_[run + 1] <= rows[i]) ++run;
+    (*users)[i] = run_user_[run];
+  }
+}
+
+Status DayColumns::ReadEventSet(const std::vector<EventId>& events, EventSetRows* list) const {
+  const store::Part& part = *parts_[0];
+  // The event column is cheap to decode (about a byte a row, eight rows per word); the listed
+  // rows are picked from it as it is decoded, and only their times are decoded from the time
+  // column. Nothing is allocated per row of the day (fresh pages cost ~3 µs each on a VM).
+  SEXTANT_RETURN_IF_ERROR(part.ReadRowsOfEvents(events, &list->rows, &list->events));
+  UsersOfRows(list->rows, &list->users);
+  list->time_offset_ms.resize(list->rows.size());
+  if (list->rows.empty()) return Status::Ok();
+  return part.ReadTimeOffsetsOfRows(run_begin_, list->rows, list->time_offset_ms.data());
 }
 
 Result<const store::PropColumn*> DayColumns::Property(PropertyId property) const {
@@ -222,6 +283,17 @@ const DayColumns::EventRows& DayColumns::RowsOf(EventId event) const {
   auto& slot = event_rows_[event];
   if (slot) return *slot;
   slot = std::make_unique<EventRows>();
+  if (!full_.load(std::memory_order_acquire)) {
+    std::vector<EventId> row_events;
+    Status status = parts_[0]->ReadRowsOfEvents({event}, &slot->rows, &row_events);
+    if (!status.ok()) {
+      NoteLazyError(status);
+      slot->rows.clear();
+    }
+    UsersOfRows(slot->rows, &slot->users);
+    property_bytes_ += slot->rows.capacity() * 4 + slot->users.capacity() * 4;
+    return *slot;
+  }
   size_t run = 0;
   for (uint32_t row = 0; row < event_.size(); ++row) {
     if (event_[row] != event) continue;
@@ -239,6 +311,15 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
   auto& slot = event_set_rows_[events];
   if (slot) return *slot;
   slot = std::make_unique<EventSetRows>();
+  if (!full_.load(std::memory_order_acquire)) {
+    Status status = ReadEventSet(events, slot.get());
+    if (!status.ok()) {
+      NoteLazyError(status);
+      *slot = EventSetRows();
+    }
+    property_bytes_ += (slot->rows.size() + 1) * 16;
+    return *slot;
+  }
   std::vector<uint8_t> wanted(events.empty() ? 0 : events.back() + size_t{1}, 0);
   for (EventId event : events) wanted[event] = 1;
   const size_t limit = wanted.size();
@@ -275,8 +356,9 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
 
 size_t DayColumns::MemoryBytes() const {
   std::lock_guard lock(property_mu_);
-  return run_user_.size() * 4 + run_begin_.size() * 4 + time_offset_ms_.size() * 4 +
-         event_.size() * 4 + merge_source_.size() * 2 + merge_row_.size() * 4 +
+  const size_t full_bytes = full_.load(std::memory_order_acquire) ? rows_ * 8 : 0;
+  return run_user_.size() * 4 + run_begin_.size() * 4 + full_bytes + merge_source_.size() * 2 +
+         merge_row_.size() * 4 +
          head_rows_.size() * sizeof(store::EventRow) + property_bytes_;
 }
 

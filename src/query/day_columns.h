@@ -7,11 +7,21 @@
 // run (consecutive rows of one user) a user id and a row offset. Property columns are decoded
 // on first use and kept with the day.
 //
-// Thread-safety: a DayColumns is immutable after Build except for the lazily added property
-// columns, which are guarded by an internal mutex; Property() may be called from any thread.
+// A day that is one part (every compacted day) is built lazily: Build decodes only the user
+// runs; RowsOf / RowsOfEvents then pick the asked events' rows from the event column (about a
+// byte a row) and decode only those rows' times (the time column is skipped past the others a
+// word at a time), and the full time and event columns are decoded on the first call of
+// time_offset_ms() or event() (or EnsureFullColumns()). So a cold query of a few events does
+// not decode, or keep in memory, every row's time. A lazy read that fails (I/O, corruption)
+// cannot return an error through these accessors: it leaves empty lists or rows of no event,
+// and LazyStatus() reports it — the engine checks it after every analysis and fails the query.
+//
+// Thread-safety: a DayColumns is immutable after Build except for the lazily added columns,
+// which are guarded by internal mutexes; every accessor may be called from any thread.
 // DayColumnsCache is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -40,15 +50,34 @@ class DayColumns {
 
   int32_t day() const { return day_; }
   int64_t day_start_ms() const { return day_start_ms_; }
-  size_t rows() const { return event_.size(); }
+  size_t rows() const { return rows_; }
   size_t runs() const { return run_user_.size(); }
 
   // Run r holds rows [run_begin(r), run_begin(r + 1)), all of user run_user(r); users ascend.
   const std::vector<UserId>& run_user() const { return run_user_; }
   const std::vector<uint32_t>& run_begin() const { return run_begin_; }  // runs() + 1 entries
   // Event time minus day_start_ms(), in ms (0 <= offset < 86'400'000).
-  const std::vector<uint32_t>& time_offset_ms() const { return time_offset_ms_; }
-  const std::vector<EventId>& event() const { return event_; }
+  const std::vector<uint32_t>& time_offset_ms() const {
+    EnsureFullColumns();
+    return time_offset_ms_;
+  }
+  // A row whose event could not be read (LazyStatus() not ok) holds kNoEvent.
+  const std::vector<EventId>& event() const {
+    EnsureFullColumns();
+    return event_;
+  }
+  static constexpr EventId kNoEvent = UINT32_MAX - 1;  // not kAnyEvent (UINT32_MAX)
+  // Decodes the full time and event columns of a lazily built day now (no-op otherwise).
+  void EnsureFullColumns() const {
+    if (!full_.load(std::memory_order_acquire)) DecodeFullColumns();
+  }
+  // True when the time and event columns are decoded (a lazily built day not yet asked).
+  bool HasFullColumns() const { return full_.load(std::memory_order_acquire); }
+  // Ok, or the first failure of a lazy read (see the class comment).
+  Status LazyStatus() const;
+  // Starts the I/O of a lazily built day's base columns (posix_fadvise), so many days' reads
+  // are in flight at once.
+  void PrefetchLazyColumns() const;
 
   // The property's values in row order (PropColumn::slot[row] < 0 = absent), or nullptr when
   // no row of the day carries it.
@@ -64,7 +93,8 @@ class DayColumns {
   const EventRows& RowsOf(EventId event) const;
   // The rows of any of a set of events, ascending, with each row's user, event and time offset
   // copied next to it: a scan for a few events reads this one sequence instead of merging
-  // per-event lists and gathering from the day's columns row by row.
+  // per-event lists and gathering from the day's columns row by row. On a lazily built day it
+  // is read from the part without decoding the full columns.
   struct EventSetRows {
     std::vector<uint32_t> rows;
     std::vector<UserId> users;           // ascending, like the day's runs
@@ -82,13 +112,26 @@ class DayColumns {
 
  private:
   DayColumns() = default;
+  void DecodeFullColumns() const;
+  // Lazily built day: reads the rows of `events` (sorted) from the part into `list`.
+  Status ReadEventSet(const std::vector<EventId>& events, EventSetRows* list) const;
+  // users[i] = the user of run holding rows[i] (rows ascending).
+  void UsersOfRows(const std::vector<uint32_t>& rows, std::vector<UserId>* users) const;
+  void NoteLazyError(const Status& status) const;
 
   int32_t day_ = 0;
   int64_t day_start_ms_ = 0;
+  size_t rows_ = 0;
   std::vector<UserId> run_user_;
   std::vector<uint32_t> run_begin_;
-  std::vector<uint32_t> time_offset_ms_;
-  std::vector<EventId> event_;
+  // Decoded at Build, or — lazily built days — by DecodeFullColumns under full_mu_, published
+  // by full_ (release); read only after full_ is seen true (acquire).
+  mutable std::vector<uint32_t> time_offset_ms_;
+  mutable std::vector<EventId> event_;
+  mutable std::atomic<bool> full_{true};
+  mutable std::mutex full_mu_;
+  mutable std::mutex lazy_status_mu_;
+  mutable Status lazy_status_;  // guarded by lazy_status_mu_
 
   // Where the rows came from, to decode property columns later. When the day is one part,
   // row i is the part's row i and merge_source_ is empty; otherwise row i is row

@@ -123,6 +123,11 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
       if (!measures_of_event[event].empty()) measured_events.push_back(static_cast<EventId>(event));
     }
   }
+  if (any_event_measures.empty()) {
+    context.PrepareEventSet(measured_events);  // none: no row is walked
+  } else {
+    context.PrepareFullColumns();
+  }
   SEXTANT_RETURN_IF_ERROR(context.CompileBy());
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
   const bool grouped = !context.by().empty();
@@ -162,13 +167,15 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
       return it->second;
     };
     if (!grouped) group_of(GroupKey{0, 0, 0});
-    // Last bucket in which each user was counted, per measure that counts users.
-    std::vector<std::vector<int32_t>> last_bucket(measure_count);
-    if (!grouped) {
-      for (size_t m = 0; m < measure_count; ++m) {
-        if (measures[m].needs_uniq) last_bucket[m].assign(user_end - user_begin, -1);
-      }
+    // Last bucket in which each user was counted, per measure that counts users: one entry per
+    // (user, counting measure), a user's entries side by side, so the one prefetch of a user's
+    // entries ahead of its row serves whichever measure the row feeds.
+    std::vector<uint32_t> uniq_slot(measure_count, 0);
+    size_t uniq_count = 0;
+    for (size_t m = 0; m < measure_count; ++m) {
+      if (measures[m].needs_uniq) uniq_slot[m] = static_cast<uint32_t>(uniq_count++);
     }
+    std::vector<int32_t> last_bucket(grouped ? 0 : (user_end - user_begin) * uniq_count, -1);
     std::vector<uint8_t> in_cell(drill.enabled ? user_end - user_begin : 0, 0);
     std::vector<uint32_t> scratch;
     for (size_t day_idx = 0; day_idx < context.days().size(); ++day_idx) {
@@ -198,7 +205,6 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
       }
       auto row_keys = RowGroupKeys::Bind(context, day);
       if (!row_keys.ok()) return row_keys.status();
-      const auto& offsets = day.time_offset_ms();
       // Tag of an event: the list of measures it feeds (null = none).
       auto tag_of = [&](EventId event) -> const std::vector<uint16_t>* {
         const std::vector<uint16_t>& list =
@@ -235,8 +241,9 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
               if (grouped) {
                 if (!cell.users) cell.users = std::make_unique<Roaring>();
                 cell.users->add(user);
-              } else if (last_bucket[m][local_user] != bucket) {
-                last_bucket[m][local_user] = bucket;
+              } else if (int32_t& last = last_bucket[local_user * uniq_count + uniq_slot[m]];
+                         last != bucket) {
+                last = bucket;
                 ++cell.uniq;
               }
             }
@@ -262,17 +269,17 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
       if (any_event_measures.empty()) {
         if (measured_events.empty()) continue;  // no measured event was ever seen
         // The per-user "last counted bucket" entries lie scattered over the shard's users:
-        // fetch the entry of the row one stride ahead so it is in cache when its row comes.
-        const std::vector<int32_t>* uniq_state = nullptr;
-        for (size_t m = 0; m < measure_count && !grouped; ++m) {
-          if (measures[m].needs_uniq) uniq_state = &last_bucket[m];
-        }
+        // fetch the entries of the row one stride ahead so they are in cache when it comes.
+        const bool prefetch_uniq = !last_bucket.empty();
         context.ForEachRowOfEventSet(
             day_idx, user_begin, user_end, measured_events, &scratch, tag_of, visit,
             [&](UserId near_user, UserId) {
-              if (uniq_state != nullptr) PrefetchForRead(&(*uniq_state)[near_user - user_begin]);
+              if (prefetch_uniq) {
+                PrefetchForRead(&last_bucket[(near_user - user_begin) * uniq_count]);
+              }
             });
       } else {
+        const auto& offsets = day.time_offset_ms();
         context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                  [&](UserId user, uint32_t row,
                                      const std::vector<uint16_t>* measure_list) {

@@ -151,17 +151,10 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
     std::vector<uint64_t> entry_reached;         // [entry group][step]
   };
   std::vector<ShardResult> results(context.shard_count());
-  if (any_event_steps == 0 && !step_events.empty()) {
-    // The days' lists of the steps' rows, built on all threads first (a cold query): each
-    // shard needs every day's list, and building them inside the shards' walk would make
-    // the shards wait on each other day by day.
-    std::atomic<size_t> next_day{0};
-    (void)context.ForEachShard([&](size_t) -> Status {
-      for (size_t d = next_day++; d < context.days().size(); d = next_day++) {
-        context.days()[d]->RowsOfEvents(step_events);
-      }
-      return Status::Ok();
-    });
+  if (any_event_steps == 0) {
+    context.PrepareEventSet(step_events);  // none: no step names a known event
+  } else {
+    context.PrepareFullColumns();
   }
   Status status = context.ForEachShard([&](size_t shard) -> Status {
     const UserId user_begin = context.shard_begin(shard);
@@ -212,7 +205,6 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
         bound_steps.push_back(std::move(*bound));
       }
       const bool global_all = global->matches_all();
-      const auto& offsets = day.time_offset_ms();
       auto visit = [&](UserId user, uint32_t row, uint32_t mask, uint32_t time_offset_ms) {
         const size_t local = user - user_begin;
         {
@@ -336,6 +328,7 @@ Status RunFunnel(QueryContext& context, JsonWriter* out) {
         auto tag_of = [&](EventId event) -> uint32_t {
           return event < tag_limit ? tags[event] : any_event_steps;
         };
+        const auto& offsets = day.time_offset_ms();
         context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                  [&](UserId user, uint32_t row, uint32_t mask) {
                                    visit(user, row, mask, offsets[row]);

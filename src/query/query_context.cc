@@ -1,9 +1,11 @@
 #include "query/query_context.h"
+
 #include "query/spec_json.h"
 
 #include "query/analyses.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -441,6 +443,14 @@ void QueryContext::SetUsers(UserId user_limit,
 
 uint64_t QueryContext::rows_scanned() const {
   uint64_t rows = 0;
+  for (const auto& day : days_) {
+    rows += walked_events_ ? day->RowsOfEvents(*walked_events_).rows.size() : day->rows();
+  }
+  return rows;
+}
+
+uint64_t QueryContext::rows_in_range() const {
+  uint64_t rows = 0;
   for (const auto& day : days_) rows += day->rows();
   return rows;
 }
@@ -455,6 +465,49 @@ Status QueryContext::ForEachShard(const std::function<Status(size_t shard)>& fn)
   results[0] = fn(0);
   for (auto& thread : threads) thread.join();
   for (auto& result : results) SEXTANT_RETURN_IF_ERROR(result);
+  return Status::Ok();
+}
+
+namespace {
+
+// Runs fn(day_idx) for every day on up to eight threads: cold days are I/O and decode bound,
+// and more threads than cores keep more reads in flight.
+void ForEachDayConcurrently(size_t days, const std::function<void(size_t day_idx)>& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t d = next++; d < days; d = next++) fn(d);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < 8 && t < days; ++t) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+}
+
+}  // namespace
+
+void QueryContext::PrepareEventSet(const std::vector<EventId>& events) const {
+  walked_events_ = events;
+  // The rows of people merged by ID-Mapping are gathered from the full columns
+  // (ForEachMergedUser): a day holding such rows is decoded whole here, not in the shards' walk.
+  auto needs_full = [&](size_t d) { return d < special_runs_.size() && !special_runs_[d].empty(); };
+  for (size_t d = 0; d < days_.size(); ++d) {
+    if (!days_[d]->HasFullColumns()) days_[d]->PrefetchLazyColumns();
+  }
+  ForEachDayConcurrently(days_.size(), [&](size_t d) {
+    if (needs_full(d)) days_[d]->EnsureFullColumns();
+    days_[d]->RowsOfEvents(events);
+  });
+}
+
+void QueryContext::PrepareFullColumns() const {
+  for (const auto& day : days_) {
+    if (!day->HasFullColumns()) day->PrefetchLazyColumns();
+  }
+  ForEachDayConcurrently(days_.size(), [&](size_t d) { days_[d]->EnsureFullColumns(); });
+}
+
+Status QueryContext::DaysStatus() const {
+  for (const auto& day : days_) SEXTANT_RETURN_IF_ERROR(day->LazyStatus());
   return Status::Ok();
 }
 

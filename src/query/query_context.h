@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -157,7 +158,11 @@ class QueryContext {
   // Shard s covers users [shard_begin(s), shard_begin(s + 1)).
   size_t shard_count() const { return shard_bounds_.size() - 1; }
   UserId shard_begin(size_t shard) const { return shard_bounds_[shard]; }
+  // Rows the analysis walked: every row of the days read, or — after PrepareEventSet — the
+  // rows of that event set.
   uint64_t rows_scanned() const;
+  // Every row of the days read (the events an engine without per-event lists would consider).
+  uint64_t rows_in_range() const;
 
   // Users of the drilled cell (spec().users), filled by the analysis, one ascending list per
   // shard (each shard thread writes only its own list).
@@ -166,6 +171,15 @@ class QueryContext {
 
   // Runs fn(shard) on one thread per shard; returns the first error.
   Status ForEachShard(const std::function<Status(size_t shard)>& fn) const;
+  // Readies every day for the analysis's walk, on several threads at once, before the shards
+  // start: a cold query decodes parts here, and doing it inside the shards' walk would make
+  // them wait on each other day by day. PrepareEventSet: the rows of `events` (sorted,
+  // distinct; DayColumns::RowsOfEvents) — a lazily built day reads only those events' blocks.
+  // PrepareFullColumns: every row's time and event. Failures show in DaysStatus().
+  void PrepareEventSet(const std::vector<EventId>& events) const;
+  void PrepareFullColumns() const;
+  // Ok, or the first failed lazy read of a day (the analysis's answer is then not valid).
+  Status DaysStatus() const;
 
   // Calls visit(user, rows) for every user of [user_begin, user_end) with rows in day
   // `day_idx`, users ascending except that users with ID-Mapping merges come last; `rows`
@@ -260,6 +274,8 @@ class QueryContext {
   const QuerySpec& spec_;
   std::vector<uint8_t> own_events_;
   std::vector<std::shared_ptr<const DayColumns>> days_;
+  // The event set of PrepareEventSet (the rows an analysis walks), for rows_scanned.
+  mutable std::optional<std::vector<EventId>> walked_events_;
   UserId user_limit_ = 1;
   std::vector<UserId> shard_bounds_ = {1, 1};
   mutable std::vector<std::vector<UserId>> drilled_ = {{}};
@@ -441,7 +457,9 @@ void QueryContext::ForEachRowOfEventSet(size_t day_idx, UserId user_begin, UserI
     if (merges && IsSpecial(user)) continue;
     visit(user, rows[i], tag_of(list_events[i]), list_offsets[i]);
   }
-  if (!merges) return;
+  // Only a day holding rows of merged people reads its full columns (lazily built days decode
+  // nothing more otherwise).
+  if (!merges || special_runs_[day_idx].empty()) return;
   const EventId* event_column = day.event().data();
   const uint32_t* offsets = day.time_offset_ms().data();
   ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {

@@ -106,6 +106,12 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
   context.SetDays(std::move(loaded->days));
   context.SetUsers(loaded->user_limit, loaded->merges, options_.threads);
 
+  // Events, funnel and retention analyses ready their days themselves (often only a few
+  // events' rows); the others read every row.
+  if (spec.type != QueryType::kEvents && spec.type != QueryType::kFunnel &&
+      spec.type != QueryType::kRetention) {
+    context.PrepareFullColumns();
+  }
   JsonWriter out;
   out.BeginObject();
   Status status;
@@ -120,6 +126,7 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
     case QueryType::kStages: status = RunStages(context, &out); break;
   }
   SEXTANT_RETURN_IF_ERROR(status);
+  SEXTANT_RETURN_IF_ERROR(context.DaysStatus());
   const double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (spec.users.enabled && all_drilled != nullptr) {
@@ -136,6 +143,7 @@ Result<QueryAnswer> QueryEngine::Run(const state::ProjectInfo& project, std::str
   if (spec.users.enabled) return WriteUsers(project, context, elapsed_ms);
   out.Key("meta").BeginObject();
   out.Key("rows_scanned").Uint(context.rows_scanned());
+  out.Key("rows_in_range").Uint(context.rows_in_range());
   out.Key("days_scanned").Uint(context.days().size());
   out.Key("users").Uint(user_limit - 1);
   out.Key("from").String(FormatDate(spec.range.first_day));

@@ -209,7 +209,7 @@ TEST_F(DayStoreTest, CacheDropsDaysBeforeTheFirstStoredDay) {
   EXPECT_TRUE(cache.Contains(1, snapshots[2]));
 }
 
-// A day of exactly one part is decoded by Part::ReadCompact: same rows as the merge path.
+// A day of exactly one part (built lazily from the part's columns): same rows as the merge path.
 TEST_F(DayStoreTest, SinglePartDayDecodesCompactColumns) {
   const int64_t day_start = TimeZone().DayStartMs(*ParseDate("2026-01-01"));
   std::vector<store::EventRow> rows;
@@ -303,8 +303,33 @@ TEST_F(DayStoreTest, CompactDecodingAndEventSetRowsMatchTheRows) {
   }
   EXPECT_GT(checked, rows.size() / 2);
 
+  // A second build of the same part is lazy (format 2): its lists come from the part's
+  // event blocks before any full column is decoded, and must equal the full columns' lists.
+  auto lazy_built = DayColumns::Build(std::move(Snapshots()[0]));
+  ASSERT_TRUE(lazy_built.ok());
+  const DayColumns& lazy = **lazy_built;
+  EXPECT_FALSE(lazy.HasFullColumns());
+  EXPECT_EQ(lazy.rows(), rows.size());
+  EXPECT_EQ(lazy.run_user(), run_user);
   const std::vector<EventId> set = {3, 7, 200};
+  const DayColumns::EventSetRows& lazy_list = lazy.RowsOfEvents(set);
+  const DayColumns::EventRows& lazy_rows_of_7 = lazy.RowsOf(7);
+  const DayColumns::EventRows& lazy_rows_of_absent = lazy.RowsOf(5000);
+  EXPECT_FALSE(lazy.HasFullColumns());
+  EXPECT_TRUE(lazy_rows_of_absent.rows.empty());
+  EXPECT_TRUE(lazy.LazyStatus().ok());
+
   const DayColumns::EventSetRows& list = day.RowsOfEvents(set);
+  EXPECT_EQ(lazy_list.rows, list.rows);
+  EXPECT_EQ(lazy_list.users, list.users);
+  EXPECT_EQ(lazy_list.events, list.events);
+  EXPECT_EQ(lazy_list.time_offset_ms, list.time_offset_ms);
+  EXPECT_EQ(lazy_rows_of_7.rows, day.RowsOf(7).rows);
+  EXPECT_EQ(lazy_rows_of_7.users, day.RowsOf(7).users);
+  // Asking for the full columns decodes them, equal to the eager build's.
+  EXPECT_EQ(lazy.event(), day.event());
+  EXPECT_TRUE(lazy.HasFullColumns());
+  EXPECT_EQ(lazy.time_offset_ms(), day.time_offset_ms());
   size_t listed = 0;
   for (size_t run = 0; run < day.runs(); ++run) {
     for (uint32_t row = day.run_begin()[run]; row < day.run_begin()[run + 1]; ++row) {

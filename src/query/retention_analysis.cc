@@ -14,7 +14,9 @@
 // in several groups, so `cohorts` is the ungrouped table. Per person, an initial bit set per
 // group they entered with (a short list).
 //
-// Cost: O(rows) plus O(users × words); state 2 × ceil((cohorts + periods) / 64) words per user.
+// Cost: O(rows of the initial and return events) — the walk reads each day's list of those
+// rows (every row when either is "$any") — plus O(users × words); state 2 × ceil((cohorts +
+// periods) / 64) words per user.
 #include <algorithm>
 #include <bit>
 #include <map>
@@ -87,6 +89,22 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     }
   };
 
+  // Without "$any" only the rows of the initial and return events matter: the walk reads the
+  // day's list of them (a lazily built day decodes nothing else). Unknown events (id 0) match
+  // nothing and are left out.
+  std::optional<std::vector<EventId>> set_events;
+  if (initial_event != kAnyEvent && return_event != kAnyEvent) {
+    set_events.emplace();
+    for (EventId event : {initial_event, return_event}) {
+      if (event != 0) set_events->push_back(event);
+    }
+    std::sort(set_events->begin(), set_events->end());
+    set_events->erase(std::unique(set_events->begin(), set_events->end()), set_events->end());
+    context.PrepareEventSet(*set_events);
+  } else {
+    context.PrepareFullColumns();
+  }
+
   std::vector<std::vector<uint64_t>> results(context.shard_count());  // [group][cohort][k]
   // Entry groups per shard: their keys and [entry group][cohort][k] counts.
   std::vector<std::vector<EntryKey>> entry_keys_of(context.shard_count());
@@ -120,19 +138,17 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
         if (!bound.ok()) return bound.status();
         row_keys = std::move(*bound);
       }
-      const auto& offsets = day.time_offset_ms();
       auto tag_of = [&](EventId event) -> uint32_t {
         return (EventMatches(initial_event, event, own) ? 1u : 0u) |
                (EventMatches(return_event, event, own) ? 2u : 0u);
       };
-      context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
-                               [&](UserId user, uint32_t row, uint32_t tag) {
+      auto visit = [&](UserId user, uint32_t row, uint32_t tag, uint32_t time_offset_ms) {
         const size_t local = user - user_begin;
         {
           const bool maybe_initial = (tag & 1u) != 0;
           const bool maybe_return = (tag & 2u) != 0;
-          if (!global->Matches(row, user)) return;
-          const int64_t period = period_of(day_start + offsets[row]);
+          if (!tag || !global->Matches(row, user)) return;
+          const int64_t period = period_of(day_start + time_offset_ms);
           if (maybe_initial && bound_initial->Matches(row, user)) {
             bool counts = true;
             if (query.first_time) {
@@ -165,7 +181,25 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
             return_bits[local * words + period / 64] |= uint64_t{1} << (period % 64);
           }
         }
-      });
+      };
+      if (set_events) {
+        if (!set_events->empty()) {
+          // A user's bit sets lie anywhere in the shard's arrays: fetch those of the row one
+          // stride ahead.
+          context.ForEachRowOfEventSet(day_idx, user_begin, user_end, *set_events, &scratch,
+                                       tag_of, visit, [&](UserId near_user, UserId) {
+                                         const size_t at = (near_user - user_begin) * words;
+                                         PrefetchForRead(&initial_bits[at]);
+                                         PrefetchForRead(&return_bits[at]);
+                                       });
+        }
+      } else {
+        const auto& offsets = day.time_offset_ms();
+        context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
+                                 [&](UserId user, uint32_t row, uint32_t tag) {
+                                   visit(user, row, tag, offsets[row]);
+                                 });
+      }
     }
     std::vector<uint64_t>& counts = results[shard];
     counts.assign(group_count * cohort_count * width, 0);

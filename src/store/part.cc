@@ -612,13 +612,17 @@ void Part::PrefetchBase() const {
 }
 
 Status Part::ReadCompact(CompactColumns* out) const {
-  constexpr int64_t kDayMs = 86'400'000;
+  SEXTANT_RETURN_IF_ERROR(ReadUserRuns(&out->run_user, &out->run_begin));
+  SEXTANT_RETURN_IF_ERROR(ReadTimeOffsets(out->run_begin, &out->time_offset_ms));
+  return ReadEvents(&out->event);
+}
+
+Status Part::ReadUserRuns(std::vector<UserId>* run_user, std::vector<uint32_t>* run_begin) const {
   const size_t rows = info_.rows;
-  out->run_user.clear();
-  out->run_begin.clear();
+  run_user->clear();
+  run_begin->clear();
   std::string_view raw;
   uint64_t v;
-
   // User deltas: 0 for every row but the first of a run, so eight zero bytes in a row (one
   // word compare) are eight rows of the current run.
   SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kUser), &raw));
@@ -638,25 +642,36 @@ Status Part::ReadCompact(CompactColumns* out) const {
     if (!NextVarint(p, end, &v) || v > UINT32_MAX - user) return Corrupt("bad user column");
     user += static_cast<UserId>(v);
     if (i == 0 || v != 0) {
-      out->run_user.push_back(user);
-      out->run_begin.push_back(static_cast<uint32_t>(i));
+      run_user->push_back(user);
+      run_begin->push_back(static_cast<uint32_t>(i));
     }
     ++i;
   }
-  out->run_begin.push_back(static_cast<uint32_t>(rows));
+  run_begin->push_back(static_cast<uint32_t>(rows));
+  return Status::Ok();
+}
 
+Status Part::ReadTimeOffsets(const std::vector<uint32_t>& run_begin,
+                             std::vector<uint32_t>* time_offset_ms) const {
+  constexpr int64_t kDayMs = 86'400'000;
+  const size_t rows = info_.rows;
+  if (run_begin.empty() || run_begin.back() != rows) {
+    return Status(ErrorCode::kInternal, "ReadTimeOffsets: run_begin is not this part's");
+  }
+  std::string_view raw;
+  uint64_t v;
   // Times, run by run: the first row of a run relative to the day start, the others to the
   // previous row. Written through a pointer (push_back per row showed in cold profiles).
   SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kTime), &raw));
-  p = reinterpret_cast<const uint8_t*>(raw.data());
-  end = p + raw.size();
-  out->time_offset_ms.resize(rows);
-  uint32_t* times = out->time_offset_ms.data();
-  const size_t runs = out->run_user.size();
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = p + raw.size();
+  time_offset_ms->resize(rows);
+  uint32_t* times = time_offset_ms->data();
+  const size_t runs = run_begin.size() - 1;
   for (size_t run = 0; run < runs; ++run) {
-    const uint32_t run_end = out->run_begin[run + 1];
+    const uint32_t run_end = run_begin[run + 1];
     int64_t offset = 0;
-    for (uint32_t i = out->run_begin[run]; i < run_end; ++i) {
+    for (uint32_t i = run_begin[run]; i < run_end; ++i) {
       if (!(end - p >= 8 && NextVarintWord(p, &v)) && !NextVarint(p, end, &v)) {
         return Corrupt("bad time column");
       }
@@ -664,14 +679,95 @@ Status Part::ReadCompact(CompactColumns* out) const {
       times[i] = static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1));
     }
   }
+  return Status::Ok();
+}
 
+namespace {
+
+// Advances p past `count` varints without decoding them: a word at a time, counting the bytes
+// that end a varint (high bit clear). False when the block ends first.
+inline bool SkipVarints(const uint8_t*& p, const uint8_t* end, size_t count) {
+  while (count > 0) {
+    if (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if constexpr (std::endian::native != std::endian::little) word = __builtin_bswap64(word);
+      uint64_t stops = ~word & 0x8080808080808080ull;
+      // The number of ends: one bit per byte, summed into the top byte by a multiply (the
+      // baseline x86-64 target has no popcnt instruction; std::popcount would be a call).
+      const auto ends = static_cast<size_t>(((stops >> 7) * 0x0101010101010101ull) >> 56);
+      if (ends < count) {
+        // Bytes after the word's last end belong to a varint that ends in a later word.
+        p += 8;
+        count -= ends;
+        continue;
+      }
+      for (size_t k = 1; k < count; ++k) stops &= stops - 1;  // keep the count-th end
+      p += (std::countr_zero(stops) >> 3) + 1;
+      return true;
+    }
+    if (p == end) return false;
+    if (*p++ < 0x80) --count;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status Part::ReadTimeOffsetsOfRows(const std::vector<uint32_t>& run_begin,
+                                   const std::vector<uint32_t>& rows, uint32_t* out) const {
+  constexpr int64_t kDayMs = 86'400'000;
+  if (run_begin.empty() || run_begin.back() != info_.rows) {
+    return Status(ErrorCode::kInternal, "ReadTimeOffsetsOfRows: run_begin is not this part's");
+  }
+  std::string_view raw;
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kTime), &raw));
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = p + raw.size();
+  const size_t runs = run_begin.size() - 1;
+  size_t next = 0;  // rows[next] is the next row to answer
+  uint64_t v;
+  for (size_t run = 0; run < runs && next < rows.size(); ++run) {
+    const uint32_t run_end = run_begin[run + 1];
+    uint32_t row = run_begin[run];
+    int64_t offset = 0;
+    // Decode up to each listed row of this run, accumulating the deltas.
+    for (; next < rows.size() && rows[next] < run_end; ++next) {
+      if (rows[next] < row) return Status(ErrorCode::kInternal, "rows not ascending");
+      for (; row <= rows[next]; ++row) {
+        if (!(end - p >= 8 && NextVarintWord(p, &v)) && !NextVarint(p, end, &v)) {
+          return Corrupt("bad time column");
+        }
+        offset += UnZigZag(v);
+      }
+      out[next] = static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1));
+    }
+    // A few varints are as fast to decode as to skip by words.
+    if (run_end - row <= 4) {
+      for (; row < run_end; ++row) {
+        if (!(end - p >= 8 && NextVarintWord(p, &v)) && !NextVarint(p, end, &v)) {
+          return Corrupt("bad time column");
+        }
+      }
+    } else if (!SkipVarints(p, end, run_end - row)) {
+      return Corrupt("bad time column");
+    }
+  }
+  if (next != rows.size()) return Status(ErrorCode::kInternal, "rows beyond the part");
+  return Status::Ok();
+}
+
+Status Part::ReadEvents(std::vector<EventId>* events_out) const {
+  const size_t rows = info_.rows;
+  std::string_view raw;
+  uint64_t v;
   // Event ids: almost all below 128, so eight one-byte varints at a time when no byte of the
   // word has its continuation bit.
   SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kEvent), &raw));
-  p = reinterpret_cast<const uint8_t*>(raw.data());
-  end = p + raw.size();
-  out->event.resize(rows);
-  EventId* events = out->event.data();
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = p + raw.size();
+  events_out->resize(rows);
+  EventId* events = events_out->data();
   for (size_t i = 0; i < rows;) {
     if (rows - i >= 8 && end - p >= 8) {
       uint64_t word;
@@ -685,6 +781,53 @@ Status Part::ReadCompact(CompactColumns* out) const {
     }
     if (!NextVarint(p, end, &v) || v > UINT32_MAX) return Corrupt("bad event column");
     events[i++] = static_cast<EventId>(v);
+  }
+  return Status::Ok();
+}
+
+Status Part::ReadRowsOfEvents(const std::vector<EventId>& wanted_events,
+                              std::vector<uint32_t>* rows_out,
+                              std::vector<EventId>* row_events) const {
+  rows_out->clear();
+  row_events->clear();
+  if (wanted_events.empty()) return Status::Ok();
+  const size_t rows = info_.rows;
+  // wanted[e] for every one-byte event id (the word-at-a-time path), the list for the rest.
+  uint8_t wanted[128] = {};
+  for (EventId event : wanted_events) {
+    if (event < 128) wanted[event] = 1;
+  }
+  auto is_wanted = [&](uint64_t event) {
+    return event < 128 ? wanted[event] != 0
+                       : std::binary_search(wanted_events.begin(), wanted_events.end(), event);
+  };
+  std::string_view raw;
+  uint64_t v;
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kEvent), &raw));
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = p + raw.size();
+  for (size_t i = 0; i < rows;) {
+    if (rows - i >= 8 && end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        for (size_t k = 0; k < 8; ++k) {
+          if (wanted[p[k]]) {
+            rows_out->push_back(static_cast<uint32_t>(i + k));
+            row_events->push_back(p[k]);
+          }
+        }
+        p += 8;
+        i += 8;
+        continue;
+      }
+    }
+    if (!NextVarint(p, end, &v) || v > UINT32_MAX) return Corrupt("bad event column");
+    if (is_wanted(v)) {
+      rows_out->push_back(static_cast<uint32_t>(i));
+      row_events->push_back(static_cast<EventId>(v));
+    }
+    ++i;
   }
   return Status::Ok();
 }

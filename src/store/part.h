@@ -160,6 +160,24 @@ class Part {
   // The base columns decoded straight into CompactColumns (no 64-bit intermediate). Times
   // outside [day start, day start + 24 h) — which the store never writes — are clamped.
   Status ReadCompact(CompactColumns* out) const;
+  // The pieces of ReadCompact, for a reader that wants less than all of it.
+  // User runs: run_user[r] owns rows [run_begin[r], run_begin[r + 1]); run_begin ends with rows.
+  Status ReadUserRuns(std::vector<UserId>* run_user, std::vector<uint32_t>* run_begin) const;
+  // Time offsets of every row. REQUIRES: `run_begin` from ReadUserRuns of this part.
+  Status ReadTimeOffsets(const std::vector<uint32_t>& run_begin,
+                         std::vector<uint32_t>* time_offset_ms) const;
+  // The time offsets of `rows` only (ascending), into out[0 .. rows.size()): decodes a user
+  // run up to its last listed row and skips the varints of the rest of it, and of runs with
+  // no listed row, a word at a time — a few events' times cost less than the whole column.
+  // REQUIRES: `run_begin` from ReadUserRuns of this part.
+  Status ReadTimeOffsetsOfRows(const std::vector<uint32_t>& run_begin,
+                               const std::vector<uint32_t>& rows, uint32_t* out) const;
+  // The event of every row.
+  Status ReadEvents(std::vector<EventId>* events) const;
+  // The rows whose event is one of `events` (sorted, distinct), ascending, with their events:
+  // the event column decoded and filtered in one pass, nothing stored for the other rows.
+  Status ReadRowsOfEvents(const std::vector<EventId>& events, std::vector<uint32_t>* rows,
+                          std::vector<EventId>* row_events) const;
   // Asks the kernel to start reading the user, time and event blocks now (posix_fadvise
   // WILLNEED), so a reader about to load many parts has their I/O in flight at once.
   void PrefetchBase() const;

@@ -766,3 +766,78 @@ TEST_F(StoreTest, EraseUsersLeavesNoEmptyPartWhenADayHeldOnlyThem) {
 
 }  // namespace
 }  // namespace sextant::store
+
+namespace sextant::store {
+namespace {
+
+// The pieces of ReadCompact (user runs, time offsets, events) read alone equal ReadCompact's
+// columns, and ReadTimeOffsetsOfRows — which decodes a user run only up to its last listed row
+// and skips the rest of the time column's varints a word at a time — gives the same times for
+// sparse, dense and edge subsets of rows, with time deltas of one to four varint bytes.
+TEST(PartReadTest, TimeOffsetsOfSomeRowsEqualTheFullColumn) {
+  const std::string dir = "/tmp/sextant_part_read_test_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::vector<EventRow> rows;
+  uint64_t seed = 99;
+  auto next = [&](uint64_t bound) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed >> 33) % bound;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    EventRow row;
+    row.user_id = static_cast<UserId>(1 + next(300));
+    // Mostly close together (one- and two-byte deltas), some anywhere in the day.
+    row.time_ms = kDay0Ms + static_cast<int64_t>(next(3) == 0 ? next(86'400'000) : next(50'000));
+    row.event_id = static_cast<EventId>(1 + next(20));
+    row.receive_time_ms = row.time_ms;
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const EventRow& a, const EventRow& b) {
+    return std::make_pair(a.user_id, a.time_ms) < std::make_pair(b.user_id, b.time_ms);
+  });
+  PartWriter writer(kDay0Ms, 3);
+  for (const EventRow& row : rows) writer.Add(row);
+  const std::string path = dir + "/1.part";
+  ASSERT_TRUE(writer.Finish(path).ok());
+  auto part = Part::Open(path, kProject, 0, 1);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+
+  CompactColumns compact;
+  ASSERT_TRUE((*part)->ReadCompact(&compact).ok());
+  std::vector<UserId> run_user;
+  std::vector<uint32_t> run_begin;
+  ASSERT_TRUE((*part)->ReadUserRuns(&run_user, &run_begin).ok());
+  EXPECT_EQ(run_user, compact.run_user);
+  EXPECT_EQ(run_begin, compact.run_begin);
+  std::vector<uint32_t> all_times;
+  ASSERT_TRUE((*part)->ReadTimeOffsets(run_begin, &all_times).ok());
+  EXPECT_EQ(all_times, compact.time_offset_ms);
+  std::vector<EventId> events;
+  ASSERT_TRUE((*part)->ReadEvents(&events).ok());
+  EXPECT_EQ(events, compact.event);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(all_times[i], static_cast<uint32_t>(rows[i].time_ms - kDay0Ms)) << "row " << i;
+  }
+
+  for (uint32_t stride : {1u, 2u, 7u, 50u, 2999u}) {
+    std::vector<uint32_t> subset;
+    for (uint32_t row = stride / 2; row < rows.size(); row += stride) subset.push_back(row);
+    subset.push_back(static_cast<uint32_t>(rows.size() - 1));
+    subset.erase(std::unique(subset.begin(), subset.end()), subset.end());
+    std::vector<uint32_t> times(subset.size());
+    ASSERT_TRUE((*part)->ReadTimeOffsetsOfRows(run_begin, subset, times.data()).ok());
+    for (size_t i = 0; i < subset.size(); ++i) {
+      ASSERT_EQ(times[i], all_times[subset[i]]) << "stride " << stride << ", row " << subset[i];
+    }
+  }
+  // The first row of each run only (every run skipped after one varint).
+  std::vector<uint32_t> firsts(run_begin.begin(), run_begin.end() - 1);
+  std::vector<uint32_t> first_times(firsts.size());
+  ASSERT_TRUE((*part)->ReadTimeOffsetsOfRows(run_begin, firsts, first_times.data()).ok());
+  for (size_t i = 0; i < firsts.size(); ++i) ASSERT_EQ(first_times[i], all_times[firsts[i]]);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sextant::store

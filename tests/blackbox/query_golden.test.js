@@ -164,15 +164,12 @@ test('comparator catches differences', () => {
   assert.equal(diff({ g: [{ v: 1 }] }, { g: [{ v: 1, extra: 2 }] }).length, 0);
 });
 
-for (const file of files) {
-  const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, file), 'utf8'));
-  const base = file.replace(/\.json$/, '');
-  test(`golden ${base}`, async (t) => {
-    const project = uniqueName(`g_${base.replace(/[^A-Za-z0-9_]/g, '_')}_`);
-    const created = await srv.api('POST', '/api/v1/projects',
-      { name: project, ...(golden.time_zone ? { time_zone: golden.time_zone } : {}) });
-    assert.equal(created.status, 201, `create project: ${created.text}`);
-    await load(project, golden.records || []);
+// Every file's cases run twice: on the rows as loaded (the days' in-memory heads), then — after
+// a restart, which flushes each day's head into one part — on days the engine reads lazily
+// from their parts (DayColumns), the path every compacted day of a real store takes.
+const loadedProjects = new Map();  // file -> project
+
+async function runCases(t, golden, base, project) {
     for (const c of golden.cases) {
       await t.test(c.name, async () => {
         let r;
@@ -203,6 +200,34 @@ for (const file of files) {
         }
       });
     }
+}
+
+for (const file of files) {
+  const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, file), 'utf8'));
+  const base = file.replace(/\.json$/, '');
+  test(`golden ${base}`, async (t) => {
+    const project = uniqueName(`g_${base.replace(/[^A-Za-z0-9_]/g, '_')}_`);
+    const created = await srv.api('POST', '/api/v1/projects',
+      { name: project, ...(golden.time_zone ? { time_zone: golden.time_zone } : {}) });
+    assert.equal(created.status, 201, `create project: ${created.text}`);
+    await load(project, golden.records || []);
+    loadedProjects.set(file, project);
+    await runCases(t, golden, base, project);
+  });
+}
+
+test('restart: every day\'s head becomes a part', async () => {
+  const info = await srv.restart();
+  assert.deepEqual(info, { code: 0, signal: null }, `server exit on restart ${JSON.stringify(info)}`);
+});
+
+for (const file of files) {
+  const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, file), 'utf8'));
+  const base = file.replace(/\.json$/, '');
+  test(`golden ${base} — from parts after a restart`, async (t) => {
+    const project = loadedProjects.get(file);
+    assert.ok(project, `${base} was not loaded`);
+    await runCases(t, golden, base, project);
   });
 }
 
