@@ -354,6 +354,12 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
   return *slot;
 }
 
+bool DayColumns::HasRowsOfEvents(const std::vector<EventId>& events) const {
+  std::lock_guard lock(property_mu_);
+  auto it = event_set_rows_.find(events);
+  return it != event_set_rows_.end() && it->second != nullptr;
+}
+
 size_t DayColumns::MemoryBytes() const {
   std::lock_guard lock(property_mu_);
   const size_t full_bytes = full_.load(std::memory_order_acquire) ? rows_ * 8 : 0;

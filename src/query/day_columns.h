@@ -104,6 +104,8 @@ class DayColumns {
   // `events` sorted and distinct. Built in one pass over the event column on first use and
   // kept with the day, per set (16 bytes per listed row, counted in MemoryBytes).
   const EventSetRows& RowsOfEvents(const std::vector<EventId>& events) const;
+  // True when RowsOfEvents(events) is already built (a call would not read or decode).
+  bool HasRowsOfEvents(const std::vector<EventId>& events) const;
   // The users with at least one row of `event` (stored ids), built from RowsOf on first use.
   const Roaring& UsersOf(EventId event) const;
 

@@ -24,7 +24,6 @@
 // No hash table, no sort.
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <map>

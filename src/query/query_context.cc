@@ -1,5 +1,4 @@
 #include "query/query_context.h"
-
 #include "query/spec_json.h"
 
 #include "query/analyses.h"
@@ -470,40 +469,51 @@ Status QueryContext::ForEachShard(const std::function<Status(size_t shard)>& fn)
 
 namespace {
 
-// Runs fn(day_idx) for every day on up to eight threads: cold days are I/O and decode bound,
-// and more threads than cores keep more reads in flight.
-void ForEachDayConcurrently(size_t days, const std::function<void(size_t day_idx)>& fn) {
+// Runs fn(day_idx) for every index in `days` on up to eight threads: cold days are I/O and
+// decode bound, and more threads than cores keep more reads in flight.
+void ForEachDayConcurrently(const std::vector<size_t>& days,
+                            const std::function<void(size_t day_idx)>& fn) {
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t d = next++; d < days; d = next++) fn(d);
+    for (size_t i = next++; i < days.size(); i = next++) fn(days[i]);
   };
   std::vector<std::thread> threads;
-  for (size_t t = 1; t < 8 && t < days; ++t) threads.emplace_back(work);
+  for (size_t t = 1; t < 8 && t < days.size(); ++t) threads.emplace_back(work);
   work();
   for (auto& thread : threads) thread.join();
 }
 
 }  // namespace
 
+// Both prepare only the days that lack what is asked (none, for a hot query: no threads, no
+// prefetch calls).
 void QueryContext::PrepareEventSet(const std::vector<EventId>& events) const {
   walked_events_ = events;
   // The rows of people merged by ID-Mapping are gathered from the full columns
   // (ForEachMergedUser): a day holding such rows is decoded whole here, not in the shards' walk.
-  auto needs_full = [&](size_t d) { return d < special_runs_.size() && !special_runs_[d].empty(); };
+  auto needs_full = [&](size_t d) {
+    return d < special_runs_.size() && !special_runs_[d].empty() && !days_[d]->HasFullColumns();
+  };
+  std::vector<size_t> todo;
   for (size_t d = 0; d < days_.size(); ++d) {
+    if (!needs_full(d) && days_[d]->HasRowsOfEvents(events)) continue;
     if (!days_[d]->HasFullColumns()) days_[d]->PrefetchLazyColumns();
+    todo.push_back(d);
   }
-  ForEachDayConcurrently(days_.size(), [&](size_t d) {
+  ForEachDayConcurrently(todo, [&](size_t d) {
     if (needs_full(d)) days_[d]->EnsureFullColumns();
     days_[d]->RowsOfEvents(events);
   });
 }
 
 void QueryContext::PrepareFullColumns() const {
-  for (const auto& day : days_) {
-    if (!day->HasFullColumns()) day->PrefetchLazyColumns();
+  std::vector<size_t> todo;
+  for (size_t d = 0; d < days_.size(); ++d) {
+    if (days_[d]->HasFullColumns()) continue;
+    days_[d]->PrefetchLazyColumns();
+    todo.push_back(d);
   }
-  ForEachDayConcurrently(days_.size(), [&](size_t d) { days_[d]->EnsureFullColumns(); });
+  ForEachDayConcurrently(todo, [&](size_t d) { days_[d]->EnsureFullColumns(); });
 }
 
 Status QueryContext::DaysStatus() const {
