@@ -702,6 +702,14 @@ void JourneyEngine::Impl::WriteBatch(PendingWork& work) {
     work.batch.rep()->Clear();
   }
   work.staged.clear();
+  for (const auto& [project, key] : work.outbox_lowest) NoteOutboxWritten(project, key);
+  work.outbox_lowest.clear();
+}
+
+void JourneyEngine::Impl::NoteOutboxWritten(ProjectId project, const std::string& key) {
+  std::lock_guard state_lock(delivery_state_mu);
+  auto [found, inserted] = outbox_written_below.try_emplace(project, key);
+  if (!inserted && key < found->second) found->second = key;
 }
 
 void JourneyEngine::Impl::IngestEmitted(const std::string& project, std::vector<Record> records,

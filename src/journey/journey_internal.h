@@ -181,6 +181,13 @@ struct PendingWork {
   // event a wait is for; two sends in a row) before writing, and each decision must see the
   // previous one's result.
   std::unordered_map<std::string, std::string> staged;
+  // Per project, the smallest outbox key this work's batch puts: once the batch is written the
+  // delivery scan is told (NoteOutboxWrittenLocked), so it never resumes past a new record.
+  std::map<ProjectId, std::string> outbox_lowest;
+  void NoteOutboxPut(ProjectId project, const std::string& key) {
+    auto [found, inserted] = outbox_lowest.try_emplace(project, key);
+    if (!inserted && key < found->second) found->second = key;
+  }
   // Puts `value` in the batch and keeps it readable through Staged() for the rest of the step.
   void PutStaged(std::string key, std::string value) {
     batch.Put(key, value);
@@ -193,7 +200,10 @@ struct PendingWork {
   // Makes this work ready for its thread's next step, keeping the batch's buffers (a mass
   // send's steps each fill megabytes). Requires the batch written and the events handed over
   // (WriteLocked / ApplyPending, EmitInBackground).
-  void NextStep() { customer = Customer{}; }
+  void NextStep() {
+    customer = Customer{};
+    outbox_lowest.clear();
+  }
 };
 
 // One step of a simulated run (dry run): what happened to the customer, and when.
@@ -291,12 +301,20 @@ struct JourneyEngine::Impl {
   // Delta record sequence; starts at the wall clock's microseconds so that records a crash
   // left behind (not yet loaded) are never overwritten after a restart. Guarded by delivery_mu.
   uint64_t next_delta_sequence = 0;
-  // Per project, where the next outbox scan starts: just past the last record a scan took
-  // while records remained ("" = the start of the outbox). Reset whenever a scan reaches the
-  // records not yet due, so records it stepped over (a retry's later due, a record written
-  // in the same millisecond with a smaller touch id) are seen on the next pass. Guarded by
-  // delivery_mu.
+  // Per project, where the next outbox scan starts ("" = the start of the outbox): the first
+  // record the last scan left (not due yet: a retry's backoff; created after its `now`), else
+  // just past the last record it saw. Every record below it was taken by a pass and then
+  // deleted or rewritten as a retry; a rewrite, like any new record, lowers the next start
+  // through `outbox_written_below`. Delivered records leave tombstones in the state store
+  // until compaction removes them, and a scan from the start of the outbox walked all of them
+  // on every pass of a mass send. Guarded by delivery_mu.
   std::map<ProjectId, std::string> outbox_cursors;
+  // Per project, the smallest outbox key written (the write done) since the last scan began;
+  // that scan's successor starts no later than it. Guarded by delivery_state_mu.
+  std::map<ProjectId, std::string> outbox_written_below;
+  // Records that `key` was written to the outbox of `project` (after the write). Takes
+  // delivery_state_mu.
+  void NoteOutboxWritten(ProjectId project, const std::string& key);
 
   Impl(JourneyEngine* engine, JourneyEngineOptions opts, state::KvStore* kv_store,
        state::ProjectRegistry* project_registry, state::SchemaRegistry* schema_registry,

@@ -547,6 +547,7 @@ bool JourneyEngine::Impl::TouchLocked(ProjectRuntime& runtime, JourneyState& jou
     state::AppendBigEndian64(static_cast<uint64_t>(now), &key);
     key += touch_id;
     work.batch.Put(key, message.str());
+    work.NoteOutboxPut(pid, key);
   }
   return true;
 }
@@ -651,32 +652,49 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     const std::string prefix = JourneyKey(project, "o");
     // Keys are prefix + creation time (big-endian ms) + touch id, and a record is never due
     // before it was created: the first key created after `now` ends the due records.
-    bool full = false;
-    std::string last_taken;
     std::string& cursor = outbox_cursors[project];
+    {
+      std::lock_guard state_lock(delivery_state_mu);
+      auto written = outbox_written_below.find(project);
+      if (written != outbox_written_below.end()) {
+        if (written->second < cursor) cursor = written->second;
+        outbox_written_below.erase(written);
+      }
+    }
+    std::string first_left;  // the first record seen and not taken
+    std::string last_seen;
     simdjson::dom::parser parser;  // one per scan: a parser allocates its buffers on first use
     (void)kv->ScanPrefixFrom(prefix, cursor, [&](std::string_view key, std::string_view value) {
       if (key.size() >= prefix.size() + 8 &&
           static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))) > now) {
+        if (first_left.empty()) first_left = std::string(key);
         return false;
       }
+      last_seen = std::string(key);
       simdjson::dom::element root;
-      if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) return true;
+      if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) {
+        if (first_left.empty()) first_left = last_seen;
+        return true;
+      }
       const int64_t due = IntField(root, "due");
       const std::string_view channel_name = StringField(root, "channel");
-      if (due > now) return true;
+      if (due > now) {
+        if (first_left.empty()) first_left = last_seen;
+        return true;
+      }
       auto channel = source.channels.find(std::string(channel_name));
-      Job job{project, source.project_name, std::string(key), std::string(value),
+      Job job{project, source.project_name, last_seen, std::string(value),
               std::string(channel_name), {}};
       if (channel != source.channels.end()) job.config = channel->second;
       jobs.push_back(std::move(job));
-      if (jobs.size() < limit) return true;
-      full = true;
-      last_taken = std::string(key);
-      return false;
+      return jobs.size() < limit;
     });
-    // The smallest key after last_taken is last_taken + "\0".
-    cursor = full ? last_taken + std::string(1, '\0') : std::string();
+    // The smallest key after last_seen is last_seen + "\0".
+    if (!first_left.empty()) {
+      cursor = std::move(first_left);
+    } else if (!last_seen.empty()) {
+      cursor = last_seen + std::string(1, '\0');
+    }
   }
   if (jobs.empty()) return 0;
   if (next_delta_sequence == 0) {
@@ -746,6 +764,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
     state::KvStore::Batch batch;
     std::map<ProjectId, CounterDeltas> deltas;
     std::map<std::string, std::vector<Record>> events;  // project name → records
+    std::vector<std::pair<ProjectId, std::string>> retried;  // outbox keys rewritten
     const int64_t settled_at = clock->NowMs();
     for (size_t index = group; index < group_end; ++index) {
       Job& job = jobs[index];
@@ -792,6 +811,7 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
         out.Key("last_error").String(result.error);
         out.EndObject();
         batch.Put(job.key, out.str());
+        retried.emplace_back(job.project, job.key);
       } else {
         batch.Delete(job.key);
         ++deltas[job.project][std::string(journey_id)]["node." + std::string(node_id) +
@@ -823,6 +843,8 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       batch.SortByKey();
       (void)kv->Write(&batch);
     }
+    // A retry stays at its key, below where the next scan would start.
+    for (const auto& [project, key] : retried) NoteOutboxWritten(project, key);
     if (!delta_keys.empty()) {
       std::lock_guard state_lock(delivery_state_mu);
       for (auto& [project, keys] : delta_keys)

@@ -556,6 +556,22 @@ test('webhook delivery retries a failing receiver with backoff and the same idem
   }
 });
 
+test('delivery finds a message written below where its outbox scan stopped (same millisecond, smaller touch id)', async () => {
+  // The simulated clock stands still, so both messages carry the same creation time and their
+  // outbox keys order by touch id: "…:10:1" sorts before "…:9:1", which the scan already passed.
+  const p = await project();
+  const j = await launch(p, { name: 'order', entry: { type: 'event', event: 'ping' }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } } });
+  const users = Array.from({ length: 10 }, (_, i) => `u${i + 1}`);
+  await ingest(p, users.map((id) => profile(id, { name: id })));
+  await ingest(p, [track('u9', 'ping')]);
+  await waitFor(async () => received(p).length === 1, 5000);
+  await ingest(p, [track('u10', 'ping')]);
+  await waitFor(async () => received(p).length === 2, 5000);
+  assert.deepEqual(received(p).map((r) => r.headers['idempotency-key']), [`${j}:v1:s:9:1`, `${j}:v1:s:10:1`]);
+  await waitFor(async () => (await report(p, j)).nodes.s.delivered === 2, 5000);
+});
+
 test('an edited template is sent only once approved again; the approved content stays live meanwhile', async () => {
   const p = await project({ offer: { channel: 'hook', body: '老文案 {{profile.name}}' } });
   const j = await launch(p, { name: 't', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
