@@ -152,6 +152,13 @@ struct ProjectRuntime {
   // (touches, clicks, consent, unsubscribe) and erasure.
   Roaring with_response_counts, with_consent;
   bool customer_keys_loaded = false;
+  // Where the next scan of due timers (`jrn/<pid>/t/`) starts ("" = the first timer key):
+  // every timer key below it was taken by a scan and deleted in that step's batch. Fired
+  // timers leave tombstones until the state store compacts them, and a scan from the first
+  // key walked all of them on every pass (the worker scans after every step). SetTimerLocked
+  // lowers it to any key it puts below it, before the next scan can run (both hold `mu`, and a
+  // step's batch is written before the engine's next scan).
+  std::string timer_cursor;
 };
 
 // Work collected while the engine's mutex is held, applied after: the state-store batch and the

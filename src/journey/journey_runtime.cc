@@ -265,7 +265,8 @@ int64_t JourneyEngine::NextDueMs() {
     if (!runtime.loaded) continue;
     for (std::string_view space : {"t", "ts"}) {
       const std::string prefix = JourneyKey(pid, space);
-      (void)impl_->kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
+      const std::string& from = space == "t" ? runtime.timer_cursor : prefix;
+      (void)impl_->kv->ScanPrefixFrom(prefix, from, [&](std::string_view key, std::string_view) {
         if (key.size() >= prefix.size() + 8) {
           next = std::min(
               next, static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8))));
@@ -634,7 +635,9 @@ void JourneyEngine::Impl::SetTimerLocked(ProjectRuntime& runtime, JourneyState& 
                                          PendingWork& work) {
   instance.due_ms = due;
   if (work.dry_run) return;
-  work.batch.Put(TimerKey(runtime.info->id, due, journey.meta.id, user), "");
+  std::string key = TimerKey(runtime.info->id, due, journey.meta.id, user);
+  if (key < runtime.timer_cursor) runtime.timer_cursor = key;
+  work.batch.Put(std::move(key), "");
 }
 
 bool JourneyEngine::Impl::TryEnterLocked(ProjectRuntime& runtime, JourneyState& journey,
@@ -957,15 +960,28 @@ size_t JourneyEngine::Impl::RunTimersLocked(ProjectRuntime& runtime, int64_t now
     UserId user;
   };
   std::vector<Due> due;
-  (void)kv->ScanPrefix(prefix, [&](std::string_view key, std::string_view) {
-    if (key.size() < prefix.size() + 8 + 1 + 4) return true;
+  std::string first_left;  // the first timer key seen and not taken
+  std::string last_seen;
+  (void)kv->ScanPrefixFrom(prefix, runtime.timer_cursor, [&](std::string_view key,
+                                                             std::string_view) {
+    last_seen = std::string(key);
+    if (key.size() < prefix.size() + 8 + 1 + 4) return true;  // unreadable: never fires
     const int64_t at = static_cast<int64_t>(state::ReadBigEndian64(key.substr(prefix.size(), 8)));
-    if (at > now) return false;
+    if (at > now) {
+      first_left = last_seen;
+      return false;
+    }
     std::string_view rest = key.substr(prefix.size() + 8);
-    due.push_back({std::string(key), at, std::string(rest.substr(0, rest.size() - 5)),
+    due.push_back({last_seen, at, std::string(rest.substr(0, rest.size() - 5)),
                    state::ReadBigEndian32(rest.substr(rest.size() - 4))});
     return due.size() < limit;
   });
+  // Every key before the resume point is deleted in this step's batch (or unreadable).
+  if (!first_left.empty()) {
+    runtime.timer_cursor = std::move(first_left);
+  } else if (!last_seen.empty()) {
+    runtime.timer_cursor = last_seen + std::string(1, '\0');
+  }
   for (const Due& timer : due) {
     work.batch.Delete(timer.key);
     auto found = runtime.journeys.find(timer.journey_id);
