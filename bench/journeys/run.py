@@ -706,6 +706,13 @@ def trigger_run(durability, with_journeys, rate=0):
         res["decision_mean"] = ((m1.get("sextant_journey_decision_seconds_sum", 0) -
                                  m0.get("sextant_journey_decision_seconds_sum", 0)) /
                                 max(res["decisions"], 1))
+        # The latency's two parts: waiting for the worker, and the worker's steps.
+        for name, key in (("sextant_journey_decision_queue_seconds", "queue"),
+                          ("sextant_journey_step_seconds", "step")):
+            part = hist_delta(m0, m1, name)
+            res[f"{key}_count"] = part[-1][1] if part else 0
+            for q in (50, 99):
+                res[f"{key}_p{q}"] = hist_quantile(part, q / 100)[0] if part else None
         hd = hist_delta(m0, m1, "sextant_http_request_duration_seconds")
         res["http_p99"] = hist_quantile(hd, 0.99)[0] if hd else None
         res["rss"], res["hwm"] = sx.rss()
@@ -720,7 +727,9 @@ def trigger_run(durability, with_journeys, rate=0):
             f"other processes {res['other_cores']:.2f}), "
             f"{res['cpu_per_event_us']:.2f} µs/event; catch-up {res['catch_up_seconds']} s"
             + (f"; decisions {res['decisions']:,}, p50 {fmt_s(res['p50'])}, p99 {fmt_s(res['p99'])}, "
-               f"entered {res['entered']:,}" if with_journeys else "")))
+               f"entered {res['entered']:,}; of it waiting for the worker p50 {fmt_s(res['queue_p50'])}, "
+               f"p99 {fmt_s(res['queue_p99'])}; {res['step_count']:,} steps, p50 {fmt_s(res['step_p50'])}, "
+               f"p99 {fmt_s(res['step_p99'])}" if with_journeys else "")))
         log(f"  hot threads (tid, cpu s, %): {res['profile']['hot_threads']}")
     finally:
         res["stop_seconds"] = round(sx.stop(), 1)

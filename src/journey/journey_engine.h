@@ -223,6 +223,11 @@ class JourneyEngine final : public ingest::CommitObserver {
 
   // Seconds from ingest commit to the first decision an event caused.
   Histogram& decision_latency() { return decision_latency_; }
+  // The two parts of it: seconds a commit waited for the worker (from ingest commit to the
+  // start of the step that decides it), and seconds per worker step (from its start until its
+  // decisions are written; one observation per step, which may decide several commits).
+  Histogram& decision_queue_wait() { return decision_queue_wait_; }
+  Histogram& decision_step() { return decision_step_; }
 
   struct Impl;
 
@@ -232,6 +237,8 @@ class JourneyEngine final : public ingest::CommitObserver {
 
   std::unique_ptr<Impl> impl_;
   Histogram decision_latency_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1}};
+  Histogram decision_queue_wait_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1}};
+  Histogram decision_step_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1}};
 };
 
 }  // namespace sextant::journey

@@ -296,6 +296,16 @@ int64_t JourneyEngine::NextDueMs() {
 
 void JourneyEngine::Impl::ProcessChanges(std::span<const ingest::CommittedChanges> commits,
                                          PendingWork& work) {
+  // Commits replayed from jrn/q/ at a start carry no commit time and are not observed.
+  const int64_t started_us = clock->MonotonicMicros();
+  bool observed = false;
+  for (const ingest::CommittedChanges& changes : commits) {
+    if (changes.committed_us != 0) {
+      self->decision_queue_wait().Observe(static_cast<double>(started_us - changes.committed_us) /
+                                          1e6);
+      observed = true;
+    }
+  }
   {
     std::lock_guard lock(mu);
     std::vector<ProjectRuntime*> touched;
@@ -315,6 +325,7 @@ void JourneyEngine::Impl::ProcessChanges(std::span<const ingest::CommittedChange
   }
   // The decisions are durable now; the caller ingests the events they emit.
   const int64_t decided_us = clock->MonotonicMicros();
+  if (observed) self->decision_step().Observe(static_cast<double>(decided_us - started_us) / 1e6);
   for (const ingest::CommittedChanges& changes : commits) {
     if (changes.committed_us != 0) {
       self->decision_latency().Observe(static_cast<double>(decided_us - changes.committed_us) /

@@ -1425,6 +1425,13 @@ std::string RequestRouter::Metrics() const {
       "sextant_journey_decision_seconds",
       "Time from an ingest commit to the journey decisions (entries, moves, touches) it caused.",
       &out);
+  app_->journeys().decision_queue_wait().Render(
+      "sextant_journey_decision_queue_seconds",
+      "Time from an ingest commit to the start of the journey worker step that decides it.",
+      &out);
+  app_->journeys().decision_step().Render(
+      "sextant_journey_step_seconds",
+      "Time per journey worker step, from its start until its decisions are written.", &out);
   store::StoreStats stats = app_->events().Stats();
   out += "# HELP sextant_wal_fsync_duration_seconds WAL fsync latency.\n"
          "# TYPE sextant_wal_fsync_duration_seconds histogram\n";

@@ -52,6 +52,14 @@ test('a journey runs end to end: event entry with a condition, wait, signed webh
   assert.equal(got[0].headers['idempotency-key'], `${j}:v1:send:1:1`);
   assert.equal(got[0].json.text, 'Hello 张三');
   assert.equal(got[0].json.entry_event.amount, 200000);
+  // /metrics: the commit → decision latency, and its two parts (waiting for the worker, steps).
+  const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+  const count = (name) => Number((metrics.match(new RegExp(`^${name}_count (\\d+)$`, 'm')) || [0, -1])[1]);
+  const decisions = count('sextant_journey_decision_seconds');
+  assert.ok(decisions >= 1, metrics);
+  assert.equal(count('sextant_journey_decision_queue_seconds'), decisions, 'one wait per decided commit');
+  const steps = count('sextant_journey_step_seconds');
+  assert.ok(steps >= 1 && steps <= decisions, `${steps} steps for ${decisions} commits`);
   const c = await customer(p, j, 'u1');
   assert.equal(c.state, 'exited');
   assert.equal(c.exit_reason, 'exit_node');
