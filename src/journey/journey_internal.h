@@ -189,7 +189,7 @@ struct PendingWork {
   // previous one's result.
   std::unordered_map<std::string, std::string> staged;
   // Per project, the smallest outbox key this work's batch puts: once the batch is written the
-  // delivery scan is told (NoteOutboxWrittenLocked), so it never resumes past a new record.
+  // delivery scan is told (Impl::NoteOutboxWritten), so it never resumes past a new record.
   std::map<ProjectId, std::string> outbox_lowest;
   void NoteOutboxPut(ProjectId project, const std::string& key) {
     auto [found, inserted] = outbox_lowest.try_emplace(project, key);

@@ -672,12 +672,12 @@ size_t JourneyEngine::Impl::DeliverDue(size_t limit) {
       }
       last_seen = std::string(key);
       simdjson::dom::element root;
-      if (parser.parse(value.data(), value.size()).get(root) != simdjson::SUCCESS) {
-        if (first_left.empty()) first_left = last_seen;
-        return true;
+      int64_t due = 0;  // an unreadable record is taken: the pass deletes it when it settles
+      std::string_view channel_name;
+      if (parser.parse(value.data(), value.size()).get(root) == simdjson::SUCCESS) {
+        due = IntField(root, "due");
+        channel_name = StringField(root, "channel");
       }
-      const int64_t due = IntField(root, "due");
-      const std::string_view channel_name = StringField(root, "channel");
       if (due > now) {
         if (first_left.empty()) first_left = last_seen;
         return true;
