@@ -708,8 +708,7 @@ void JourneyEngine::Impl::WriteBatch(PendingWork& work) {
 
 void JourneyEngine::Impl::NoteOutboxWritten(ProjectId project, const std::string& key) {
   std::lock_guard state_lock(delivery_state_mu);
-  auto [found, inserted] = outbox_written_below.try_emplace(project, key);
-  if (!inserted && key < found->second) found->second = key;
+  KeepLowestKey(outbox_written_below, project, key);
 }
 
 void JourneyEngine::Impl::IngestEmitted(const std::string& project, std::vector<Record> records,

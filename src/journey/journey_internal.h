@@ -163,6 +163,14 @@ struct ProjectRuntime {
 
 // Work collected while the engine's mutex is held, applied after: the state-store batch and the
 // events to ingest.
+// Keeps in `lowest` the smaller of its entry for `project` and `key` (the outbox scan's
+// resume point may only move down through writers).
+inline void KeepLowestKey(std::map<ProjectId, std::string>& lowest, ProjectId project,
+                          const std::string& key) {
+  auto [found, inserted] = lowest.try_emplace(project, key);
+  if (!inserted && key < found->second) found->second = key;
+}
+
 struct PendingWork {
   state::KvStore::Batch batch;
   std::vector<std::pair<std::string, std::vector<Record>>> events;  // project name → records
@@ -192,8 +200,7 @@ struct PendingWork {
   // delivery scan is told (Impl::NoteOutboxWritten), so it never resumes past a new record.
   std::map<ProjectId, std::string> outbox_lowest;
   void NoteOutboxPut(ProjectId project, const std::string& key) {
-    auto [found, inserted] = outbox_lowest.try_emplace(project, key);
-    if (!inserted && key < found->second) found->second = key;
+    KeepLowestKey(outbox_lowest, project, key);
   }
   // Puts `value` in the batch and keeps it readable through Staged() for the rest of the step.
   void PutStaged(std::string key, std::string value) {

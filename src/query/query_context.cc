@@ -491,29 +491,30 @@ void QueryContext::PrepareEventSet(const std::vector<EventId>& events) const {
   walked_events_ = events;
   // The rows of people merged by ID-Mapping are gathered from the full columns
   // (ForEachMergedUser): a day holding such rows is decoded whole here, not in the shards' walk.
-  auto needs_full = [&](size_t d) {
-    return d < special_runs_.size() && !special_runs_[d].empty() && !days_[d]->HasFullColumns();
+  auto needs_full = [&](size_t day) {
+    return day < special_runs_.size() && !special_runs_[day].empty() &&
+           !days_[day]->HasFullColumns();
   };
-  std::vector<size_t> todo;
-  for (size_t d = 0; d < days_.size(); ++d) {
-    if (!needs_full(d) && days_[d]->HasRowsOfEvents(events)) continue;
-    if (!days_[d]->HasFullColumns()) days_[d]->PrefetchLazyColumns();
-    todo.push_back(d);
+  std::vector<size_t> days_to_prepare;
+  for (size_t day = 0; day < days_.size(); ++day) {
+    if (!needs_full(day) && days_[day]->HasRowsOfEvents(events)) continue;
+    if (!days_[day]->HasFullColumns()) days_[day]->PrefetchLazyColumns();
+    days_to_prepare.push_back(day);
   }
-  ForEachDayConcurrently(todo, [&](size_t d) {
-    if (needs_full(d)) days_[d]->EnsureFullColumns();
-    days_[d]->RowsOfEvents(events);
+  ForEachDayConcurrently(days_to_prepare, [&](size_t day) {
+    if (needs_full(day)) days_[day]->EnsureFullColumns();
+    days_[day]->RowsOfEvents(events);
   });
 }
 
 void QueryContext::PrepareFullColumns() const {
-  std::vector<size_t> todo;
-  for (size_t d = 0; d < days_.size(); ++d) {
-    if (days_[d]->HasFullColumns()) continue;
-    days_[d]->PrefetchLazyColumns();
-    todo.push_back(d);
+  std::vector<size_t> days_to_decode;
+  for (size_t day = 0; day < days_.size(); ++day) {
+    if (days_[day]->HasFullColumns()) continue;
+    days_[day]->PrefetchLazyColumns();
+    days_to_decode.push_back(day);
   }
-  ForEachDayConcurrently(todo, [&](size_t d) { days_[d]->EnsureFullColumns(); });
+  ForEachDayConcurrently(days_to_decode, [&](size_t day) { days_[day]->EnsureFullColumns(); });
 }
 
 Status QueryContext::DaysStatus() const {
