@@ -1458,6 +1458,9 @@ std::string RequestRouter::Metrics() const {
   RenderGauge("sextant_store_wal_bytes", "Bytes of WAL segments on disk.", static_cast<double>(stats.wal_bytes), &out);
   RenderGauge("sextant_store_rows", "Event rows stored (parts and heads).", static_cast<double>(stats.rows_total), &out);
   RenderCounter("sextant_store_compactions_total", "Part compactions run.", stats.compactions, &out);
+  RenderCounter("sextant_store_compacted_rows_total",
+                "Rows rewritten by part compactions (over rows stored: the write amplification).",
+                stats.compacted_rows, &out);
   RenderGauge("sextant_state_bytes", "Approximate bytes of the state store.",
               static_cast<double>(app_->kv().ApproximateBytes()), &out);
   return out;

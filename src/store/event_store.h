@@ -50,8 +50,13 @@ struct EventStoreOptions {
   // back-filled history (an import, late events) is read as columns soon after it stops
   // arriving rather than decoded row by row by every query for a minute. 0 = off.
   int64_t past_day_head_idle_ms = 5'000;
-  // A day with more than this many parts gets its parts merged in the background.
+  // A day with more than this many parts gets its newest parts merged in the background
+  // (size-tiered: see EventStoreImpl::PartsToMerge and docs/storage-format.md).
   size_t compaction_trigger_parts = 4;
+  // No compaction makes a part of more rows than this: a merge holds every column of its inputs
+  // in memory (~130 B per row with a few properties; 16 M rows ≈ 2 GiB). A day larger than this
+  // keeps several parts.
+  uint64_t max_merged_part_rows = 16 << 20;
   // A day with more than one part and no rows in memory is merged into one part once no part
   // has been added to it for this long (a settled day reads as one sorted run; a day still
   // receiving a history import is not rewritten again and again). 0 = never.
@@ -133,6 +138,7 @@ struct StoreStats {
   uint64_t wal_bytes = 0;
   uint64_t rows_total = 0;          // rows in parts + heads
   uint64_t compactions = 0;
+  uint64_t compacted_rows = 0;      // rows rewritten by compactions (their inputs' rows)
   uint64_t wal_syncs = 0;
   // Histogram of WAL fsync latency: bucket upper bounds in µs and counts (cumulative not).
   std::vector<double> fsync_bucket_upper_us;

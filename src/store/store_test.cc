@@ -432,6 +432,77 @@ TEST_F(StoreTest, OrphanPartIsRemovedOnOpen) {
   EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
 }
 
+// A day that keeps receiving rows is compacted size-tiered: each flush's rows are rewritten a
+// logarithmic number of times and the day keeps a few parts. Merging every part whenever the
+// trigger was passed rewrote the whole day each time (here 25 times per row on average).
+TEST_F(StoreTest, CompactionOfABusyDayRewritesEachRowLogarithmicallyOften) {
+  EventStoreOptions options = Options(dir_);
+  options.compaction_quiet_ms = 0;  // only the trigger, as while the day receives rows
+  auto store = OpenStore(options);
+  std::vector<EventRow> all;
+  constexpr int kFlushes = 200;
+  constexpr int kRowsPerFlush = 20;
+  size_t most_parts = 0;
+  for (int flush = 0; flush < kFlushes; ++flush) {
+    std::vector<EventRow> rows;
+    for (int i = 0; i < kRowsPerFlush; ++i) {
+      const int64_t track = int64_t{flush} * kRowsPerFlush + i;
+      // Few distinct (user, time) pairs, so rows of different flushes tie: the scan must keep
+      // them in arrival order however the parts were merged.
+      rows.push_back(MakeRow(static_cast<UserId>(1 + i % 5), kDay0Ms + (track % 7) * 1000,
+                             static_cast<EventId>(1 + track % 3), track));
+    }
+    all.insert(all.end(), rows.begin(), rows.end());
+    ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+    ASSERT_TRUE(store->FlushHeads(true).ok());
+    for (uint64_t before = UINT64_MAX; before != store->Stats().compactions;) {
+      before = store->Stats().compactions;
+      ASSERT_TRUE(store->CompactOnce().ok());
+    }
+    most_parts = std::max<size_t>(most_parts, store->Stats().parts);
+  }
+  const StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.rows_total, all.size());
+  EXPECT_LE(most_parts, 16u);
+  const double rewrites_per_row =
+      static_cast<double>(stats.compacted_rows) / static_cast<double>(all.size());
+  EXPECT_GT(rewrites_per_row, 1.0);  // it did compact
+  EXPECT_LE(rewrites_per_row, 8.0) << stats.compacted_rows << " rows rewritten";
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));
+}
+
+// A merge holds its inputs' columns in memory, so no compaction — not even of a settled day —
+// makes a part of more than max_merged_part_rows rows.
+TEST_F(StoreTest, CompactionNeverMakesAPartOverTheRowBound) {
+  SimulatedClock clock(kDay0Ms + 3 * 86'400'000LL);
+  EventStoreOptions options = Options(dir_);
+  options.clock = &clock;
+  options.compaction_quiet_ms = 60'000;
+  options.max_merged_part_rows = 50;
+  auto store = OpenStore(options);
+  std::vector<EventRow> all;
+  for (int flush = 0; flush < 10; ++flush) {
+    std::vector<EventRow> rows;
+    for (int i = 0; i < 20; ++i) {
+      const int64_t track = int64_t{flush} * 20 + i;
+      rows.push_back(MakeRow(static_cast<UserId>(1 + track % 9), kDay0Ms + track * 1000, 1, track));
+    }
+    all.insert(all.end(), rows.begin(), rows.end());
+    ASSERT_TRUE(AppendSync(store.get(), rows).ok());
+    ASSERT_TRUE(store->FlushHeads(true).ok());
+  }
+  clock.AdvanceMs(60'000);  // settled: merge all it may
+  for (uint64_t before = UINT64_MAX; before != store->Stats().compactions;) {
+    before = store->Stats().compactions;
+    ASSERT_TRUE(store->CompactOnce().ok());
+  }
+  const StoreStats stats = store->Stats();
+  EXPECT_GT(stats.compactions, 0u);
+  // 200 rows of 20-row parts, merged into parts of at most 50 rows: 40 each.
+  EXPECT_EQ(stats.parts, 5u);
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));
+}
+
 TEST_F(StoreTest, CompactionKeepsEveryRowAndOrder) {
   EventStoreOptions options = Options(dir_);
   options.compaction_trigger_parts = 2;
