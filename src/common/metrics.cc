@@ -60,6 +60,12 @@ void RenderCounter(const std::string& name, const std::string& help, uint64_t va
           std::to_string(value) + "\n";
 }
 
+void RenderSecondsCounter(const std::string& name, const std::string& help, double seconds,
+                          std::string* out) {
+  *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+          FormatDouble(seconds) + "\n";
+}
+
 void RenderGauge(const std::string& name, const std::string& help, double value, std::string* out) {
   *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
           FormatDouble(value) + "\n";

@@ -51,6 +51,9 @@ class Histogram {
 
 // Prometheus exposition helpers.
 void RenderCounter(const std::string& name, const std::string& help, uint64_t value, std::string* out);
+// A counter of seconds (fractional), e.g. time spent waiting.
+void RenderSecondsCounter(const std::string& name, const std::string& help, double seconds,
+                          std::string* out);
 void RenderGauge(const std::string& name, const std::string& help, double value, std::string* out);
 void RenderLabeled(const std::string& name, const std::string& help, const std::string& label,
                    const LabeledCounter& counter, std::string* out);

@@ -1458,6 +1458,10 @@ std::string RequestRouter::Metrics() const {
   RenderGauge("sextant_store_wal_bytes", "Bytes of WAL segments on disk.", static_cast<double>(stats.wal_bytes), &out);
   RenderGauge("sextant_store_rows", "Event rows stored (parts and heads).", static_cast<double>(stats.rows_total), &out);
   RenderCounter("sextant_store_compactions_total", "Part compactions run.", stats.compactions, &out);
+  RenderSecondsCounter("sextant_store_ingest_throttled_seconds_total",
+                       "Seconds commits waited for the heads to be written into parts (ingest "
+                       "faster than the store's maintenance).",
+                       static_cast<double>(stats.throttled_us) / 1e6, &out);
   RenderCounter("sextant_store_compacted_rows_total",
                 "Rows rewritten by part compactions (over rows stored: the write amplification).",
                 stats.compacted_rows, &out);

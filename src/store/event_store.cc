@@ -470,6 +470,10 @@ class EventStoreImpl final : public EventStore {
   std::shared_ptr<const SortedEntries> SortedSnapshot(const std::shared_ptr<Head>& head) const;
   void CommitLoop();
   void MaintenanceLoop();
+  // Rows in the heads (active and sealed) of every day. REQUIRES: mu_ held.
+  uint64_t HeadRowsLocked() const;
+  // Commit thread: returns once the heads hold at most max_head_rows rows (or at Close).
+  void WaitForHeadRoom();
   // REQUIRES: maintenance_mu_ held. Writes the manifest of the current state and trims the WAL.
   Status WriteManifestAndTrim();
   // The parts of `day` the next compaction should merge (a contiguous run, newest last); empty
@@ -513,6 +517,11 @@ class EventStoreImpl final : public EventStore {
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   bool bg_stop_ = false;  // guarded by bg_mu_
+  // Backpressure (max_head_rows): the commit thread waits on heads_cv_ (with mu_) while the
+  // heads are over the bound; flushes notify it; Close releases it for good.
+  std::condition_variable heads_cv_;
+  std::atomic<bool> throttle_released_{false};
+  std::atomic<uint64_t> throttled_us_{0};
 
   // Stats.
   mutable std::mutex stats_mu_;
@@ -708,6 +717,12 @@ void EventStoreImpl::CommitLoop() {
       continue;
     }
 
+    // Backpressure: while the heads are over max_head_rows (maintenance is behind, e.g. ingest
+    // at full speed beside a long merge) the group waits before it is written, and its
+    // acknowledgements — hence the clients' next requests — wait with it. Memory stays bounded
+    // instead of growing with the backlog until the process is killed.
+    WaitForHeadRoom();
+
     // A failed write or sync (disk full, read-only file system) fails the groups after it
     // until the log can be written again: each new group first tries to recover it.
     if (!wal_error_.ok()) {
@@ -792,6 +807,34 @@ void EventStoreImpl::CommitLoop() {
       if (!roll.ok()) wal_error_ = roll;
     }
   }
+}
+
+uint64_t EventStoreImpl::HeadRowsLocked() const {
+  uint64_t rows = 0;
+  for (const auto& [key, day] : days_) {
+    for (const auto& head : day.sealed) rows += head->entries.size();
+    if (day.active != nullptr) rows += day.active->entries.size();
+  }
+  return rows;
+}
+
+void EventStoreImpl::WaitForHeadRoom() {
+  if (options_.max_head_rows == 0) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (HeadRowsLocked() <= options_.max_head_rows) return;
+  const auto start = std::chrono::steady_clock::now();
+  // A group waits at most this long: if flushes fail (a full disk), commits go on and answer
+  // with the WAL's own error instead of hanging; memory then grows by at most one group per wait.
+  constexpr auto kMaxWait = std::chrono::seconds(10);
+  // Timed waits: a head that shrinks by other means (retention) needs no notification.
+  while (!throttle_released_.load() && HeadRowsLocked() > options_.max_head_rows &&
+         std::chrono::steady_clock::now() - start < kMaxWait) {
+    heads_cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  throttled_us_.fetch_add(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                            start)
+          .count()));
 }
 
 void EventStoreImpl::MaintenanceLoop() {
@@ -979,12 +1022,17 @@ Status EventStoreImpl::FlushHeads(bool force) {
   std::vector<std::pair<DayKey, std::shared_ptr<Head>>> to_flush;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Heads over half the backpressure bound are all flushed, whatever their size and age: many
+    // small heads (an import spread over many days) would otherwise hold commits back until
+    // they are a minute old.
+    const bool over_budget =
+        options_.max_head_rows > 0 && HeadRowsLocked() > options_.max_head_rows / 2;
     for (auto& [key, day] : days_) {
       // Heads sealed by an earlier, failed flush go first so flushed_lsn stays monotonic.
       for (const auto& head : day.sealed) to_flush.emplace_back(key, head);
       const auto& active = day.active;
       if (active != nullptr &&
-          (force || active->entries.size() >= options_.head_flush_rows ||
+          (force || over_budget || active->entries.size() >= options_.head_flush_rows ||
            now_ms - active->created_ms >= options_.head_flush_age_ms ||
            (options_.past_day_head_idle_ms > 0 && key.second < today &&
             now_ms - active->last_add_ms >= options_.past_day_head_idle_ms))) {
@@ -1010,6 +1058,7 @@ Status EventStoreImpl::FlushHeads(bool force) {
     day.last_part_added_ms = options_.clock->NowMs();
     day.flushed_lsn = std::max(day.flushed_lsn, head->max_lsn);
     day.sealed.erase(std::find(day.sealed.begin(), day.sealed.end(), head));
+    heads_cv_.notify_all();
   }
   return WriteManifestAndTrim();
 }
@@ -1260,6 +1309,7 @@ StoreStats EventStoreImpl::Stats() const {
   if (wal_) stats.wal_bytes = wal_->TotalBytes();
   stats.compactions = compactions_.load();
   stats.compacted_rows = compacted_rows_.load();
+  stats.throttled_us = throttled_us_.load();
   stats.wal_syncs = wal_syncs_.load();
   std::lock_guard<std::mutex> lock(stats_mu_);
   stats.fsync_bucket_upper_us = fsync_upper_;
@@ -1287,6 +1337,13 @@ Status EventStoreImpl::Close() {
   std::lock_guard<std::mutex> close_lock(close_mu_);
   if (closed_) return close_status_;
   closed_ = true;
+  {
+    // Released under mu_ so that a waiting commit thread cannot miss it between its check
+    // and its wait.
+    std::lock_guard<std::mutex> lock(mu_);
+    throttle_released_.store(true);
+  }
+  heads_cv_.notify_all();
   {
     std::lock_guard<std::mutex> lock(bg_mu_);
     bg_stop_ = true;

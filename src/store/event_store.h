@@ -53,6 +53,13 @@ struct EventStoreOptions {
   // A day with more than this many parts gets its newest parts merged in the background
   // (size-tiered: see EventStoreImpl::PartsToMerge and docs/storage-format.md).
   size_t compaction_trigger_parts = 4;
+  // Backpressure: while the heads (rows not yet written into parts) hold more rows than this,
+  // commit groups wait before they are written, so acknowledgements slow down to what the
+  // maintenance thread can turn into parts (~100 B of memory per head row: 8 M ≈ 0.8 GiB).
+  // Over half of it, every head is flushed whatever its size or age. A group waits at most 10 s
+  // (flushes may be failing). 0 = unbounded. Without background_maintenance the caller's
+  // FlushHeads is what makes room.
+  uint64_t max_head_rows = 8 << 20;
   // No compaction makes a part of more rows than this: a merge holds every column of its inputs
   // in memory (~130 B per row with a few properties; 16 M rows ≈ 2 GiB). A day larger than this
   // keeps several parts.
@@ -139,6 +146,7 @@ struct StoreStats {
   uint64_t rows_total = 0;          // rows in parts + heads
   uint64_t compactions = 0;
   uint64_t compacted_rows = 0;      // rows rewritten by compactions (their inputs' rows)
+  uint64_t throttled_us = 0;        // time commits waited for head room (max_head_rows)
   uint64_t wal_syncs = 0;
   // Histogram of WAL fsync latency: bucket upper bounds in µs and counts (cumulative not).
   std::vector<double> fsync_bucket_upper_us;

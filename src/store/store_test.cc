@@ -503,6 +503,50 @@ TEST_F(StoreTest, CompactionNeverMakesAPartOverTheRowBound) {
   EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));
 }
 
+// Backpressure: once the heads hold more than max_head_rows rows, the next group waits until a
+// flush makes room (here the test's own FlushHeads, background maintenance being off), and the
+// flush writes every head over half the bound whatever its size or age.
+TEST_F(StoreTest, CommitsWaitWhileTheHeadsAreOverTheirBound) {
+  EventStoreOptions options = Options(dir_);
+  options.max_head_rows = 100;
+  auto store = OpenStore(options);
+  std::vector<EventRow> first = MakeRows(150);
+  ASSERT_TRUE(AppendSync(store.get(), first).ok());  // the heads were empty: not held back
+  std::promise<Status> second_done;
+  std::vector<EventRow> second = MakeRows(10, 1000);
+  store->Append(kProject, second, [&](Status st) { second_done.set_value(st); });
+  std::future<Status> second_future = second_done.get_future();
+  // Nothing flushes on its own, so the group stays held back (however slow the machine).
+  EXPECT_EQ(second_future.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  EXPECT_EQ(store->Stats().parts, 0u);
+  // 150 young rows, under head_flush_rows: written into parts only because of the bound.
+  ASSERT_TRUE(store->FlushHeads(false).ok());
+  ASSERT_EQ(second_future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(second_future.get().ok());
+  const StoreStats stats = store->Stats();
+  EXPECT_GT(stats.parts, 0u);
+  EXPECT_GT(stats.throttled_us, 0u);
+  std::vector<EventRow> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  EXPECT_EQ(ScanAll(*store), SortedByUserTime(all));
+}
+
+// Close releases a group held back by the bound: nothing would ever make room.
+TEST_F(StoreTest, CloseReleasesAGroupHeldBackByTheHeadBound) {
+  EventStoreOptions options = Options(dir_);
+  options.max_head_rows = 10;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(AppendSync(store.get(), MakeRows(20)).ok());
+  std::promise<Status> held;
+  store->Append(kProject, MakeRows(5, 100), [&](Status st) { held.set_value(st); });
+  ASSERT_TRUE(store->Close().ok());
+  std::future<Status> held_future = held.get_future();
+  ASSERT_EQ(held_future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(held_future.get().ok());
+  auto reopened = OpenStore(Options(dir_));
+  EXPECT_EQ(reopened->Stats().rows_total, 25u);
+}
+
 TEST_F(StoreTest, CompactionKeepsEveryRowAndOrder) {
   EventStoreOptions options = Options(dir_);
   options.compaction_trigger_parts = 2;

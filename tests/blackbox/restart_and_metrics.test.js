@@ -136,9 +136,12 @@ test('/metrics: the counters the issue asks for, under their documented names', 
     'sextant_http_request_duration_seconds_bucket', 'sextant_http_request_duration_seconds_count',
     'sextant_wal_fsync_duration_seconds_bucket', 'sextant_wal_fsync_duration_seconds_count',
     'sextant_store_parts', 'sextant_store_part_bytes',
+    'sextant_store_compacted_rows_total',      // write amplification of compaction
+    'sextant_store_ingest_throttled_seconds_total',  // backpressure: commits held back for head room
     'sextant_dedupe_hits_total',
   ]) assert.ok(names.has(n), `metric ${n} missing`);
-  for (const n of ['sextant_records_accepted_total', 'sextant_records_rejected_total', 'sextant_dedupe_hits_total']) {
+  for (const n of ['sextant_records_accepted_total', 'sextant_records_rejected_total', 'sextant_dedupe_hits_total',
+    'sextant_store_compacted_rows_total', 'sextant_store_ingest_throttled_seconds_total']) {
     assert.match(text, new RegExp(`# TYPE ${n} counter`));
   }
   assert.match(text, /# TYPE sextant_http_request_duration_seconds histogram/);
