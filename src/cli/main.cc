@@ -124,6 +124,11 @@ int RunServe(int argc, char** argv) {
                                             : options.console_dir)
             << std::endl;
   std::cout << "sextant: admin token " << application.admin_token() << std::endl;
+  if (const std::string& refused = application.journeys().decision_priority_refused();
+      !refused.empty()) {
+    std::cout << "sextant: journey decisions run at normal CPU priority (" << refused
+              << "); grant CAP_SYS_NICE for a lower decision latency under load" << std::endl;
+  }
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "sextant: stopping (signal " << received << ")" << std::endl;

@@ -10,6 +10,7 @@
 
 #include "channel/crypto.h"
 #include "common/thread_name.h"
+#include "common/thread_priority.h"
 #include "journey/effect_stats.h"
 #include "journey/journey_internal.h"
 #include "query/spec_json.h"
@@ -283,10 +284,15 @@ Status JourneyEngine::Start() {
     SetCurrentThreadName("journey-emit");
     impl->EmitterLoop();
   });
-  impl_->worker = std::thread([this] {
+  std::promise<std::string> priority_set;
+  std::future<std::string> priority_refused = priority_set.get_future();
+  impl_->worker = std::thread([this, &priority_set] {
     SetCurrentThreadName("journey-decide");
+    priority_set.set_value(SetCurrentThreadNice(kDecisionThreadNice));
     WorkerLoop();
   });
+  decision_priority_refused_ = priority_refused.get();
+  decision_thread_nice_ = decision_priority_refused_.empty() ? kDecisionThreadNice : 0;
   impl_->delivery = std::thread([this] {
     SetCurrentThreadName("journey-deliver");
     DeliveryLoop();
@@ -549,6 +555,21 @@ void JourneyEngine::Impl::RebuildIndexLocked(ProjectRuntime& runtime) {
       }
     }
   }
+  for (auto& [event, entry] : runtime.index) {
+    entry.live_entry.assign(entry.journeys.size(), nullptr);
+    entry.live_zone.assign(entry.journeys.size(), runtime.info->time_zone);
+    for (size_t listed = 0; listed < entry.journeys.size(); ++listed) {
+      const JourneyState* state = entry.states[listed];
+      if (state == nullptr || !entry.entry_only[listed] || state->meta.status != "running")
+        continue;
+      const JourneyDefinition* live = state->live();
+      if (live == nullptr || live->entry.kind != EntrySpec::Kind::kEvent ||
+          live->entry.event.event != entry.event_name)
+        continue;
+      entry.live_entry[listed] = &live->entry.event;
+      entry.live_zone[listed] = ZoneOf(runtime, *live);
+    }
+  }
   auto interest = std::make_shared<ingest::EventInterest>();
   if (runtime.unresolved_names) {
     interest->new_events_from =
@@ -588,7 +609,10 @@ void JourneyState::PlaceAtNode(UserId user, const Instance& instance) {
 
 void JourneyEngine::Impl::Bump(JourneyState& journey, const std::string& counter, int64_t delta) {
   journey.counters[counter] += delta;
-  journey.counters_dirty = true;
+  if (!journey.counters_dirty) {
+    journey.counters_dirty = true;
+    journeys_with_dirty_counters.push_back(&journey);
+  }
 }
 
 void JourneyEngine::Impl::PublishDeliverySourceLocked(const ProjectRuntime& runtime) {
@@ -731,9 +755,24 @@ void JourneyEngine::Impl::IngestEmitted(const std::string& project, std::vector<
                    [done = std::move(done)](ingest::IngestOutcome, Status) { done(); });
 }
 
+void JourneyEngine::Impl::ResolveEmittedUsers(EmittedBatch& batch) {
+  size_t kept = 0;
+  for (size_t index = 0; index < batch.records.size(); ++index) {
+    Record& record = batch.records[index];
+    if (const UserId user = batch.users[index]; user != 0) {
+      record.distinct_id = DistinctIdLocked(batch.project_id, user);  // needs no `mu`
+      if (record.distinct_id.empty()) continue;                      // erased: nothing to say
+    }
+    if (kept != index) batch.records[kept] = std::move(record);
+    ++kept;
+  }
+  batch.records.resize(kept);
+  batch.users.assign(kept, 0);
+}
+
 void JourneyEngine::Impl::EmitInBackground(PendingWork& work) {
   size_t batches = 0;
-  for (const auto& [project, records] : work.events) batches += records.empty() ? 0 : 1;
+  for (const EmittedBatch& batch : work.events) batches += batch.records.empty() ? 0 : 1;
   if (batches == 0) {
     work.events.clear();
     return;
@@ -757,9 +796,10 @@ void JourneyEngine::Impl::EmitterLoop() {
     emit_queue.pop_front();
     lock.unlock();
     emit_cv.notify_all();  // room for the worker
-    for (auto& [project, records] : events) {
-      if (records.empty()) continue;
-      IngestEmitted(project, std::move(records), [this] {
+    for (EmittedBatch& batch : events) {
+      if (batch.records.empty()) continue;
+      ResolveEmittedUsers(batch);
+      IngestEmitted(batch.project, std::move(batch.records), [this] {
         {
           std::lock_guard queue_lock(queue_mu);
           --ingests_in_flight;
@@ -774,12 +814,13 @@ void JourneyEngine::Impl::EmitterLoop() {
 void JourneyEngine::Impl::ApplyPending(PendingWork& work) {
   if (work.dry_run) return;
   WriteBatch(work);
-  for (auto& [project, records] : work.events) {
-    if (records.empty()) continue;
+  for (EmittedBatch& batch : work.events) {
+    if (batch.records.empty()) continue;
+    ResolveEmittedUsers(batch);
     // Waits for the ingest to be durable so that callers (RunDueNow, tests) see its effects.
     std::promise<void> done;
     auto future = done.get_future();
-    IngestEmitted(project, std::move(records), [&done] { done.set_value(); });
+    IngestEmitted(batch.project, std::move(batch.records), [&done] { done.set_value(); });
     future.wait();
   }
   work.events.clear();
@@ -982,6 +1023,7 @@ Result<JourneyAnswer> JourneyEngine::DeleteJourney(const state::ProjectInfo& pro
   for (const auto& [version, definition] : found->second->versions)
     batch.Delete(VersionKey(project.id, id, version));
   SEXTANT_RETURN_IF_ERROR(impl_->kv->Write(&batch));
+  std::erase(impl_->journeys_with_dirty_counters, found->second);
   found->first->journeys.erase(id);
   return Ok("{\"deleted\":\"" + id + "\"}");
 }

@@ -1432,6 +1432,9 @@ std::string RequestRouter::Metrics() const {
   app_->journeys().decision_step().Render(
       "sextant_journey_step_seconds",
       "Time per journey worker step, from its start until its decisions are written.", &out);
+  RenderGauge("sextant_journey_decision_thread_nice",
+              "Nice value of the journey decision thread (-10 when the system allowed it, else 0).",
+              static_cast<double>(app_->journeys().decision_thread_nice()), &out);
   store::StoreStats stats = app_->events().Stats();
   out += "# HELP sextant_wal_fsync_duration_seconds WAL fsync latency.\n"
          "# TYPE sextant_wal_fsync_duration_seconds histogram\n";

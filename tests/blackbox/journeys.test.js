@@ -6,6 +6,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { waitFor, uniqueName } = require('../lib/server');
 const J = require('../lib/journeys');
 const { MIN, HOUR, DAY, base, as, track, profile } = J;
@@ -60,6 +61,17 @@ test('a journey runs end to end: event entry with a condition, wait, signed webh
   assert.equal(count('sextant_journey_decision_queue_seconds'), decisions, 'one wait per decided commit');
   const steps = count('sextant_journey_step_seconds');
   assert.ok(steps >= 1 && steps <= decisions, `${steps} steps for ${decisions} commits`);
+  // The decision thread runs at nice -10 where the system allows it (root, CAP_SYS_NICE), else
+  // at 0 with a line in the log; the gauge says which, and the kernel agrees.
+  const nice = Number((metrics.match(/^sextant_journey_decision_thread_nice (-?\d+)$/m) || [0, NaN])[1]);
+  const decideThread = fs.readdirSync(`/proc/${srv.pid}/task`).find(
+    (tid) => fs.readFileSync(`/proc/${srv.pid}/task/${tid}/comm`, 'utf8').trim() === 'journey-decide');
+  assert.ok(decideThread, 'a thread named journey-decide');
+  const stat = fs.readFileSync(`/proc/${srv.pid}/task/${decideThread}/stat`, 'utf8');
+  const kernelNice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);  // field 19
+  assert.equal(nice, kernelNice, metrics);
+  assert.ok(nice === -10 || (nice === 0 && /journey decisions run at normal CPU priority/.test(srv.tail(50))),
+    `nice ${nice}`);
   const c = await customer(p, j, 'u1');
   assert.equal(c.state, 'exited');
   assert.equal(c.exit_reason, 'exit_node');
