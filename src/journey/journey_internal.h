@@ -284,6 +284,11 @@ struct JourneyEngine::Impl {
   std::mutex interest_mu;  // guards `interests` only, so ingest threads never wait for `mu`
   std::map<ProjectId, std::shared_ptr<const ingest::EventInterest>> interests;
 
+  // Held by OnCommitted from taking a sequence number to queueing the commit, so that commits
+  // are queued in sequence order while their jrn/q/ record is written outside queue_mu: the
+  // worker takes queue_mu between steps, and waited behind that write (a RocksDB write that
+  // queues behind the worker's own step batch, up to a few ms) when it was inside.
+  std::mutex commit_order_mu;
   std::mutex queue_mu;
   std::condition_variable queue_cv, drained_cv;
   std::deque<ingest::CommittedChanges> queue;  // guarded by queue_mu

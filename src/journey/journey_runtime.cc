@@ -132,10 +132,15 @@ void JourneyEngine::OnCommitted(ingest::CommittedChanges changes) {
   std::string encoded;
   store::EncodeRows(changes.project, changes.events, &encoded);
   {
-    std::lock_guard lock(impl_->queue_mu);
-    changes.sequence = ++impl_->queued;
-    // Written before the request is acknowledged (the pipeline answers after this returns).
+    std::lock_guard order(impl_->commit_order_mu);
+    {
+      std::lock_guard lock(impl_->queue_mu);
+      changes.sequence = ++impl_->queued;  // Drain() waits for it from here on
+    }
+    // Written before the request is acknowledged (the pipeline answers after this returns), and
+    // before the worker can see the commit (its step deletes the record).
     (void)impl_->kv->Put(QueueKey(changes.sequence), encoded);
+    std::lock_guard lock(impl_->queue_mu);
     impl_->queue.push_back(std::move(changes));
   }
   impl_->queue_cv.notify_one();
