@@ -233,7 +233,7 @@ class JourneyEngine final : public ingest::CommitObserver {
   // system refused it (then `decision_priority_refused()` says why). Valid after Start().
   // Why it is raised: at 200 K events/s the HTTP threads parsing ingest, the event store's
   // flushes and RocksDB's compactions keep ~1.5 of two cores busy; at equal priority the worker
-  // waited for a core ~40 % as long as it ran, which doubled the commit → decision p99
+  // waited for a core ~70 % as long as it ran, which roughly doubled the commit → decision p99
   // (docs/benchmarks.md, Journeys, fourteenth session). Its own CPU is bounded by the events
   // journeys listen to, so favouring it costs the throughput work only milliseconds.
   static constexpr int kDecisionThreadNice = -10;
