@@ -284,11 +284,13 @@ Status JourneyEngine::Start() {
     SetCurrentThreadName("journey-emit");
     impl->EmitterLoop();
   });
-  std::promise<std::string> priority_set;
-  std::future<std::string> priority_refused = priority_set.get_future();
-  impl_->worker = std::thread([this, &priority_set] {
+  // Shared with the thread: set_value may still be running when get() below returns, so the
+  // promise must not live on this stack.
+  auto priority_set = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> priority_refused = priority_set->get_future();
+  impl_->worker = std::thread([this, priority_set] {
     SetCurrentThreadName("journey-decide");
-    priority_set.set_value(SetCurrentThreadNice(kDecisionThreadNice));
+    priority_set->set_value(SetCurrentThreadNice(kDecisionThreadNice));
     WorkerLoop();
   });
   decision_priority_refused_ = priority_refused.get();
