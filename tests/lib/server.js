@@ -5,7 +5,8 @@
 //   const { startServer, waitFor } = require('../lib/server');
 //   const srv = await startServer();           // srv.url, srv.port, srv.token, srv.dataDir
 //   const r = await srv.api('GET', '/api/v1/projects');   // r.status, r.body (parsed JSON), r.text
-//   await srv.stop();                           // SIGTERM, waits for exit, returns {code, signal}
+//   await srv.stop();                           // SIGTERM, waits for exit, returns {code, signal};
+//                                               // throws unless the exit is clean (code 0)
 //
 // The binary is $SEXTANT_BIN, default <repo>/build/src/cli/sextant. Set SEXTANT_KEEP_DATA=1 to
 // keep the data directory and server log after the test (their paths are printed on stop).
@@ -123,8 +124,11 @@ class Server {
   get running() { return !!(this.proc && !this.proc.exitInfo); }
   get pid() { return this.proc && this.proc.pid; }
 
-  // SIGTERM and wait; returns {code, signal}. Kills with SIGKILL if it hangs.
-  async stop({ keep = false } = {}) {
+  // SIGTERM and wait; returns {code, signal}. Kills with SIGKILL if it hangs. A server asked to
+  // stop must exit with code 0: a signal (a crash while stopping), another code or a hang makes
+  // stop() throw with the log's tail, so every test that stops a server checks its shutdown.
+  // `allowUnclean` is for the few tests that expect an error exit and assert on it themselves.
+  async stop({ keep = false, allowUnclean = false } = {}) {
     let info = null;
     if (this.running) {
       const proc = this.proc;
@@ -138,6 +142,11 @@ class Server {
         proc.kill('SIGKILL');
         await proc.exited;
         info = { code: null, signal: 'SIGTERM-timeout' };
+      }
+      if (!allowUnclean && !(info.code === 0 && info.signal === null)) {
+        this.unexpectedExit = true;   // keeps the data dir and log for the reader
+        this.cleanup();
+        throw new Error(`sextant (pid ${proc.pid}) did not stop cleanly on SIGTERM: code ${info.code}, signal ${info.signal}; log ${this.logPath}\n${this.tail(15)}`);
       }
     } else if (this.proc) {
       info = this.proc.exitInfo;
