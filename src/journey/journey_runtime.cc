@@ -55,10 +55,33 @@ bool EvaluateCondition(const query::Condition& condition, const Value* value,
   return query::EvaluateValue(*compiled, value);
 }
 
+// One event row's properties, found by name through the project's schema: by the id cached in
+// the condition when there is one, else by the schema's name index. The row holds few
+// properties, so a linear scan by id beats any map built per event.
+struct EventPropertyLookup {
+  const store::EventRow& row;
+  const state::ProjectSchema& schema;
+  state::ProjectId project;
+
+  const Value* Find(const std::string& name,
+                    const PrecompiledFilter::PropertyIdCache* cache) const {
+    uint32_t id = cache != nullptr ? cache->Get(project) : 0;
+    if (id == 0) {
+      id = schema.FindProperty(name);
+      if (id == 0) return nullptr;  // never seen in this project: absent from every event
+      if (cache != nullptr) cache->Set(project, id);
+    }
+    for (const store::PropertyCell& cell : row.properties) {
+      if (cell.property_id == id) return &cell.value;
+    }
+    return nullptr;
+  }
+};
+
 // `precompiled` (may be null) is PrecompileFilter(node).
 bool EvaluateFilter(const query::FilterNode& node, const PrecompiledFilter* precompiled,
-                    const PropertyMap& event, const std::function<const PropertyMap&()>& profile,
-                    const TimeZone& zone) {
+                    const EventPropertyLookup& event,
+                    const std::function<const PropertyMap&()>& profile, const TimeZone& zone) {
   auto child_of = [&](size_t index) -> const PrecompiledFilter* {
     return precompiled != nullptr && index < precompiled->children.size()
                ? &precompiled->children[index]
@@ -83,7 +106,10 @@ bool EvaluateFilter(const query::FilterNode& node, const PrecompiledFilter* prec
     case query::FilterNode::Kind::kCondition: {
       const query::Condition& condition = node.condition;
       const Value* value =
-          FindProperty(condition.property.user ? profile() : event, condition.property.name);
+          condition.property.user
+              ? FindProperty(profile(), condition.property.name)
+              : event.Find(condition.property.name,
+                           precompiled != nullptr ? &precompiled->event_property : nullptr);
       return EvaluateCondition(condition, value, zone, precompiled);
     }
   }
@@ -398,7 +424,9 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   const std::vector<std::string>& journey_ids = listed->second.journeys;
   const std::string& event_name = listed->second.event_name;
   state::ProjectSchema* schema = schemas->ForProject(*runtime.info);
-  // The event's properties by name, made only when a condition or the entry needs them.
+  // Conditions find the event's properties by id; the entry's JSON and the few built-in
+  // properties read below use a list by name, made only when needed.
+  const EventPropertyLookup event_lookup{row, *schema, runtime.info->id};
   std::optional<PropertyMap> event_properties;
   auto event_of = [&]() -> const PropertyMap& {
     if (!event_properties) {
@@ -423,7 +451,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
   auto matches = [&](const EventMatcher& matcher, const TimeZone& zone) {
     return !matcher.empty() && matcher.event == event_name &&
            (!matcher.where || EvaluateFilter(*matcher.where, matcher.compiled_where.get(),
-                                             event_of(), profile_fn, zone));
+                                             event_lookup, profile_fn, zone));
   };
   std::string event_json;
   const int64_t now = clock->NowMs();
@@ -442,7 +470,7 @@ void JourneyEngine::Impl::ProcessEventLocked(ProjectRuntime& runtime, const stor
       const EventMatcher* live_entry = listed->second.live_entry[listed_index];
       if (live_entry == nullptr) continue;  // not running, or its live entry is another event
       if (live_entry->where &&
-          !EvaluateFilter(*live_entry->where, live_entry->compiled_where.get(), event_of(),
+          !EvaluateFilter(*live_entry->where, live_entry->compiled_where.get(), event_lookup,
                           profile_fn, listed->second.live_zone[listed_index]))
         continue;
       JourneyState& journey = *journey_states[listed_index];

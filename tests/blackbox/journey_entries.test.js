@@ -235,3 +235,27 @@ test('a journey scheduled to end stops taking entries at end_at; customers insid
   const end = (await J.ledger(ctx, p, `journey=${j}`)).find((e) => e.action === 'end');
   assert.equal(end.operator, 'schedule');
 });
+
+test('event entry: a condition on a property first seen after the journey started, in two projects whose schemas number it differently', async () => {
+  // Conditions find event properties by schema id, cached per project: a name unknown when the
+  // journey started must still match once it appears, and another project's id must not leak.
+  const definition = {
+    name: 'branch deposit',
+    entry: { type: 'event', event: 'deposit', where: [{ property: 'branch_code', op: '=', value: 'SH01' }, { property: 'amount', op: '>=', value: 100000 }] },
+    start: 's', nodes: sendAndExit(),
+  };
+  const first = await J.project(ctx);
+  const second = await J.project(ctx);
+  // The second project sees other properties first, so branch_code gets another id there.
+  await J.ingest(ctx, second, [track('warm', 'page_view', { p1: 1, p2: 'x', p3: true })]);
+  const journeys = [await J.launch(ctx, first, definition), await J.launch(ctx, second, definition)];
+  for (const [k, p] of [first, second].entries()) {
+    await J.ingest(ctx, p, [track('before', 'deposit', { amount: 200000 })]);   // branch_code unknown yet
+    await J.ingest(ctx, p, [track('match', 'deposit', { amount: 200000, branch_code: 'SH01' }),
+      track('other-branch', 'deposit', { amount: 200000, branch_code: 'BJ02' }),
+      track('small', 'deposit', { branch_code: 'SH01', amount: 500 })]);
+    await waitFor(async () => J.received(ctx, p).length === 1, 5000);
+    assert.deepEqual(receivedIds(p), ['match'], `project ${k + 1}`);
+    assert.equal((await J.report(ctx, p, journeys[k])).entered, 1, `project ${k + 1}`);
+  }
+});
