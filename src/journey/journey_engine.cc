@@ -309,6 +309,7 @@ void JourneyEngine::Stop() {
     impl_->stopping = true;
   }
   impl_->queue_cv.notify_all();
+  impl_->delivery_cv.notify_all();
   if (impl_->worker.joinable()) impl_->worker.join();
   if (impl_->delivery.joinable()) impl_->delivery.join();
   // The worker's last events: handed to the pipeline, then durable.
@@ -715,21 +716,23 @@ Status JourneyEngine::Impl::CheckReferencesLocked(ProjectRuntime& runtime,
   return Status::Ok();
 }
 
-void JourneyEngine::Impl::WriteLocked(PendingWork& work) { WriteBatch(work); }
+bool JourneyEngine::Impl::WriteLocked(PendingWork& work) { return WriteBatch(work); }
 
-void JourneyEngine::Impl::WriteBatch(PendingWork& work) {
-  if (work.dry_run) return;
+bool JourneyEngine::Impl::WriteBatch(PendingWork& work) {
+  if (work.dry_run) return true;
+  bool written = true;
   if (!work.batch.empty()) {
     // In key order, each memtable insert starts where the previous one ended; a step's keys in
     // decision order (instance, timer, ledger, outbox, ... per customer) made every insert a
     // full skip-list search — 27 % of a mass send's decision thread.
     work.batch.SortByKey();
-    (void)kv->Write(&work.batch);
+    written = kv->Write(&work.batch).ok();
     work.batch.rep()->Clear();
   }
   work.staged.clear();
   for (const auto& [project, key] : work.outbox_lowest) NoteOutboxWritten(project, key);
   work.outbox_lowest.clear();
+  return written;
 }
 
 void JourneyEngine::Impl::NoteOutboxWritten(ProjectId project, const std::string& key) {

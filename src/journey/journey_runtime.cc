@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/clock.h"
+#include "common/crash_point.h"
 #include "channel/crypto.h"
 #include "common/hash.h"
 #include "journey/journey_internal.h"
@@ -165,7 +166,8 @@ void JourneyEngine::OnCommitted(ingest::CommittedChanges changes) {
     }
     // Written before the request is acknowledged (the pipeline answers after this returns), and
     // before the worker can see the commit (its step deletes the record).
-    (void)impl_->kv->Put(QueueKey(changes.sequence), encoded);
+    (void)impl_->queue_kv->Put(QueueKey(changes.sequence), encoded);
+    if (impl_->options.sync_commit_queue) (void)impl_->queue_kv->SyncWal();
     std::lock_guard lock(impl_->queue_mu);
     impl_->queue.push_back(std::move(changes));
   }
@@ -173,16 +175,42 @@ void JourneyEngine::OnCommitted(ingest::CommittedChanges changes) {
 }
 
 Status JourneyEngine::Impl::LoadQueue() {
-  std::lock_guard lock(queue_mu);
-  return kv->ScanPrefix("jrn/q/", [&](std::string_view key, std::string_view value) {
-    ingest::CommittedChanges changes;
-    changes.sequence = state::ReadBigEndian64(key.substr(6));
-    if (store::DecodeRows(value, &changes.project, &changes.events).ok()) {
-      queued = std::max(queued, changes.sequence);
-      queue.push_back(std::move(changes));
+  uint64_t applied_before = 0;  // records at or below were decided (separate queue store only)
+  if (separate_queue()) {
+    auto marker = kv->Get(kQueueAppliedKey);
+    if (marker.ok() && marker->size() == 8) applied_before = state::ReadBigEndian64(*marker);
+    // Records an older version kept in the state store move into the queue store first.
+    std::vector<std::string> moved;
+    SEXTANT_RETURN_IF_ERROR(kv->ScanPrefix("jrn/q/", [&](std::string_view key, std::string_view value) {
+      if (queue_kv->Put(key, value).ok()) moved.emplace_back(key);
+      return true;
+    }));
+    if (!moved.empty()) {
+      SEXTANT_RETURN_IF_ERROR(queue_kv->SyncWal());
+      state::KvStore::Batch removal;
+      for (const std::string& key : moved) removal.Delete(key);
+      SEXTANT_RETURN_IF_ERROR(kv->Write(&removal));
     }
-    return true;
-  });
+  }
+  std::lock_guard lock(queue_mu);
+  // Sequences go on from the last one decided: Drain() waits for `applied` to reach `queued`.
+  queued = std::max(queued, applied_before);
+  applied = std::max(applied, applied_before);
+  state::KvStore::Batch decided;  // records a crash left behind after their decisions
+  SEXTANT_RETURN_IF_ERROR(
+      queue_kv->ScanPrefix("jrn/q/", [&](std::string_view key, std::string_view value) {
+        ingest::CommittedChanges changes;
+        changes.sequence = state::ReadBigEndian64(key.substr(6));
+        if (changes.sequence <= applied_before) {
+          decided.Delete(key);
+        } else if (store::DecodeRows(value, &changes.project, &changes.events).ok()) {
+          queued = std::max(queued, changes.sequence);
+          queue.push_back(std::move(changes));
+        }
+        return true;
+      }));
+  if (!decided.empty()) SEXTANT_RETURN_IF_ERROR(queue_kv->Write(&decided));
+  return Status::Ok();
 }
 
 void JourneyEngine::Drain() {
@@ -344,6 +372,7 @@ void JourneyEngine::Impl::ProcessChanges(std::span<const ingest::CommittedChange
   // Commits replayed from jrn/q/ at a start carry no commit time and are not observed.
   const int64_t started_us = clock->MonotonicMicros();
   bool observed = false;
+  bool written = false;
   for (const ingest::CommittedChanges& changes : commits) {
     if (changes.committed_us != 0) {
       self->decision_queue_wait().Observe(static_cast<double>(started_us - changes.committed_us) /
@@ -363,13 +392,28 @@ void JourneyEngine::Impl::ProcessChanges(std::span<const ingest::CommittedChange
         if (std::find(touched.begin(), touched.end(), &runtime) == touched.end())
           touched.push_back(&runtime);
       }
-      work.batch.Delete(QueueKey(changes.sequence));
+      if (!separate_queue()) work.batch.Delete(QueueKey(changes.sequence));
     }
     for (ProjectRuntime* runtime : touched) FlushCountersLocked(*runtime, work);
-    WriteLocked(work);
+    if (separate_queue() && !commits.empty()) {
+      std::string applied;
+      state::AppendBigEndian64(commits.back().sequence, &applied);
+      work.batch.Put(kQueueAppliedKey, applied);
+    }
+    CrashPoint("journey.queue.before_decisions");
+    written = WriteLocked(work);
   }
   // The decisions are durable now; the caller ingests the events they emit.
   const int64_t decided_us = clock->MonotonicMicros();
+  CrashPoint("journey.queue.decided_not_deleted");
+  // Their queue records may go (a crash before this leaves them for Start(), which skips what
+  // "jrn/q-applied" covers). Not if the write failed: then a restart decides them again.
+  if (separate_queue() && written) {
+    for (const ingest::CommittedChanges& changes : commits)
+      work.queue_batch.Delete(QueueKey(changes.sequence));
+    (void)queue_kv->Write(&work.queue_batch);
+    work.queue_batch.rep()->Clear();
+  }
   if (observed) self->decision_step().Observe(static_cast<double>(decided_us - started_us) / 1e6);
   for (const ingest::CommittedChanges& changes : commits) {
     if (changes.committed_us != 0) {

@@ -878,8 +878,8 @@ void JourneyEngine::DeliveryLoop() {
     const size_t settled = impl_->DeliverDue(256);
     if (settled == 0) {
       std::unique_lock lock(impl_->queue_mu);
-      impl_->queue_cv.wait_for(lock, std::chrono::milliseconds(impl_->options.delivery_poll_ms),
-                               [&] { return impl_->stopping; });
+      impl_->delivery_cv.wait_for(lock, std::chrono::milliseconds(impl_->options.delivery_poll_ms),
+                                  [&] { return impl_->stopping; });
     }
   }
 }

@@ -128,8 +128,14 @@ Status Application::Start() {
   audience_->SetPipeline(pipeline_.get());
   pipeline_->AddCommitObserver(audience_.get());
   audience_->Start();
+  auto journey_queue = state::KvStore::Open((fs::path(options_.data_dir) / "journey-queue").string());
+  if (!journey_queue.ok()) return journey_queue.status();
+  journey_queue_kv_ = std::move(journey_queue.value());
+  journey::JourneyEngineOptions journey_options;
+  journey_options.commit_queue = journey_queue_kv_.get();
+  journey_options.sync_commit_queue = options_.strict_durability;
   journeys_ = std::make_unique<journey::JourneyEngine>(
-      journey::JourneyEngineOptions{}, kv_.get(), projects_.get(), schemas_.get(),
+      journey_options, kv_.get(), projects_.get(), schemas_.get(),
       identities_.get(), profiles_.get(), audience_.get(), pipeline_.get(), clock_);
   pipeline_->AddCommitObserver(journeys_.get());
   recent_events_ = std::make_unique<RecentEvents>(&SystemClock::Instance(), schemas_.get());
@@ -210,6 +216,7 @@ Status Application::Stop() {
   };
   if (events_) keep_first(events_->Close());
   if (schemas_) keep_first(schemas_->SaveCounts());
+  if (journey_queue_kv_) keep_first(journey_queue_kv_->SyncWal());
   if (kv_) {
     keep_first(kv_->SyncWal());
     // Space only; nothing depends on it. A full compaction rewrites the whole store: seconds

@@ -108,6 +108,7 @@ class Application {
   // Runs `job` on the query pool (analysis queries must not block I/O threads).
   void RunQuery(std::function<void()> job);
   state::KvStore& kv() { return *kv_; }
+  state::KvStore& journey_queue_kv() { return *journey_queue_kv_; }
   const ServeOptions& options() const { return options_; }
   Clock& clock() { return *clock_; }
   Histogram& request_latency() { return request_latency_; }
@@ -123,6 +124,9 @@ class Application {
   std::string admin_token_;
   uint16_t port_ = 0;
   std::unique_ptr<state::KvStore> kv_;
+  // Commits waiting for journey decisions (<data dir>/journey-queue; JourneyEngineOptions::
+  // commit_queue). Declared after kv_ and before the engines, so it outlives them.
+  std::unique_ptr<state::KvStore> journey_queue_kv_;
   std::unique_ptr<state::ProjectRegistry> projects_;
   std::unique_ptr<state::SchemaRegistry> schemas_;
   std::unique_ptr<state::IngestErrorLog> error_log_;

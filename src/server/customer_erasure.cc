@@ -162,8 +162,10 @@ Result<std::string> FinishErasure(Application& app, const state::ProjectInfo& pr
   SEXTANT_RETURN_IF_ERROR(app.kv().Delete(JobKey(project.id, job.users.front())));
   SEXTANT_RETURN_IF_ERROR(app.kv().SyncWal());
   // Deleted state must also leave the state store's files: flush its memtable (its log goes)
-  // and rewrite its tables without the deleted keys.
+  // and rewrite its tables without the deleted keys. The journey queue store's log and
+  // tables held the customer's events between ingest and decision.
   SEXTANT_RETURN_IF_ERROR(app.kv().Compact());
+  SEXTANT_RETURN_IF_ERROR(app.journey_queue_kv().Compact());
   return summary;
 }
 

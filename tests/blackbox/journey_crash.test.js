@@ -183,3 +183,36 @@ test('consent withdrawn before any touch holds, and still holds after a kill -9'
   assert.deepEqual(await reasons('c1'), ['consent', 'consent']);
   assert.equal((await reasons('c2')).length, 2);
 });
+
+// The commit queue (docs/storage-format.md "jrn/q/"): an acknowledged commit waits in a store of
+// its own until the decision worker has written its effects; the worker's write records the last
+// sequence decided, then the queue records are deleted. A kill before the write decides the
+// commit after the restart; a kill between the two writes must not decide it again.
+for (const point of ['journey.queue.before_decisions', 'journey.queue.decided_not_deleted']) {
+  test(`kill at ${point}: each acknowledged event is decided exactly once`, async () => {
+    if (ctx) await ctx.stop();
+    ctx = await J.startJourneyServer({ env: { SEXTANT_CRASH_POINT: point } });
+    const { srv } = ctx;
+    const p = await J.project(ctx);
+    const j = await J.launch(ctx, p, {
+      name: 'once', entry: { type: 'event', event: 'ping' }, reentry: { mode: 'after_exit' }, start: 's',
+      nodes: { s: { type: 'send', channel: 'hook', template: 'hello', next: 'e' }, e: { type: 'exit' } },
+    });
+    srv.proc.expectExit = true;   // the first decision step kills the server
+    const acked = await srv.records(p, [track('u1', 'ping'), track('u2', 'ping')]).catch(() => null);
+    const exit = await srv.proc.exited;
+    assert.equal(exit.signal, 'SIGKILL', `the server was killed at ${point}`);
+    srv.opts.env = {};
+    await srv.start();
+    await waitFor(async () => (await J.report(ctx, p, j)).exited === 2, 10000);
+    // Settled: nothing more is decided later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const rep = await J.report(ctx, p, j);
+    assert.deepEqual({ entered: rep.entered, exited: rep.exited, sent: rep.nodes.s.sent }, { entered: 2, exited: 2, sent: 2 },
+      `acknowledged: ${acked ? acked.status : 'no answer'}`);
+    const touches = (await J.ledger(ctx, p, `journey=${j}&limit=100`)).filter((e) => e.kind === 'touch');
+    assert.deepEqual(touches.map((e) => e.distinct_id).sort(), ['u1', 'u2']);
+    await waitFor(() => J.received(ctx, p).length >= 2, 10000);
+    assert.deepEqual([...new Set(J.received(ctx, p).map((r) => r.json.distinct_id))].sort(), ['u1', 'u2']);
+  });
+}
