@@ -189,7 +189,10 @@ class Session : public std::enable_shared_from_this<Session> {
 class HttpServer::Impl {
  public:
   Impl(HttpServerOptions options, HttpHandler handler)
-      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_) {}
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        acceptor_(net::make_strand(io_)),
+        work_(io_.get_executor()) {}
 
   Result<uint16_t> Start() {
     beast::error_code ec;
@@ -215,30 +218,39 @@ class HttpServer::Impl {
 
   void Stop() {
     if (stopped_.exchange(true)) return;
-    net::post(io_, [this] {
+    // On the acceptor's strand, like its accept handler: an accept completing at this moment
+    // re-arms the acceptor on another I/O thread, and closing it concurrently crashed the
+    // server (the re-arm read the descriptor state that close() had just freed).
+    net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
     });
     // Let requests already handed to the handler be answered (an ingest answer waits for a
     // group commit), then stop the loop. Bounded, so a stuck client cannot block shutdown.
+    // The work guard keeps the I/O threads running meanwhile: once the acceptor is closed,
+    // a connection whose request is with the handler has no operation pending, so without it
+    // the threads ran out of work and left, and the answers posted later were never written
+    // (the client got an empty reply after the full 5 s).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the last writes flush
+    work_.reset();
     io_.stop();
     for (auto& thread : threads_)
       if (thread.joinable()) thread.join();
   }
 
  private:
+  // The accept handler runs on the acceptor's strand (its executor), as does the close in
+  // Stop(): the acceptor is never used by two threads at once.
   void Accept() {
     acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (!acceptor_.is_open()) return;
-      } else {
+      if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<Session>(std::move(socket), options_, handler_, &in_flight_)->Run();
       }
+      if (!acceptor_.is_open()) return;  // closed by Stop()
       Accept();
     });
   }
@@ -246,7 +258,8 @@ class HttpServer::Impl {
   HttpServerOptions options_;
   HttpHandler handler_;
   net::io_context io_;
-  tcp::acceptor acceptor_;
+  tcp::acceptor acceptor_;  // on a strand of io_
+  net::executor_work_guard<net::io_context::executor_type> work_;  // released at the end of Stop
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   std::atomic<int> in_flight_{0};
