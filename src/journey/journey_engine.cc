@@ -736,13 +736,8 @@ bool JourneyEngine::Impl::WriteBatch(PendingWork& work) {
 }
 
 void JourneyEngine::Impl::NoteOutboxWritten(ProjectId project, const std::string& key) {
-  {
-    std::lock_guard state_lock(delivery_state_mu);
-    KeepLowestKey(outbox_written_below, project, key);
-  }
-  // An idle delivery thread looks at once instead of at its next poll (a notify that comes
-  // just before it waits is lost, and the poll bounds that delay).
-  delivery_cv.notify_one();
+  std::lock_guard state_lock(delivery_state_mu);
+  KeepLowestKey(outbox_written_below, project, key);
 }
 
 void JourneyEngine::Impl::IngestEmitted(const std::string& project, std::vector<Record> records,

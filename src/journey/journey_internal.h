@@ -299,8 +299,7 @@ struct JourneyEngine::Impl {
   // commit's notify — half of the trigger latency at 200 K events/s (p90 6 ms from queued to
   // picked up by an idle worker).
   std::condition_variable queue_cv, drained_cv;
-  // The delivery thread's idle wait: notified when a step wrote outbox entries, and at stop.
-  std::condition_variable delivery_cv;
+  std::condition_variable delivery_cv;  // the delivery thread's idle wait; notified at stop
   std::deque<ingest::CommittedChanges> queue;  // guarded by queue_mu
   uint64_t queued = 0, applied = 0;            // guarded by queue_mu
   // The events the worker's steps emit ($journey_*, $touch_*) are handed to the `emitter`
