@@ -2,8 +2,6 @@
 #include "server/http_server.h"
 
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -30,7 +28,8 @@ HttpServerOptions AnyPort() {
   return options;
 }
 
-// One blocking GET on a fresh connection: the answer's status and body, or the error.
+// One GET on a fresh connection, waiting at most 10 s (a server that never answers fails the
+// test instead of hanging it): the answer's status and body, or the error.
 struct ClientResult {
   int status = 0;
   std::string body;
@@ -38,24 +37,35 @@ struct ClientResult {
 };
 ClientResult Get(uint16_t port, const std::string& target) {
   ClientResult result;
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    // A server that never answers fails the test instead of hanging it.
-    const timeval receive_timeout{10, 0};
-    ::setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &receive_timeout,
-                 sizeof receive_timeout);
-    http::request<http::empty_body> request(http::verb::get, target, 11);
-    request.set(http::field::host, "127.0.0.1");
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::empty_body> request(http::verb::get, target, 11);
+  request.set(http::field::host, "127.0.0.1");
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  beast::error_code error;
+  stream.expires_after(std::chrono::seconds(10));  // bounds the async operations below
+  stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                       [&](beast::error_code ec) {
+    if (ec) {
+      error = ec;
+      return;
+    }
+    http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
+      if (ec) {
+        error = ec;
+        return;
+      }
+      http::async_read(stream, buffer, response,
+                       [&](beast::error_code ec, std::size_t) { error = ec; });
+    });
+  });
+  io.run();
+  if (error) {
+    result.error = error.message();
+  } else {
     result.status = static_cast<int>(response.result_int());
     result.body = response.body();
-  } catch (const std::exception& e) {
-    result.error = e.what();
   }
   return result;
 }
