@@ -28,14 +28,15 @@ HttpServerOptions AnyPort() {
   return options;
 }
 
-// One GET on a fresh connection, waiting at most 10 s (a server that never answers fails the
-// test instead of hanging it): the answer's status and body, or the error.
+// One GET on a fresh connection, waiting at most 10 s (a server that never
+// answers fails the test instead of hanging it): the answer's status and body,
+// or the error.
 struct ClientResult {
   int status = 0;
   std::string body;
   std::string error;
 };
-ClientResult Get(uint16_t port, const std::string& target) {
+ClientResult Get(uint16_t port, const std::string &target) {
   ClientResult result;
   asio::io_context io;
   beast::tcp_stream stream(io);
@@ -44,22 +45,26 @@ ClientResult Get(uint16_t port, const std::string& target) {
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   beast::error_code error;
-  stream.expires_after(std::chrono::seconds(10));  // bounds the async operations below
-  stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
-                       [&](beast::error_code ec) {
-    if (ec) {
-      error = ec;
-      return;
-    }
-    http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
-      if (ec) {
-        error = ec;
-        return;
-      }
-      http::async_read(stream, buffer, response,
-                       [&](beast::error_code ec, std::size_t) { error = ec; });
-    });
-  });
+  stream.expires_after(
+      std::chrono::seconds(10)); // bounds the async operations below
+  stream.async_connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+      [&](beast::error_code ec) {
+        if (ec) {
+          error = ec;
+          return;
+        }
+        http::async_write(stream, request,
+                          [&](beast::error_code ec, std::size_t) {
+                            if (ec) {
+                              error = ec;
+                              return;
+                            }
+                            http::async_read(stream, buffer, response,
+                                             [&](beast::error_code ec,
+                                                 std::size_t) { error = ec; });
+                          });
+      });
   io.run();
   if (error) {
     result.error = error.message();
@@ -71,37 +76,43 @@ ClientResult Get(uint16_t port, const std::string& target) {
 }
 
 TEST(HttpServer, AnAnswerGivenAfterStopBeganIsStillWritten) {
-  // The handler answers later from a thread of its own, as an ingest answer does after its
-  // group commit. Stop() must wait for it and write it: the I/O threads used to run out of work
-  // once the acceptor was closed, and the client got an empty reply.
+  // The handler answers later from a thread of its own, as an ingest answer
+  // does after its group commit. Stop() must wait for it and write it: the I/O
+  // threads used to run out of work once the acceptor was closed, and the
+  // client got an empty reply.
   std::promise<void> handler_called;
   std::vector<std::thread> answerers;
-  HttpServer server(AnyPort(), [&](HttpRequest& request, const RequestInfo&, Responder respond) {
+  HttpServer server(AnyPort(), [&](HttpRequest &request, const RequestInfo &,
+                                   Responder respond) {
     answerers.emplace_back([&request, respond = std::move(respond)] {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      respond(MakeResponse(request, http::status::ok, "text/plain", "late answer"));
+      respond(
+          MakeResponse(request, http::status::ok, "text/plain", "late answer"));
     });
     handler_called.set_value();
   });
   auto port = server.Start();
   ASSERT_TRUE(port.ok());
-  auto client = std::async(std::launch::async, [&] { return Get(*port, "/slow"); });
+  auto client =
+      std::async(std::launch::async, [&] { return Get(*port, "/slow"); });
   handler_called.get_future().wait();
   server.Stop();
   const ClientResult result = client.get();
-  for (std::thread& answerer : answerers) answerer.join();
+  for (std::thread &answerer : answerers)
+    answerer.join();
   EXPECT_EQ(result.error, "");
   EXPECT_EQ(result.status, 200);
   EXPECT_EQ(result.body, "late answer");
 }
 
 TEST(HttpServer, StopsWhileClientsKeepConnecting) {
-  // Connections accepted at the moment of Stop() re-arm the acceptor on one I/O thread while
-  // another closes it; that race crashed the server at SIGTERM. Each round stops a server
-  // under a stream of connections; the test passes when every round ends (ASan and the
-  // process's exit would report a crash).
+  // Connections accepted at the moment of Stop() re-arm the acceptor on one I/O
+  // thread while another closes it; that race crashed the server at SIGTERM.
+  // Each round stops a server under a stream of connections; the test passes
+  // when every round ends (ASan and the process's exit would report a crash).
   for (int round = 0; round < 20; ++round) {
-    HttpServer server(AnyPort(), [](HttpRequest& request, const RequestInfo&, Responder respond) {
+    HttpServer server(AnyPort(), [](HttpRequest &request, const RequestInfo &,
+                                    Responder respond) {
       respond(MakeResponse(request, http::status::ok, "text/plain", "ok"));
     });
     auto port = server.Start();
@@ -112,17 +123,20 @@ TEST(HttpServer, StopsWhileClientsKeepConnecting) {
     for (int client = 0; client < 2; ++client) {
       clients.emplace_back([&] {
         while (!stop_clients.load()) {
-          if (Get(*port, "/healthz").status == 200) answered.fetch_add(1);
+          if (Get(*port, "/healthz").status == 200)
+            answered.fetch_add(1);
         }
       });
     }
-    while (answered.load() < 5) std::this_thread::yield();
+    while (answered.load() < 5)
+      std::this_thread::yield();
     server.Stop();
     stop_clients = true;
-    for (std::thread& client : clients) client.join();
+    for (std::thread &client : clients)
+      client.join();
     EXPECT_GE(answered.load(), 5);
   }
 }
 
-}  // namespace
-}  // namespace sextant::server
+} // namespace
+} // namespace sextant::server
