@@ -49,7 +49,8 @@ class HttpServer {
 
   // Binds and starts the I/O threads. Returns the bound port.
   Result<uint16_t> Start();
-  // Stops accepting, closes connections, joins the threads. Idempotent.
+  // Stops accepting, writes the answers of requests already with the handler (waiting up to
+  // 5 s for them), closes connections, joins the threads. Idempotent.
   void Stop();
 
  private:
