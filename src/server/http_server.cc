@@ -5,10 +5,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -216,6 +219,8 @@ class HttpServer::Impl {
     return port;
   }
 
+  uint64_t accept_errors() const { return accept_errors_.load(std::memory_order_relaxed); }
+
   void Stop() {
     if (stopped_.exchange(true)) return;
     // On the acceptor's strand, like its accept handler: an accept completing at this moment
@@ -224,6 +229,7 @@ class HttpServer::Impl {
     net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_retry_.cancel();
     });
     // Let requests already handed to the handler be answered (an ingest answer waits for a
     // group commit), then stop the loop. Bounded, so a stuck client cannot block shutdown.
@@ -242,27 +248,54 @@ class HttpServer::Impl {
   }
 
  private:
-  // The accept handler runs on the acceptor's strand (its executor), as does the close in
-  // Stop(): the acceptor is never used by two threads at once.
+  // The accept handler runs on the acceptor's strand (its executor), as do the retry timer and
+  // the close in Stop(): the acceptor is never used by two threads at once.
   void Accept() {
     acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
       if (!ec) {
+        accept_backoff_ms_ = 0;
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<Session>(std::move(socket), options_, handler_, &in_flight_)->Run();
       }
       if (!acceptor_.is_open()) return;  // closed by Stop()
+      if (ec && ec != net::error::operation_aborted) {
+        // Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection stays in the
+        // backlog, so accepting again at once fails again at once — a busy loop on an I/O
+        // thread that starves the requests in progress, whose end is what frees descriptors.
+        // Wait instead, 5 ms doubling up to 1 s, until an accept succeeds.
+        accept_errors_.fetch_add(1, std::memory_order_relaxed);
+        const bool first = accept_backoff_ms_ == 0;
+        accept_backoff_ms_ = first ? kFirstAcceptBackoffMs
+                                   : std::min(accept_backoff_ms_ * 2, kMaxAcceptBackoffMs);
+        if (first) {
+          std::fprintf(stderr, "sextant: http: accepting a connection failed: %s; retrying\n",
+                       ec.message().c_str());
+        }
+        accept_retry_.expires_after(std::chrono::milliseconds(accept_backoff_ms_));
+        accept_retry_.async_wait([this](beast::error_code wait_error) {
+          if (wait_error || !acceptor_.is_open()) return;  // cancelled by Stop()
+          Accept();
+        });
+        return;
+      }
       Accept();
     });
   }
+
+  static constexpr int kFirstAcceptBackoffMs = 5;
+  static constexpr int kMaxAcceptBackoffMs = 1000;
 
   HttpServerOptions options_;
   HttpHandler handler_;
   net::io_context io_;
   tcp::acceptor acceptor_;  // on a strand of io_
+  net::steady_timer accept_retry_{acceptor_.get_executor()};  // same strand
+  int accept_backoff_ms_ = 0;                                  // 0 = the last accept succeeded
   net::executor_work_guard<net::io_context::executor_type> work_;  // released at the end of Stop
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   std::atomic<int> in_flight_{0};
+  std::atomic<uint64_t> accept_errors_{0};
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
@@ -270,5 +303,8 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
 HttpServer::~HttpServer() { Stop(); }
 Result<uint16_t> HttpServer::Start() { return impl_->Start(); }
 void HttpServer::Stop() { impl_->Stop(); }
+uint64_t HttpServer::accept_errors() const {
+  return impl_->accept_errors();
+}
 
 }  // namespace sextant::server

@@ -52,6 +52,9 @@ class HttpServer {
   // Stops accepting, writes the answers of requests already with the handler (waiting up to
   // 5 s for them), closes connections, joins the threads. Idempotent.
   void Stop();
+  // Accepts that failed (out of descriptors or kernel memory). After a failure the server
+  // waits before accepting again: 5 ms, doubling up to 1 s, until an accept succeeds.
+  uint64_t accept_errors() const;
 
  private:
   class Impl;

@@ -11,7 +11,11 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <future>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace sextant::server {
@@ -136,6 +140,54 @@ TEST(HttpServer, StopsWhileClientsKeepConnecting) {
       client.join();
     EXPECT_GE(answered.load(), 5);
   }
+}
+
+TEST(HttpServer, WaitsInsteadOfSpinningWhenOutOfDescriptors) {
+  // With the process out of descriptors, every accept fails at once while the
+  // connection stays in the backlog: accepting again at once spun the I/O
+  // threads. The server must back off, and accept again once descriptors free.
+  HttpServer server(AnyPort(), [](HttpRequest &request, const RequestInfo &,
+                                  Responder respond) {
+    respond(MakeResponse(request, http::status::ok, "text/plain", "ok"));
+  });
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok());
+
+  // The client socket exists before the limit drops; connecting needs no new
+  // descriptor, accepting does.
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(client, 0);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const int lowest_free = ::dup(0);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  rlimit lowered = saved;
+  lowered.rlim_cur =
+      static_cast<rlim_t>(lowest_free); // no free number below it
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(*port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int connected = ::connect(
+      client, reinterpret_cast<const sockaddr *>(&address), sizeof address);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t errors = server.accept_errors();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ::close(client);
+
+  EXPECT_EQ(connected, 0);
+  // Backing off from 5 ms, doubling: about 7 attempts in 500 ms. Spinning made
+  // hundreds of thousands.
+  EXPECT_GE(errors, 1u);
+  EXPECT_LE(errors, 30u);
+  // Descriptors are back: the next connection is accepted and answered.
+  const ClientResult result = Get(*port, "/after");
+  EXPECT_EQ(result.error, "");
+  EXPECT_EQ(result.status, 200);
+  server.Stop();
 }
 
 } // namespace
