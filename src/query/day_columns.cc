@@ -175,15 +175,17 @@ void DayColumns::UsersOfRows(const std::vector<uint32_t>& rows, std::vector<User
   }
 }
 
-Status DayColumns::ReadEventSet(const std::vector<EventId>& events, EventSetRows* list) const {
+Status DayColumns::ReadEventSet(const std::vector<EventId>& events, bool with_times,
+                                EventSetRows* list) const {
   const store::Part& part = *parts_[0];
   // The event column is cheap to decode (about a byte a row, eight rows per word); the listed
   // rows are picked from it as it is decoded, and only their times are decoded from the time
   // column. Nothing is allocated per row of the day (fresh pages cost ~3 µs each on a VM).
   SEXTANT_RETURN_IF_ERROR(part.ReadRowsOfEvents(events, &list->rows, &list->events));
   UsersOfRows(list->rows, &list->users);
+  list->has_times = with_times;
+  if (!with_times || list->rows.empty()) return Status::Ok();
   list->time_offset_ms.resize(list->rows.size());
-  if (list->rows.empty()) return Status::Ok();
   return part.ReadTimeOffsetsOfRows(run_begin_, list->rows, list->time_offset_ms.data());
 }
 
@@ -305,14 +307,42 @@ const DayColumns::EventRows& DayColumns::RowsOf(EventId event) const {
   return *slot;
 }
 
-const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
-    const std::vector<EventId>& events) const {
+const DayColumns::EventSetRows& DayColumns::RowsOfEvents(const std::vector<EventId>& events,
+                                                         bool with_times) const {
   std::lock_guard lock(property_mu_);
   auto& slot = event_set_rows_[events];
   if (slot) return *slot;
-  slot = std::make_unique<EventSetRows>();
   if (!full_.load(std::memory_order_acquire)) {
-    Status status = ReadEventSet(events, slot.get());
+    auto& without_times = event_set_rows_without_times_[events];
+    if (!with_times) {
+      event_set_rows_.erase(events);  // the empty slot made above
+      if (!without_times) {
+        without_times = std::make_unique<EventSetRows>();
+        Status status = ReadEventSet(events, /*with_times=*/false, without_times.get());
+        if (!status.ok()) {
+          NoteLazyError(status);
+          *without_times = EventSetRows();
+          without_times->has_times = false;
+        }
+        property_bytes_ += (without_times->rows.size() + 1) * 12;
+      }
+      return *without_times;
+    }
+    slot = std::make_unique<EventSetRows>();
+    Status status;
+    if (without_times) {
+      // The rows are known: copy them and read only their times (the list without times may
+      // be in use by another query, so it is not changed).
+      *slot = *without_times;
+      slot->has_times = true;
+      slot->time_offset_ms.resize(slot->rows.size());
+      if (!slot->rows.empty()) {
+        status = parts_[0]->ReadTimeOffsetsOfRows(run_begin_, slot->rows,
+                                                  slot->time_offset_ms.data());
+      }
+    } else {
+      status = ReadEventSet(events, /*with_times=*/true, slot.get());
+    }
     if (!status.ok()) {
       NoteLazyError(status);
       *slot = EventSetRows();
@@ -320,6 +350,7 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
     property_bytes_ += (slot->rows.size() + 1) * 16;
     return *slot;
   }
+  slot = std::make_unique<EventSetRows>();
   std::vector<uint8_t> wanted(events.empty() ? 0 : events.back() + size_t{1}, 0);
   for (EventId event : events) wanted[event] = 1;
   const size_t limit = wanted.size();
@@ -354,10 +385,13 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(
   return *slot;
 }
 
-bool DayColumns::HasRowsOfEvents(const std::vector<EventId>& events) const {
+bool DayColumns::HasRowsOfEvents(const std::vector<EventId>& events, bool with_times) const {
   std::lock_guard lock(property_mu_);
   auto it = event_set_rows_.find(events);
-  return it != event_set_rows_.end() && it->second != nullptr;
+  if (it != event_set_rows_.end() && it->second != nullptr) return true;
+  if (with_times) return false;
+  auto without = event_set_rows_without_times_.find(events);
+  return without != event_set_rows_without_times_.end() && without->second != nullptr;
 }
 
 size_t DayColumns::MemoryBytes() const {

@@ -99,13 +99,21 @@ class DayColumns {
     std::vector<uint32_t> rows;
     std::vector<UserId> users;           // ascending, like the day's runs
     std::vector<EventId> events;         // event()[rows[i]]
-    std::vector<uint32_t> time_offset_ms;  // time_offset_ms()[rows[i]]
+    std::vector<uint32_t> time_offset_ms;  // time_offset_ms()[rows[i]]; empty when !has_times
+    bool has_times = true;
   };
   // `events` sorted and distinct. Built in one pass over the event column on first use and
   // kept with the day, per set (16 bytes per listed row, counted in MemoryBytes).
-  const EventSetRows& RowsOfEvents(const std::vector<EventId>& events) const;
-  // True when RowsOfEvents(events) is already built (a call would not read or decode).
-  bool HasRowsOfEvents(const std::vector<EventId>& events) const;
+  // `with_times` false: the caller needs no row's time (e.g. a count by day over whole days),
+  // so a lazily built day does not read its time column at all — about half of what a cold
+  // query of a few events decodes. The answer may still carry times (when a list with times
+  // was built before); a later call with times builds a second list from this one and reads
+  // only the times. A returned list is never modified afterwards (concurrent queries read it).
+  const EventSetRows& RowsOfEvents(const std::vector<EventId>& events,
+                                   bool with_times = true) const;
+  // True when RowsOfEvents(events, with_times) is already built (a call would not read or
+  // decode).
+  bool HasRowsOfEvents(const std::vector<EventId>& events, bool with_times = true) const;
   // The users with at least one row of `event` (stored ids), built from RowsOf on first use.
   const Roaring& UsersOf(EventId event) const;
 
@@ -115,8 +123,10 @@ class DayColumns {
  private:
   DayColumns() = default;
   void DecodeFullColumns() const;
-  // Lazily built day: reads the rows of `events` (sorted) from the part into `list`.
-  Status ReadEventSet(const std::vector<EventId>& events, EventSetRows* list) const;
+  // Lazily built day: reads the rows of `events` (sorted) from the part into `list`, and their
+  // times when `with_times`.
+  Status ReadEventSet(const std::vector<EventId>& events, bool with_times,
+                      EventSetRows* list) const;
   // users[i] = the user of run holding rows[i] (rows ascending).
   void UsersOfRows(const std::vector<uint32_t>& rows, std::vector<UserId>* users) const;
   void NoteLazyError(const Status& status) const;
@@ -148,7 +158,9 @@ class DayColumns {
   mutable std::map<EventId, std::unique_ptr<EventRows>> event_rows_;  // guarded by property_mu_
   mutable std::map<EventId, std::unique_ptr<Roaring>> event_users_;   // guarded by property_mu_
   mutable std::map<std::vector<EventId>, std::unique_ptr<EventSetRows>>
-      event_set_rows_;  // guarded by property_mu_
+      event_set_rows_;  // with times; guarded by property_mu_
+  mutable std::map<std::vector<EventId>, std::unique_ptr<EventSetRows>>
+      event_set_rows_without_times_;  // lazily built days only; guarded by property_mu_
   mutable size_t property_bytes_ = 0;  // guarded by property_mu_ (event rows included)
 };
 

@@ -123,8 +123,18 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
       if (!measures_of_event[event].empty()) measured_events.push_back(static_cast<EventId>(event));
     }
   }
+  // A store day wholly inside the range and inside one bucket (every unit but hour, over whole
+  // days) counts its rows without looking at their times — the same test as the walk's
+  // `constant_bucket` below — so a cold query does not read those days' time columns.
+  auto day_needs_times = [&](const DayColumns& day) {
+    const int64_t day_start = day.day_start_ms();
+    const int64_t day_end = day_start + 86'400'000 - 1;
+    const bool inside = day_start >= buckets.range_start_ms() && day_end <= buckets.range_end_ms();
+    return !(inside && query.unit != TimeUnit::kHour &&
+             buckets.BucketOfMs(day_end) == buckets.BucketOfMs(day_start));
+  };
   if (any_event_measures.empty()) {
-    context.PrepareEventSet(measured_events);  // none: no row is walked
+    context.PrepareEventSet(measured_events, day_needs_times);  // none: no row is walked
   } else {
     context.PrepareFullColumns();
   }

@@ -442,8 +442,9 @@ void QueryContext::SetUsers(UserId user_limit,
 
 uint64_t QueryContext::rows_scanned() const {
   uint64_t rows = 0;
-  for (const auto& day : days_) {
-    rows += walked_events_ ? day->RowsOfEvents(*walked_events_).rows.size() : day->rows();
+  for (size_t d = 0; d < days_.size(); ++d) {
+    rows += walked_events_ ? days_[d]->RowsOfEvents(*walked_events_, WalkNeedsTimes(d)).rows.size()
+                           : days_[d]->rows();
   }
   return rows;
 }
@@ -487,8 +488,15 @@ void ForEachDayConcurrently(const std::vector<size_t>& days,
 
 // Both prepare only the days that lack what is asked (none, for a hot query: no threads, no
 // prefetch calls).
-void QueryContext::PrepareEventSet(const std::vector<EventId>& events) const {
+void QueryContext::PrepareEventSet(
+    const std::vector<EventId>& events,
+    const std::function<bool(const DayColumns& day)>& needs_times) const {
   walked_events_ = events;
+  walked_events_need_times_.assign(days_.size(), 1);
+  if (needs_times) {
+    for (size_t day = 0; day < days_.size(); ++day)
+      walked_events_need_times_[day] = needs_times(*days_[day]) ? 1 : 0;
+  }
   // The rows of people merged by ID-Mapping are gathered from the full columns
   // (ForEachMergedUser): a day holding such rows is decoded whole here, not in the shards' walk.
   auto needs_full = [&](size_t day) {
@@ -497,13 +505,13 @@ void QueryContext::PrepareEventSet(const std::vector<EventId>& events) const {
   };
   std::vector<size_t> days_to_prepare;
   for (size_t day = 0; day < days_.size(); ++day) {
-    if (!needs_full(day) && days_[day]->HasRowsOfEvents(events)) continue;
+    if (!needs_full(day) && days_[day]->HasRowsOfEvents(events, WalkNeedsTimes(day))) continue;
     if (!days_[day]->HasFullColumns()) days_[day]->PrefetchLazyColumns();
     days_to_prepare.push_back(day);
   }
   ForEachDayConcurrently(days_to_prepare, [&](size_t day) {
     if (needs_full(day)) days_[day]->EnsureFullColumns();
-    days_[day]->RowsOfEvents(events);
+    days_[day]->RowsOfEvents(events, WalkNeedsTimes(day));
   });
 }
 

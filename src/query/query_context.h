@@ -176,7 +176,12 @@ class QueryContext {
   // them wait on each other day by day. PrepareEventSet: the rows of `events` (sorted,
   // distinct; DayColumns::RowsOfEvents) — a lazily built day reads only those events' blocks.
   // PrepareFullColumns: every row's time and event. Failures show in DaysStatus().
-  void PrepareEventSet(const std::vector<EventId>& events) const;
+  // `needs_times(day)` false: the analysis reads no row's time on that day (e.g. the whole day
+  // falls in one bucket of the range), so a lazily built day does not read its time column;
+  // ForEachRowOfEventSet then passes 0 as the time offset of that day's rows. Null: every day
+  // needs times.
+  void PrepareEventSet(const std::vector<EventId>& events,
+                       const std::function<bool(const DayColumns& day)>& needs_times = {}) const;
   void PrepareFullColumns() const;
   // Ok, or the first failed lazy read of a day (the analysis's answer is then not valid).
   Status DaysStatus() const;
@@ -208,7 +213,9 @@ class QueryContext {
 
   // As ForEachRowOfEvents, over the day's one list for the whole set (DayColumns::RowsOfEvents:
   // no per-row merge of per-event lists, no gathers from the day's columns), calling
-  // visit(user, row, tag, time_offset_ms). `events` must be sorted and distinct. Before
+  // visit(user, row, tag, time_offset_ms). `events` must be sorted and distinct and be the set
+  // of PrepareEventSet, whose `needs_times` decides whether time_offset_ms is the row's (or 0
+  // on a day that needs none — possibly the row's too, if a list with times was cached). Before
   // visiting a row it calls prefetch(near, far) with the users of the rows kPrefetchRows and
   // 2 × kPrefetchRows ahead (the last row's user near the end), so a visit that reaches
   // per-user state through an index (user → slot → state) can fetch the index entry of `far`
@@ -276,6 +283,11 @@ class QueryContext {
   std::vector<std::shared_ptr<const DayColumns>> days_;
   // The event set of PrepareEventSet (the rows an analysis walks), for rows_scanned.
   mutable std::optional<std::vector<EventId>> walked_events_;
+  // Per day: whether the walk of walked_events_ reads the rows' times (PrepareEventSet).
+  mutable std::vector<uint8_t> walked_events_need_times_;
+  bool WalkNeedsTimes(size_t day_idx) const {
+    return day_idx >= walked_events_need_times_.size() || walked_events_need_times_[day_idx];
+  }
   UserId user_limit_ = 1;
   std::vector<UserId> shard_bounds_ = {1, 1};
   mutable std::vector<std::vector<UserId>> drilled_ = {{}};
@@ -440,7 +452,7 @@ void QueryContext::ForEachRowOfEventSet(size_t day_idx, UserId user_begin, UserI
                                         std::vector<uint32_t>* scratch, TagOf&& tag_of,
                                         Visit&& visit, Prefetch&& prefetch) const {
   const DayColumns& day = *days_[day_idx];
-  const DayColumns::EventSetRows& list = day.RowsOfEvents(events);
+  const DayColumns::EventSetRows& list = day.RowsOfEvents(events, WalkNeedsTimes(day_idx));
   const size_t begin =
       std::lower_bound(list.users.begin(), list.users.end(), user_begin) - list.users.begin();
   const size_t end =
@@ -448,14 +460,14 @@ void QueryContext::ForEachRowOfEventSet(size_t day_idx, UserId user_begin, UserI
   const uint32_t* rows = list.rows.data();
   const UserId* users = list.users.data();
   const EventId* list_events = list.events.data();
-  const uint32_t* list_offsets = list.time_offset_ms.data();
+  const uint32_t* list_offsets = list.has_times ? list.time_offset_ms.data() : nullptr;
   const bool merges = !merged_into_.empty();
   for (size_t i = begin; i < end; ++i) {
     prefetch(users[std::min(i + kPrefetchRows, end - 1)],
              users[std::min(i + 2 * kPrefetchRows, end - 1)]);
     const UserId user = users[i];
     if (merges && IsSpecial(user)) continue;
-    visit(user, rows[i], tag_of(list_events[i]), list_offsets[i]);
+    visit(user, rows[i], tag_of(list_events[i]), list_offsets != nullptr ? list_offsets[i] : 0u);
   }
   // Only a day holding rows of merged people reads its full columns (lazily built days decode
   // nothing more otherwise).

@@ -326,6 +326,31 @@ TEST_F(DayStoreTest, CompactDecodingAndEventSetRowsMatchTheRows) {
   EXPECT_EQ(lazy_list.time_offset_ms, list.time_offset_ms);
   EXPECT_EQ(lazy_rows_of_7.rows, day.RowsOf(7).rows);
   EXPECT_EQ(lazy_rows_of_7.users, day.RowsOf(7).users);
+
+  // Without times (an analysis that needs none on this day): the same rows, no time read;
+  // asked later with times, a second list carries them and the first stays as it was.
+  auto untimed_built = DayColumns::Build(std::move(Snapshots()[0]));
+  ASSERT_TRUE(untimed_built.ok());
+  const DayColumns& untimed_day = **untimed_built;
+  const DayColumns::EventSetRows& untimed = untimed_day.RowsOfEvents(set, /*with_times=*/false);
+  EXPECT_FALSE(untimed.has_times);
+  EXPECT_TRUE(untimed.time_offset_ms.empty());
+  EXPECT_EQ(untimed.rows, list.rows);
+  EXPECT_EQ(untimed.users, list.users);
+  EXPECT_EQ(untimed.events, list.events);
+  EXPECT_TRUE(untimed_day.HasRowsOfEvents(set, /*with_times=*/false));
+  EXPECT_FALSE(untimed_day.HasRowsOfEvents(set, /*with_times=*/true));
+  const DayColumns::EventSetRows& timed = untimed_day.RowsOfEvents(set, /*with_times=*/true);
+  EXPECT_TRUE(timed.has_times);
+  EXPECT_EQ(timed.rows, list.rows);
+  EXPECT_EQ(timed.time_offset_ms, list.time_offset_ms);
+  EXPECT_FALSE(untimed.has_times);
+  EXPECT_TRUE(untimed.time_offset_ms.empty());
+  // Once a list with times exists, a caller without need of times gets it.
+  EXPECT_EQ(&untimed_day.RowsOfEvents(set, /*with_times=*/false), &timed);
+  EXPECT_FALSE(untimed_day.HasFullColumns());
+  EXPECT_TRUE(untimed_day.LazyStatus().ok());
+
   // Asking for the full columns decodes them, equal to the eager build's.
   EXPECT_EQ(lazy.event(), day.event());
   EXPECT_TRUE(lazy.HasFullColumns());
