@@ -621,28 +621,45 @@ Status Part::ReadUserRuns(std::vector<UserId>* run_user, std::vector<uint32_t>* 
   const size_t rows = info_.rows;
   run_user->clear();
   run_begin->clear();
+  // At most a run per row. Reserved whole so that the vectors never grow by copying: pages
+  // beyond the runs are never touched, so they cost address space, not memory — and a cold
+  // query faults in every fresh page it writes (the copies of growing vectors were most of
+  // its page faults).
+  run_user->reserve(rows);
+  run_begin->reserve(rows + 1);
   std::string_view raw;
   uint64_t v;
-  // User deltas: 0 for every row but the first of a run, so eight zero bytes in a row (one
-  // word compare) are eight rows of the current run.
   SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kUser), &raw));
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   const uint8_t* end = p + raw.size();
-  UserId user = 0;
+  uint64_t user = 0;  // wider than UserId, so that a corrupt column is caught, not wrapped
   for (size_t i = 0; i < rows;) {
+    // User deltas: 0 for every row but the first of a run, and small (consecutive users) at a
+    // run's start. A word of eight one-byte varints is decoded at once: each non-zero byte
+    // starts a run.
     if (i != 0 && rows - i >= 8 && end - p >= 8) {
       uint64_t word;
       std::memcpy(&word, p, 8);
-      if (word == 0) {
+      if ((word & 0x8080808080808080ull) == 0) {
+        // A byte b ≤ 0x7f plus 0x7f carries into its high bit exactly when b ≠ 0.
+        uint64_t starts = (word + 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull;
+        while (starts != 0) {
+          const int k = __builtin_ctzll(starts) >> 3;
+          user += p[k];
+          run_user->push_back(static_cast<UserId>(user));
+          run_begin->push_back(static_cast<uint32_t>(i + k));
+          starts &= starts - 1;
+        }
+        if (user > UINT32_MAX) return Corrupt("bad user column");
         p += 8;
         i += 8;
         continue;
       }
     }
     if (!NextVarint(p, end, &v) || v > UINT32_MAX - user) return Corrupt("bad user column");
-    user += static_cast<UserId>(v);
+    user += v;
     if (i == 0 || v != 0) {
-      run_user->push_back(user);
+      run_user->push_back(static_cast<UserId>(user));
       run_begin->push_back(static_cast<uint32_t>(i));
     }
     ++i;
@@ -792,6 +809,9 @@ Status Part::ReadRowsOfEvents(const std::vector<EventId>& wanted_events,
   row_events->clear();
   if (wanted_events.empty()) return Status::Ok();
   const size_t rows = info_.rows;
+  // Reserved whole, as in ReadUserRuns: no copies of growing vectors into fresh pages.
+  rows_out->reserve(rows);
+  row_events->reserve(rows);
   // wanted[e] for every one-byte event id (the word-at-a-time path), the list for the rest.
   uint8_t wanted[128] = {};
   for (EventId event : wanted_events) {
