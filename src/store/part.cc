@@ -742,35 +742,36 @@ Status Part::ReadTimeOffsetsOfRows(const std::vector<uint32_t>& run_begin,
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   const uint8_t* end = p + raw.size();
   const size_t runs = run_begin.size() - 1;
-  size_t next = 0;  // rows[next] is the next row to answer
   uint64_t v;
-  for (size_t run = 0; run < runs && next < rows.size(); ++run) {
-    const uint32_t run_end = run_begin[run + 1];
-    uint32_t row = run_begin[run];
-    int64_t offset = 0;
-    // Decode up to each listed row of this run, accumulating the deltas.
-    for (; next < rows.size() && rows[next] < run_end; ++next) {
-      if (rows[next] < row) return Status(ErrorCode::kInternal, "rows not ascending");
-      for (; row <= rows[next]; ++row) {
-        if (!(end - p >= 8 && NextVarintWord(p, &v)) && !NextVarint(p, end, &v)) {
-          return Corrupt("bad time column");
-        }
-        offset += UnZigZag(v);
+  uint32_t row = 0;     // the row whose varint p points at
+  size_t run = 0;       // the run of rows[next]
+  int64_t offset = 0;   // the time offset of row - 1, when row - 1 is in `run`
+  for (size_t next = 0; next < rows.size(); ++next) {
+    const uint32_t wanted = rows[next];
+    if (wanted < row) return Status(ErrorCode::kInternal, "rows not ascending");
+    if (wanted >= info_.rows) return Status(ErrorCode::kInternal, "rows beyond the part");
+    if (wanted >= run_begin[run + 1]) {
+      // A later run: skip every varint up to its first row at once, across the runs between
+      // (a time delta restarts at each run's first row, so rows before it are not needed).
+      // Most runs hold no listed row: skipping them one by one was most of a cold funnel.
+      while (run < runs && run_begin[run + 1] <= wanted) ++run;
+      if (run_begin[run] > row) {
+        if (!SkipVarints(p, end, run_begin[run] - row)) return Corrupt("bad time column");
+        row = run_begin[run];
       }
-      out[next] = static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1));
+      offset = 0;
+    } else if (row == run_begin[run]) {
+      offset = 0;
     }
-    // A few varints are as fast to decode as to skip by words.
-    if (run_end - row <= 4) {
-      for (; row < run_end; ++row) {
-        if (!(end - p >= 8 && NextVarintWord(p, &v)) && !NextVarint(p, end, &v)) {
-          return Corrupt("bad time column");
-        }
+    // Decode up to the listed row, accumulating the deltas of its run.
+    for (; row <= wanted; ++row) {
+      if (!(end - p >= 8 && NextVarintWord(p, &v)) && !NextVarint(p, end, &v)) {
+        return Corrupt("bad time column");
       }
-    } else if (!SkipVarints(p, end, run_end - row)) {
-      return Corrupt("bad time column");
+      offset += UnZigZag(v);
     }
+    out[next] = static_cast<uint32_t>(std::clamp<int64_t>(offset, 0, kDayMs - 1));
   }
-  if (next != rows.size()) return Status(ErrorCode::kInternal, "rows beyond the part");
   return Status::Ok();
 }
 
