@@ -313,7 +313,7 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(const std::vector<Event
   auto& slot = event_set_rows_[events];
   if (slot) return *slot;
   if (!full_.load(std::memory_order_acquire)) {
-    auto& without_times = event_set_rows_without_times_[events];
+    std::unique_ptr<EventSetRows>& without_times = event_set_rows_without_times_[events];
     if (!with_times) {
       event_set_rows_.erase(events);  // the empty slot made above
       if (!without_times) {

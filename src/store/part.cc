@@ -640,6 +640,7 @@ Status Part::ReadUserRuns(std::vector<UserId>* run_user, std::vector<uint32_t>* 
     if (i != 0 && rows - i >= 8 && end - p >= 8) {
       uint64_t word;
       std::memcpy(&word, p, 8);
+      if constexpr (std::endian::native != std::endian::little) word = __builtin_bswap64(word);
       if ((word & 0x8080808080808080ull) == 0) {
         // A byte b ≤ 0x7f plus 0x7f carries into its high bit exactly when b ≠ 0.
         uint64_t starts = (word + 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull;
