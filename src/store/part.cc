@@ -811,9 +811,6 @@ Status Part::ReadRowsOfEvents(const std::vector<EventId>& wanted_events,
   row_events->clear();
   if (wanted_events.empty()) return Status::Ok();
   const size_t rows = info_.rows;
-  // Reserved whole, as in ReadUserRuns: no copies of growing vectors into fresh pages.
-  rows_out->reserve(rows);
-  row_events->reserve(rows);
   // wanted[e] for every one-byte event id (the word-at-a-time path), the list for the rest.
   uint8_t wanted[128] = {};
   for (EventId event : wanted_events) {
@@ -823,6 +820,14 @@ Status Part::ReadRowsOfEvents(const std::vector<EventId>& wanted_events,
     return event < 128 ? wanted[event] != 0
                        : std::binary_search(wanted_events.begin(), wanted_events.end(), event);
   };
+  // Listed rows are written without a branch: every row goes to the next free slot, which
+  // advances only for a listed row (about one row in ten for a few events, at random: a branch
+  // per row is often mispredicted). Only the slots up to the last listed row are ever written,
+  // so buffers sized for every row cost address space, not memory; the lists are copied out at
+  // their size (no vector grows by copying into fresh pages).
+  std::unique_ptr<uint32_t[]> listed_rows(new uint32_t[rows + 1]);
+  std::unique_ptr<EventId[]> listed_events(new EventId[rows + 1]);
+  size_t next = 0;
   std::string_view raw;
   uint64_t v;
   SEXTANT_RETURN_IF_ERROR(ReadBlockView(*Builtin(BuiltinColumn::kEvent), &raw));
@@ -834,10 +839,10 @@ Status Part::ReadRowsOfEvents(const std::vector<EventId>& wanted_events,
       std::memcpy(&word, p, 8);
       if ((word & 0x8080808080808080ull) == 0) {
         for (size_t k = 0; k < 8; ++k) {
-          if (wanted[p[k]]) {
-            rows_out->push_back(static_cast<uint32_t>(i + k));
-            row_events->push_back(p[k]);
-          }
+          const uint8_t event = p[k];
+          listed_rows[next] = static_cast<uint32_t>(i + k);
+          listed_events[next] = event;
+          next += wanted[event];
         }
         p += 8;
         i += 8;
@@ -846,11 +851,14 @@ Status Part::ReadRowsOfEvents(const std::vector<EventId>& wanted_events,
     }
     if (!NextVarint(p, end, &v) || v > UINT32_MAX) return Corrupt("bad event column");
     if (is_wanted(v)) {
-      rows_out->push_back(static_cast<uint32_t>(i));
-      row_events->push_back(static_cast<EventId>(v));
+      listed_rows[next] = static_cast<uint32_t>(i);
+      listed_events[next] = static_cast<EventId>(v);
+      ++next;
     }
     ++i;
   }
+  rows_out->assign(listed_rows.get(), listed_rows.get() + next);
+  row_events->assign(listed_events.get(), listed_events.get() + next);
   return Status::Ok();
 }
 
