@@ -313,9 +313,9 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(const std::vector<Event
   auto& slot = event_set_rows_[events];
   if (slot) return *slot;
   if (!full_.load(std::memory_order_acquire)) {
-    std::unique_ptr<EventSetRows>& without_times = event_set_rows_without_times_[events];
     if (!with_times) {
       event_set_rows_.erase(events);  // the empty slot made above
+      std::unique_ptr<EventSetRows>& without_times = event_set_rows_without_times_[events];
       if (!without_times) {
         without_times = std::make_unique<EventSetRows>();
         Status status = ReadEventSet(events, /*with_times=*/false, without_times.get());
@@ -330,10 +330,11 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(const std::vector<Event
     }
     slot = std::make_unique<EventSetRows>();
     Status status;
-    if (without_times) {
+    auto without_times = event_set_rows_without_times_.find(events);
+    if (without_times != event_set_rows_without_times_.end()) {
       // The rows are known: copy them and read only their times (the list without times may
       // be in use by another query, so it is not changed).
-      *slot = *without_times;
+      *slot = *without_times->second;
       slot->has_times = true;
       slot->time_offset_ms.resize(slot->rows.size());
       if (!slot->rows.empty()) {

@@ -124,8 +124,8 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
     }
   }
   // A store day wholly inside the range and inside one bucket (every unit but hour, over whole
-  // days) counts its rows without looking at their times — the same test as the walk's
-  // `constant_bucket` below — so a cold query does not read those days' time columns.
+  // days) counts its rows without looking at their times (the walk's `constant_bucket`), so a
+  // cold query does not read those days' time columns.
   auto day_needs_times = [&](const DayColumns& day) {
     const int64_t day_start = day.day_start_ms();
     const int64_t day_end = day_start + 86'400'000 - 1;
@@ -194,10 +194,8 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
       const int64_t day_end = day_start + 86'400'000 - 1;
       if (day_end < buckets.range_start_ms() || day_start > buckets.range_end_ms()) continue;
       // Whole store day inside one bucket and inside the range: no per-row time work.
-      const bool inside = day_start >= buckets.range_start_ms() && day_end <= buckets.range_end_ms();
       const int32_t day_bucket = buckets.BucketOfMs(day_start);
-      const bool constant_bucket =
-          inside && query.unit != TimeUnit::kHour && buckets.BucketOfMs(day_end) == day_bucket;
+      const bool constant_bucket = !day_needs_times(day);
 
       auto global = BoundFilter::Bind(&*global_filter, context, day);
       if (!global.ok()) return global.status();
