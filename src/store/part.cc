@@ -600,6 +600,13 @@ inline bool NextVarintWord(const uint8_t*& p, uint64_t* v) {
   return true;
 }
 
+// The number of bytes of `word` whose high bit is set, for a word of only high bits (0x80
+// masks). Summed into the top byte by a multiply: the baseline x86-64 target has no popcnt
+// instruction, so std::popcount would be a call.
+inline size_t CountHighBits(uint64_t high_bits) {
+  return static_cast<size_t>(((high_bits >> 7) * 0x0101010101010101ull) >> 56);
+}
+
 }  // namespace
 
 void Part::PrefetchBase() const {
@@ -641,7 +648,7 @@ Status Part::ReadUserRuns(std::vector<UserId>* run_user, std::vector<uint32_t>* 
       // own high bit).
       const uint64_t nonzero =
           (((word & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | word) & 0x8080808080808080ull;
-      nonzero_bytes += static_cast<size_t>(((nonzero >> 7) * 0x0101010101010101ull) >> 56);
+      nonzero_bytes += CountHighBits(nonzero);
     }
     for (; q < end; ++q) nonzero_bytes += *q != 0;
   }
@@ -727,9 +734,7 @@ inline bool SkipVarints(const uint8_t*& p, const uint8_t* end, size_t count) {
       std::memcpy(&word, p, 8);
       if constexpr (std::endian::native != std::endian::little) word = __builtin_bswap64(word);
       uint64_t stops = ~word & 0x8080808080808080ull;
-      // The number of ends: one bit per byte, summed into the top byte by a multiply (the
-      // baseline x86-64 target has no popcnt instruction; std::popcount would be a call).
-      const auto ends = static_cast<size_t>(((stops >> 7) * 0x0101010101010101ull) >> 56);
+      const size_t ends = CountHighBits(stops);  // varints ending in this word
       if (ends < count) {
         // Bytes after the word's last end belong to a varint that ends in a later word.
         p += 8;
