@@ -50,7 +50,11 @@ Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot s
   // One part and no head (every compacted day): only the user runs now; the rest as queries
   // ask for it.
   if (day->parts_.size() == 1 && day->head_rows_.empty()) {
-    SEXTANT_RETURN_IF_ERROR(day->parts_[0]->ReadUserRuns(&day->run_user_, &day->run_begin_));
+    if (day->parts_[0]->has_event_index()) {
+      day->runs_ready_.store(false, std::memory_order_release);
+    } else {
+      SEXTANT_RETURN_IF_ERROR(day->parts_[0]->ReadUserRuns(&day->run_user_, &day->run_begin_));
+    }
     day->rows_ = day->parts_[0]->info().rows;
     day->full_.store(false, std::memory_order_release);
     return std::shared_ptr<const DayColumns>(std::move(day));
@@ -125,7 +129,21 @@ Result<std::shared_ptr<const DayColumns>> DayColumns::Build(store::DaySnapshot s
   return std::shared_ptr<const DayColumns>(std::move(day));
 }
 
+void DayColumns::DecodeRuns() const {
+  std::lock_guard lock(runs_mu_);
+  if (runs_ready_.load(std::memory_order_relaxed)) return;
+  Status status = parts_[0]->ReadUserRuns(&run_user_, &run_begin_);
+  if (!status.ok()) {
+    // No runs: every walk finds no user; the engine fails the query on LazyStatus.
+    NoteLazyError(status);
+    run_user_.clear();
+    run_begin_.assign(1, 0);
+  }
+  runs_ready_.store(true, std::memory_order_release);
+}
+
 void DayColumns::DecodeFullColumns() const {
+  EnsureRuns();
   std::lock_guard lock(full_mu_);
   if (full_.load(std::memory_order_relaxed)) return;
   const store::Part& part = *parts_[0];
@@ -140,8 +158,8 @@ void DayColumns::DecodeFullColumns() const {
   full_.store(true, std::memory_order_release);
 }
 
-void DayColumns::PrefetchLazyColumns() const {
-  if (!full_.load(std::memory_order_acquire)) parts_[0]->PrefetchBase();
+void DayColumns::PrefetchLazyColumns(bool with_times) const {
+  if (!full_.load(std::memory_order_acquire)) parts_[0]->PrefetchBase(with_times);
 }
 
 void DayColumns::NoteLazyError(const Status& status) const {
@@ -155,6 +173,7 @@ Status DayColumns::LazyStatus() const {
 }
 
 void DayColumns::UsersOfRows(const std::vector<uint32_t>& rows, std::vector<UserId>* users) const {
+  EnsureRuns();
   users->resize(rows.size());
   if (rows.empty()) return;
   // A walk over the runs costs O(runs); a binary search per row O(rows · log runs): take the
@@ -280,6 +299,49 @@ const Roaring& DayColumns::UsersOf(EventId event) const {
   return *slot;
 }
 
+const DayColumns::EventUserCounts& DayColumns::UserCountsOf(EventId event) const {
+  {
+    std::lock_guard lock(property_mu_);
+    if (auto it = event_user_counts_.find(event); it != event_user_counts_.end()) {
+      return *it->second;
+    }
+  }
+  auto counts = std::make_unique<EventUserCounts>();
+  if (!full_.load(std::memory_order_acquire) && parts_[0]->has_event_index()) {
+    Status status = parts_[0]->ReadEventUsers(event, &counts->users, &counts->row_counts);
+    if (!status.ok()) {
+      NoteLazyError(status);
+      *counts = EventUserCounts();
+    }
+  } else {
+    const EventRows& rows = RowsOf(event);
+    for (UserId user : rows.users) {
+      if (counts->users.empty() || counts->users.back() != user) {
+        counts->users.push_back(user);
+        counts->row_counts.push_back(0);
+      }
+      ++counts->row_counts.back();
+    }
+  }
+  for (uint32_t count : counts->row_counts) counts->rows += count;
+  // Built outside the lock (reads do I/O); a concurrent builder of the same event may have won.
+  std::lock_guard lock(property_mu_);
+  auto [it, inserted] = event_user_counts_.try_emplace(event, std::move(counts));
+  if (inserted) property_bytes_ += it->second->users.size() * 8 + sizeof(EventUserCounts);
+  return *it->second;
+}
+
+bool DayColumns::HasUserCountsOf(EventId event) const {
+  std::lock_guard lock(property_mu_);
+  return event_user_counts_.count(event) != 0;
+}
+
+void DayColumns::PrefetchUserCounts(const std::vector<EventId>& events) const {
+  if (!full_.load(std::memory_order_acquire) && parts_[0]->has_event_index()) {
+    parts_[0]->PrefetchEventIndex(events);
+  }
+}
+
 const DayColumns::EventRows& DayColumns::RowsOf(EventId event) const {
   std::lock_guard lock(property_mu_);
   auto& slot = event_rows_[event];
@@ -338,6 +400,7 @@ const DayColumns::EventSetRows& DayColumns::RowsOfEvents(const std::vector<Event
       slot->has_times = true;
       slot->time_offset_ms.resize(slot->rows.size());
       if (!slot->rows.empty()) {
+        EnsureRuns();
         status = parts_[0]->ReadTimeOffsetsOfRows(run_begin_, slot->rows,
                                                   slot->time_offset_ms.data());
       }
@@ -398,7 +461,9 @@ bool DayColumns::HasRowsOfEvents(const std::vector<EventId>& events, bool with_t
 size_t DayColumns::MemoryBytes() const {
   std::lock_guard lock(property_mu_);
   const size_t full_bytes = full_.load(std::memory_order_acquire) ? rows_ * 8 : 0;
-  return run_user_.size() * 4 + run_begin_.size() * 4 + full_bytes + merge_source_.size() * 2 +
+  const size_t run_bytes =
+      runs_ready_.load(std::memory_order_acquire) ? (run_user_.size() + run_begin_.size()) * 4 : 0;
+  return run_bytes + full_bytes + merge_source_.size() * 2 +
          merge_row_.size() * 4 +
          head_rows_.size() * sizeof(store::EventRow) + property_bytes_;
 }

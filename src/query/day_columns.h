@@ -8,7 +8,8 @@
 // on first use and kept with the day.
 //
 // A day that is one part (every compacted day) is built lazily: Build decodes only the user
-// runs; RowsOf / RowsOfEvents then pick the asked events' rows from the event column (about a
+// runs (nothing at all when the part has the per-event user index: the runs then wait for
+// their first use, and UserCountsOf reads the index); RowsOf / RowsOfEvents then pick the asked events' rows from the event column (about a
 // byte a row) and decode only those rows' times (the time column is skipped past the others a
 // word at a time), and the full time and event columns are decoded on the first call of
 // time_offset_ms() or event() (or EnsureFullColumns()). So a cold query of a few events does
@@ -51,11 +52,22 @@ class DayColumns {
   int32_t day() const { return day_; }
   int64_t day_start_ms() const { return day_start_ms_; }
   size_t rows() const { return rows_; }
-  size_t runs() const { return run_user_.size(); }
 
   // Run r holds rows [run_begin(r), run_begin(r + 1)), all of user run_user(r); users ascend.
-  const std::vector<UserId>& run_user() const { return run_user_; }
-  const std::vector<uint32_t>& run_begin() const { return run_begin_; }  // runs() + 1 entries
+  // A lazily built day whose part has the per-event user index decodes its runs on the first
+  // call of one of these three (a query answered from that index never needs them).
+  size_t runs() const {
+    EnsureRuns();
+    return run_user_.size();
+  }
+  const std::vector<UserId>& run_user() const {
+    EnsureRuns();
+    return run_user_;
+  }
+  const std::vector<uint32_t>& run_begin() const {  // runs() + 1 entries
+    EnsureRuns();
+    return run_begin_;
+  }
   // Event time minus day_start_ms(), in ms (0 <= offset < 86'400'000).
   const std::vector<uint32_t>& time_offset_ms() const {
     EnsureFullColumns();
@@ -76,8 +88,14 @@ class DayColumns {
   // Ok, or the first failure of a lazy read (see the class comment).
   Status LazyStatus() const;
   // Starts the I/O of a lazily built day's base columns (posix_fadvise), so many days' reads
-  // are in flight at once.
-  void PrefetchLazyColumns() const;
+  // are in flight at once; `with_times` false leaves the time column out.
+  void PrefetchLazyColumns(bool with_times = true) const;
+  // True when Build reads nothing of the snapshot's parts (one part with the per-event user
+  // index and no head): its loader need not start any I/O for it.
+  static bool BuildsWithoutReading(const store::DaySnapshot& snapshot) {
+    return snapshot.parts.size() == 1 && snapshot.head_rows.empty() &&
+           snapshot.parts[0]->has_event_index();
+  }
 
   // The property's values in row order (PropColumn::slot[row] < 0 = absent), or nullptr when
   // no row of the day carries it.
@@ -116,12 +134,29 @@ class DayColumns {
   bool HasRowsOfEvents(const std::vector<EventId>& events, bool with_times = true) const;
   // The users with at least one row of `event` (stored ids), built from RowsOf on first use.
   const Roaring& UsersOf(EventId event) const;
+  // The users with rows of `event`, ascending and distinct, with each one's row count: all a
+  // count or unique-user measure over whole days needs. A lazily built day reads it from the
+  // part's per-event user index (one small block per event: no user, time or event column is
+  // decoded); other days derive it from RowsOf. Kept with the day (8 bytes per entry).
+  struct EventUserCounts {
+    std::vector<UserId> users;
+    std::vector<uint32_t> row_counts;
+    uint64_t rows = 0;  // sum of row_counts
+  };
+  const EventUserCounts& UserCountsOf(EventId event) const;
+  bool HasUserCountsOf(EventId event) const;
+  // Starts the I/O of the index blocks of `events` on a lazily built day (posix_fadvise).
+  void PrefetchUserCounts(const std::vector<EventId>& events) const;
 
   // Approximate bytes held (for the cache budget).
   size_t MemoryBytes() const;
 
  private:
   DayColumns() = default;
+  void EnsureRuns() const {
+    if (!runs_ready_.load(std::memory_order_acquire)) DecodeRuns();
+  }
+  void DecodeRuns() const;
   void DecodeFullColumns() const;
   // Lazily built day: reads the rows of `events` (sorted) from the part into `list`, and their
   // times when `with_times`.
@@ -134,8 +169,12 @@ class DayColumns {
   int32_t day_ = 0;
   int64_t day_start_ms_ = 0;
   size_t rows_ = 0;
-  std::vector<UserId> run_user_;
-  std::vector<uint32_t> run_begin_;
+  // Decoded at Build, or — lazily built days with an event index — by DecodeRuns under
+  // runs_mu_, published by runs_ready_ (release); read only after runs_ready_ is seen true.
+  mutable std::vector<UserId> run_user_;
+  mutable std::vector<uint32_t> run_begin_;
+  mutable std::atomic<bool> runs_ready_{true};
+  mutable std::mutex runs_mu_;
   // Decoded at Build, or — lazily built days — by DecodeFullColumns under full_mu_, published
   // by full_ (release); read only after full_ is seen true (acquire).
   mutable std::vector<uint32_t> time_offset_ms_;
@@ -157,6 +196,8 @@ class DayColumns {
   mutable std::map<PropertyId, std::unique_ptr<store::PropColumn>> properties_;  // null = absent
   mutable std::map<EventId, std::unique_ptr<EventRows>> event_rows_;  // guarded by property_mu_
   mutable std::map<EventId, std::unique_ptr<Roaring>> event_users_;   // guarded by property_mu_
+  mutable std::map<EventId, std::unique_ptr<EventUserCounts>>
+      event_user_counts_;  // guarded by property_mu_
   mutable std::map<std::vector<EventId>, std::unique_ptr<EventSetRows>>
       event_set_rows_;  // with times; guarded by property_mu_
   mutable std::map<std::vector<EventId>, std::unique_ptr<EventSetRows>>

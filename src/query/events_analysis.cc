@@ -133,12 +133,23 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
     return !(inside && query.unit != TimeUnit::kHour &&
              buckets.BucketOfMs(day_end) == buckets.BucketOfMs(day_start));
   };
+  SEXTANT_RETURN_IF_ERROR(context.CompileBy());
+  // Nothing per row but its user and event when no filter, group or measure reads an event
+  // property: on a day that needs no row time either, the walk takes each user's row count
+  // per event (DayColumns::UserCountsOf — on a compacted day, the part's small per-event
+  // index instead of its user and event columns) and visits a user once per event, not once
+  // per row.
+  bool rows_matter = global_filter->reads_rows() || context.by_has_event_property();
+  for (const CompiledMeasure& measure : measures) {
+    rows_matter = rows_matter || measure.filter.reads_rows() || measure.property != 0 ||
+                  measure.measure->property.has_value();
+  }
+  auto counts_only = [&](const DayColumns& day) { return !rows_matter && !day_needs_times(day); };
   if (any_event_measures.empty()) {
-    context.PrepareEventSet(measured_events, day_needs_times);  // none: no row is walked
+    context.PrepareEventSet(measured_events, day_needs_times, counts_only);  // none: no row walked
   } else {
     context.PrepareFullColumns();
   }
-  SEXTANT_RETURN_IF_ERROR(context.CompileBy());
   SEXTANT_RETURN_IF_ERROR(context.LoadProfiles());
   const bool grouped = !context.by().empty();
   const auto& by = context.by();
@@ -219,8 +230,10 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
             event < measures_of_event.size() ? measures_of_event[event] : any_event_measures;
         return list.empty() ? nullptr : &list;
       };
+      // `row_count` rows of `user` with the same row-independent answers (counts-only days;
+      // `row` is then not a row, and nothing below reads it: see rows_matter).
       auto visit = [&](UserId user, uint32_t row, const std::vector<uint16_t>* measure_list,
-                       uint32_t time_offset_ms) {
+                       uint32_t time_offset_ms, uint32_t row_count) {
         const uint32_t local_user = user - user_begin;
         const std::vector<uint16_t>& row_measures = *measure_list;
         {
@@ -241,7 +254,7 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           for (uint16_t m : row_measures) {
             if (!measure_filters[m].Matches(row, user)) continue;
             Cell& cell = cells[m];
-            cell.count += 1;
+            cell.count += row_count;
             if (drill.enabled && m == drill.measure && bucket == drill_bucket && key == drill_key) {
               in_cell[local_user] = 1;
             }
@@ -274,24 +287,33 @@ Status RunEvents(QueryContext& context, JsonWriter* out) {
           }
         }
       };
-      if (any_event_measures.empty()) {
+      // The per-user "last counted bucket" entries lie scattered over the shard's users:
+      // fetch the entries of the row one stride ahead so they are in cache when it comes.
+      const bool prefetch_uniq = !last_bucket.empty();
+      auto prefetch = [&](UserId near_user) {
+        if (prefetch_uniq) PrefetchForRead(&last_bucket[(near_user - user_begin) * uniq_count]);
+      };
+      if (any_event_measures.empty() && context.WalkCountsOnly(day_idx)) {
         if (measured_events.empty()) continue;  // no measured event was ever seen
-        // The per-user "last counted bucket" entries lie scattered over the shard's users:
-        // fetch the entries of the row one stride ahead so they are in cache when it comes.
-        const bool prefetch_uniq = !last_bucket.empty();
+        context.ForEachUserCountOfEventSet(
+            day_idx, user_begin, user_end, measured_events, &scratch, tag_of,
+            [&](UserId user, uint32_t row_count, const std::vector<uint16_t>* measure_list) {
+              visit(user, 0, measure_list, 0, row_count);
+            },
+            prefetch);
+      } else if (any_event_measures.empty()) {
+        if (measured_events.empty()) continue;  // no measured event was ever seen
         context.ForEachRowOfEventSet(
-            day_idx, user_begin, user_end, measured_events, &scratch, tag_of, visit,
-            [&](UserId near_user, UserId) {
-              if (prefetch_uniq) {
-                PrefetchForRead(&last_bucket[(near_user - user_begin) * uniq_count]);
-              }
-            });
+            day_idx, user_begin, user_end, measured_events, &scratch, tag_of,
+            [&](UserId user, uint32_t row, const std::vector<uint16_t>* measure_list,
+                uint32_t time_offset_ms) { visit(user, row, measure_list, time_offset_ms, 1); },
+            [&](UserId near_user, UserId) { prefetch(near_user); });
       } else {
         const auto& offsets = day.time_offset_ms();
         context.ForEachTaggedRow(day_idx, user_begin, user_end, &scratch, tag_of,
                                  [&](UserId user, uint32_t row,
                                      const std::vector<uint16_t>* measure_list) {
-                                   visit(user, row, measure_list, offsets[row]);
+                                   visit(user, row, measure_list, offsets[row], 1);
                                  });
       }
     }

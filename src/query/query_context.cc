@@ -443,8 +443,13 @@ void QueryContext::SetUsers(UserId user_limit,
 uint64_t QueryContext::rows_scanned() const {
   uint64_t rows = 0;
   for (size_t d = 0; d < days_.size(); ++d) {
-    rows += walked_events_ ? days_[d]->RowsOfEvents(*walked_events_, WalkNeedsTimes(d)).rows.size()
-                           : days_[d]->rows();
+    if (!walked_events_) {
+      rows += days_[d]->rows();
+    } else if (WalkCountsOnly(d)) {
+      for (EventId event : *walked_events_) rows += days_[d]->UserCountsOf(event).rows;
+    } else {
+      rows += days_[d]->RowsOfEvents(*walked_events_, WalkNeedsTimes(d)).rows.size();
+    }
   }
   return rows;
 }
@@ -490,13 +495,21 @@ void ForEachDayConcurrently(const std::vector<size_t>& days,
 // prefetch calls).
 void QueryContext::PrepareEventSet(
     const std::vector<EventId>& events,
-    const std::function<bool(const DayColumns& day)>& needs_times) const {
+    const std::function<bool(const DayColumns& day)>& needs_times,
+    const std::function<bool(const DayColumns& day)>& counts_only) const {
   walked_events_ = events;
   walked_events_need_times_.assign(days_.size(), 1);
-  if (needs_times) {
-    for (size_t day = 0; day < days_.size(); ++day)
-      walked_events_need_times_[day] = needs_times(*days_[day]) ? 1 : 0;
+  walked_events_counts_only_.assign(days_.size(), 0);
+  for (size_t day = 0; day < days_.size(); ++day) {
+    if (needs_times) walked_events_need_times_[day] = needs_times(*days_[day]) ? 1 : 0;
+    if (counts_only) walked_events_counts_only_[day] = counts_only(*days_[day]) ? 1 : 0;
   }
+  auto has_counts = [&](size_t day) {
+    for (EventId event : events) {
+      if (!days_[day]->HasUserCountsOf(event)) return false;
+    }
+    return true;
+  };
   // The rows of people merged by ID-Mapping are gathered from the full columns
   // (ForEachMergedUser): a day holding such rows is decoded whole here, not in the shards' walk.
   auto needs_full = [&](size_t day) {
@@ -505,13 +518,24 @@ void QueryContext::PrepareEventSet(
   };
   std::vector<size_t> days_to_prepare;
   for (size_t day = 0; day < days_.size(); ++day) {
-    if (!needs_full(day) && days_[day]->HasRowsOfEvents(events, WalkNeedsTimes(day))) continue;
-    if (!days_[day]->HasFullColumns()) days_[day]->PrefetchLazyColumns();
+    if (WalkCountsOnly(day)) {
+      if (!needs_full(day) && has_counts(day)) continue;
+      days_[day]->PrefetchUserCounts(events);
+    } else {
+      if (!needs_full(day) && days_[day]->HasRowsOfEvents(events, WalkNeedsTimes(day))) continue;
+      if (!days_[day]->HasFullColumns()) {
+        days_[day]->PrefetchLazyColumns(WalkNeedsTimes(day) || needs_full(day));
+      }
+    }
     days_to_prepare.push_back(day);
   }
   ForEachDayConcurrently(days_to_prepare, [&](size_t day) {
     if (needs_full(day)) days_[day]->EnsureFullColumns();
-    days_[day]->RowsOfEvents(events, WalkNeedsTimes(day));
+    if (WalkCountsOnly(day)) {
+      for (EventId event : events) days_[day]->UserCountsOf(event);
+    } else {
+      days_[day]->RowsOfEvents(events, WalkNeedsTimes(day));
+    }
   });
 }
 

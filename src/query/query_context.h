@@ -61,6 +61,14 @@ struct CompiledFilter {
   std::vector<CompiledCondition> conditions;
   int root = -1;  // -1 = matches everything
   bool matches_all() const { return root < 0; }
+  // True when a condition reads an event property of the row (false: the filter depends on
+  // the user only, and BoundFilter::Matches ignores its row argument).
+  bool reads_rows() const {
+    for (const CompiledCondition& condition : conditions) {
+      if (!condition.user && condition.property != 0) return true;
+    }
+    return false;
+  }
 };
 
 // The literals of `condition` typed as `type` (a property unknown to the schema is compiled as
@@ -180,8 +188,13 @@ class QueryContext {
   // falls in one bucket of the range), so a lazily built day does not read its time column;
   // ForEachRowOfEventSet then passes 0 as the time offset of that day's rows. Null: every day
   // needs times.
+  // `counts_only(day)` true: the analysis reads nothing per row on that day but each user's
+  // number of rows of each event (no time, position or event property) and walks it with
+  // ForEachUserCountOfEventSet; a lazily built day then reads only its part's index blocks of
+  // `events` (DayColumns::UserCountsOf). Null: no such day.
   void PrepareEventSet(const std::vector<EventId>& events,
-                       const std::function<bool(const DayColumns& day)>& needs_times = {}) const;
+                       const std::function<bool(const DayColumns& day)>& needs_times = {},
+                       const std::function<bool(const DayColumns& day)>& counts_only = {}) const;
   void PrepareFullColumns() const;
   // Ok, or the first failed lazy read of a day (the analysis's answer is then not valid).
   Status DaysStatus() const;
@@ -225,6 +238,20 @@ class QueryContext {
   void ForEachRowOfEventSet(size_t day_idx, UserId user_begin, UserId user_end,
                             const std::vector<EventId>& events, std::vector<uint32_t>* scratch,
                             TagOf&& tag_of, Visit&& visit, Prefetch&& prefetch) const;
+
+  // For a day that PrepareEventSet marked counts-only: calls visit(user, row_count, tag) for
+  // every user of [user_begin, user_end) with rows of the set's events in day `day_idx`, once
+  // per (user, event), event by event in the order of `events`, users ascending within an
+  // event — except that people with ID-Mapping merges come last, once per row (row_count 1),
+  // from the day's full columns. Before a user it calls prefetch(user kPrefetchRows ahead).
+  template <class TagOf, class Visit, class Prefetch>
+  void ForEachUserCountOfEventSet(size_t day_idx, UserId user_begin, UserId user_end,
+                                  const std::vector<EventId>& events,
+                                  std::vector<uint32_t>* scratch, TagOf&& tag_of, Visit&& visit,
+                                  Prefetch&& prefetch) const;
+  bool WalkCountsOnly(size_t day_idx) const {
+    return day_idx < walked_events_counts_only_.size() && walked_events_counts_only_[day_idx];
+  }
 
   // `by` support.
   struct ByColumn {
@@ -285,6 +312,8 @@ class QueryContext {
   mutable std::optional<std::vector<EventId>> walked_events_;
   // Per day: whether the walk of walked_events_ reads the rows' times (PrepareEventSet).
   mutable std::vector<uint8_t> walked_events_need_times_;
+  // Per day: whether the walk reads only user row counts (PrepareEventSet's counts_only).
+  mutable std::vector<uint8_t> walked_events_counts_only_;
   bool WalkNeedsTimes(size_t day_idx) const {
     return day_idx >= walked_events_need_times_.size() || walked_events_need_times_[day_idx];
   }
@@ -478,6 +507,41 @@ void QueryContext::ForEachRowOfEventSet(size_t day_idx, UserId user_begin, UserI
     for (uint32_t row : *scratch) {
       const auto tag = tag_of(event_column[row]);
       if (tag) visit(user, row, tag, offsets[row]);
+    }
+  });
+}
+
+template <class TagOf, class Visit, class Prefetch>
+void QueryContext::ForEachUserCountOfEventSet(size_t day_idx, UserId user_begin, UserId user_end,
+                                              const std::vector<EventId>& events,
+                                              std::vector<uint32_t>* scratch, TagOf&& tag_of,
+                                              Visit&& visit, Prefetch&& prefetch) const {
+  const DayColumns& day = *days_[day_idx];
+  const bool merges = !merged_into_.empty();
+  for (EventId event : events) {
+    const DayColumns::EventUserCounts& list = day.UserCountsOf(event);
+    const auto tag = tag_of(event);
+    const size_t begin =
+        std::lower_bound(list.users.begin(), list.users.end(), user_begin) - list.users.begin();
+    const size_t end = std::lower_bound(list.users.begin() + begin, list.users.end(), user_end) -
+                       list.users.begin();
+    const UserId* users = list.users.data();
+    const uint32_t* counts = list.row_counts.data();
+    for (size_t i = begin; i < end; ++i) {
+      prefetch(users[std::min(i + kPrefetchRows, end - 1)]);
+      const UserId user = users[i];
+      if (merges && IsSpecial(user)) continue;
+      visit(user, counts[i], tag);
+    }
+  }
+  if (!merges || special_runs_[day_idx].empty()) return;
+  const EventId* event_column = day.event().data();
+  std::vector<uint8_t> wanted(events.empty() ? 0 : events.back() + size_t{1}, 0);
+  for (EventId event : events) wanted[event] = 1;
+  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
+    for (uint32_t row : *scratch) {
+      const EventId event = event_column[row];
+      if (event < wanted.size() && wanted[event]) visit(user, 1u, tag_of(event));
     }
   });
 }

@@ -183,10 +183,11 @@ Result<LoadedDays> QueryEngine::LoadDays(const state::ProjectInfo& project, int6
   }
 
   // Day columns, built (or taken from the cache). Parts not in the cache get their I/O
-  // started for all days at once; building is I/O-bound when cold, so more threads than
+  // started for all days at once (but for days whose build reads nothing: the analysis
+  // prefetches what it walks of them); building is I/O-bound when cold, so more threads than
   // cores keep more reads in flight.
   for (const store::DaySnapshot& snapshot : snapshots) {
-    if (!cache_.Contains(project.id, snapshot)) {
+    if (!DayColumns::BuildsWithoutReading(snapshot) && !cache_.Contains(project.id, snapshot)) {
       for (const auto& part : snapshot.parts) part->PrefetchBase();
     }
   }

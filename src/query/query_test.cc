@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <future>
+#include <map>
 
 #include "query/day_columns.h"
 
@@ -370,6 +371,39 @@ TEST_F(DayStoreTest, CompactDecodingAndEventSetRowsMatchTheRows) {
   }
   EXPECT_EQ(list.rows.size(), listed);
   EXPECT_GT(listed, 0u);
+
+  // Per-user row counts of an event: from the part's event index on a fresh lazy build (no
+  // column decoded), and from the decoded columns on the full day — both equal to the counts
+  // of the rows themselves.
+  auto counted_built = DayColumns::Build(std::move(Snapshots()[0]));
+  ASSERT_TRUE(counted_built.ok());
+  const DayColumns& counted_day = **counted_built;
+  for (EventId event : {EventId{3}, EventId{7}, EventId{200}, EventId{5000}}) {
+    std::map<UserId, uint32_t> expected;
+    for (const store::EventRow& row : rows) {
+      if (row.event_id == event) ++expected[row.user_id];
+    }
+    for (const DayColumns* source : {&counted_day, &day}) {
+      const DayColumns::EventUserCounts& counts = source->UserCountsOf(event);
+      ASSERT_EQ(counts.users.size(), expected.size()) << "event " << event;
+      ASSERT_EQ(counts.row_counts.size(), expected.size()) << "event " << event;
+      uint64_t total = 0;
+      size_t i = 0;
+      for (const auto& [user, count] : expected) {
+        EXPECT_EQ(counts.users[i], user) << "event " << event << ", entry " << i;
+        EXPECT_EQ(counts.row_counts[i], count) << "event " << event << ", entry " << i;
+        total += count;
+        ++i;
+      }
+      EXPECT_EQ(counts.rows, total);
+    }
+  }
+  EXPECT_FALSE(counted_day.HasFullColumns());
+  EXPECT_TRUE(counted_day.HasUserCountsOf(7));
+  EXPECT_TRUE(counted_day.LazyStatus().ok());
+  // Its runs, decoded on first use after the index answered, are the day's.
+  EXPECT_EQ(counted_day.run_user(), run_user);
+  EXPECT_EQ(counted_day.run_begin(), run_begin);
 }
 
 }  // namespace

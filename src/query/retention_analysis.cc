@@ -15,7 +15,8 @@
 // group they entered with (a short list).
 //
 // Cost: O(rows of the initial and return events) — the walk reads each day's list of those
-// rows (every row when either is "$any") — plus O(users × words); state 2 × ceil((cohorts +
+// rows (every row when either is "$any"; on days walked as counts, one entry per user and
+// event) — plus O(users × words); state 2 × ceil((cohorts +
 // periods) / 64) words per user.
 #include <algorithm>
 #include <bit>
@@ -101,9 +102,17 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
     std::sort(set_events->begin(), set_events->end());
     set_events->erase(std::unique(set_events->begin(), set_events->end()), set_events->end());
     // A store day inside one period (every store day, for whole-day periods in the project's
-    // zone) gives each of its rows the period of its start: no row's time is read.
-    context.PrepareEventSet(*set_events, [&](const DayColumns& day) {
+    // zone) gives each of its rows the period of its start: no row's time is read. When no
+    // filter or group reads an event property either, such a day is walked as each user's row
+    // counts per event (a user's rows of one event on one day all set the same bit), which a
+    // compacted day reads from its part's per-event user index.
+    auto needs_times = [&](const DayColumns& day) {
       return period_of(day.day_start_ms()) != period_of(day.day_start_ms() + 86'400'000 - 1);
+    };
+    const bool rows_matter = global_filter->reads_rows() || initial_filter->reads_rows() ||
+                             return_filter->reads_rows() || entry_grouped;
+    context.PrepareEventSet(*set_events, needs_times, [&](const DayColumns& day) {
+      return !rows_matter && !needs_times(day);
     });
   } else {
     context.PrepareFullColumns();
@@ -186,16 +195,24 @@ Status RunRetention(QueryContext& context, JsonWriter* out) {
           }
         }
       };
-      if (set_events) {
+      // A user's bit sets lie anywhere in the shard's arrays: fetch those of the row one
+      // stride ahead.
+      auto prefetch = [&](UserId near_user) {
+        const size_t at = (near_user - user_begin) * words;
+        PrefetchForRead(&initial_bits[at]);
+        PrefetchForRead(&return_bits[at]);
+      };
+      if (set_events && context.WalkCountsOnly(day_idx)) {
+        // `row` is not read (no filter or group reads a row: see rows_matter) and the day lies
+        // in one period, which time offset 0 gives.
+        context.ForEachUserCountOfEventSet(
+            day_idx, user_begin, user_end, *set_events, &scratch, tag_of,
+            [&](UserId user, uint32_t, uint32_t tag) { visit(user, 0, tag, 0); }, prefetch);
+      } else if (set_events) {
         if (!set_events->empty()) {
-          // A user's bit sets lie anywhere in the shard's arrays: fetch those of the row one
-          // stride ahead.
           context.ForEachRowOfEventSet(day_idx, user_begin, user_end, *set_events, &scratch,
-                                       tag_of, visit, [&](UserId near_user, UserId) {
-                                         const size_t at = (near_user - user_begin) * words;
-                                         PrefetchForRead(&initial_bits[at]);
-                                         PrefetchForRead(&return_bits[at]);
-                                       });
+                                       tag_of, visit,
+                                       [&](UserId near_user, UserId) { prefetch(near_user); });
         }
       } else {
         const auto& offsets = day.time_offset_ms();

@@ -25,6 +25,10 @@ constexpr uint32_t kPartVersion = 1;
 constexpr size_t kHeaderBytes = 12;
 constexpr size_t kTrailerBytes = 24;
 constexpr size_t kColumnEntryBytes = 28;
+// Directory entry kinds: built-in columns, property columns, per-event user index blocks.
+constexpr uint8_t kBuiltinKind = 0;
+constexpr uint8_t kPropertyKind = 1;
+constexpr uint8_t kEventIndexKind = 2;
 
 enum PresenceMode : uint8_t { kAllRows = 0, kBitmap = 1, kRowList = 2 };
 enum NumberMode : uint8_t { kRawDoubles = 0, kIntegers = 1 };
@@ -145,6 +149,42 @@ Result<PartInfo> PartWriter::Finish(const std::string& path) {
   raw.clear();
   for (EventId event : events_) PutVarint(&raw, event);
   add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kEvent), raw, "event_id");
+  // Per-event user index: for each event present, its users ascending with their row counts
+  // (rows are sorted by user, so each event's list is built in one pass). One block per event,
+  // so a query of a few events reads and decompresses only theirs.
+  {
+    struct UserCounts {
+      std::vector<UserId> users;
+      std::vector<uint32_t> counts;
+    };
+    std::vector<UserCounts> by_event;
+    for (size_t i = 0; i < rows; ++i) {
+      const EventId event = events_[i];
+      if (event >= by_event.size()) by_event.resize(size_t{event} + 1);
+      UserCounts& list = by_event[event];
+      if (!list.users.empty() && list.users.back() == users_[i]) {
+        ++list.counts.back();
+      } else {
+        list.users.push_back(users_[i]);
+        list.counts.push_back(1);
+      }
+    }
+    for (size_t event = 0; event < by_event.size(); ++event) {
+      const UserCounts& list = by_event[event];
+      if (list.users.empty()) continue;
+      raw.clear();
+      PutVarint(&raw, list.users.size());
+      UserId previous = 0;
+      for (UserId user : list.users) {
+        PutVarint(&raw, user - previous);
+        previous = user;
+      }
+      for (uint32_t count : list.counts) PutVarint(&raw, count - 1);
+      std::string name = "event_index_";
+      name += std::to_string(event);
+      add_block(kEventIndexKind, 0, static_cast<uint32_t>(event), raw, std::move(name));
+    }
+  }
   raw.clear();
   for (int64_t track : tracks_) PutVarint(&raw, ZigZag(track));
   add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kTrack), raw, "track_id");
@@ -350,11 +390,18 @@ Result<std::shared_ptr<Part>> Part::Open(const std::string& path, uint32_t proje
     entry.raw_bytes = DecodeFixed32(p + 20);
     entry.crc = DecodeFixed32(p + 24);
     if (entry.offset < kHeaderBytes || entry.offset + entry.stored_bytes > footer_offset ||
-        entry.compression > 1 || (entry.kind == 1 && (entry.value_type < 1 || entry.value_type > 6))) {
+        entry.compression > 1 ||
+        (entry.kind == kPropertyKind && (entry.value_type < 1 || entry.value_type > 6))) {
       return part->Corrupt("bad column entry " + std::to_string(i));
+    }
+    if (entry.kind == kEventIndexKind) {
+      part->event_index_.emplace_back(entry.id, static_cast<uint32_t>(part->columns_.size()));
     }
     part->columns_.push_back(entry);
   }
+  // Parts written before the index existed have no index entries; an empty part needs none.
+  part->has_event_index_ = !part->event_index_.empty() || part->info_.rows == 0;
+  std::sort(part->event_index_.begin(), part->event_index_.end());
   for (BuiltinColumn column : {BuiltinColumn::kUser, BuiltinColumn::kTime, BuiltinColumn::kEvent}) {
     if (part->Builtin(column) == nullptr) return part->Corrupt("missing built-in column");
   }
@@ -375,9 +422,15 @@ Status Part::Corrupt(const std::string& what) const {
 
 const Part::ColumnEntry* Part::Builtin(BuiltinColumn column) const {
   for (const ColumnEntry& entry : columns_) {
-    if (entry.kind == 0 && entry.id == static_cast<uint32_t>(column)) return &entry;
+    if (entry.kind == kBuiltinKind && entry.id == static_cast<uint32_t>(column)) return &entry;
   }
   return nullptr;
+}
+
+const Part::ColumnEntry* Part::EventIndexBlock(EventId event) const {
+  auto it = std::lower_bound(event_index_.begin(), event_index_.end(),
+                             std::make_pair(event, uint32_t{0}));
+  return it != event_index_.end() && it->first == event ? &columns_[it->second] : nullptr;
 }
 
 Status Part::ReadBlock(const ColumnEntry& entry, std::string* raw) const {
@@ -609,13 +662,70 @@ inline size_t CountHighBits(uint64_t high_bits) {
 
 }  // namespace
 
-void Part::PrefetchBase() const {
+void Part::PrefetchBase(bool with_times) const {
   for (BuiltinColumn column : {BuiltinColumn::kUser, BuiltinColumn::kTime, BuiltinColumn::kEvent}) {
+    if (column == BuiltinColumn::kTime && !with_times) continue;
     if (const ColumnEntry* entry = Builtin(column)) {
       (void)::posix_fadvise(fd_, static_cast<off_t>(entry->offset),
                             static_cast<off_t>(entry->stored_bytes), POSIX_FADV_WILLNEED);
     }
   }
+}
+
+void Part::PrefetchEventIndex(const std::vector<EventId>& events) const {
+  for (EventId event : events) {
+    const ColumnEntry* entry_ptr = EventIndexBlock(event);
+    if (entry_ptr == nullptr) continue;
+    const ColumnEntry& entry = *entry_ptr;
+    (void)::posix_fadvise(fd_, static_cast<off_t>(entry.offset),
+                          static_cast<off_t>(entry.stored_bytes), POSIX_FADV_WILLNEED);
+  }
+}
+
+Status Part::ReadEventUsers(EventId event, std::vector<UserId>* users,
+                            std::vector<uint32_t>* row_counts) const {
+  users->clear();
+  row_counts->clear();
+  if (!has_event_index_) return Status(ErrorCode::kInternal, path_ + ": part has no event index");
+  const ColumnEntry* entry_ptr = EventIndexBlock(event);
+  if (entry_ptr == nullptr) return Status::Ok();
+  const ColumnEntry& entry = *entry_ptr;
+  std::string_view raw;
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(entry, &raw));
+  const std::string where = "event index of event " + std::to_string(event) + ": ";
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const uint8_t* end = p + raw.size();
+  uint64_t count = 0;
+  // Every listed user has at least one row and takes at least two bytes.
+  if (!NextVarint(p, end, &count) || count == 0 || count > info_.rows ||
+      count * 2 > static_cast<size_t>(end - p)) {
+    return Corrupt(where + "bad user count");
+  }
+  users->resize(count);
+  row_counts->resize(count);
+  uint64_t user = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t delta = 0;
+    if (!NextVarint(p, end, &delta) || (delta == 0 && i > 0)) {
+      return Corrupt(where + "user " + std::to_string(i) + " missing or not ascending");
+    }
+    user += delta;
+    if (user < info_.min_user || user > info_.max_user) {
+      return Corrupt(where + "user " + std::to_string(i) + " outside the part's users");
+    }
+    (*users)[i] = static_cast<UserId>(user);
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t extra = 0;
+    if (!NextVarint(p, end, &extra) || extra >= info_.rows) {
+      return Corrupt(where + "row count " + std::to_string(i) + " missing or too large");
+    }
+    (*row_counts)[i] = static_cast<uint32_t>(extra + 1);
+    total += extra + 1;
+  }
+  if (p != end || total > info_.rows) return Corrupt(where + "row counts do not match the part");
+  return Status::Ok();
 }
 
 Status Part::ReadCompact(CompactColumns* out) const {
@@ -969,7 +1079,7 @@ Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
   out->properties.clear();
   if (request.all_properties) {
     for (const ColumnEntry& entry : columns_) {
-      if (entry.kind == 1 && (out->property_ids.empty() || out->property_ids.back() != entry.id)) {
+      if (entry.kind == kPropertyKind && (out->property_ids.empty() || out->property_ids.back() != entry.id)) {
         out->property_ids.push_back(entry.id);
       }
     }
@@ -979,7 +1089,7 @@ Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
   out->properties.resize(out->property_ids.size());
   for (size_t k = 0; k < out->property_ids.size(); ++k) {
     for (const ColumnEntry& entry : columns_) {
-      if (entry.kind != 1 || entry.id != out->property_ids[k]) continue;
+      if (entry.kind != kPropertyKind || entry.id != out->property_ids[k]) continue;
       SEXTANT_RETURN_IF_ERROR(ReadBlock(entry, &raw));
       PropColumn column;
       if (!DecodePropColumn(raw, rows, static_cast<ValueType>(entry.value_type), &column)) {

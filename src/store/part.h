@@ -178,16 +178,27 @@ class Part {
   // the event column decoded and filtered in one pass, nothing stored for the other rows.
   Status ReadRowsOfEvents(const std::vector<EventId>& events, std::vector<uint32_t>* rows,
                           std::vector<EventId>* row_events) const;
+  // True when the part carries the per-event user index (every part written since the index
+  // was added; see docs/storage-format.md). ReadEventUsers needs it.
+  bool has_event_index() const { return has_event_index_; }
+  // The users with rows of `event`, ascending and distinct, with how many rows each has (both
+  // empty when no row has the event): read from the event's own index block, so a reader of a
+  // few events touches nothing else. REQUIRES: has_event_index() (else an error).
+  Status ReadEventUsers(EventId event, std::vector<UserId>* users,
+                        std::vector<uint32_t>* row_counts) const;
+  // posix_fadvise WILLNEED for the index blocks of `events`.
+  void PrefetchEventIndex(const std::vector<EventId>& events) const;
   // Asks the kernel to start reading the user, time and event blocks now (posix_fadvise
   // WILLNEED), so a reader about to load many parts has their I/O in flight at once.
-  void PrefetchBase() const;
+  // `with_times` false leaves the time block out.
+  void PrefetchBase(bool with_times = true) const;
 
   // The file is deleted when this object is destroyed.
   void MarkObsolete() const { obsolete_.store(true); }
 
  private:
   struct ColumnEntry {
-    uint8_t kind = 0;        // 0 built-in, 1 property
+    uint8_t kind = 0;        // 0 built-in, 1 property, 2 event index
     uint8_t value_type = 0;  // property columns
     uint8_t compression = 0; // 0 none, 1 zstd
     uint32_t id = 0;
@@ -202,6 +213,7 @@ class Part {
   // block); the view is valid until the thread's next ReadBlockView.
   Status ReadBlockView(const ColumnEntry& entry, std::string_view* raw) const;
   const ColumnEntry* Builtin(BuiltinColumn column) const;
+  const ColumnEntry* EventIndexBlock(EventId event) const;  // null: no row of `event`
   Status Corrupt(const std::string& what) const;
 
   std::string path_;
@@ -212,6 +224,9 @@ class Part {
   int64_t day_start_ms_ = 0;
   PartInfo info_;
   std::vector<ColumnEntry> columns_;
+  // (event id, index in columns_ of its event index block), sorted; events without rows absent.
+  std::vector<std::pair<EventId, uint32_t>> event_index_;
+  bool has_event_index_ = false;
   mutable std::atomic<bool> obsolete_{false};
 };
 
