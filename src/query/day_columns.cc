@@ -282,18 +282,13 @@ Result<const store::PropColumn*> DayColumns::Property(PropertyId property) const
 }
 
 const Roaring& DayColumns::UsersOf(EventId event) const {
-  const EventRows& rows = RowsOf(event);
+  // The distinct users of UserCountsOf: on a compacted day, the part's index block of `event`.
+  const EventUserCounts& counts = UserCountsOf(event);
   std::lock_guard lock(property_mu_);
   auto& slot = event_users_[event];
   if (slot) return *slot;
   slot = std::make_unique<Roaring>();
-  // users ascend with repeats; give addMany each user once.
-  std::vector<UserId> distinct;
-  distinct.reserve(rows.users.size());
-  for (UserId user : rows.users) {
-    if (distinct.empty() || distinct.back() != user) distinct.push_back(user);
-  }
-  slot->addMany(distinct.size(), distinct.data());
+  slot->addMany(counts.users.size(), counts.users.data());
   slot->runOptimize();
   property_bytes_ += slot->getSizeInBytes();
   return *slot;

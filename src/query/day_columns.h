@@ -132,7 +132,8 @@ class DayColumns {
   // True when RowsOfEvents(events, with_times) is already built (a call would not read or
   // decode).
   bool HasRowsOfEvents(const std::vector<EventId>& events, bool with_times = true) const;
-  // The users with at least one row of `event` (stored ids), built from RowsOf on first use.
+  // The users with at least one row of `event` (stored ids), built from UserCountsOf on first
+  // use.
   const Roaring& UsersOf(EventId event) const;
   // The users with rows of `event`, ascending and distinct, with each one's row count: all a
   // count or unique-user measure over whole days needs. A lazily built day reads it from the
