@@ -272,6 +272,7 @@ Status AudienceEngine::EvaluateBehaviourLocked(ProjectState& state, Leaf& leaf,
       }
     }
     leaf.bits.addMany(partial.size(), partial.data());
+    SEXTANT_RETURN_IF_ERROR(context.DaysStatus());  // a failed lazy read left users out
     // Stored ids of people merged into others count for the person they belong to now.
     for (const auto& [merged, into] : context.merged_into()) {
       if (leaf.bits.contains(merged)) {

@@ -68,6 +68,8 @@ class DayColumns {
     EnsureRuns();
     return run_begin_;
   }
+  // True when the runs are decoded (the three accessors above would not read the part).
+  bool HasRuns() const { return runs_ready_.load(std::memory_order_acquire); }
   // Event time minus day_start_ms(), in ms (0 <= offset < 86'400'000).
   const std::vector<uint32_t>& time_offset_ms() const {
     EnsureFullColumns();

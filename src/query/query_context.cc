@@ -405,6 +405,24 @@ Status QueryContext::LoadProfiles() {
   return decode_error;
 }
 
+namespace {
+
+// Runs fn(day_idx) for every index in `days` on up to eight threads: cold days are I/O and
+// decode bound, and more threads than cores keep more reads in flight.
+void ForEachDayConcurrently(const std::vector<size_t>& days,
+                            const std::function<void(size_t day_idx)>& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < days.size(); i = next++) fn(days[i]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < 8 && t < days.size(); ++t) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+}
+
+}  // namespace
+
 void QueryContext::SetUsers(UserId user_limit,
                             const std::vector<std::pair<UserId, UserId>>& merges, int threads) {
   user_limit_ = std::max<UserId>(user_limit, 1);
@@ -421,6 +439,14 @@ void QueryContext::SetUsers(UserId user_limit,
   }
   special_runs_.assign(days_.size(), {});
   if (!merged_into_.empty()) {
+    // The runs of days built without them (compacted days with the per-event user index)
+    // are decoded here, all days at once, rather than one by one in the loop below.
+    std::vector<size_t> days_without_runs;
+    for (size_t day_idx = 0; day_idx < days_.size(); ++day_idx) {
+      if (!days_[day_idx]->HasRuns()) days_without_runs.push_back(day_idx);
+    }
+    ForEachDayConcurrently(days_without_runs,
+                           [&](size_t day_idx) { days_[day_idx]->run_user(); });
     for (size_t day_idx = 0; day_idx < days_.size(); ++day_idx) {
       const auto& users = days_[day_idx]->run_user();
       for (uint32_t run = 0; run < users.size(); ++run) {
@@ -473,23 +499,6 @@ Status QueryContext::ForEachShard(const std::function<Status(size_t shard)>& fn)
   return Status::Ok();
 }
 
-namespace {
-
-// Runs fn(day_idx) for every index in `days` on up to eight threads: cold days are I/O and
-// decode bound, and more threads than cores keep more reads in flight.
-void ForEachDayConcurrently(const std::vector<size_t>& days,
-                            const std::function<void(size_t day_idx)>& fn) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < days.size(); i = next++) fn(days[i]);
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < 8 && t < days.size(); ++t) threads.emplace_back(work);
-  work();
-  for (auto& thread : threads) thread.join();
-}
-
-}  // namespace
 
 // Both prepare only the days that lack what is asked (none, for a hot query: no threads, no
 // prefetch calls).
