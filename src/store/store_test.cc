@@ -749,20 +749,35 @@ TEST_F(StoreTest, RelaxedDurabilityStillRecoversAfterClose) {
   EXPECT_EQ(ScanAll(*reopened), SortedByUserTime(rows));
 }
 
+// An empty directory for one part test's files (removed by the test at its end).
+std::string FreshPartTestDir(const std::string& name) {
+  const std::string dir = "/tmp/sextant_part_" + name + "_test_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Deterministic test values: next(bound) is below `bound` (a 64-bit LCG, high bits).
+class TestRandom {
+ public:
+  explicit TestRandom(uint64_t seed) : seed_(seed) {}
+  uint64_t operator()(uint64_t bound) {
+    seed_ = seed_ * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed_ >> 33) % bound;
+  }
+
+ private:
+  uint64_t seed_;
+};
+
 // The per-event user index lists, for every event of the part, exactly the users with rows of
 // it (ascending) and their row counts, as counted from the rows themselves; an event without
 // rows has empty lists; a flipped byte in an index block is reported as corruption naming the
 // event, not decoded.
 TEST(PartReadTest, EventUserIndexMatchesTheRows) {
-  const std::string dir = "/tmp/sextant_part_index_test_" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::string dir = FreshPartTestDir("index");
   std::vector<EventRow> rows;
-  uint64_t seed = 7;
-  auto next = [&](uint64_t bound) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return (seed >> 33) % bound;
-  };
+  TestRandom next(7);
   for (int i = 0; i < 5000; ++i) {
     EventRow row;
     // Users up to 2^20 (three-byte deltas) and a few events much more frequent than others.
@@ -977,15 +992,9 @@ namespace {
 // and skips the rest of the time column's varints a word at a time — gives the same times for
 // sparse, dense and edge subsets of rows, with time deltas of one to four varint bytes.
 TEST(PartReadTest, TimeOffsetsOfSomeRowsEqualTheFullColumn) {
-  const std::string dir = "/tmp/sextant_part_read_test_" + std::to_string(::getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::string dir = FreshPartTestDir("read");
   std::vector<EventRow> rows;
-  uint64_t seed = 99;
-  auto next = [&](uint64_t bound) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return (seed >> 33) % bound;
-  };
+  TestRandom next(99);
   for (int i = 0; i < 3000; ++i) {
     EventRow row;
     row.user_id = static_cast<UserId>(1 + next(300));
