@@ -499,7 +499,6 @@ Status QueryContext::ForEachShard(const std::function<Status(size_t shard)>& fn)
   return Status::Ok();
 }
 
-
 // Both prepare only the days that lack what is asked (none, for a hot query: no threads, no
 // prefetch calls).
 void QueryContext::PrepareEventSet(
