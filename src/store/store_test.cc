@@ -770,6 +770,19 @@ class TestRandom {
   uint64_t seed_;
 };
 
+// Sorts `rows` by (user, time), as the store hands them to a writer, writes them as a part
+// of day 0 at `path` and opens it.
+Result<std::shared_ptr<Part>> WriteSortedPart(const std::string& path, std::vector<EventRow>* rows) {
+  std::sort(rows->begin(), rows->end(), [](const EventRow& a, const EventRow& b) {
+    return std::make_pair(a.user_id, a.time_ms) < std::make_pair(b.user_id, b.time_ms);
+  });
+  PartWriter writer(kDay0Ms, 3);
+  for (const EventRow& row : *rows) writer.Add(row);
+  auto written = writer.Finish(path);
+  if (!written.ok()) return written.status();
+  return Part::Open(path, kProject, 0, 1);
+}
+
 // The per-event user index lists, for every event of the part, exactly the users with rows of
 // it (ascending) and their row counts, as counted from the rows themselves; an event without
 // rows has empty lists; a flipped byte in an index block is reported as corruption naming the
@@ -787,17 +800,11 @@ TEST(PartReadTest, EventUserIndexMatchesTheRows) {
     row.receive_time_ms = row.time_ms;
     rows.push_back(row);
   }
-  std::sort(rows.begin(), rows.end(), [](const EventRow& a, const EventRow& b) {
-    return std::make_pair(a.user_id, a.time_ms) < std::make_pair(b.user_id, b.time_ms);
-  });
+  const std::string path = dir + "/1.part";
+  auto part = WriteSortedPart(path, &rows);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
   std::map<EventId, std::map<UserId, uint32_t>> expected;
   for (const EventRow& row : rows) ++expected[row.event_id][row.user_id];
-  PartWriter writer(kDay0Ms, 3);
-  for (const EventRow& row : rows) writer.Add(row);
-  const std::string path = dir + "/1.part";
-  ASSERT_TRUE(writer.Finish(path).ok());
-  auto part = Part::Open(path, kProject, 0, 1);
-  ASSERT_TRUE(part.ok()) << part.status().ToString();
   ASSERT_TRUE((*part)->has_event_index());
   std::vector<UserId> users;
   std::vector<uint32_t> counts;
@@ -1004,14 +1011,7 @@ TEST(PartReadTest, TimeOffsetsOfSomeRowsEqualTheFullColumn) {
     row.receive_time_ms = row.time_ms;
     rows.push_back(row);
   }
-  std::sort(rows.begin(), rows.end(), [](const EventRow& a, const EventRow& b) {
-    return std::make_pair(a.user_id, a.time_ms) < std::make_pair(b.user_id, b.time_ms);
-  });
-  PartWriter writer(kDay0Ms, 3);
-  for (const EventRow& row : rows) writer.Add(row);
-  const std::string path = dir + "/1.part";
-  ASSERT_TRUE(writer.Finish(path).ok());
-  auto part = Part::Open(path, kProject, 0, 1);
+  auto part = WriteSortedPart(dir + "/1.part", &rows);
   ASSERT_TRUE(part.ok()) << part.status().ToString();
 
   CompactColumns compact;
