@@ -138,17 +138,17 @@ Result<PartInfo> PartWriter::Finish(const std::string& path) {
     PutVarint(&raw, user - prev_user);
     prev_user = user;
   }
-  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kUser), raw, "user_id");
+  add_block(kBuiltinKind, 0, static_cast<uint32_t>(BuiltinColumn::kUser), raw, "user_id");
   // time: first row of a user run relative to day start, then delta from the previous row.
   raw.clear();
   for (size_t i = 0; i < rows; ++i) {
     bool run_start = i == 0 || users_[i] != users_[i - 1];
     PutVarint(&raw, ZigZag(times_[i] - (run_start ? day_start_ms_ : times_[i - 1])));
   }
-  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kTime), raw, "time");
+  add_block(kBuiltinKind, 0, static_cast<uint32_t>(BuiltinColumn::kTime), raw, "time");
   raw.clear();
   for (EventId event : events_) PutVarint(&raw, event);
-  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kEvent), raw, "event_id");
+  add_block(kBuiltinKind, 0, static_cast<uint32_t>(BuiltinColumn::kEvent), raw, "event_id");
   // Per-event user index: for each event present, its users ascending with their row counts
   // (rows are sorted by user, so each event's list is built in one pass). One block per event,
   // so a query of a few events reads and decompresses only theirs.
@@ -187,19 +187,19 @@ Result<PartInfo> PartWriter::Finish(const std::string& path) {
   }
   raw.clear();
   for (int64_t track : tracks_) PutVarint(&raw, ZigZag(track));
-  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kTrack), raw, "track_id");
+  add_block(kBuiltinKind, 0, static_cast<uint32_t>(BuiltinColumn::kTrack), raw, "track_id");
   raw.clear();
   // Receive times of a part span the minutes its head was open, whatever the event times:
   // stored as the part's earliest receive time, then per-row offsets from it.
   int64_t min_receive = rows == 0 ? 0 : *std::min_element(receives_.begin(), receives_.end());
   PutVarint(&raw, ZigZag(min_receive - day_start_ms_));
   for (size_t i = 0; i < rows; ++i) PutVarint(&raw, static_cast<uint64_t>(receives_[i] - min_receive));
-  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kReceive), raw, "receive_time");
+  add_block(kBuiltinKind, 0, static_cast<uint32_t>(BuiltinColumn::kReceive), raw, "receive_time");
   raw.clear();
   PutVarint(&raw, distinct_dict_.strings.size());
   for (const std::string& s : distinct_dict_.strings) PutString(&raw, s);
   for (uint32_t code : distinct_codes_) PutVarint(&raw, code);
-  add_block(0, 0, static_cast<uint32_t>(BuiltinColumn::kDistinct), raw, "distinct_id");
+  add_block(kBuiltinKind, 0, static_cast<uint32_t>(BuiltinColumn::kDistinct), raw, "distinct_id");
 
   std::vector<PropBuilder*> props;
   for (auto& prop : props_) props.push_back(prop.get());
@@ -273,7 +273,8 @@ Result<PartInfo> PartWriter::Finish(const std::string& path) {
     }
     std::string name = "p";
     name += std::to_string(prop->property_id);  // not "p" + ...: GCC 12 -Wrestrict false positive
-    add_block(1, static_cast<uint8_t>(prop->type), prop->property_id, raw, std::move(name));
+    add_block(kPropertyKind, static_cast<uint8_t>(prop->type), prop->property_id, raw,
+              std::move(name));
   }
 
   PartInfo info;
@@ -674,11 +675,10 @@ void Part::PrefetchBase(bool with_times) const {
 
 void Part::PrefetchEventIndex(const std::vector<EventId>& events) const {
   for (EventId event : events) {
-    const ColumnEntry* entry_ptr = EventIndexBlock(event);
-    if (entry_ptr == nullptr) continue;
-    const ColumnEntry& entry = *entry_ptr;
-    (void)::posix_fadvise(fd_, static_cast<off_t>(entry.offset),
-                          static_cast<off_t>(entry.stored_bytes), POSIX_FADV_WILLNEED);
+    if (const ColumnEntry* entry = EventIndexBlock(event)) {
+      (void)::posix_fadvise(fd_, static_cast<off_t>(entry->offset),
+                            static_cast<off_t>(entry->stored_bytes), POSIX_FADV_WILLNEED);
+    }
   }
 }
 
@@ -687,11 +687,10 @@ Status Part::ReadEventUsers(EventId event, std::vector<UserId>* users,
   users->clear();
   row_counts->clear();
   if (!has_event_index_) return Status(ErrorCode::kInternal, path_ + ": part has no event index");
-  const ColumnEntry* entry_ptr = EventIndexBlock(event);
-  if (entry_ptr == nullptr) return Status::Ok();
-  const ColumnEntry& entry = *entry_ptr;
+  const ColumnEntry* entry = EventIndexBlock(event);
+  if (entry == nullptr) return Status::Ok();  // no row of `event`
   std::string_view raw;
-  SEXTANT_RETURN_IF_ERROR(ReadBlockView(entry, &raw));
+  SEXTANT_RETURN_IF_ERROR(ReadBlockView(*entry, &raw));
   const std::string where = "event index of event " + std::to_string(event) + ": ";
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   const uint8_t* end = p + raw.size();
@@ -1079,7 +1078,8 @@ Status Part::Read(const ColumnRequest& request, PartColumns* out) const {
   out->properties.clear();
   if (request.all_properties) {
     for (const ColumnEntry& entry : columns_) {
-      if (entry.kind == kPropertyKind && (out->property_ids.empty() || out->property_ids.back() != entry.id)) {
+      if (entry.kind == kPropertyKind &&
+          (out->property_ids.empty() || out->property_ids.back() != entry.id)) {
         out->property_ids.push_back(entry.id);
       }
     }
