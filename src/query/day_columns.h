@@ -9,10 +9,11 @@
 //
 // A day that is one part (every compacted day) is built lazily: Build decodes only the user
 // runs (nothing at all when the part has the per-event user index: the runs then wait for
-// their first use, and UserCountsOf reads the index); RowsOf / RowsOfEvents then pick the asked events' rows from the event column (about a
-// byte a row) and decode only those rows' times (the time column is skipped past the others a
-// word at a time), and the full time and event columns are decoded on the first call of
-// time_offset_ms() or event() (or EnsureFullColumns()). So a cold query of a few events does
+// their first use, and UserCountsOf reads the index); RowsOf / RowsOfEvents then pick the
+// asked events' rows from the event column (about a byte a row) and decode only those rows'
+// times (the time column is skipped past the others a word at a time), and the full time and
+// event columns are decoded on the first call of time_offset_ms() or event() (or
+// EnsureFullColumns()). So a cold query of a few events does
 // not decode, or keep in memory, every row's time. A lazy read that fails (I/O, corruption)
 // cannot return an error through these accessors: it leaves empty lists or rows of no event,
 // and LazyStatus() reports it — the engine checks it after every analysis and fails the query.

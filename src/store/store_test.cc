@@ -772,7 +772,8 @@ class TestRandom {
 
 // Sorts `rows` by (user, time), as the store hands them to a writer, writes them as a part
 // of day 0 at `path` and opens it.
-Result<std::shared_ptr<Part>> WriteSortedPart(const std::string& path, std::vector<EventRow>* rows) {
+Result<std::shared_ptr<Part>> WriteSortedPart(const std::string& path,
+                                              std::vector<EventRow>* rows) {
   std::sort(rows->begin(), rows->end(), [](const EventRow& a, const EventRow& b) {
     return std::make_pair(a.user_id, a.time_ms) < std::make_pair(b.user_id, b.time_ms);
   });
