@@ -243,7 +243,9 @@ class QueryContext {
   // every user of [user_begin, user_end) with rows of the set's events in day `day_idx`, once
   // per (user, event), event by event in the order of `events`, users ascending within an
   // event — except that people with ID-Mapping merges come last, once per row (row_count 1),
-  // from the day's full columns. Before a user it calls prefetch(user kPrefetchRows ahead).
+  // from the day's full columns, for rows whose event has a non-zero tag (as for
+  // ForEachRowOfEventSet, tag_of must give the events of `events` a non-zero tag and others
+  // none). Before a user it calls prefetch(user kPrefetchRows ahead).
   template <class TagOf, class Visit, class Prefetch>
   void ForEachUserCountOfEventSet(size_t day_idx, UserId user_begin, UserId user_end,
                                   const std::vector<EventId>& events,
@@ -294,6 +296,12 @@ class QueryContext {
   template <class Fn>
   void ForEachMergedUser(size_t day_idx, UserId user_begin, UserId user_end,
                          std::vector<uint32_t>* scratch, Fn&& fn) const;
+  // For each such person, visit(person, row, tag) for their rows in time order whose event
+  // (event_column[row]) has a non-zero tag.
+  template <class TagOf, class Visit>
+  void ForEachMergedTaggedRow(size_t day_idx, UserId user_begin, UserId user_end,
+                              const EventId* event_column, std::vector<uint32_t>* scratch,
+                              TagOf&& tag_of, Visit&& visit) const;
   bool IsSpecial(UserId user) const {
     return user < special_.size() * 64 && ((special_[user >> 6] >> (user & 63)) & 1);
   }
@@ -397,6 +405,19 @@ void QueryContext::ForEachMergedUser(size_t day_idx, UserId user_begin, UserId u
 }
 
 template <class TagOf, class Visit>
+void QueryContext::ForEachMergedTaggedRow(size_t day_idx, UserId user_begin, UserId user_end,
+                                          const EventId* event_column,
+                                          std::vector<uint32_t>* scratch, TagOf&& tag_of,
+                                          Visit&& visit) const {
+  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
+    for (uint32_t row : *scratch) {
+      const auto tag = tag_of(event_column[row]);
+      if (tag) visit(user, row, tag);
+    }
+  });
+}
+
+template <class TagOf, class Visit>
 void QueryContext::ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId user_end,
                                     std::vector<uint32_t>* scratch, TagOf&& tag_of,
                                     Visit&& visit) const {
@@ -418,12 +439,7 @@ void QueryContext::ForEachTaggedRow(size_t day_idx, UserId user_begin, UserId us
     visit(user, row, tag);
   }
   if (!merges) return;
-  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
-    for (uint32_t row : *scratch) {
-      const auto tag = tag_of(events[row]);
-      if (tag) visit(user, row, tag);
-    }
-  });
+  ForEachMergedTaggedRow(day_idx, user_begin, user_end, events, scratch, tag_of, visit);
 }
 
 template <class TagOf, class Visit>
@@ -467,12 +483,7 @@ void QueryContext::ForEachRowOfEvents(size_t day_idx, UserId user_begin, UserId 
     visit(user, row, tag_of(event_column[row]));
   }
   if (!merges) return;
-  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
-    for (uint32_t row : *scratch) {
-      const auto tag = tag_of(event_column[row]);
-      if (tag) visit(user, row, tag);
-    }
-  });
+  ForEachMergedTaggedRow(day_idx, user_begin, user_end, event_column, scratch, tag_of, visit);
 }
 
 template <class TagOf, class Visit, class Prefetch>
@@ -503,12 +514,10 @@ void QueryContext::ForEachRowOfEventSet(size_t day_idx, UserId user_begin, UserI
   if (!merges || special_runs_[day_idx].empty()) return;
   const EventId* event_column = day.event().data();
   const uint32_t* offsets = day.time_offset_ms().data();
-  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
-    for (uint32_t row : *scratch) {
-      const auto tag = tag_of(event_column[row]);
-      if (tag) visit(user, row, tag, offsets[row]);
-    }
-  });
+  ForEachMergedTaggedRow(day_idx, user_begin, user_end, event_column, scratch, tag_of,
+                         [&](UserId user, uint32_t row, const auto& tag) {
+                           visit(user, row, tag, offsets[row]);
+                         });
 }
 
 template <class TagOf, class Visit, class Prefetch>
@@ -535,15 +544,8 @@ void QueryContext::ForEachUserCountOfEventSet(size_t day_idx, UserId user_begin,
     }
   }
   if (!merges || special_runs_[day_idx].empty()) return;
-  const EventId* event_column = day.event().data();
-  std::vector<uint8_t> wanted(events.empty() ? 0 : events.back() + size_t{1}, 0);
-  for (EventId event : events) wanted[event] = 1;
-  ForEachMergedUser(day_idx, user_begin, user_end, scratch, [&](UserId user) {
-    for (uint32_t row : *scratch) {
-      const EventId event = event_column[row];
-      if (event < wanted.size() && wanted[event]) visit(user, 1u, tag_of(event));
-    }
-  });
+  ForEachMergedTaggedRow(day_idx, user_begin, user_end, day.event().data(), scratch, tag_of,
+                         [&](UserId user, uint32_t, const auto& tag) { visit(user, 1u, tag); });
 }
 
 }  // namespace sextant::query
