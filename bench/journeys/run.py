@@ -294,15 +294,17 @@ class Receiver:
 
 
 def thread_cpu(pid):
-    """{tid: cpu seconds} of every thread."""
+    """{"name:tid": cpu seconds} of every thread (names as the server sets them)."""
     out = {}
     tck = os.sysconf("SC_CLK_TCK")
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
             try:
                 with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                out[int(tid)] = (int(fields[11]) + int(fields[12])) / tck
+                    head, tail = f.read().rsplit(")", 1)
+                fields = tail.split()
+                name = head.split("(", 1)[1]
+                out[f"{name}:{tid}"] = (int(fields[11]) + int(fields[12])) / tck
             except OSError:
                 pass
     except OSError:
@@ -730,7 +732,7 @@ def trigger_run(durability, with_journeys, rate=0):
                f"entered {res['entered']:,}; of it waiting for the worker p50 {fmt_s(res['queue_p50'])}, "
                f"p99 {fmt_s(res['queue_p99'])}; {res['step_count']:,} steps, p50 {fmt_s(res['step_p50'])}, "
                f"p99 {fmt_s(res['step_p99'])}" if with_journeys else "")))
-        log(f"  hot threads (tid, cpu s, %): {res['profile']['hot_threads']}")
+        log(f"  hot threads (name:tid, cpu s, %): {res['profile']['hot_threads']}")
     finally:
         res["stop_seconds"] = round(sx.stop(), 1)
         shutil.rmtree(sx.data_dir, ignore_errors=True)
@@ -856,7 +858,7 @@ def timers_run(n):
         log(f"  entered {res['entered']:,} in {res['enter_seconds']:.1f} s = {res['entries_per_s']:,.0f}/s; "
             f"RSS {fmt_bytes(pre_rss)} → {fmt_bytes(res['rss_after_idle'])} (peak {fmt_bytes(res['hwm'])}); "
             f"state du {fmt_bytes(pre_du)} → {fmt_bytes(res['state_du_after'])}")
-        log(f"  hot threads: {res['profile']['hot_threads']}")
+        log(f"  hot threads (name:tid, cpu s, %): {res['profile']['hot_threads']}")
         # Steady state after a restart: what the waiting customers cost a running server.
         sx.clock_ms = clock_now(sx)
         res["stop1_seconds"] = round(sx.stop(), 1)
@@ -1042,7 +1044,7 @@ def send_run(n):
         log(f"  decisions {res.get('decisions') or 0:,} counted by the report after {decided_until:.1f} s "
             f"(≈ {fmt_rate(res['decisions_per_s'])}); delivered {st['requests']:,} in {span:.1f} s "
             f"(≈ {fmt_rate(res['delivered_per_s'])}); clock request {wall:.1f} s; peak RSS {fmt_bytes(res['hwm'])}")
-        log(f"  hot threads: {res['profile']['hot_threads']}")
+        log(f"  hot threads (name:tid, cpu s, %): {res['profile']['hot_threads']}")
     finally:
         res["stop_seconds"] = round(sx.stop(kill=bool(res.get("timed_out"))), 1)
         log(f"  server stopped (SIGTERM) in {res['stop_seconds']} s")

@@ -777,7 +777,13 @@ void JourneyEngine::Impl::ResolveEmittedUsers(EmittedBatch& batch) {
 
 void JourneyEngine::Impl::EmitInBackground(PendingWork& work) {
   size_t batches = 0;
-  for (const EmittedBatch& batch : work.events) batches += batch.records.empty() ? 0 : 1;
+  for (const EmittedBatch& batch : work.events) {
+    batches += batch.records.empty() ? 0 : 1;
+    // Capped, so that one huge step does not make every later batch reserve megabytes.
+    constexpr size_t kMaxHint = 1 << 16;
+    emitted_batch_records_hint =
+        std::max(emitted_batch_records_hint, std::min(batch.records.size(), kMaxHint));
+  }
   if (batches == 0) {
     work.events.clear();
     return;

@@ -1057,6 +1057,8 @@ void JourneyEngine::Impl::EmitLocked(ProjectRuntime& runtime, UserId user, const
                                      clock->NowMs(), std::move(properties));
   if (work.events.empty() || work.events.back().project_id != runtime.info->id) {
     work.events.push_back({runtime.info->name, runtime.info->id, {}, {}});
+    work.events.back().records.reserve(emitted_batch_records_hint);
+    work.events.back().users.reserve(emitted_batch_records_hint);
   }
   work.events.back().Add(std::move(record), known ? 0 : user);
 }
@@ -1336,9 +1338,22 @@ void JourneyEngine::Impl::RunScheduledEntriesLocked(ProjectRuntime& runtime, int
       }
     }
     const size_t end = std::min(journey.fire_queue.size(), journey.fire_cursor + kEntriesPerStep);
+    // A journey that sends reads each entered customer's profile for the touch decision.
+    const bool sends = std::any_of(live->nodes.begin(), live->nodes.end(), [](const auto& node) {
+      return node.kind == JourneyNode::Kind::kSend || node.kind == JourneyNode::Kind::kWebhook;
+    });
+    if (sends) {
+      PrefetchProfilesLocked(runtime,
+                             std::span<const UserId>(journey.fire_queue)
+                                 .subspan(journey.fire_cursor, end - journey.fire_cursor),
+                             work);
+    }
     for (size_t index = journey.fire_cursor; index < end; ++index) {
       TryEnterLocked(runtime, journey, journey.fire_queue[index], "{}", trigger, work);
     }
+    // Only this chunk's decisions may use what was read ahead for it.
+    work.prefetched_users.clear();
+    work.prefetched_profiles.clear();
     journey.fire_cursor = end;
     if (end < journey.fire_queue.size()) continue;  // still due: the next call goes on
     journey.firing = false;

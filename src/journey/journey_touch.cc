@@ -110,8 +110,17 @@ const PendingWork::Customer& JourneyEngine::Impl::CustomerLocked(ProjectRuntime&
   }
   if (!details || customer.details_loaded) return customer;
   customer.details_loaded = true;
-  auto profile = profiles->GetProfile(pid, user);
-  if (profile.ok()) customer.profile = std::move(*profile);
+  auto prefetched = std::lower_bound(work.prefetched_users.begin(), work.prefetched_users.end(),
+                                     user);
+  if (work.prefetched_project == pid && prefetched != work.prefetched_users.end() &&
+      *prefetched == user) {
+    Result<PropertyMap>& profile =
+        work.prefetched_profiles[prefetched - work.prefetched_users.begin()];
+    if (profile.ok()) customer.profile = std::move(*profile);
+  } else {
+    auto profile = profiles->GetProfile(pid, user);
+    if (profile.ok()) customer.profile = std::move(*profile);
+  }
   // Consent stored for the customer: "<purpose>:<channel>" → granted. A dry run reads the
   // real store's consent (reference_kv), which this engine's bitmap does not describe.
   if (reference_kv != kv || CustomerKeysLocked(runtime).with_consent.contains(user)) {
@@ -119,6 +128,15 @@ const PendingWork::Customer& JourneyEngine::Impl::CustomerLocked(ProjectRuntime&
     if (consent.ok()) customer.consent = ParsePropertiesJson(*consent);
   }
   return customer;
+}
+
+void JourneyEngine::Impl::PrefetchProfilesLocked(ProjectRuntime& runtime,
+                                                 std::span<const UserId> users,
+                                                 PendingWork& work) {
+  work.prefetched_project = runtime.info->id;
+  work.prefetched_users.assign(users.begin(), users.end());
+  std::sort(work.prefetched_users.begin(), work.prefetched_users.end());
+  work.prefetched_profiles = profiles->GetProfiles(runtime.info->id, work.prefetched_users);
 }
 
 ProjectRuntime& JourneyEngine::Impl::CustomerKeysLocked(ProjectRuntime& runtime) {

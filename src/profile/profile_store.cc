@@ -14,13 +14,16 @@ std::string ItemKey(ProjectId project, const std::string& type, const std::strin
   return "item/" + std::to_string(project) + "/" + type + '\x1f' + id;
 }
 
-Result<PropertyMap> Load(const state::KvStore& kv, const std::string& key) {
-  auto bytes = kv.Get(key);
+Result<PropertyMap> Decode(Result<std::string> bytes, const std::string& key) {
   if (!bytes.ok()) return bytes.status();
   PropertyMap map;
   if (!DecodePropertyMap(*bytes, &map))
     return Status(ErrorCode::kCorruption, "undecodable state at key " + key);
   return map;
+}
+
+Result<PropertyMap> Load(const state::KvStore& kv, const std::string& key) {
+  return Decode(kv.Get(key), key);
 }
 
 Value* Find(PropertyMap& map, const std::string& name) {
@@ -86,6 +89,20 @@ Status ProfileStore::ApplyProfile(ProjectId project, UserId user, const Record& 
 
 Result<PropertyMap> ProfileStore::GetProfile(ProjectId project, UserId user) const {
   return Load(*kv_, ProfileKey(project, user));
+}
+
+std::vector<Result<PropertyMap>> ProfileStore::GetProfiles(ProjectId project,
+                                                          std::span<const UserId> users) const {
+  std::vector<std::string> keys;
+  keys.reserve(users.size());
+  for (UserId user : users) keys.push_back(ProfileKey(project, user));
+  std::vector<Result<std::string>> values = kv_->MultiGet(keys);
+  std::vector<Result<PropertyMap>> out;
+  out.reserve(users.size());
+  for (size_t index = 0; index < users.size(); ++index) {
+    out.push_back(Decode(std::move(values[index]), keys[index]));
+  }
+  return out;
 }
 
 Status ProfileStore::ApplyItem(ProjectId project, const Record& record) {

@@ -15,6 +15,7 @@
 // be serialised by the caller (the ingest pipeline holds the project's ingest lock).
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ class ProfileStore {
   Status ApplyProfile(ProjectId project, UserId user, const Record& record);
   // kNotFound if the user has no profile.
   Result<PropertyMap> GetProfile(ProjectId project, UserId user) const;
+  // GetProfile of each of `users`, in their order, read from the store in one batch.
+  std::vector<Result<PropertyMap>> GetProfiles(ProjectId project,
+                                               std::span<const UserId> users) const;
 
   // Erasure of a person: deletes the profiles of `users` in `batch`.
   void EraseProfiles(ProjectId project, const std::vector<UserId>& users,

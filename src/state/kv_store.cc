@@ -218,6 +218,43 @@ Result<std::string> KvStore::Get(std::string_view key) const {
   return cipher_->OpenValue(key, value);
 }
 
+std::vector<Result<std::string>> KvStore::MultiGet(std::span<const std::string> keys) const {
+  std::vector<Result<std::string>> out;
+  out.reserve(keys.size());
+  // Keys that may be stored in several forms (sealed index keys), or that live in different
+  // families, are read one by one: Get knows their forms, and MultiGet takes one family.
+  bool one_by_one = keys.size() < 2;
+  rocksdb::ColumnFamilyHandle* family = keys.empty() ? nullptr : FamilyOf(keys.front());
+  for (const std::string& key : keys) {
+    if (one_by_one) break;
+    one_by_one = (cipher_ && StateCipher::SealsKey(key)) || FamilyOf(key) != family;
+  }
+  if (one_by_one) {
+    for (const std::string& key : keys) out.push_back(Get(key));
+    return out;
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), family, keys.size(), slices.data(), values.data(),
+                statuses.data());
+  for (size_t index = 0; index < keys.size(); ++index) {
+    if (!statuses[index].ok()) {
+      out.push_back(FromRocks(statuses[index], "get"));
+      continue;
+    }
+    std::string value = values[index].ToString();
+    if (!StateCipher::IsSealedValue(value)) {
+      out.push_back(std::move(value));
+    } else if (!cipher_) {
+      out.push_back(MissingKeyError(StateCipher::KeyIdOfValue(value)));
+    } else {
+      out.push_back(cipher_->OpenValue(keys[index], value));
+    }
+  }
+  return out;
+}
+
 Status KvStore::Put(std::string_view key, std::string_view value) {
   Batch batch;
   batch.Put(key, value);

@@ -31,8 +31,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "state/state_cipher.h"
@@ -52,6 +54,10 @@ class KvStore {
 
   // nullopt-like: returns kNotFound status when absent.
   Result<std::string> Get(std::string_view key) const;
+  // Get of each of `keys`, answered in their order. Keys of one column family are looked up in
+  // one RocksDB MultiGet, which shares the filter, index and data block reads that separate
+  // point reads of nearby keys each repeat (a decision step reading 5,000 profiles).
+  std::vector<Result<std::string>> MultiGet(std::span<const std::string> keys) const;
   Status Put(std::string_view key, std::string_view value);
   Status Delete(std::string_view key);
 

@@ -399,6 +399,55 @@ std::map<std::string, std::vector<std::string>> KeysByFamily(const std::filesyst
   return out;
 }
 
+// MultiGet answers each key as Get would, in the keys' order: values, misses, keys of two
+// column families, sealed values, index keys stored in sealed form, and a sealed value without
+// its key.
+TEST_F(StateTest, MultiGetAnswersEachKeyAsGetDoes) {
+  std::string ledger_key = "led/1/";
+  AppendBigEndian64(1, &ledger_key);
+  KvStore::Batch batch;
+  batch.Put("prof/1/a", "alpha");
+  batch.Put("prof/1/c", "gamma");
+  batch.Put(ledger_key, "entry");
+  ASSERT_TRUE(kv_->Write(&batch).ok());
+  auto multi_get = [&](const std::vector<std::string>& keys) { return kv_->MultiGet(keys); };
+  auto expect_like_get = [&](const std::vector<std::string>& keys) {
+    std::vector<Result<std::string>> answers = kv_->MultiGet(keys);
+    ASSERT_EQ(answers.size(), keys.size());
+    for (size_t index = 0; index < keys.size(); ++index) {
+      Result<std::string> one = kv_->Get(keys[index]);
+      EXPECT_EQ(answers[index].ok(), one.ok()) << keys[index];
+      EXPECT_EQ(answers[index].status().code(), one.status().code()) << keys[index];
+      if (one.ok() && answers[index].ok()) {
+        EXPECT_EQ(*answers[index], *one) << keys[index];
+      }
+    }
+  };
+  std::vector<Result<std::string>> plain = multi_get({"prof/1/c", "prof/1/b", "prof/1/a"});
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_EQ(plain[0].value(), "gamma");
+  EXPECT_EQ(plain[1].status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(plain[2].value(), "alpha");
+  EXPECT_TRUE(multi_get({}).empty());
+  expect_like_get({"prof/1/a", ledger_key, "prof/1/zz"});  // two families
+
+  const std::string phone_key = std::string("idm/1/$identity_mobile\x1f") + "13912345678";
+  kv_->SetCipher(Keyring(StateCipher::GenerateKeyLine(1).value()));
+  ASSERT_TRUE(kv_->Put("prof/1/b", "sealed beta").ok());
+  ASSERT_TRUE(kv_->Put(phone_key, "7").ok());
+  EXPECT_EQ(StoreBytes(dir_).find("sealed beta"), std::string::npos);
+  std::vector<Result<std::string>> mixed = multi_get({"prof/1/a", "prof/1/b"});
+  EXPECT_EQ(mixed[0].value(), "alpha");
+  EXPECT_EQ(mixed[1].value(), "sealed beta");
+  expect_like_get({"prof/1/a", "prof/1/b", phone_key, "prof/1/none"});
+
+  Reopen();  // no keyring: the sealed value is an error naming its key id, the rest still read
+  std::vector<Result<std::string>> locked = multi_get({"prof/1/a", "prof/1/b"});
+  EXPECT_EQ(locked[0].value(), "alpha");
+  EXPECT_EQ(locked[1].status().code(), ErrorCode::kUnavailable);
+  expect_like_get({"prof/1/a", "prof/1/b", "prof/1/c"});
+}
+
 TEST_F(StateTest, LedgerEntriesLiveInTheirOwnColumnFamilyBehindTheSameApi) {
   std::string led1 = "led/1/", led2 = "led/1/";
   AppendBigEndian64(1, &led1);

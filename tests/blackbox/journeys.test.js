@@ -275,14 +275,20 @@ test('consent withdrawn (and the unsubscribe link), blacklist', async () => {
   void j;
 });
 
-test('suitability: an R4 fund never reaches a C2 customer, however the journey is built', async () => {
-  const p = await project({ fund: { channel: 'hook', body: '推荐{{item.name}}（{{item.risk_level}}），投资有风险', recommends_item: true } });
+// Funds F4 (R4) and F2 (R2) in project `p`'s catalogue, and two risk assessment dates: one
+// 30 days old (valid) and one 400 days old (expired).
+async function riskFixtures(p) {
   await srv.records(p, [
     { type: 'item_set', item_type: 'fund', item_id: 'F4', time: await now(), properties: { name: '成长混合', risk_level: 'R4' } },
     { type: 'item_set', item_type: 'fund', item_id: 'F2', time: await now(), properties: { name: '稳健债券', risk_level: 'R2' } },
   ]);
-  const assessed = new Date((await now()) - 30 * DAY).toISOString().replace('T', ' ').slice(0, 19);
-  const stale = new Date((await now()) - 400 * DAY).toISOString().replace('T', ' ').slice(0, 19);
+  const date = async (ago) => new Date((await now()) - ago).toISOString().replace('T', ' ').slice(0, 19);
+  return { assessed: await date(30 * DAY), stale: await date(400 * DAY) };
+}
+
+test('suitability: an R4 fund never reaches a C2 customer, however the journey is built', async () => {
+  const p = await project({ fund: { channel: 'hook', body: '推荐{{item.name}}（{{item.risk_level}}），投资有风险', recommends_item: true } });
+  const { assessed, stale } = await riskFixtures(p);
   // Transactional purpose and the highest priority do not bypass the gate.
   const j = await launch(p, { name: 's', priority: 100, entry: { type: 'event', event: 'view_fund' }, reentry: { mode: 'after_exit' }, start: 's',
     nodes: { s: { type: 'send', channel: 'hook', template: 'fund', purpose: 'transactional', justification: 'test', item: { type: 'fund', id_from: 'event.fund_id' }, next: 'e' }, e: { type: 'exit' } } });
@@ -306,6 +312,43 @@ test('suitability: an R4 fund never reaches a C2 customer, however the journey i
   // A fund at the customer's level goes through.
   await ingest(p, [track('c2', 'view_fund', { fund_id: 'F2' })]);
   await waitFor(async () => (await decision('c2')).decision === 'sent');
+});
+
+// A segment send reads its customers' profiles in batches ahead of their decisions: each
+// customer's decision must still see their own profile (risk level, the fund it names, name).
+test('a segment send decides each customer on their own profile: suitability, item, personalisation', async () => {
+  const p = await project({ pick: { channel: 'hook', body: '{{profile.name}}: {{item.name}}（{{item.risk_level}}），投资有风险', recommends_item: true } });
+  const { assessed, stale } = await riskFixtures(p);
+  const member = (id, props) => profile(id, { cohort: 'gate', name: `name-${id}`, ...props });
+  await ingest(p, [
+    member('c2-r4', { risk_level: 'C2', risk_assessed_at: assessed, fund: 'F4' }),
+    member('c2-r2', { risk_level: 'C2', risk_assessed_at: assessed, fund: 'F2' }),
+    member('c5-r4', { risk_level: 'C5', risk_assessed_at: assessed, fund: 'F4' }),
+    member('stale', { risk_level: 'C5', risk_assessed_at: stale, fund: 'F2' }),
+    member('unknown', { fund: 'F2' }),
+    profile('outsider', { cohort: 'other', risk_level: 'C5', risk_assessed_at: assessed, fund: 'F2' }),
+  ]);
+  let r = await srv.api('POST', `${base(p)}/segments`, { name: 'gate', rule: { profile: 'cohort', op: '=', value: 'gate' } });
+  assert.equal(r.status, 201, r.text);
+  r = await srv.api('POST', `${base(p)}/segments/${r.body.id}/refresh`);
+  assert.equal(r.body.size, 5, r.text);
+  const j = await launch(p, { name: 'gate send', entry: { type: 'once', segment: 'gate', at: (await now()) + HOUR }, start: 's',
+    nodes: { s: { type: 'send', channel: 'hook', template: 'pick', item: { type: 'fund', id_from: 'profile.fund' }, next: 'e' }, e: { type: 'exit' } } });
+  await advance(2 * HOUR);
+  await waitFor(async () => (await report(p, j)).exited === 5);
+  const decision = async (id) => (await ledger(p, `distinct_id=${id}`))[0];
+  assert.equal((await decision('c2-r4')).reason, 'suitability');
+  assert.match((await decision('c2-r4')).detail, /R4 is above the customer's C2/);
+  assert.equal((await decision('c2-r2')).decision, 'sent');
+  assert.equal((await decision('c5-r4')).decision, 'sent');
+  assert.equal((await decision('stale')).detail, 'risk assessment expired');
+  assert.match((await decision('unknown')).detail, /no known risk_level/);
+  await waitFor(async () => received(p).length === 2);
+  const texts = Object.fromEntries(received(p).map((m) => [m.json.distinct_id, m.json.text]));
+  assert.deepEqual(texts, {
+    'c2-r2': 'name-c2-r2: 稳健债券（R2），投资有风险',
+    'c5-r4': 'name-c5-r4: 成长混合（R4），投资有风险',
+  });
 });
 
 test('priority: when two journeys want the same customer within the window, the higher priority wins', async () => {
