@@ -784,6 +784,69 @@ Result<std::shared_ptr<Part>> WriteSortedPart(const std::string& path,
   return Part::Open(path, kProject, 0, 1);
 }
 
+// String and list columns with many distinct values (a mass send's touch ids: one per row)
+// and few (channel names) read back row for row, each dictionary holding every distinct string
+// once, in first-seen order.
+TEST(PartReadTest, StringDictionariesOfManyAndFewDistinctValuesRoundTrip) {
+  const std::string dir = FreshPartTestDir("dict");
+  constexpr PropertyId kTouchId = 3, kChannel = 4, kTags = 5;
+  std::vector<EventRow> rows;
+  TestRandom next(11);
+  for (int i = 0; i < 70'000; ++i) {
+    EventRow row;
+    row.user_id = static_cast<UserId>(1 + next(5000));
+    row.time_ms = kDay0Ms + static_cast<int64_t>(next(86'400'000));
+    row.event_id = 1;
+    row.receive_time_ms = row.time_ms;
+    row.distinct_id = "customer-" + std::to_string(row.user_id);
+    row.properties.push_back({kTouchId, Value::String("touch-" + std::to_string(i))});
+    if (i % 3 != 0) {
+      row.properties.push_back({kChannel, Value::String(i % 3 == 1 ? "sms" : "")});
+    }
+    row.properties.push_back(
+        {kTags, Value::List({"kind-" + std::to_string(next(100)), "tag-" + std::to_string(i)})});
+    rows.push_back(std::move(row));
+  }
+  auto part = WriteSortedPart(dir + "/1.part", &rows);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  ColumnRequest request;
+  request.distinct = true;
+  request.all_properties = true;
+  PartColumns columns;
+  ASSERT_TRUE((*part)->Read(request, &columns).ok());
+  ASSERT_EQ(columns.rows, rows.size());
+  std::set<std::string> distinct_ids(columns.distinct_dict.begin(), columns.distinct_dict.end());
+  EXPECT_EQ(distinct_ids.size(), columns.distinct_dict.size()) << "a distinct id coded twice";
+  EXPECT_EQ(columns.distinct_dict.front(), rows.front().distinct_id) << "first seen, first coded";
+  auto column_of = [&](PropertyId property) -> const PropColumn* {
+    for (size_t k = 0; k < columns.property_ids.size(); ++k) {
+      if (columns.property_ids[k] == property && !columns.properties[k].empty()) {
+        return &columns.properties[k][0];
+      }
+    }
+    return nullptr;
+  };
+  const PropColumn* touch = column_of(kTouchId);
+  const PropColumn* channel = column_of(kChannel);
+  const PropColumn* tags = column_of(kTags);
+  ASSERT_TRUE(touch != nullptr && channel != nullptr && tags != nullptr);
+  EXPECT_EQ(touch->dict.size(), rows.size());
+  EXPECT_EQ(channel->dict.size(), 2u);
+  EXPECT_EQ(tags->dict.size(), 100 + rows.size());
+  for (size_t row = 0; row < rows.size(); ++row) {
+    ASSERT_EQ(columns.distinct_dict[columns.distinct_codes[row]], rows[row].distinct_id)
+        << "row " << row;
+    for (const PropertyCell& cell : rows[row].properties) {
+      const PropColumn* column = cell.property_id == kTouchId  ? touch
+                                 : cell.property_id == kChannel ? channel
+                                                                : tags;
+      ASSERT_GE(column->slot[row], 0) << "row " << row;
+      ASSERT_EQ(column->Get(column->slot[row]), cell.value) << "row " << row;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // The per-event user index lists, for every event of the part, exactly the users with rows of
 // it (ascending) and their row counts, as counted from the rows themselves; an event without
 // rows has empty lists; a flipped byte in an index block is reported as corruption naming the
