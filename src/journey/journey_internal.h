@@ -220,8 +220,9 @@ struct PendingWork {
   Customer customer;
   // Profiles read ahead in one batch for the customers a step is about to enter (a scheduled
   // send's chunk), users ascending, cleared once the chunk is entered; CustomerLocked takes a
-  // customer's from here instead of reading it alone. Within a step a profile can change only through ingest (a journey's
-  // profile update is an emitted record), which was never ordered against a step's reads.
+  // customer's from here instead of reading it alone. Within a step a profile can change only
+  // through ingest (a journey's profile update is an emitted record), which was never ordered
+  // against a step's reads.
   ProjectId prefetched_project = 0;
   std::vector<UserId> prefetched_users;
   std::vector<Result<PropertyMap>> prefetched_profiles;
@@ -512,8 +513,8 @@ struct JourneyEngine::Impl {
   // and customer.
   const PendingWork::Customer& CustomerLocked(ProjectRuntime& runtime, UserId user,
                                               PendingWork& work, bool details);
-  // Reads the profiles of users[begin, end) in one batch into work.prefetched_*, for the
-  // CustomerLocked calls of the step that enters them.
+  // Reads the profiles of `users` in one batch into work.prefetched_*, for the CustomerLocked
+  // calls of the step that enters them.
   void PrefetchProfilesLocked(ProjectRuntime& runtime, std::span<const UserId> users,
                               PendingWork& work);
   // The runtime's touch history index, loaded from the store the first time (expired records

@@ -223,12 +223,11 @@ std::vector<Result<std::string>> KvStore::MultiGet(std::span<const std::string> 
   out.reserve(keys.size());
   // Keys that may be stored in several forms (sealed index keys), or that live in different
   // families, are read one by one: Get knows their forms, and MultiGet takes one family.
-  bool one_by_one = keys.size() < 2;
   rocksdb::ColumnFamilyHandle* family = keys.empty() ? nullptr : FamilyOf(keys.front());
-  for (const std::string& key : keys) {
-    if (one_by_one) break;
-    one_by_one = (cipher_ && StateCipher::SealsKey(key)) || FamilyOf(key) != family;
-  }
+  const bool one_by_one =
+      keys.size() < 2 || std::any_of(keys.begin(), keys.end(), [&](const std::string& key) {
+        return (cipher_ && StateCipher::SealsKey(key)) || FamilyOf(key) != family;
+      });
   if (one_by_one) {
     for (const std::string& key : keys) out.push_back(Get(key));
     return out;
