@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <roaring/roaring.hh>
 #include <set>
 #include <span>
@@ -225,7 +226,7 @@ struct PendingWork {
   // against a step's reads.
   ProjectId prefetched_project = 0;
   std::vector<UserId> prefetched_users;
-  std::vector<Result<PropertyMap>> prefetched_profiles;
+  std::vector<std::optional<Result<PropertyMap>>> prefetched_profiles;  // nullopt once taken
   // Values this work's batch writes that a later decision of the same step reads back (the
   // customer's instances and channel response counts), by state key, until the batch reaches
   // the store: a step decides several events of one customer (an SDK batch: entry, then the

@@ -1,6 +1,7 @@
 // Touches: the rules every touch passes, the ledger entry, the outbox and the channel workers
 // that deliver from it; advisor tasks and in-app messages.
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <map>
 
@@ -112,11 +113,16 @@ const PendingWork::Customer& JourneyEngine::Impl::CustomerLocked(ProjectRuntime&
   customer.details_loaded = true;
   auto prefetched = std::lower_bound(work.prefetched_users.begin(), work.prefetched_users.end(),
                                      user);
-  if (work.prefetched_project == pid && prefetched != work.prefetched_users.end() &&
-      *prefetched == user) {
-    Result<PropertyMap>& profile =
-        work.prefetched_profiles[prefetched - work.prefetched_users.begin()];
-    if (profile.ok()) customer.profile = std::move(*profile);
+  std::optional<Result<PropertyMap>>* read_ahead =
+      work.prefetched_project == pid && prefetched != work.prefetched_users.end() &&
+              *prefetched == user
+          ? &work.prefetched_profiles[prefetched - work.prefetched_users.begin()]
+          : nullptr;
+  if (read_ahead != nullptr && read_ahead->has_value()) {
+    if ((*read_ahead)->ok()) customer.profile = std::move(*read_ahead->value());
+    // Moved out: should the chunk come back to this customer after another one, the store is
+    // read again rather than an emptied profile used.
+    read_ahead->reset();
   } else {
     auto profile = profiles->GetProfile(pid, user);
     if (profile.ok()) customer.profile = std::move(*profile);
@@ -136,7 +142,11 @@ void JourneyEngine::Impl::PrefetchProfilesLocked(ProjectRuntime& runtime,
   work.prefetched_project = runtime.info->id;
   work.prefetched_users.assign(users.begin(), users.end());
   std::sort(work.prefetched_users.begin(), work.prefetched_users.end());
-  work.prefetched_profiles = profiles->GetProfiles(runtime.info->id, work.prefetched_users);
+  work.prefetched_profiles.clear();
+  for (Result<PropertyMap>& profile : profiles->GetProfiles(runtime.info->id,
+                                                            work.prefetched_users)) {
+    work.prefetched_profiles.emplace_back(std::move(profile));
+  }
 }
 
 ProjectRuntime& JourneyEngine::Impl::CustomerKeysLocked(ProjectRuntime& runtime) {
