@@ -155,8 +155,9 @@ class RunCursor {
   virtual int64_t time_ms() const = 0;
   virtual void Next() = 0;
   virtual void Emit(const ScanSpec& spec, BatchBuilder* out) = 0;
-  // The whole current row (compaction and flush).
-  virtual void ToRow(EventRow* row) = 0;
+  // Adds the current row (compaction and flush) to `writer`, its track id cleared when it arrived more than
+  // `track_id_horizon_ms` after its time (> 0; 0 = keep every track id).
+  virtual void WriteTo(PartWriter* writer, int64_t track_id_horizon_ms) = 0;
   size_t rank = 0;  // tie-break: older runs first
 
  protected:
@@ -217,23 +218,10 @@ class PartCursor final : public RunCursor {
       out->prop(k).push_back(std::move(value));
     }
   }
-  void ToRow(EventRow* row) override {
-    row->user_id = cols_.users[pos_];
-    row->time_ms = cols_.times[pos_];
-    row->event_id = cols_.events[pos_];
-    row->track_id = cols_.tracks[pos_];
-    row->receive_time_ms = cols_.receives[pos_];
-    row->distinct_id = cols_.distinct_dict[cols_.distinct_codes[pos_]];
-    row->properties.clear();
-    for (size_t k = 0; k < cols_.properties.size(); ++k) {
-      for (const PropColumn& column : cols_.properties[k]) {
-        if (column.slot[pos_] >= 0) {
-          row->properties.push_back(
-              PropertyCell{cols_.property_ids[k], column.Get(column.slot[pos_])});
-          break;
-        }
-      }
-    }
+  void WriteTo(PartWriter* writer, int64_t track_id_horizon_ms) override {
+    const bool stale = track_id_horizon_ms > 0 &&
+                       cols_.receives[pos_] - cols_.times[pos_] > track_id_horizon_ms;
+    writer->AddFromColumns(cols_, pos_, stale ? 0 : cols_.tracks[pos_], &codes_);
   }
 
  private:
@@ -242,6 +230,7 @@ class PartCursor final : public RunCursor {
   }
   PartColumns cols_;
   const EventFilter* filter_;
+  MergeCodeMap codes_;  // WriteTo's: this part's dictionary codes in the writer being filled
 };
 
 class HeadCursor final : public RunCursor {
@@ -284,9 +273,11 @@ class HeadCursor final : public RunCursor {
       out->prop(k).push_back(std::move(value));
     }
   }
-  void ToRow(EventRow* row) override {
+  void WriteTo(PartWriter* writer, int64_t track_id_horizon_ms) override {
     Decode();
-    *row = row_;
+    if (track_id_horizon_ms > 0 && row_.receive_time_ms - row_.time_ms > track_id_horizon_ms)
+      row_.track_id = 0;
+    writer->Add(row_);
   }
 
  private:
@@ -971,14 +962,9 @@ Result<std::shared_ptr<const Part>> EventStoreImpl::WriteRun(ProjectId project, 
     std::lock_guard<std::mutex> lock(mu_);
     if (const auto* of_project = ErasedOf(project)) erased = *of_project;
   }
-  EventRow row;
   for (; rows->valid(); rows->Next()) {
     if (!erased.empty() && erased.count(rows->top()->user())) continue;
-    rows->top()->ToRow(&row);
-    if (options_.track_id_horizon_ms > 0 &&
-        row.receive_time_ms - row.time_ms > options_.track_id_horizon_ms)
-      row.track_id = 0;
-    writer.Add(row);
+    rows->top()->WriteTo(&writer, options_.track_id_horizon_ms);
   }
   // Nothing left (every row belonged to erased users): no part.
   if (writer.rows() == 0) return std::shared_ptr<const Part>();

@@ -62,6 +62,17 @@ PartWriter::PartWriter(int64_t day_start_ms, int zstd_level)
 
 PartWriter::~PartWriter() { ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_)); }
 
+size_t PartWriter::BuilderIndex(PropertyId property_id, ValueType type) {
+  const uint64_t key = (uint64_t{property_id} << 8) | static_cast<uint8_t>(type);
+  auto [it, inserted] = prop_index_.try_emplace(key, props_.size());
+  if (inserted) {
+    props_.push_back(std::make_unique<PropBuilder>());
+    props_.back()->property_id = property_id;
+    props_.back()->type = type;
+  }
+  return it->second;
+}
+
 void PartWriter::Add(const EventRow& row) {
   const auto row_idx = static_cast<uint32_t>(users_.size());
   users_.push_back(row.user_id);
@@ -72,14 +83,7 @@ void PartWriter::Add(const EventRow& row) {
   distinct_codes_.push_back(distinct_dict_.Code(row.distinct_id));
   for (const PropertyCell& cell : row.properties) {
     const ValueType type = cell.value.type();
-    const uint64_t key = (uint64_t{cell.property_id} << 8) | static_cast<uint8_t>(type);
-    auto [it, inserted] = prop_index_.try_emplace(key, props_.size());
-    if (inserted) {
-      props_.push_back(std::make_unique<PropBuilder>());
-      props_.back()->property_id = cell.property_id;
-      props_.back()->type = type;
-    }
-    PropBuilder& prop = *props_[it->second];
+    PropBuilder& prop = *props_[BuilderIndex(cell.property_id, type)];
     if (!prop.rows.empty() && prop.rows.back() == row_idx) continue;  // duplicate id in a row
     prop.rows.push_back(row_idx);
     switch (type) {
@@ -92,6 +96,63 @@ void PartWriter::Add(const EventRow& row) {
         break;
       case ValueType::kDatetime: prop.ints.push_back(cell.value.datetime_ms()); break;
       case ValueType::kDate: prop.ints.push_back(cell.value.date_days()); break;
+    }
+  }
+}
+
+void PartWriter::AddFromColumns(const PartColumns& columns, size_t row, int64_t track_id,
+                                MergeCodeMap* codes) {
+  constexpr uint32_t kUnmapped = MergeCodeMap::kUnmapped;
+  const auto row_idx = static_cast<uint32_t>(users_.size());
+  users_.push_back(columns.users[row]);
+  times_.push_back(columns.times[row]);
+  events_.push_back(columns.events[row]);
+  tracks_.push_back(track_id);
+  receives_.push_back(columns.receives[row]);
+  if (codes->distinct.size() != columns.distinct_dict.size())
+    codes->distinct.assign(columns.distinct_dict.size(), kUnmapped);
+  uint32_t& distinct = codes->distinct[columns.distinct_codes[row]];
+  if (distinct == kUnmapped)
+    distinct = distinct_dict_.Code(columns.distinct_dict[columns.distinct_codes[row]]);
+  distinct_codes_.push_back(distinct);
+  if (codes->properties.size() != columns.properties.size()) {
+    codes->properties.assign(columns.properties.size(), {});
+    for (size_t k = 0; k < columns.properties.size(); ++k)
+      codes->properties[k].resize(columns.properties[k].size());
+  }
+  for (size_t k = 0; k < columns.properties.size(); ++k) {
+    // As the decoded row would carry it: the property's first column with a value in this row.
+    for (size_t c = 0; c < columns.properties[k].size(); ++c) {
+      const PropColumn& column = columns.properties[k][c];
+      const int32_t slot = column.slot[row];
+      if (slot < 0) continue;
+      MergeCodeMap::Column& mapped = codes->properties[k][c];
+      if (mapped.builder == SIZE_MAX) {
+        mapped.builder = BuilderIndex(columns.property_ids[k], column.type);
+        if (column.type == ValueType::kString || column.type == ValueType::kList)
+          mapped.codes.assign(column.dict.size(), kUnmapped);
+      }
+      PropBuilder& prop = *props_[mapped.builder];
+      if (!prop.rows.empty() && prop.rows.back() == row_idx) break;  // duplicate id in a row
+      prop.rows.push_back(row_idx);
+      auto output_code = [&](uint32_t input_code) {
+        uint32_t& code = mapped.codes[input_code];
+        if (code == kUnmapped) code = prop.dict.Code(column.dict[input_code]);
+        return code;
+      };
+      switch (column.type) {
+        case ValueType::kNumber: prop.numbers.push_back(column.numbers[slot]); break;
+        case ValueType::kBool: prop.bools.push_back(column.bools[slot]); break;
+        case ValueType::kString: prop.codes.push_back(output_code(column.codes[slot])); break;
+        case ValueType::kList:
+          prop.list_lens.push_back(column.list_begin[slot + 1] - column.list_begin[slot]);
+          for (uint32_t e = column.list_begin[slot]; e < column.list_begin[slot + 1]; ++e)
+            prop.codes.push_back(output_code(column.codes[e]));
+          break;
+        case ValueType::kDatetime:
+        case ValueType::kDate: prop.ints.push_back(column.ints[slot]); break;
+      }
+      break;
     }
   }
 }

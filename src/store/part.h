@@ -41,6 +41,21 @@ enum class BuiltinColumn : uint32_t {
   kDistinct = 6,
 };
 
+struct PartColumns;
+
+// For one input part of a merge: the output code of each of its dictionary codes, filled in as
+// its rows are added (PartWriter::AddFromColumns). A merge then hashes each distinct string of
+// an input once, where adding decoded rows copied and hashed every string of every row.
+struct MergeCodeMap {
+  static constexpr uint32_t kUnmapped = UINT32_MAX;
+  struct Column {
+    size_t builder = SIZE_MAX;    // the writer's PropBuilder of this column; SIZE_MAX = not yet
+    std::vector<uint32_t> codes;  // input code → output code (STRING and LIST columns)
+  };
+  std::vector<uint32_t> distinct;                // input distinct_id code → output code
+  std::vector<std::vector<Column>> properties;  // parallel to PartColumns::properties
+};
+
 class PartWriter {
  public:
   // `day_start_ms`: epoch ms of the part's day start (time offsets are relative to it).
@@ -51,6 +66,11 @@ class PartWriter {
 
   // REQUIRES: rows arrive in non-decreasing (user_id, time_ms) order.
   void Add(const EventRow& row);
+  // Adds row `row` of `columns` (a part read with ColumnRequest::all_properties, track, receive
+  // and distinct) as Add would add that row decoded, with `track_id` in place of its own.
+  // `codes` belongs to `columns` and to this writer: one per input part, empty at first.
+  void AddFromColumns(const PartColumns& columns, size_t row, int64_t track_id,
+                      MergeCodeMap* codes);
   size_t rows() const { return users_.size(); }
   // Encodes the part, writes it to `path` and fdatasyncs it (not its directory).
   Result<PartInfo> Finish(const std::string& path);
@@ -77,6 +97,8 @@ class PartWriter {
     std::vector<uint32_t> list_lens;  // LIST: element count per value
     StringDict dict;
   };
+  // The builder of property `property_id` with values of `type`, made on first use.
+  size_t BuilderIndex(PropertyId property_id, ValueType type);
 
   const int64_t day_start_ms_;
   const int zstd_level_;

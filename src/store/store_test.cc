@@ -933,6 +933,119 @@ class TrackIdHorizonTest : public ::testing::Test {
   std::string dir_ = "/tmp/sextant_store_horizon_test_" + std::to_string(::getpid());
 };
 
+// Compaction carries each input part's dictionary codes over to the merged part: a string seen
+// in several inputs is coded once, a property stored in two columns (string in some rows,
+// number in others) keeps each row's own value, lists keep their elements, and every row reads
+// back as appended, before and after a reopen.
+TEST_F(StoreTest, CompactionMergesTheDictionariesOfItsInputs) {
+  EventStoreOptions options = Options(dir_);
+  options.compaction_trigger_parts = 2;
+  options.compaction_quiet_ms = 1;  // the day settles at once: its parts merge into one
+  options.track_id_horizon_ms = 7LL * 86'400'000;
+  auto store = OpenStore(options);
+  constexpr PropertyId kTouchId = 3, kMixed = 4, kTags = 5;
+  std::vector<EventRow> all;
+  TestRandom next(5);
+  for (int round = 0; round < 4; ++round) {
+    std::vector<EventRow> rows;
+    for (int i = 0; i < 3000; ++i) {
+      EventRow row;
+      row.user_id = static_cast<UserId>(1 + next(700));
+      row.time_ms = kDay0Ms + static_cast<int64_t>(next(86'400'000));
+      row.event_id = 1;
+      row.track_id = round * 10'000 + i + 1;
+      // One row in eight arrived 30 days late: its track id is dropped when it is flushed.
+      row.receive_time_ms = row.time_ms + (i % 8 == 0 ? 30LL * 86'400'000 : 1500);
+      row.distinct_id = "customer-" + std::to_string(row.user_id);
+      // A touch id is shared by two rows, in different rounds (sent, then delivered).
+      row.properties.push_back({kTouchId, Value::String("touch-" + std::to_string(i + round / 2))});
+      if (i % 5 != 1) {
+        row.properties.push_back({kMixed, i % 5 == 0 ? Value::Number(static_cast<double>(i))
+                                                     : Value::String(i % 2 == 0 ? "sms" : "push")});
+      }
+      std::vector<std::string> tags;
+      for (int t = 0; t < i % 3; ++t) tags.push_back("tag-" + std::to_string((i + t + round) % 50));
+      row.properties.push_back({kTags, Value::List(std::move(tags))});
+      if (i % 8 == 0) row.track_id = 0;  // as the flush stores it (horizon)
+      rows.push_back(std::move(row));
+    }
+    std::vector<EventRow> appended = rows;
+    for (int i = 0; i < 3000; i += 8) appended[i].track_id = round * 10'000 + i + 1;
+    ASSERT_TRUE(AppendSync(store.get(), appended).ok());
+    ASSERT_TRUE(store->FlushHeads(true).ok());
+    all.insert(all.end(), rows.begin(), rows.end());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (store->Stats().parts > 1) {
+    const uint64_t before = store->Stats().compactions;
+    ASSERT_TRUE(store->CompactOnce().ok());
+    ASSERT_GT(store->Stats().compactions, before) << "compaction stopped above one part";
+  }
+  auto read_back = [&](const EventStore& from) {
+    ScanSpec spec;
+    spec.first_day = 19'000;
+    spec.last_day = 20'000;
+    spec.property_ids = {kTouchId, kMixed, kTags};
+    spec.with_distinct_id = spec.with_track_id = spec.with_receive_time = true;
+    std::vector<EventRow> out;
+    EXPECT_TRUE(from.Scan(kProject, spec, [&](const EventBatch& batch) {
+      for (size_t i = 0; i < batch.size; ++i) {
+        EventRow row;
+        row.user_id = batch.user_ids[i];
+        row.time_ms = batch.times_ms[i];
+        row.event_id = batch.event_ids[i];
+        row.track_id = batch.track_ids[i];
+        row.receive_time_ms = batch.receive_times_ms[i];
+        row.distinct_id = batch.distinct_ids[i];
+        for (size_t k = 0; k < spec.property_ids.size(); ++k) {
+          if (batch.property_values[k][i])
+            row.properties.push_back({spec.property_ids[k], *batch.property_values[k][i]});
+        }
+        out.push_back(std::move(row));
+      }
+      return true;
+    }).ok());
+    return out;
+  };
+  const std::vector<EventRow> expected = SortedByUserTime(all);
+  EXPECT_EQ(read_back(*store), expected);
+  // The merged part codes each distinct string once.
+  std::string part_path;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/p1")) {
+    if (entry.is_regular_file() && entry.path().extension() == ".part") part_path = entry.path();
+  }
+  ASSERT_FALSE(part_path.empty());
+  auto part = Part::Open(part_path, kProject, 0, 0);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  ColumnRequest request;
+  request.distinct = request.all_properties = true;
+  PartColumns columns;
+  ASSERT_TRUE((*part)->Read(request, &columns).ok());
+  std::set<std::string> distinct_ids, touch_ids, channels, tags;
+  for (const EventRow& row : all) {
+    distinct_ids.insert(row.distinct_id);
+    for (const PropertyCell& cell : row.properties) {
+      if (cell.property_id == kTouchId) touch_ids.insert(cell.value.str());
+      if (cell.property_id == kMixed && cell.value.type() == ValueType::kString)
+        channels.insert(cell.value.str());
+      if (cell.property_id == kTags) tags.insert(cell.value.list().begin(), cell.value.list().end());
+    }
+  }
+  EXPECT_EQ(columns.distinct_dict.size(), distinct_ids.size());
+  for (size_t k = 0; k < columns.property_ids.size(); ++k) {
+    for (const PropColumn& column : columns.properties[k]) {
+      if (column.type != ValueType::kString && column.type != ValueType::kList) continue;
+      const size_t expected_size = columns.property_ids[k] == kTouchId ? touch_ids.size()
+                                   : columns.property_ids[k] == kMixed ? channels.size()
+                                                                       : tags.size();
+      EXPECT_EQ(column.dict.size(), expected_size) << "property " << columns.property_ids[k];
+    }
+  }
+  store.reset();
+  auto reopened = OpenStore(Options(dir_));
+  EXPECT_EQ(read_back(*reopened), expected);
+}
+
 TEST_F(TrackIdHorizonTest, PartsKeepTrackIdsOnlyForRowsReceivedWithinTheHorizon) {
   std::filesystem::remove_all(dir_);
   EventStoreOptions options;
