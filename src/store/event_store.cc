@@ -155,8 +155,8 @@ class RunCursor {
   virtual int64_t time_ms() const = 0;
   virtual void Next() = 0;
   virtual void Emit(const ScanSpec& spec, BatchBuilder* out) = 0;
-  // Adds the current row (compaction and flush) to `writer`, its track id cleared when it arrived more than
-  // `track_id_horizon_ms` after its time (> 0; 0 = keep every track id).
+  // Adds the current row to `writer` (compaction and flush), its track id cleared when it
+  // arrived more than `track_id_horizon_ms` after its time (0 = keep every track id).
   virtual void WriteTo(PartWriter* writer, int64_t track_id_horizon_ms) = 0;
   size_t rank = 0;  // tie-break: older runs first
 

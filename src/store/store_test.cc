@@ -1028,7 +1028,8 @@ TEST_F(StoreTest, CompactionMergesTheDictionariesOfItsInputs) {
       if (cell.property_id == kTouchId) touch_ids.insert(cell.value.str());
       if (cell.property_id == kMixed && cell.value.type() == ValueType::kString)
         channels.insert(cell.value.str());
-      if (cell.property_id == kTags) tags.insert(cell.value.list().begin(), cell.value.list().end());
+      if (cell.property_id == kTags)
+        tags.insert(cell.value.list().begin(), cell.value.list().end());
     }
   }
   EXPECT_EQ(columns.distinct_dict.size(), distinct_ids.size());
