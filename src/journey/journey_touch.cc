@@ -1,9 +1,9 @@
 // Touches: the rules every touch passes, the ledger entry, the outbox and the channel workers
 // that deliver from it; advisor tasks and in-app messages.
 #include <algorithm>
-#include <optional>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "channel/crypto.h"
 #include "journey/journey_internal.h"

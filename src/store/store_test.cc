@@ -981,34 +981,8 @@ TEST_F(StoreTest, CompactionMergesTheDictionariesOfItsInputs) {
     ASSERT_TRUE(store->CompactOnce().ok());
     ASSERT_GT(store->Stats().compactions, before) << "compaction stopped above one part";
   }
-  auto read_back = [&](const EventStore& from) {
-    ScanSpec spec;
-    spec.first_day = 19'000;
-    spec.last_day = 20'000;
-    spec.property_ids = {kTouchId, kMixed, kTags};
-    spec.with_distinct_id = spec.with_track_id = spec.with_receive_time = true;
-    std::vector<EventRow> out;
-    EXPECT_TRUE(from.Scan(kProject, spec, [&](const EventBatch& batch) {
-      for (size_t i = 0; i < batch.size; ++i) {
-        EventRow row;
-        row.user_id = batch.user_ids[i];
-        row.time_ms = batch.times_ms[i];
-        row.event_id = batch.event_ids[i];
-        row.track_id = batch.track_ids[i];
-        row.receive_time_ms = batch.receive_times_ms[i];
-        row.distinct_id = batch.distinct_ids[i];
-        for (size_t k = 0; k < spec.property_ids.size(); ++k) {
-          if (batch.property_values[k][i])
-            row.properties.push_back({spec.property_ids[k], *batch.property_values[k][i]});
-        }
-        out.push_back(std::move(row));
-      }
-      return true;
-    }).ok());
-    return out;
-  };
   const std::vector<EventRow> expected = SortedByUserTime(all);
-  EXPECT_EQ(read_back(*store), expected);
+  EXPECT_EQ(ScanAll(*store), expected);
   // The merged part codes each distinct string once.
   std::string part_path;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/p1")) {
@@ -1044,7 +1018,7 @@ TEST_F(StoreTest, CompactionMergesTheDictionariesOfItsInputs) {
   }
   store.reset();
   auto reopened = OpenStore(Options(dir_));
-  EXPECT_EQ(read_back(*reopened), expected);
+  EXPECT_EQ(ScanAll(*reopened), expected);
 }
 
 TEST_F(TrackIdHorizonTest, PartsKeepTrackIdsOnlyForRowsReceivedWithinTheHorizon) {
